@@ -1,0 +1,60 @@
+# ds3d-go — build, test and run. `make run` and `make test` work on a fresh
+# Debian/Ubuntu machine: both call `setup`, which installs what is missing.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+# Debian packages the build and the tests need: python3-numpy for the
+# independent readers our format tests cross-check against.
+APT_PACKAGES := python3-numpy
+
+.PHONY: all setup build test test-short bench run fmt vet fuzz clean
+
+all: build
+
+# setup installs missing Debian packages (idempotent: it installs nothing
+# when everything is there) and checks that Go is new enough.
+setup:
+	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 or newer is needed: https://go.dev/dl/"; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "setup: system packages present"; fi
+	@$(GO) mod download
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ds3d ./apps/ds3d
+
+vet:
+	$(GO) vet ./...
+
+# test: vet, then every test with the race detector (fuzz targets run their seeds).
+test: setup vet
+	$(GO) test -race -timeout 20m ./...
+
+test-short: vet
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# fuzz runs each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+# run: the default pipeline on the bundled sample data.
+run: setup build
+	./$(BIN)/ds3d run
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) out

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunDefaultPipeline(t *testing.T) {
+	code, out, errs := runCmd(t, "run", "--quiet=false")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, want := range []string{"pipeline default:", "component", "p50", "p99", "fps"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRunJSONMetrics(t *testing.T) {
+	code, out, errs := runCmd(t, "run", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc struct {
+		Components []struct {
+			Name string `json:"name"`
+			In   uint64 `json:"frames_in"`
+			Out  uint64 `json:"frames_out"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(doc.Components) == 0 || doc.Components[0].Out == 0 {
+		t.Fatalf("no source output in %+v", doc)
+	}
+}
+
+func TestValidateReportsFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[[component]]\nname = \"a\"\ntype = \"ds3d::dataloader\"\nimpl = \"test_source\"\nlink_to = \"b\"\n[component.config]\ncont = 3\n"), 0o644)
+	code, _, errs := runCmd(t, "validate", bad)
+	if code != 1 {
+		t.Fatalf("exit %d for a bad config", code)
+	}
+	for _, want := range []string{bad + ":7:", `component "a"`, `key "config.cont"`, `links to "b"`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errs)
+		}
+	}
+	code, out, errs := runCmd(t, "validate", "default.toml")
+	if code != 0 || !strings.Contains(out, "default.toml: ok") {
+		t.Errorf("default.toml: exit %d %s %s", code, out, errs)
+	}
+}
+
+// TestComponentsDocumentsEverySpecField checks that `ds3d components`
+// prints every key of every registered component: the listing comes from
+// the same specs the config loader binds.
+func TestComponentsDocumentsEverySpecField(t *testing.T) {
+	code, out, _ := runCmd(t, "components")
+	if code != 0 {
+		t.Fatal("components failed")
+	}
+	var walk func(impl string, fs []ds3d.Field)
+	walk = func(impl string, fs []ds3d.Field) {
+		for _, f := range fs {
+			line := f.Name + " (" + f.Type
+			if !strings.Contains(out, line) || !strings.Contains(out, f.Doc) {
+				t.Errorf("%s: key %q (%s) missing from the listing", impl, f.Name, f.Doc)
+			}
+			walk(impl, f.Fields)
+		}
+	}
+	for _, s := range ds3d.Specs() {
+		if !strings.Contains(out, s.Impl+" ("+string(s.Kind)+")") {
+			t.Errorf("%s missing", s.Impl)
+		}
+		walk(s.Impl, s.Fields)
+	}
+	code, out, _ = runCmd(t, "components", "test_source")
+	if code != 0 || !strings.Contains(out, "count (integer, default 100)") {
+		t.Errorf("components test_source: %d\n%s", code, out)
+	}
+	if code, _, errs := runCmd(t, "components", "nope"); code != 1 || !strings.Contains(errs, `no component "nope"`) {
+		t.Errorf("unknown impl: %d %s", code, errs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	if code, _, _ := runCmd(t); code != 2 {
+		t.Error("no command should exit 2")
+	}
+	if code, _, errs := runCmd(t, "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Error("unknown command")
+	}
+	if code, out, _ := runCmd(t, "version"); code != 0 || !strings.HasPrefix(out, "ds3d ") {
+		t.Error("version")
+	}
+	if code, _, errs := runCmd(t, "run", "/nonexistent.toml"); code != 1 || !strings.Contains(errs, "nonexistent.toml") {
+		t.Errorf("missing config: %d %s", code, errs)
+	}
+}

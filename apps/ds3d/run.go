@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d/config"
+	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+)
+
+// defaultConfig is what `ds3d run` runs with no argument. Its relative paths
+// resolve against the repository root (see defaultDir).
+//
+//go:embed default.toml
+var defaultConfig []byte
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quiet := fs.Bool("quiet", false, "print no progress and no metrics table")
+	asJSON := fs.Bool("json", false, "print the metrics as JSON instead of a table")
+	realtime := fs.Bool("realtime", false, "replay sources at their sensor timestamps")
+	verbose := fs.Bool("v", false, "log component messages at debug level")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ds3d run [flags] [CONFIG]\n\nRuns a TOML pipeline; without CONFIG, the bundled default pipeline.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "ds3d run: one config at a time")
+		return 2
+	}
+	var (
+		p   *config.Pipeline
+		err error
+	)
+	if fs.NArg() == 1 {
+		p, err = config.Load(fs.Arg(0))
+	} else {
+		p, err = config.Parse("(default pipeline)", defaultDir(), defaultConfig)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	g, err := pipeline.New(p, pipeline.Options{Realtime: *realtime, Log: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "ds3d run:", err)
+		return 1
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// First Ctrl-C drains (sources stop, outputs flush); the second aborts.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-sig:
+			fmt.Fprintln(stderr, "ds3d: draining (Ctrl-C again to abort)")
+			g.Drain()
+		case <-done:
+			return
+		}
+		select {
+		case <-sig:
+			cancel()
+		case <-done:
+		}
+	}()
+	if !*quiet {
+		wg.Add(1)
+		go func() { defer wg.Done(); progress(g, stderr, done) }()
+	}
+	start := time.Now()
+	err = g.Run(ctx)
+	close(done)
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	name := p.Name
+	if name == "" {
+		name = filepath.Base(p.File)
+	}
+	if *asJSON {
+		_ = pipeline.WriteJSON(stdout, g.Metrics())
+	} else if !*quiet {
+		fmt.Fprintf(stdout, "pipeline %s: %d datamaps reached the sinks in %s\n", name, g.SinkFrames(), elapsed.Round(time.Millisecond))
+		_ = pipeline.WriteTable(stdout, g.Metrics())
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "ds3d run: aborted")
+			return 130
+		}
+		fmt.Fprintln(stderr, "ds3d run:", err)
+		return 1
+	}
+	return 0
+}
+
+// progress prints frames done (of the total when the sources know it) and
+// the rate, once a second, after the first second.
+func progress(g *pipeline.Graph, w io.Writer, done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	start := time.Now()
+	total := g.Total()
+	printed := false
+	for {
+		select {
+		case <-done:
+			if printed {
+				fmt.Fprintln(w)
+			}
+			return
+		case now := <-t.C:
+			n := g.SinkFrames()
+			rate := float64(n) / now.Sub(start).Seconds()
+			if total > 0 {
+				fmt.Fprintf(w, "\rds3d: %d/%d datamaps (%.0f%%), %.1f/s", n, total, 100*float64(n)/float64(total), rate)
+			} else {
+				fmt.Fprintf(w, "\rds3d: %d datamaps, %.1f/s", n, rate)
+			}
+			printed = true
+		}
+	}
+}
+
+// defaultDir is where the default pipeline's relative paths point: the
+// repository root when running from a checkout (found from the working
+// directory upwards), else the working directory.
+func defaultDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for dir := wd; ; {
+		if _, err := os.Stat(filepath.Join(dir, "datasets", "samples")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return wd
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,53 @@
+package kitti_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ds3d-go/ds3d-go/datasets/kitti"
+	"github.com/ds3d-go/ds3d-go/sensors/calib"
+)
+
+// KITTI object training frame 000000 (calib/000000.txt, label_2/000000.txt).
+const calib000000 = `P0: 7.070493000000e+02 0.000000000000e+00 6.040814000000e+02 0.000000000000e+00 0.000000000000e+00 7.070493000000e+02 1.805066000000e+02 0.000000000000e+00 0.000000000000e+00 0.000000000000e+00 1.000000000000e+00 0.000000000000e+00
+P1: 7.070493000000e+02 0.000000000000e+00 6.040814000000e+02 -3.797842000000e+02 0.000000000000e+00 7.070493000000e+02 1.805066000000e+02 0.000000000000e+00 0.000000000000e+00 0.000000000000e+00 1.000000000000e+00 0.000000000000e+00
+P2: 7.070493000000e+02 0.000000000000e+00 6.040814000000e+02 4.575831000000e+01 0.000000000000e+00 7.070493000000e+02 1.805066000000e+02 -3.454157000000e-01 0.000000000000e+00 0.000000000000e+00 1.000000000000e+00 4.981016000000e-03
+P3: 7.070493000000e+02 0.000000000000e+00 6.040814000000e+02 -3.341081000000e+02 0.000000000000e+00 7.070493000000e+02 1.805066000000e+02 2.330660000000e+00 0.000000000000e+00 0.000000000000e+00 1.000000000000e+00 3.201153000000e-03
+R0_rect: 9.999128000000e-01 1.009263000000e-02 -8.511932000000e-03 -1.012729000000e-02 9.999406000000e-01 -4.037671000000e-03 8.470675000000e-03 4.123522000000e-03 9.999556000000e-01
+Tr_velo_to_cam: 6.927964000000e-03 -9.999722000000e-01 -2.757829000000e-03 -2.457729000000e-02 -1.162982000000e-03 2.749836000000e-03 -9.999955000000e-01 -6.127237000000e-02 9.999753000000e-01 6.931141000000e-03 -1.143899000000e-03 -3.321029000000e-01
+Tr_imu_to_velo: 9.999976000000e-01 7.553071000000e-04 -2.035826000000e-03 -8.086759000000e-01 -7.854027000000e-04 9.998898000000e-01 -1.482298000000e-02 3.195559000000e-01 2.024406000000e-03 1.482454000000e-02 9.998881000000e-01 -7.997231000000e-01
+`
+
+const labels000000 = "Pedestrian 0.00 0 -0.20 712.40 143.00 810.73 307.92 1.89 0.48 1.20 1.84 1.47 8.41 0.01\n"
+
+// Example_kittiLabels turns KITTI labels into lidar-frame boxes: the label's
+// bottom centre (1.84, 1.47, 8.41) in the rectified camera frame (y down)
+// becomes the box centre in the velodyne frame (x forward, y left, z up),
+// length/width/height become DX/DY/DZ and rotation_y 0.01 becomes
+// yaw ≈ −0.01 − π/2.
+func Example_kittiLabels() {
+	c, err := calib.ParseKITTI(strings.NewReader(calib000000), "000000.txt")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	labels, err := kitti.ParseLabels(strings.NewReader(labels000000), "000000.txt")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	boxes, err := kitti.Boxes(labels, c)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for i, b := range boxes {
+		fmt.Printf("%s centre (%.2f, %.2f, %.2f) size %.2f×%.2f×%.2f yaw %.2f\n",
+			b.Label, b.CX, b.CY, b.CZ, b.DX, b.DY, b.DZ, b.Yaw)
+		r := labels[i].BBox
+		fmt.Printf("2D box left %.1f top %.1f width %.1f height %.1f\n", r.Left, r.Top, r.Width, r.Height)
+	}
+	// Output:
+	// Pedestrian centre (8.74, -1.87, -0.65) size 1.20×0.48×1.89 yaw -1.58
+	// 2D box left 712.4 top 143.0 width 98.3 height 164.9
+}

@@ -1,0 +1,486 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/ds3d/config"
+)
+
+// Options tune a run.
+type Options struct {
+	// Realtime replays loaders at the pace of their DS3D::Timestamp values
+	// (overrides the config's pipeline.realtime when set).
+	Realtime bool
+	// Log receives component logs; nil discards them.
+	Log *slog.Logger
+}
+
+// item is what travels on a queue: a datamap, or end of stream for a port.
+type item struct {
+	m    *ds3d.DataMap
+	port int
+	eos  bool
+}
+
+// queue is a component's input: one channel shared by all its ports (a
+// mixer's sink_N), so one goroutine serves them in arrival order.
+type queue struct {
+	ch chan item
+}
+
+// edge is one outgoing link, with the push policy that applies to it.
+type edge struct {
+	q     *queue
+	port  int
+	leaky string
+	drops *atomic.Uint64 // the consumer's drop counter
+}
+
+// push delivers m under the edge's policy. EOS never drops.
+func (e *edge) push(ctx context.Context, it item) error {
+	if !it.eos {
+		switch e.leaky {
+		case config.LeakyUpstream:
+			select {
+			case e.q.ch <- it:
+			default:
+				e.drops.Add(1)
+				it.m.Release()
+			}
+			return nil
+		case config.LeakyDownstream:
+			for {
+				select {
+				case e.q.ch <- it:
+					return nil
+				default:
+				}
+				select {
+				case old := <-e.q.ch:
+					if old.eos { // never lose an EOS: put it back and wait
+						select {
+						case e.q.ch <- old:
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+						continue
+					}
+					e.drops.Add(1)
+					old.m.Release()
+				default:
+				}
+			}
+		}
+	}
+	select {
+	case e.q.ch <- it:
+		return nil
+	case <-ctx.Done():
+		if !it.eos {
+			it.m.Release()
+		}
+		return ctx.Err()
+	}
+}
+
+type node struct {
+	g     *Graph
+	cfg   *config.Component
+	comp  any
+	in    *queue
+	outs  []edge
+	stats counters
+	log   *slog.Logger
+
+	// emit state: the datamap being processed, and whether it was emitted.
+	cur     *ds3d.DataMap
+	curSent bool
+	emitFn  ds3d.Emit
+	ctx     context.Context
+}
+
+// Graph is a built pipeline, ready to Run once.
+type Graph struct {
+	name     string
+	realtime bool
+	nodes    []*node
+	drain    chan struct{}
+	drainMu  sync.Once
+	sinkSeen atomic.Uint64
+	ran      atomic.Bool
+}
+
+// New builds every component of p. Errors name the component.
+func New(p *config.Pipeline, opts Options) (*Graph, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Graph{name: p.Name, realtime: p.Realtime || opts.Realtime, drain: make(chan struct{})}
+	byCfg := map[*config.Component]*node{}
+	for _, c := range p.Components {
+		n := &node{g: g, cfg: c, log: log.With("component", c.Name)}
+		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Log: n.log}
+		comp, err := c.Spec.Build(c.Config, env)
+		if err != nil {
+			g.closeAll()
+			return nil, fmt.Errorf("component %q (%s): %w", c.Name, c.Impl, err)
+		}
+		n.comp = comp
+		if c.Kind.HasInput() {
+			size := c.QueueSize
+			if c.Inputs > 1 {
+				size *= c.Inputs
+			}
+			n.in = &queue{ch: make(chan item, size)}
+		}
+		n.emitFn = n.emit
+		g.nodes = append(g.nodes, n)
+		byCfg[c] = n
+	}
+	for _, e := range p.Edges {
+		from, to := byCfg[e.From], byCfg[e.To]
+		leaky := to.cfg.Leaky
+		if from.cfg.WithQueue == "src" {
+			leaky = from.cfg.Leaky
+		}
+		from.outs = append(from.outs, edge{q: to.in, port: e.Port, leaky: leaky, drops: &to.stats.drops})
+	}
+	return g, nil
+}
+
+func (g *Graph) closeAll() {
+	for _, n := range g.nodes {
+		if c, ok := n.comp.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+// Drain asks the loaders to stop: they end their streams as if their data
+// ran out, so everything downstream flushes and Run returns normally. It is
+// what Ctrl-C does; calling it more than once is harmless.
+func (g *Graph) Drain() { g.drainMu.Do(func() { close(g.drain) }) }
+
+// SinkFrames is the number of datamaps that reached the sinks so far.
+func (g *Graph) SinkFrames() uint64 { return g.sinkSeen.Load() }
+
+// Total returns the number of datamaps the loaders will produce when every
+// loader knows it (implements Len() int), else -1.
+func (g *Graph) Total() int {
+	total, any := 0, false
+	for _, n := range g.nodes {
+		if n.cfg.Kind != ds3d.KindLoader {
+			continue
+		}
+		l, ok := n.comp.(interface{ Len() int })
+		if !ok || l.Len() < 0 {
+			return -1
+		}
+		total += l.Len()
+		any = true
+	}
+	if !any {
+		return -1
+	}
+	return total
+}
+
+// Metrics returns each component's measurements, in config order.
+func (g *Graph) Metrics() []Metrics {
+	out := make([]Metrics, len(g.nodes))
+	for i, n := range g.nodes {
+		m := n.stats.snapshot()
+		m.Name, m.Impl, m.Kind = n.cfg.Name, n.cfg.Impl, string(n.cfg.Kind)
+		out[i] = m
+	}
+	return out
+}
+
+// Run runs the graph until every sink has seen end of stream (nil), a
+// component fails (its error, naming it), or ctx ends (ctx.Err()). All
+// goroutines have exited when Run returns, and every component that is an
+// io.Closer has been closed. A graph runs once.
+func (g *Graph) Run(ctx context.Context) error {
+	if !g.ran.CompareAndSwap(false, true) {
+		return errors.New("pipeline: a graph runs once; build a new one")
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel(err)
+	}
+	for _, n := range g.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.run(ctx); err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+				fail(fmt.Errorf("component %q (%s): %w", n.cfg.Name, n.cfg.Impl, err))
+			}
+		}()
+	}
+	wg.Wait()
+	// Give pooled frames back: whatever is still queued after a stop.
+	for _, n := range g.nodes {
+		if n.in == nil {
+			continue
+		}
+		for {
+			select {
+			case it := <-n.in.ch:
+				if !it.eos {
+					it.m.Release()
+				}
+				continue
+			default:
+			}
+			break
+		}
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return context.Cause(ctx)
+}
+
+// call runs fn, turning a panic into an error so one broken component stops
+// the pipeline with its name instead of killing the process. The per-datamap
+// paths (next, process) inline the same recovery so they allocate nothing.
+func (n *node) call(fn func() error) (err error) {
+	defer n.recoverInto(&err)
+	return fn()
+}
+
+func (n *node) recoverInto(err *error) {
+	if r := recover(); r != nil {
+		n.log.Error("panic", "value", r, "stack", string(debug.Stack()))
+		*err = fmt.Errorf("panic: %v", r)
+	}
+}
+
+func (n *node) next(ctx context.Context, l ds3d.Loader) (m *ds3d.DataMap, err error) {
+	defer n.recoverInto(&err)
+	return l.Next(ctx)
+}
+
+func (n *node) process(ctx context.Context, it item) (err error) {
+	defer n.recoverInto(&err)
+	switch n.cfg.Kind {
+	case ds3d.KindMixer:
+		return n.comp.(ds3d.Mixer).Push(ctx, it.port, it.m, n.emitFn)
+	case ds3d.KindRender:
+		return n.comp.(ds3d.Render).Render(ctx, it.m)
+	}
+	return n.comp.(ds3d.Filter).Process(ctx, it.m, n.emitFn)
+}
+
+func (n *node) run(ctx context.Context) (err error) {
+	n.ctx = ctx
+	defer func() {
+		if c, ok := n.comp.(io.Closer); ok {
+			if cerr := n.call(c.Close); cerr != nil && err == nil {
+				err = fmt.Errorf("close: %w", cerr)
+			}
+		}
+	}()
+	if s, ok := n.comp.(ds3d.Starter); ok {
+		if err := n.call(func() error { return s.Start(ctx) }); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+	}
+	if n.cfg.Kind == ds3d.KindLoader {
+		return n.runLoader(ctx)
+	}
+	return n.runConsumer(ctx)
+}
+
+// emit sends m to every outgoing edge: clones to all but the last, which
+// takes m itself, so fan-out costs a shallow copy and frames are shared.
+func (n *node) emit(m *ds3d.DataMap) error {
+	if m == nil {
+		return errors.New("emit of a nil datamap")
+	}
+	if m == n.cur {
+		n.curSent = true
+	}
+	n.stats.out.Add(1)
+	last := len(n.outs) - 1
+	for i := range n.outs {
+		x := m
+		if i < last {
+			x = m.Clone()
+		}
+		if err := n.outs[i].push(n.ctx, item{m: x, port: n.outs[i].port}); err != nil {
+			// push released its copy; the original is ours until the last edge.
+			if i < last {
+				m.Release()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *node) sendEOS(ctx context.Context) error {
+	for i := range n.outs {
+		if err := n.outs[i].push(ctx, item{eos: true, port: n.outs[i].port}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *node) runLoader(ctx context.Context) error {
+	l := n.comp.(ds3d.Loader)
+	// Loaders get a context that Drain also ends, so a loader blocked on a
+	// socket notices; what a drained loader returns counts as end of stream.
+	lctx, lcancel := context.WithCancel(ctx)
+	defer lcancel()
+	go func() {
+		select {
+		case <-n.g.drain:
+			lcancel()
+		case <-lctx.Done():
+		}
+	}()
+	var pace pacer
+	for {
+		select {
+		case <-n.g.drain:
+			return n.sendEOS(ctx)
+		default:
+		}
+		start := time.Now()
+		m, err := n.next(lctx, l)
+		if err != nil {
+			if errors.Is(err, io.EOF) || (lctx.Err() != nil && ctx.Err() == nil) {
+				return n.sendEOS(ctx)
+			}
+			return err
+		}
+		now := time.Now()
+		n.stats.lat.record(now.Sub(start))
+		n.stats.touch(now)
+		if n.g.realtime {
+			if ts, ok := m.Timestamp(); ok {
+				if err := pace.wait(ctx, n.g.drain, ts); err != nil {
+					m.Release()
+					if errors.Is(err, errDrained) {
+						return n.sendEOS(ctx)
+					}
+					return err
+				}
+			}
+		}
+		if err := n.emit(m); err != nil {
+			return err
+		}
+	}
+}
+
+func (n *node) runConsumer(ctx context.Context) error {
+	open := n.cfg.Inputs
+	isMixer := n.cfg.Kind == ds3d.KindMixer
+	isSink := n.cfg.Kind == ds3d.KindRender
+	for open > 0 {
+		var it item
+		select {
+		case it = <-n.in.ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if it.eos {
+			open--
+			if pc, ok := n.comp.(ds3d.PortCloser); ok && open > 0 {
+				if err := n.call(func() error { return pc.ClosePort(ctx, it.port, n.emitFn) }); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		n.stats.in.Add(1)
+		n.cur, n.curSent = it.m, false
+		start := time.Now()
+		err := n.process(ctx, it)
+		now := time.Now()
+		n.stats.lat.record(now.Sub(start))
+		n.stats.touch(now)
+		if !isMixer && !n.curSent {
+			it.m.Release()
+		}
+		n.cur = nil
+		if isSink {
+			n.g.sinkSeen.Add(1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if f, ok := n.comp.(ds3d.Flusher); ok {
+		if err := n.call(func() error { return f.Flush(ctx, n.emitFn) }); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
+	return n.sendEOS(ctx)
+}
+
+var errDrained = errors.New("drained")
+
+// pacer holds a loader back to the rate of its timestamps: the first
+// datamap goes at once, datamap k at t0 + (ts_k − ts_0).
+type pacer struct {
+	started bool
+	ts0     int64
+	t0      time.Time
+	timer   *time.Timer
+}
+
+func (p *pacer) wait(ctx context.Context, drain <-chan struct{}, ts int64) error {
+	if !p.started {
+		p.started, p.ts0, p.t0 = true, ts, time.Now()
+		return nil
+	}
+	d := time.Until(p.t0.Add(time.Duration(ts - p.ts0)))
+	if d <= 0 {
+		return nil
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	select {
+	case <-p.timer.C:
+		return nil
+	case <-drain:
+		p.timer.Stop()
+		return errDrained
+	case <-ctx.Done():
+		p.timer.Stop()
+		return ctx.Err()
+	}
+}
+
+// Component returns the built component named name, or nil, so that
+// callers (and tests) can read a sink's results after Run.
+func (g *Graph) Component(name string) any {
+	for _, n := range g.nodes {
+		if n.cfg.Name == name {
+			return n.comp
+		}
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package ds3d
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Field documents one config key of a component, derived by reflection from
+// the config struct — the same walk the TOML binder uses, so the docs can
+// never drift from what the parser accepts.
+type Field struct {
+	Name     string  // TOML key
+	Index    []int   // reflect field index path inside the config struct
+	Type     string  // TOML-facing type: "string", "integer", "float", "boolean", "path", "duration", "array of …", "table", "map of …"
+	Doc      string  // one line
+	Required bool    // no default; the key must be given
+	Default  string  // the default in TOML syntax; empty when required or zero
+	Fields   []Field // keys of a nested table (or of each table of an array of tables)
+}
+
+var (
+	pathType     = reflect.TypeOf(Path(""))
+	durationType = reflect.TypeOf(time.Duration(0))
+)
+
+// TypeName is the TOML-facing name of a Go config type.
+func TypeName(t reflect.Type) string {
+	switch {
+	case t == pathType:
+		return "path"
+	case t == durationType:
+		return "duration"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "float"
+	case reflect.Slice:
+		return "array of " + TypeName(t.Elem())
+	case reflect.Array:
+		return fmt.Sprintf("array of %d %s", t.Len(), TypeName(t.Elem()))
+	case reflect.Struct:
+		return "table"
+	case reflect.Map:
+		return "map of " + TypeName(t.Elem())
+	case reflect.Pointer:
+		return TypeName(t.Elem())
+	case reflect.Interface:
+		return "any"
+	}
+	return t.String()
+}
+
+// TOMLKey returns the TOML key of a struct field and whether it is a config
+// key at all (unexported fields and `toml:"-"` are not).
+func TOMLKey(sf reflect.StructField) (string, bool) {
+	if !sf.IsExported() {
+		return "", false
+	}
+	tag, ok := sf.Tag.Lookup("toml")
+	if !ok {
+		return "", true // a key without a name: an error for the caller
+	}
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "-" {
+		return "", false
+	}
+	return name, true
+}
+
+func fieldsOf(t reflect.Type, def reflect.Value, prefix string) ([]Field, error) {
+	var out []Field
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, ok := TOMLKey(sf)
+		if !ok {
+			continue
+		}
+		if name == "" {
+			return nil, fmt.Errorf("config field %s%s has no toml tag", prefix, sf.Name)
+		}
+		doc := sf.Tag.Get("doc")
+		if strings.TrimSpace(doc) == "" {
+			return nil, fmt.Errorf("config key %s%s has no doc tag", prefix, name)
+		}
+		f := Field{Name: name, Index: sf.Index, Type: TypeName(sf.Type), Doc: doc, Required: sf.Tag.Get("required") == "true"}
+		var dv reflect.Value
+		if def.IsValid() {
+			dv = def.Field(i)
+		}
+		ft := sf.Type
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			ft = ft.Elem()
+			dv = reflect.Value{}
+		}
+		if ft.Kind() == reflect.Struct && ft != durationType {
+			sub, err := fieldsOf(ft, dv, prefix+name+".")
+			if err != nil {
+				return nil, err
+			}
+			f.Fields = sub
+		} else if !f.Required && dv.IsValid() && !dv.IsZero() {
+			f.Default = FormatValue(dv)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// FormatValue writes a config value in TOML syntax for docs.
+func FormatValue(v reflect.Value) string {
+	switch {
+	case v.Type() == durationType:
+		return fmt.Sprintf("%q", v.Interface().(time.Duration).String())
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return fmt.Sprintf("%q", v.String())
+	case reflect.Slice, reflect.Array:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = FormatValue(v.Index(i))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case reflect.Float32, reflect.Float64:
+		s := fmt.Sprintf("%v", v.Float())
+		if !strings.ContainsAny(s, ".eEnN") {
+			s += ".0"
+		}
+		return s
+	case reflect.Pointer:
+		if v.IsNil() {
+			return ""
+		}
+		return FormatValue(v.Elem())
+	}
+	return fmt.Sprintf("%v", v.Interface())
+}

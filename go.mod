@@ -1,0 +1,9 @@
+module github.com/ds3d-go/ds3d-go
+
+go 1.26.8
+
+require (
+	github.com/pelletier/go-toml/v2 v2.4.3
+	go.uber.org/goleak v1.3.0
+	gonum.org/v1/gonum v0.17.0
+)

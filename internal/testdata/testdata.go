@@ -1,0 +1,72 @@
+// Package testdata finds the real sensor data sets that tests run on: the
+// fuller sets in ../shared/data beside the repository (or $DS3D_SHARED_DATA)
+// and the small bundled samples in datasets/samples. A test that needs a set
+// which is absent is skipped with a message saying where it looked — except
+// when CI is set, where a missing set is a failure, so CI never goes green by
+// skipping.
+package testdata
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the repository root (the folder holding go.mod), found by
+// walking up from the working directory.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatalf("testdata: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatalf("testdata: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// SharedDir returns the shared data root: $DS3D_SHARED_DATA, or
+// ../shared/data beside the repository. It does not check that it exists.
+func SharedDir(tb testing.TB) string {
+	tb.Helper()
+	if d := os.Getenv("DS3D_SHARED_DATA"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(tb), "..", "shared", "data")
+}
+
+// Shared returns the path of a set (or a file inside one) under the shared
+// data root, e.g. Shared(t, "kitti-object/training/velodyne/000000.bin").
+// When it is absent the test is skipped, or fails when CI is set.
+func Shared(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(SharedDir(tb), rel)
+	if _, err := os.Stat(p); err != nil {
+		msg := "testdata: shared data " + rel + " not found at " + p +
+			" (clone the shared data beside the repository or set DS3D_SHARED_DATA)"
+		if os.Getenv("CI") != "" {
+			tb.Fatal(msg + "; CI is set, so this is a failure, not a skip")
+		}
+		tb.Skip(msg)
+	}
+	return p
+}
+
+// Sample returns the path of a file in the bundled samples
+// (datasets/samples/...), failing the test when it is missing: bundled
+// samples are part of the repository.
+func Sample(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(RepoRoot(tb), "datasets", "samples", rel)
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("testdata: bundled sample %s missing: %v", rel, err)
+	}
+	return p
+}
