@@ -3,6 +3,7 @@
 //	ds3d run [CONFIG]          run a TOML pipeline (no argument: the bundled default)
 //	ds3d validate CONFIG...    check configs and report every problem with file and line
 //	ds3d components [IMPL]     list registered components with their config keys
+//	ds3d inspect FILE...       describe point-cloud files
 //	ds3d version               print the version
 //
 // It imports every component package, so everything registered anywhere in
@@ -16,6 +17,7 @@ import (
 	"runtime/debug"
 
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
+	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 
 // version is set at link time (-ldflags "-X main.version=…"); otherwise the
@@ -28,6 +30,7 @@ commands:
   run [flags] [CONFIG]     run a pipeline; without CONFIG, the bundled default pipeline
   validate CONFIG...       check configs without running them
   components [IMPL]        list registered components and their config keys
+  inspect FILE...          describe point-cloud files (format, points, fields, bounds)
   version                  print the version
 
 Run 'ds3d <command> -h' for a command's flags.
@@ -49,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(args[1:], stdout, stderr)
 	case "components":
 		return cmdComponents(args[1:], stdout, stderr)
+	case "inspect":
+		return cmdInspect(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "ds3d", versionString())
 		return 0

@@ -110,7 +110,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		_ = pipeline.WriteJSON(stdout, g.Metrics())
 	} else if !*quiet {
-		fmt.Fprintf(stdout, "pipeline %s: %d datamaps reached the sinks in %s\n", name, g.SinkFrames(), elapsed.Round(time.Millisecond))
+		var made uint64
+		for _, m := range g.Metrics() {
+			if m.Kind == "ds3d::dataloader" {
+				made += m.Out
+			}
+		}
+		fmt.Fprintf(stdout, "pipeline %s: %d datamaps from the sources, %d arrivals at the sinks, in %s\n", name, made, g.SinkFrames(), elapsed.Round(time.Millisecond))
 		_ = pipeline.WriteTable(stdout, g.Metrics())
 	}
 	if err != nil {

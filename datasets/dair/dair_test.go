@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/internal/testdata"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
 
 const root = "v2x-roadside/dair-v2x-c-pair"
@@ -84,7 +84,7 @@ func lzf(t *testing.T, in []byte, size int) []byte {
 }
 
 func TestInfraFrame(t *testing.T) {
-	dir := testdata.Shared(t, root)
+	dir := sampledata.Shared(t, root)
 	f, err := InfraFrame(dir, "001366")
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestInfraFrame(t *testing.T) {
 }
 
 func TestPairsAndI2V(t *testing.T) {
-	dir := testdata.Shared(t, root)
+	dir := sampledata.Shared(t, root)
 	pairs, err := ReadPairs(filepath.Join(dir, "cooperative", "selected_data_info.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestPairsAndI2V(t *testing.T) {
 }
 
 func TestReadLabelsErrors(t *testing.T) {
-	p := testdata.Shared(t, root+"/infrastructure-side/label/virtuallidar/001366.json")
+	p := sampledata.Shared(t, root+"/infrastructure-side/label/virtuallidar/001366.json")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/internal/testdata"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"gonum.org/v1/gonum/spatial/r3"
 )
 
@@ -81,7 +81,7 @@ var provenance = []struct {
 var pointCounts = map[string]int{"000000": 115384, "000001": 120268, "000002": 126891, "000003": 113110, "000004": 115976}
 
 func TestFramesMatchProvenance(t *testing.T) {
-	ds, err := Open(testdata.Shared(t, "kitti-object/training"))
+	ds, err := Open(sampledata.Shared(t, "kitti-object/training"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestFramesMatchProvenance(t *testing.T) {
 // small rotation), and that the point counts depend on it: the same boxes
 // turned by the naive yaw = ry hold clearly fewer points.
 func TestYawConvention(t *testing.T) {
-	ds, err := Open(testdata.Shared(t, "kitti-object/training"))
+	ds, err := Open(sampledata.Shared(t, "kitti-object/training"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestYawConvention(t *testing.T) {
 }
 
 func TestParseLabels(t *testing.T) {
-	p := testdata.Shared(t, "kitti-object/training/label_2/000001.txt")
+	p := sampledata.Shared(t, "kitti-object/training/label_2/000001.txt")
 	ls, err := ReadLabels(p)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +195,7 @@ func TestParseLabels(t *testing.T) {
 }
 
 func TestParseLabelsErrors(t *testing.T) {
-	real, err := os.ReadFile(testdata.Shared(t, "kitti-object/training/label_2/000001.txt"))
+	real, err := os.ReadFile(sampledata.Shared(t, "kitti-object/training/label_2/000001.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestParseLabelsErrors(t *testing.T) {
 
 func FuzzParseLabels(f *testing.F) {
 	for i := 0; i < 5; i++ {
-		b, err := os.ReadFile(filepath.Join(testdata.SharedDir(f), "kitti-object/training/label_2", "00000"+string(rune('0'+i))+".txt"))
+		b, err := os.ReadFile(filepath.Join(sampledata.SharedDir(f), "kitti-object/training/label_2", "00000"+string(rune('0'+i))+".txt"))
 		if err == nil {
 			f.Add(b)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/internal/testdata"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
 
 // Row counts and id counts from mot15/PROVENANCE.md.
@@ -27,7 +27,7 @@ var files = []struct {
 func TestReadMOT15(t *testing.T) {
 	for _, f := range files {
 		t.Run(f.path, func(t *testing.T) {
-			p := testdata.Shared(t, f.path)
+			p := sampledata.Shared(t, f.path)
 			b, _ := os.ReadFile(p)
 			if got := bytes.Contains(b, []byte("\r\n")); got != f.crlf {
 				t.Errorf("CRLF = %v, PROVENANCE says %v", got, f.crlf)
@@ -52,7 +52,7 @@ func TestReadMOT15(t *testing.T) {
 		})
 	}
 	// First rows, as in the files.
-	rows, err := Read(testdata.Shared(t, "mot15/TUD-Campus/gt.txt"))
+	rows, err := Read(sampledata.Shared(t, "mot15/TUD-Campus/gt.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,21 +72,21 @@ func TestReadMOT15(t *testing.T) {
 	if len(by[1]) == 0 || by[1][0].ID != 1 {
 		t.Errorf("frame 1 rows %+v", by[1])
 	}
-	pets, err := Read(testdata.Shared(t, "mot15/PETS09-S2L1/gt.txt"))
+	pets, err := Read(sampledata.Shared(t, "mot15/PETS09-S2L1/gt.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := pets[0]; r.ID != 9 || r.Width != 31.03 || r.X != -4.1554 || r.Y != -7.3591 || r.Z != 0 { // 1,9,499,158,31.03,75.17,1,-4.1554,-7.3591,0
 		t.Errorf("PETS row 1 = %+v", r)
 	}
-	det, _ := Read(testdata.Shared(t, "mot15/TUD-Campus/det.txt"))
+	det, _ := Read(sampledata.Shared(t, "mot15/TUD-Campus/det.txt"))
 	if r := det[0]; r.Conf != 0.997784 || r.Left != 281.931 { // 1,-1,281.931,187.466,79.93,209.537,0.997784,-1,-1,-1
 		t.Errorf("det row 1 = %+v", r)
 	}
 }
 
 func TestSeqInfo(t *testing.T) {
-	s, err := ReadSeqInfo(testdata.Shared(t, "mot15/TUD-Campus/seqinfo.ini"))
+	s, err := ReadSeqInfo(sampledata.Shared(t, "mot15/TUD-Campus/seqinfo.ini"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestSeqInfo(t *testing.T) {
 	if s != want {
 		t.Errorf("%+v, want %+v", s, want)
 	}
-	p, err := ReadSeqInfo(testdata.Shared(t, "mot15/PETS09-S2L1/seqinfo.ini"))
+	p, err := ReadSeqInfo(sampledata.Shared(t, "mot15/PETS09-S2L1/seqinfo.ini"))
 	if err != nil || p.SeqLength != 795 || p.ImWidth != 768 || p.ImHeight != 576 || p.FrameRate != 7 {
 		t.Errorf("PETS09 %+v, %v", p, err)
 	}
@@ -106,7 +106,7 @@ func TestSeqInfo(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	b, err := os.ReadFile(testdata.Shared(t, "mot15/TUD-Campus/gt.txt"))
+	b, err := os.ReadFile(sampledata.Shared(t, "mot15/TUD-Campus/gt.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestParseErrors(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, p := range []string{"mot15/TUD-Campus/gt.txt", "mot15/TUD-Campus/det.txt", "mot15/TUD-Campus/test.txt", "mot15/PETS09-S2L1/gt.txt"} {
-		if b, err := os.ReadFile(filepath.Join(testdata.SharedDir(f), p)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(sampledata.SharedDir(f), p)); err == nil {
 			if len(b) > 4096 {
 				b = b[:4096] // a few dozen rows are seed enough
 			}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/internal/testdata"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"gonum.org/v1/gonum/spatial/r3"
 )
 
@@ -34,7 +34,7 @@ func readPCDBin(t *testing.T, path string) []float32 {
 }
 
 func TestReadInfo(t *testing.T) {
-	info, err := ReadInfo(testdata.Shared(t, infoPath))
+	info, err := ReadInfo(sampledata.Shared(t, infoPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestReadInfo(t *testing.T) {
 // camera box's centre must be a lidar box's centre mapped by lidar2cam, and
 // its size the same.
 func TestCrossCheckCameraBoxes(t *testing.T) {
-	p := testdata.Shared(t, infoPath)
+	p := sampledata.Shared(t, infoPath)
 	info, err := ReadInfo(p)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestCrossCheckCameraBoxes(t *testing.T) {
 }
 
 func TestReadInfoErrors(t *testing.T) {
-	b, err := os.ReadFile(testdata.Shared(t, infoPath))
+	b, err := os.ReadFile(sampledata.Shared(t, infoPath))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/internal/testdata"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"gonum.org/v1/gonum/spatial/r3"
 )
 
 const nuScenesInfo = "nuscenes-mini-sample/n015-2018-07-24-11-22-45+0800.derived.json"
 
 func TestReadNuScenesInfo(t *testing.T) {
-	p := testdata.Shared(t, nuScenesInfo)
+	p := sampledata.Shared(t, nuScenesInfo)
 	rigs, err := ReadNuScenesInfo(p)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func quatFromRot(m [16]float64) [4]float64 {
 }
 
 func TestNuScenesErrors(t *testing.T) {
-	b, err := os.ReadFile(testdata.Shared(t, nuScenesInfo))
+	b, err := os.ReadFile(sampledata.Shared(t, nuScenesInfo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestNuScenesErrors(t *testing.T) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestReadDAIRTransform(t *testing.T) {
-	p := testdata.Shared(t, "v2x-roadside/dair-v2x-c-pair/cooperative/calib/lidar_i2v/017314.json")
+	p := sampledata.Shared(t, "v2x-roadside/dair-v2x-c-pair/cooperative/calib/lidar_i2v/017314.json")
 	e, err := ReadDAIRTransform(p, DAIRVirtualLidar, DAIRVehicleLidar)
 	if err != nil {
 		t.Fatal(err)
@@ -173,10 +173,10 @@ func TestReadDAIRTransform(t *testing.T) {
 const tumDir = "v2x-roadside/tumtraf-s110/calib/"
 
 func TestReadTUMTraf(t *testing.T) {
-	lidar := testdata.Shared(t, tumDir+"s110_lidar_ouster_south.json")
+	lidar := sampledata.Shared(t, tumDir+"s110_lidar_ouster_south.json")
 	var cams []string
 	for _, c := range []string{"south1", "south2", "north", "east"} {
-		cams = append(cams, testdata.Shared(t, tumDir+"s110_camera_basler_"+c+"_8mm.json"))
+		cams = append(cams, sampledata.Shared(t, tumDir+"s110_camera_basler_"+c+"_8mm.json"))
 	}
 	rig, err := ReadTUMTraf(lidar, cams...)
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/internal/testdata"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"gonum.org/v1/gonum/spatial/r3"
 )
 
 func kittiPath(t testing.TB, id string) string {
-	return testdata.Shared(t, "kitti-object/training/calib/"+id+".txt")
+	return sampledata.Shared(t, "kitti-object/training/calib/"+id+".txt")
 }
 
 func TestReadKITTI(t *testing.T) {
@@ -155,7 +155,7 @@ func TestParseKITTIErrors(t *testing.T) {
 
 func FuzzParseKITTI(f *testing.F) {
 	for _, id := range []string{"000000", "000001", "000002", "000003", "000004"} {
-		if b, err := os.ReadFile(filepath.Join(testdata.SharedDir(f), "kitti-object/training/calib", id+".txt")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(sampledata.SharedDir(f), "kitti-object/training/calib", id+".txt")); err == nil {
 			f.Add(b)
 		}
 	}

@@ -1,10 +1,10 @@
-// Package testdata finds the real sensor data sets that tests run on: the
+// Package sampledata finds the real sensor data sets that tests run on: the
 // fuller sets in ../shared/data beside the repository (or $DS3D_SHARED_DATA)
 // and the small bundled samples in datasets/samples. A test that needs a set
 // which is absent is skipped with a message saying where it looked — except
 // when CI is set, where a missing set is a failure, so CI never goes green by
 // skipping.
-package testdata
+package sampledata
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func RepoRoot(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
-		tb.Fatalf("testdata: %v", err)
+		tb.Fatalf("sampledata: %v", err)
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -26,7 +26,7 @@ func RepoRoot(tb testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatalf("testdata: no go.mod above the working directory")
+			tb.Fatalf("sampledata: no go.mod above the working directory")
 		}
 		dir = parent
 	}
@@ -49,7 +49,7 @@ func Shared(tb testing.TB, rel string) string {
 	tb.Helper()
 	p := filepath.Join(SharedDir(tb), rel)
 	if _, err := os.Stat(p); err != nil {
-		msg := "testdata: shared data " + rel + " not found at " + p +
+		msg := "sampledata: shared data " + rel + " not found at " + p +
 			" (clone the shared data beside the repository or set DS3D_SHARED_DATA)"
 		if os.Getenv("CI") != "" {
 			tb.Fatal(msg + "; CI is set, so this is a failure, not a skip")
@@ -66,7 +66,7 @@ func Sample(tb testing.TB, rel string) string {
 	tb.Helper()
 	p := filepath.Join(RepoRoot(tb), "datasets", "samples", rel)
 	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("testdata: bundled sample %s missing: %v", rel, err)
+		tb.Fatalf("sampledata: bundled sample %s missing: %v", rel, err)
 	}
 	return p
 }

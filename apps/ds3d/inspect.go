@@ -1,0 +1,40 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/ds3d-go/ds3d-go/sensors/lidar"
+)
+
+func cmdInspect(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ds3d inspect FILE...\n\nPrints a point-cloud file's format, point count, fields, bounds, intensity range, NaN count and decode time.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	code := 0
+	for i, path := range fs.Args() {
+		info, err := lidar.Inspect(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "ds3d inspect:", err)
+			code = 1
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		if err := info.WriteText(stdout); err != nil {
+			return 1
+		}
+	}
+	return code
+}

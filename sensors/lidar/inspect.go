@@ -1,0 +1,125 @@
+package lidar
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// Info summarises a point-cloud file, for `ds3d inspect FILE`.
+type Info struct {
+	Path     string
+	Bytes    int64
+	Format   string
+	Encoding string
+	Points   int
+	Fields   []Field // names, types and counts; no Data
+	// Intensity names the field read as intensity ("" when none).
+	Intensity     string
+	Width, Height int
+	Viewpoint     [7]float64
+	NaNs          int
+	// Min and Max bound x, y, z over the finite points (zero when none).
+	Min, Max [3]float32
+	// IntensityMin and IntensityMax bound intensity over the same points.
+	IntensityMin, IntensityMax float32
+	// Decode is the time to decode the file's bytes, reading excluded.
+	Decode time.Duration
+}
+
+// Inspect reads and decodes a file and describes it.
+func Inspect(path string) (Info, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Info{}, err
+	}
+	var c Cloud
+	t0 := time.Now()
+	if err := Decode(&c, path, data, ReadOptions{}); err != nil {
+		return Info{}, err
+	}
+	info := Info{
+		Path: path, Bytes: int64(len(data)), Format: c.Format, Encoding: c.Encoding,
+		Points: c.Len(), Intensity: c.Intensity, Width: c.Width, Height: c.Height,
+		Viewpoint: c.Viewpoint, NaNs: c.NaNs, Decode: time.Since(t0),
+	}
+	for _, f := range c.Fields {
+		info.Fields = append(info.Fields, Field{Name: f.Name, Type: f.Type, Count: f.Count})
+	}
+	info.Min, info.Max, info.IntensityMin, info.IntensityMax = bounds(ds3d.AsFloat32(c.Points)[:4*c.Len()])
+	return info, nil
+}
+
+// bounds is the box of the points whose x, y and z are all finite, and the
+// range of their intensity.
+func bounds(pts []float32) (lo, hi [3]float32, ilo, ihi float32) {
+	inf := float32(math.Inf(1))
+	lo = [3]float32{inf, inf, inf}
+	hi = [3]float32{-inf, -inf, -inf}
+	ilo, ihi = inf, -inf
+	found := false
+	for i := 0; i+3 < len(pts); i += 4 {
+		p := pts[i : i+4 : i+4]
+		if !finite(p[0]) || !finite(p[1]) || !finite(p[2]) {
+			continue
+		}
+		found = true
+		for k := 0; k < 3; k++ {
+			lo[k] = min(lo[k], p[k])
+			hi[k] = max(hi[k], p[k])
+		}
+		if p[3] == p[3] {
+			ilo = min(ilo, p[3])
+			ihi = max(ihi, p[3])
+		}
+	}
+	if !found {
+		return [3]float32{}, [3]float32{}, 0, 0
+	}
+	if ilo > ihi {
+		ilo, ihi = 0, 0
+	}
+	return lo, hi, ilo, ihi
+}
+
+func finite(v float32) bool { return v-v == 0 }
+
+// WriteText prints the summary, one fact per line.
+func (in Info) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "file        %s (%d bytes)\n", in.Path, in.Bytes)
+	fmt.Fprintf(&b, "format      %s %s\n", in.Format, in.Encoding)
+	fmt.Fprintf(&b, "points      %d", in.Points)
+	if in.Height > 1 {
+		fmt.Fprintf(&b, " (organised %d×%d)", in.Width, in.Height)
+	}
+	b.WriteString("\nfields     ")
+	for _, f := range in.Fields {
+		fmt.Fprintf(&b, " %s:%s", f.Name, f.Type)
+		if f.Count != 1 {
+			fmt.Fprintf(&b, "×%d", f.Count)
+		}
+	}
+	b.WriteByte('\n')
+	for k, a := range [...]string{"x", "y", "z"} {
+		fmt.Fprintf(&b, "%s           [%.4f, %.4f]\n", a, in.Min[k], in.Max[k])
+	}
+	if in.Intensity != "" {
+		fmt.Fprintf(&b, "intensity   [%g, %g] (field %s)\n", in.IntensityMin, in.IntensityMax, in.Intensity)
+	} else {
+		b.WriteString("intensity   none (0)\n")
+	}
+	fmt.Fprintf(&b, "nan points  %d\n", in.NaNs)
+	if in.Viewpoint != identityViewpoint && in.Viewpoint != ([7]float64{}) {
+		fmt.Fprintf(&b, "viewpoint   t=(%g, %g, %g) q=(%g, %g, %g, %g)\n", in.Viewpoint[0], in.Viewpoint[1],
+			in.Viewpoint[2], in.Viewpoint[3], in.Viewpoint[4], in.Viewpoint[5], in.Viewpoint[6])
+	}
+	fmt.Fprintf(&b, "decode      %v\n", in.Decode.Round(time.Microsecond))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
