@@ -19,7 +19,8 @@ import (
 )
 
 // defaultConfig is what `ds3d run` runs with no argument. Its relative paths
-// resolve against the repository root (see defaultDir).
+// resolve against apps/ds3d of the checkout (see defaultDir), as if it were
+// read from its file there.
 //
 //go:embed default.toml
 var defaultConfig []byte
@@ -158,9 +159,9 @@ func progress(g *pipeline.Graph, w io.Writer, done <-chan struct{}) {
 	}
 }
 
-// defaultDir is where the default pipeline's relative paths point: the
-// repository root when running from a checkout (found from the working
-// directory upwards), else the working directory.
+// defaultDir is where the default pipeline's relative paths point: apps/ds3d
+// of the checkout holding the working directory (found upwards by its
+// bundled samples), else the working directory.
 func defaultDir() string {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -168,7 +169,7 @@ func defaultDir() string {
 	}
 	for dir := wd; ; {
 		if _, err := os.Stat(filepath.Join(dir, "datasets", "samples")); err == nil {
-			return dir
+			return filepath.Join(dir, "apps", "ds3d")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

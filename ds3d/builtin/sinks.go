@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -106,6 +107,7 @@ func (c *FileSinkConfig) Validate() error {
 // FileSink writes one JSON object per datamap: its sequence number and, per
 // key in order, a one-line summary (frames by type and shape, scalars by value).
 type FileSink struct {
+	log  *slog.Logger
 	path string
 	f    *os.File
 	w    *bufio.Writer
@@ -159,12 +161,15 @@ func (s *FileSink) Render(_ context.Context, in *ds3d.DataMap) error {
 	return err
 }
 
-// Close flushes and closes the output.
+// Close flushes and closes the output, and says where it went.
 func (s *FileSink) Close() error {
 	if s.w == nil {
 		return nil
 	}
 	err := s.w.Flush()
+	if s.log != nil && s.path != "-" {
+		s.log.Info("wrote datamap summaries", "datamaps", s.seq, "path", s.path)
+	}
 	if s.f != nil {
 		if cerr := s.f.Close(); err == nil {
 			err = cerr
@@ -189,5 +194,7 @@ func init() {
 	ds3d.Register(ds3d.KindRender, "datamap_file_sink",
 		`Writes one JSON line per datamap with each key's summary (frame type and shape, box counts, scalar values).`,
 		func() *FileSinkConfig { return &FileSinkConfig{} },
-		func(c *FileSinkConfig, _ *ds3d.Env) (any, error) { return &FileSink{path: string(c.Path)}, nil })
+		func(c *FileSinkConfig, env *ds3d.Env) (any, error) {
+			return &FileSink{path: string(c.Path), log: env.Log}, nil
+		})
 }
