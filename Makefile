@@ -4,8 +4,9 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 # Debian packages the build and the tests need: python3-numpy for the
-# independent readers our format tests cross-check against.
-APT_PACKAGES := python3-numpy
+# independent readers and the numpy reference our tests cross-check against,
+# pcl-tools for the PCL VoxelGrid and PCD cross-checks.
+APT_PACKAGES := python3-numpy pcl-tools
 
 .PHONY: all setup build test test-short bench run fmt vet fuzz clean
 

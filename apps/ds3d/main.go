@@ -17,6 +17,12 @@ import (
 	"runtime/debug"
 
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
+	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
+	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
+	_ "github.com/ds3d-go/ds3d-go/render/raster"
+	_ "github.com/ds3d-go/ds3d-go/render/writer"
+	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
+	_ "github.com/ds3d-go/ds3d-go/sensors/depth"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 

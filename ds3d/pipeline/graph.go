@@ -201,6 +201,11 @@ func (g *Graph) Metrics() []Metrics {
 	for i, n := range g.nodes {
 		m := n.stats.snapshot()
 		m.Name, m.Impl, m.Kind = n.cfg.Name, n.cfg.Impl, string(n.cfg.Kind)
+		// Components that drop on their own (a mixer discarding unmatched
+		// datamaps) report it here, beside the queues' drops.
+		if d, ok := n.comp.(interface{ Dropped() uint64 }); ok {
+			m.Drops += d.Dropped()
+		}
 		out[i] = m
 	}
 	return out

@@ -1,0 +1,382 @@
+package pointcloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// ErrLeafTooSmall is returned by VoxelGrid.Filter when the voxel grid over
+// the cloud's bounding box would overflow PCL's 32-bit voxel indices; dst
+// then holds the finite input points unchanged, as PCL VoxelGrid outputs its
+// input in that case.
+var ErrLeafTooSmall = errors.New("voxel grid: leaf size too small for the cloud: integer voxel indices would overflow")
+
+// VoxelGrid downsamples a cloud to the centroid of the points in each voxel,
+// with the semantics of PCL 1.13's pcl::VoxelGrid (filters/impl/voxel_grid.hpp,
+// downsample_all_data on, min_points_per_voxel 0):
+//
+//   - inv = 1/leaf in float32 (Eigen::Array4f); min_p, max_p are the bounding
+//     box of the finite points (getMinMax3D).
+//   - Overflow check: d_a = int64((max_p[a] − min_p[a])·inv[a]) + 1 in float32
+//     arithmetic; when d_x·d_y·d_z > MaxInt32 PCL warns and outputs its input:
+//     Filter copies the finite points and returns ErrLeafTooSmall. We also
+//     refuse when |min_p·inv| or |max_p·inv| ≥ 2³¹, where PCL's int casts are
+//     undefined.
+//   - min_b = int(floor(min_p·inv)), max_b = int(floor(max_p·inv)),
+//     div = max_b − min_b + 1, and a point's voxel is
+//     ijk_a = int(floorf(p_a·inv_a) − float(min_b_a)) — every step rounded to
+//     float32 exactly as PCL does — with linear index
+//     idx = ijk_x + ijk_y·div_x + ijk_z·div_x·div_y (computed in 64 bits, so
+//     it cannot wrap where PCL's int could).
+//   - Voxels come out in increasing idx (PCL sorts by idx too); each output
+//     point is the mean of every column of the voxel's points (x, y, z,
+//     intensity, …), summed in float64 in input order and rounded to float32
+//     once (PCL sums in float32 in an unspecified order, so centroids agree
+//     to float32 rounding, not bit for bit). Voxels with fewer than
+//     MinPointsPerVoxel points are left out.
+//
+// Points with a NaN or infinite x, y or z are dropped (PCL drops them only
+// for clouds marked non-dense). A VoxelGrid keeps its scratch between calls:
+// reuse one per stream, not concurrently.
+type VoxelGrid struct {
+	Leaf              [3]float32
+	MinPointsPerVoxel int
+
+	table      []uint64 // voxel index + 1, 0 empty
+	tslot      []int32  // table entry → voxel slot
+	acc        []float64
+	cnt        []int32
+	vkey       []uint64 // slot → voxel index
+	vpos       []int32  // slot → table entry
+	pairs, tmp []uint64
+	hist       []int
+}
+
+// Voxelize is VoxelGrid{Leaf: {leaf, leaf, leaf}}.Filter for one-off use.
+func Voxelize(dst, src *ds3d.Frame, leaf float32) (int, error) {
+	v := VoxelGrid{Leaf: [3]float32{leaf, leaf, leaf}}
+	return v.Filter(dst, src)
+}
+
+// floorf is C's floorf: exact, since float64 holds every float32 and the
+// floor of a float32 is a float32. math.Floor is one ROUNDSD on amd64
+// (branch-free, unlike a truncate-and-adjust floor on signed data).
+func floorf(v float32) float32 { return float32(math.Floor(float64(v))) }
+
+// Filter writes the voxel centroids of src into dst (an [M,C] frame of
+// src's type) and returns M. src must be an [N,C≥3] float32 frame and dst
+// must not be src.
+//
+// Implementation: one pass for the bounding box, one pass that hashes each
+// point's voxel index into an open-addressing table (consecutive points of
+// a scan mostly share a voxel, which a one-entry cache catches) and adds
+// the point to its voxel's float64 sums, then a radix sort of the occupied
+// voxels (not of the points) by index.
+func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
+	c := src.Shape.D[1]
+	_, s := prepare(dst, src, 0)
+	for a := 0; a < 3; a++ {
+		if !(v.Leaf[a] > 0) || math.IsInf(float64(v.Leaf[a]), 0) {
+			return 0, fmt.Errorf("voxel grid: leaf size %v must be positive and finite", v.Leaf)
+		}
+	}
+	// Bounding box of the finite points (x−x is 0 exactly when x is finite).
+	lx, ly, lz := float32(math.MaxFloat32), float32(math.MaxFloat32), float32(math.MaxFloat32)
+	hx, hy, hz := -lx, -ly, -lz
+	finite := 0
+	for i := 0; i+c <= len(s); i += c {
+		x, y, z := s[i], s[i+1], s[i+2]
+		if (x-x)+(y-y)+(z-z) != 0 {
+			continue
+		}
+		finite++
+		if x < lx {
+			lx = x
+		}
+		if x > hx {
+			hx = x
+		}
+		if y < ly {
+			ly = y
+		}
+		if y > hy {
+			hy = y
+		}
+		if z < lz {
+			lz = z
+		}
+		if z > hz {
+			hz = z
+		}
+	}
+	if finite == 0 {
+		dst.Resize(0, c)
+		return 0, nil
+	}
+	lo, hi := [3]float32{lx, ly, lz}, [3]float32{hx, hy, hz}
+	var inv [3]float32
+	var minb [3]int32
+	var div [3]int64
+	prod := int64(1)
+	overflow := false
+	for a := 0; a < 3; a++ {
+		inv[a] = 1 / v.Leaf[a]
+		ext := (hi[a] - lo[a]) * inv[a]
+		l, h := lo[a]*inv[a], hi[a]*inv[a]
+		if !(ext < 1<<31) || !(l > -(1 << 31)) || !(h < 1<<31) {
+			overflow = true
+			break
+		}
+		prod *= int64(ext) + 1
+		minb[a] = int32(floorf(l))
+		div[a] = int64(floorf(h)) - int64(minb[a]) + 1
+	}
+	if overflow || prod > math.MaxInt32 {
+		d, _ := prepare(dst, src, finite)
+		k := 0
+		for i := 0; i+c <= len(s); i += c {
+			if x, y, z := s[i], s[i+1], s[i+2]; (x-x)+(y-y)+(z-z) == 0 {
+				copy(d[k:k+c], s[i:i+c])
+				k += c
+			}
+		}
+		return finite, ErrLeafTooSmall
+	}
+	if finite >= 1<<27 || div[0]*div[1]*div[2] >= 1<<36 {
+		return 0, fmt.Errorf("voxel grid: %d points in %d voxels exceed the table's packing", finite, div[0]*div[1]*div[2])
+	}
+	v.reserve(finite, c)
+	table := v.table
+	tmask := uint64(len(table) - 1)
+	mx, my := uint64(div[0]), uint64(div[0]*div[1])
+	fx, fy, fz := float32(minb[0]), float32(minb[1]), float32(minb[2])
+	ix, iy, iz := inv[0], inv[1], inv[2]
+	acc, cnt, vkey, vpos := v.acc[:0], v.cnt[:0], v.vkey[:0], v.vpos[:0]
+	last, lastSlot := ^uint64(0), 0
+	for i := 0; i+c <= len(s); i += c {
+		x, y, z := s[i], s[i+1], s[i+2]
+		if (x-x)+(y-y)+(z-z) != 0 {
+			continue
+		}
+		// PCL: static_cast<int>(std::floor(p * inv) - static_cast<float>(min_b))
+		i0 := uint64(int32(floorf(x*ix) - fx))
+		i1 := uint64(int32(floorf(y*iy) - fy))
+		i2 := uint64(int32(floorf(z*iz) - fz))
+		idx := i0 + i1*mx + i2*my
+		slot := lastSlot
+		if idx != last {
+			// Identity hash: neighbouring voxels share cache lines, and a
+			// scan visits neighbours in turn. Entry: (idx+1)<<27 | slot.
+			h := idx & tmask
+			for {
+				e := table[h]
+				if e>>27 == idx+1 {
+					slot = int(e & (1<<27 - 1))
+					break
+				}
+				if e == 0 {
+					slot = len(cnt)
+					table[h] = (idx+1)<<27 | uint64(slot)
+					vkey = append(vkey, idx)
+					vpos = append(vpos, int32(h))
+					cnt = append(cnt, 0)
+					for range c {
+						acc = append(acc, 0)
+					}
+					break
+				}
+				h = (h + 1) & tmask
+			}
+			last, lastSlot = idx, slot
+		}
+		cnt[slot]++
+		a := acc[slot*c : slot*c+c]
+		if c == 4 {
+			a[0] += float64(x)
+			a[1] += float64(y)
+			a[2] += float64(z)
+			a[3] += float64(s[i+3])
+		} else {
+			for col := range a {
+				a[col] += float64(s[i+col])
+			}
+		}
+	}
+	v.acc, v.cnt, v.vkey, v.vpos = acc, cnt, vkey, vpos
+	// Clear the used table entries for the next call.
+	for _, h := range vpos {
+		table[h] = 0
+	}
+	// Occupied voxels in increasing index: sort (index, slot) pairs.
+	minPts := int32(max(v.MinPointsPerVoxel, 1))
+	sbits := uint(bits.Len(uint(len(cnt))))
+	kbits := uint(bits.Len64(uint64(div[0]*div[1]*div[2] - 1)))
+	if kbits+sbits > 64 {
+		return 0, fmt.Errorf("voxel grid: %d voxels of %d exceed 64-bit sort keys", len(cnt), div[0]*div[1]*div[2])
+	}
+	pairs := v.pairs[:0]
+	for slot, k := range vkey {
+		if cnt[slot] >= minPts {
+			pairs = append(pairs, k<<sbits|uint64(slot))
+		}
+	}
+	v.pairs = pairs
+	if cap(v.tmp) < len(pairs) {
+		v.tmp = make([]uint64, cap(pairs))
+	}
+	pairs = v.radixSort(pairs, v.tmp[:len(pairs)], sbits, kbits)
+	d, _ := prepare(dst, src, len(pairs))
+	smask := uint64(1)<<sbits - 1
+	for m, p := range pairs {
+		slot := int(p & smask)
+		nf := float64(cnt[slot])
+		a := acc[slot*c : slot*c+c]
+		o := d[m*c : m*c+c]
+		for col := range o {
+			o[col] = float32(a[col] / nf)
+		}
+	}
+	return len(pairs), nil
+}
+
+// reserve sizes the hash table for n points (load ≤ 1/2) and the per-voxel
+// arrays for up to n voxels of c columns.
+func (v *VoxelGrid) reserve(n, c int) {
+	size := 1 << bits.Len(uint(2*n-1))
+	if len(v.table) < size {
+		v.table = make([]uint64, size)
+	}
+	if cap(v.cnt) < n {
+		v.cnt = make([]int32, 0, n)
+		v.vkey = make([]uint64, 0, n)
+		v.vpos = make([]int32, 0, n)
+		v.pairs = make([]uint64, 0, n)
+		v.tmp = make([]uint64, n)
+	}
+	if cap(v.acc) < n*c {
+		v.acc = make([]float64, 0, n*c)
+	}
+}
+
+// radixSort sorts pairs by bits [lo, lo+nbits) with a stable LSD radix sort
+// and returns the sorted slice (pairs or tmp).
+func (v *VoxelGrid) radixSort(pairs, tmp []uint64, lo, nbits uint) []uint64 {
+	if nbits == 0 || len(pairs) < 2 {
+		return pairs
+	}
+	passes := (nbits + 10) / 11
+	width := (nbits + passes - 1) / passes
+	buckets := 1 << width
+	if cap(v.hist) < int(passes)*buckets {
+		v.hist = make([]int, int(passes)*buckets)
+	}
+	hist := v.hist[:int(passes)*buckets]
+	clear(hist)
+	dmask := uint64(buckets - 1)
+	for _, p := range pairs {
+		k := p >> lo
+		for ps := uint(0); ps < passes; ps++ {
+			hist[int(ps)*buckets+int(k>>(ps*width)&dmask)]++
+		}
+	}
+	for ps := uint(0); ps < passes; ps++ {
+		h := hist[int(ps)*buckets : int(ps+1)*buckets]
+		sum := 0
+		for i, x := range h {
+			h[i] = sum
+			sum += x
+		}
+		shift := lo + ps*width
+		for _, p := range pairs {
+			b := int(p >> shift & dmask)
+			tmp[h[b]] = p
+			h[b]++
+		}
+		pairs, tmp = tmp, pairs
+	}
+	return pairs
+}
+
+// VoxelConfig configures voxel_downsample.
+type VoxelConfig struct {
+	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame to downsample"`
+	OutputKey   string    `toml:"output_datamap_key" doc:"key the centroid frame is stored under (may equal the input key)"`
+	LeafSize    []float64 `toml:"leaf_size" doc:"voxel edge in metres: one value for a cube, or [x, y, z]"`
+	MinPoints   int       `toml:"min_points_per_voxel" doc:"voxels with fewer points are dropped (PCL setMinimumPointsNumberPerVoxel; 0 keeps all)"`
+	MemPoolSize int       `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+}
+
+// Validate checks the leaf size.
+func (c *VoxelConfig) Validate() error {
+	if err := checkKeys(c.InputKey, c.OutputKey); err != nil {
+		return err
+	}
+	if len(c.LeafSize) != 1 && len(c.LeafSize) != 3 {
+		return ds3d.ConfigErrorf("leaf_size", "needs 1 or 3 values, got %d", len(c.LeafSize))
+	}
+	for _, v := range c.LeafSize {
+		if !(v > 0) || float32(v) == 0 || math.IsInf(float64(float32(v)), 0) {
+			return ds3d.ConfigErrorf("leaf_size", "must be positive and finite in float32, got %v", v)
+		}
+	}
+	if c.MinPoints < 0 {
+		return ds3d.ConfigErrorf("min_points_per_voxel", "must be ≥ 0, got %d", c.MinPoints)
+	}
+	return checkPool(c.MemPoolSize)
+}
+
+// VoxelFilter is the voxel_downsample component.
+type VoxelFilter struct {
+	keyed
+	grid   VoxelGrid
+	warned bool
+	env    *ds3d.Env
+}
+
+// Process downsamples the input frame into a pooled frame. When the leaf is
+// too small for the cloud (ErrLeafTooSmall) it passes the finite points on
+// unchanged, as PCL does, and logs a warning once.
+func (f *VoxelFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
+	src, dst, err := f.frames(ctx, m, 3)
+	if err != nil {
+		return err
+	}
+	if _, err := f.grid.Filter(dst, src); err != nil {
+		if !errors.Is(err, ErrLeafTooSmall) {
+			dst.Release()
+			return err
+		}
+		if !f.warned && f.env != nil && f.env.Log != nil {
+			f.env.Log.Warn("voxel_downsample: leaf too small for the cloud, passing points through (PCL behaviour)",
+				"leaf", f.grid.Leaf, "points", src.Points())
+			f.warned = true
+		}
+	}
+	m.SetFrame(f.out, dst)
+	return emit(m)
+}
+
+func init() {
+	ds3d.Register(ds3d.KindFilter, "voxel_downsample",
+		`Voxel-grid downsampling with PCL VoxelGrid semantics: one centroid (mean of every column) per occupied voxel, voxels in PCL's index order; NaN/Inf points are dropped.`,
+		func() *VoxelConfig {
+			return &VoxelConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI),
+				LeafSize: []float64{0.2}, MemPoolSize: 4}
+		},
+		func(c *VoxelConfig, env *ds3d.Env) (any, error) {
+			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)
+			if err != nil {
+				return nil, err
+			}
+			f := &VoxelFilter{keyed: k, env: env, grid: VoxelGrid{MinPointsPerVoxel: c.MinPoints}}
+			for a := 0; a < 3; a++ {
+				f.grid.Leaf[a] = float32(c.LeafSize[min(a, len(c.LeafSize)-1)])
+			}
+			return f, nil
+		})
+}

@@ -1,0 +1,233 @@
+package raster
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// Camera is what projecting lidar points into an image needs: the pinhole
+// intrinsics and the lidar→camera transform (camera point = LidarToCam ·
+// lidar point; camera x right, y down, z forward). For a sensors/calib
+// Camera pass its Intrinsics and Extrinsics.Transform; from a datamap, the
+// values under DS3D::CamN_IntrinsicMatrix and DS3D::LidarToCamN_ExtrinsicMatrix.
+type Camera struct {
+	Intrinsics ds3d.Intrinsics
+	LidarToCam ds3d.Mat4
+}
+
+// CameraOptions configure DrawCamera.
+type CameraOptions struct {
+	Points PointStyle // ColorBy "" is depth
+	Boxes  BoxStyle
+	// Near is the near plane in metres along the optical axis: points
+	// closer are dropped and box edges are clipped there; ≤ 0 is 0.1.
+	Near float64
+}
+
+// DefaultCameraOptions colour points by depth (0–60 m, near red), 2-pixel
+// points and boxes, labels on.
+func DefaultCameraOptions() CameraOptions {
+	return CameraOptions{
+		Points: PointStyle{ColorBy: ColorDepth, Color: color.RGBA{0, 255, 0, 255}, Size: 2},
+		Boxes:  BoxStyle{Thickness: 2, Labels: true, Scores: true, LabelScale: 1},
+		Near:   0.1,
+	}
+}
+
+// projector is P = K·T unpacked: w = row2·p is the depth, (u, v) =
+// (row0·p, row1·p)/w.
+type projector struct {
+	r0, r1, r2 [4]float64
+	near       float64
+}
+
+func newProjector(cam *Camera, near float64) projector {
+	k, t := &cam.Intrinsics, &cam.LidarToCam
+	var p projector
+	for c := 0; c < 4; c++ {
+		p.r0[c] = k.Fx*t[c] + k.Skew*t[4+c] + k.Cx*t[8+c]
+		p.r1[c] = k.Fy*t[4+c] + k.Cy*t[8+c]
+		p.r2[c] = t[8+c]
+	}
+	p.near = near
+	if !(p.near > 0) {
+		p.near = 0.1
+	}
+	return p
+}
+
+// toCam maps a lidar point to (u·w, v·w, w).
+func (p *projector) toCam(x, y, z float64) (float64, float64, float64) {
+	return p.r0[0]*x + p.r0[1]*y + p.r0[2]*z + p.r0[3],
+		p.r1[0]*x + p.r1[1]*y + p.r1[2]*z + p.r1[3],
+		p.r2[0]*x + p.r2[1]*y + p.r2[2]*z + p.r2[3]
+}
+
+// DrawCamera draws lidar points pts ([N, Stride] float32, lidar frame) and
+// the boxes' wireframes (12 edges, plus a cross on the front face) over the
+// picture already in img, projected through cam as the package doc states.
+// Box edges are clipped at the near plane in the camera frame before
+// projection. It allocates nothing.
+func DrawCamera(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, cam Camera, o *CameraOptions) {
+	if img.Rect.Empty() {
+		return
+	}
+	p := newProjector(&cam, o.Near)
+	if !o.Points.Hide {
+		drawCameraPoints(img, pts, &o.Points, &p)
+	}
+	var buf [96]byte
+	for i := range boxes {
+		b := &boxes[i]
+		c := BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
+		cs := b.Corners()
+		var cc [8][3]float64
+		for k, v := range cs {
+			cc[k][0], cc[k][1], cc[k][2] = p.toCam(v.X, v.Y, v.Z)
+		}
+		th := max(o.Boxes.Thickness, 1)
+		for _, e := range boxEdges {
+			p.edge(img, cc[e[0]], cc[e[1]], th, c)
+		}
+		if o.Boxes.Labels {
+			left, top, ok := math.Inf(1), math.Inf(1), false
+			for _, q := range cc {
+				if q[2] >= p.near {
+					left, top, ok = math.Min(left, q[0]/q[2]), math.Min(top, q[1]/q[2]), true
+				}
+			}
+			if ok && finite(left, top) && math.Abs(left) < 1<<20 && math.Abs(top) < 1<<20 {
+				sc := max(o.Boxes.LabelScale, 1)
+				drawText(img, int(math.Floor(left+0.5)), int(math.Floor(top+0.5))-CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
+			}
+		}
+	}
+}
+
+// boxEdges are the 12 edges of Box3D.Corners (bottom, top, verticals) and
+// the front face's two diagonals (corners 0, 3, 4, 7 are at +x, the heading).
+var boxEdges = [...][2]int{
+	{0, 1}, {1, 2}, {2, 3}, {3, 0},
+	{4, 5}, {5, 6}, {6, 7}, {7, 4},
+	{0, 4}, {1, 5}, {2, 6}, {3, 7},
+	{0, 7}, {3, 4},
+}
+
+// edge draws the segment between two points given as (u·w, v·w, w), clipped
+// to w ≥ near (linear in the camera frame, where the homogeneous
+// coordinates are linear too).
+func (p *projector) edge(img *image.RGBA, a, b [3]float64, th int, c color.RGBA) {
+	if math.IsNaN(a[2]) || math.IsNaN(b[2]) || (a[2] < p.near && b[2] < p.near) {
+		return
+	}
+	if a[2] < p.near {
+		a, b = b, a
+	}
+	if b[2] < p.near {
+		t := (a[2] - p.near) / (a[2] - b[2])
+		for k := 0; k < 3; k++ {
+			b[k] = a[k] + t*(b[k]-a[k])
+		}
+		b[2] = p.near
+	}
+	// Pixel centres are at integers: shift by ½ so that line's ⌊·⌋ rounds.
+	line(img, a[0]/a[2]+0.5, a[1]/a[2]+0.5, b[0]/b[2]+0.5, b[1]/b[2]+0.5, th, c)
+}
+
+// drawCameraPoints projects and paints each point in front of the camera.
+func drawCameraPoints(img *image.RGBA, pts []float32, s *PointStyle, p *projector) {
+	stride := s.Stride
+	if stride <= 0 {
+		stride = 4
+	}
+	if stride < 3 {
+		return
+	}
+	pc := newPointColorer(s, ColorDepth)
+	wf, hf := float64(img.Rect.Dx()), float64(img.Rect.Dy())
+	ox, oy := img.Rect.Min.X, img.Rect.Min.Y
+	n := len(pts) / stride
+	for i := 0; i < n; i++ {
+		q := pts[i*stride : i*stride+stride : i*stride+stride]
+		x, y, z := float64(q[0]), float64(q[1]), float64(q[2])
+		uw, vw, w := p.toCam(x, y, z)
+		if !(w >= p.near) {
+			continue
+		}
+		u, v := uw/w+0.5, vw/w+0.5
+		if !(u >= 0 && u < wf && v >= 0 && v < hf) {
+			continue
+		}
+		var in float32
+		if stride >= 4 {
+			in = q[3]
+		}
+		c := pc.color(q[0], q[1], q[2], in, float32(w))
+		if s.Size <= 1 {
+			j := int(v)*img.Stride + int(u)*4
+			d := img.Pix[j : j+4 : j+4]
+			d[0], d[1], d[2], d[3] = c.R, c.G, c.B, 255
+		} else {
+			square(img, int(u)+ox, int(v)+oy, s.Size, c)
+		}
+	}
+}
+
+// CopyFrame copies an RGB or RGBA u8 image frame (ds3d.FrameColorRGB/RGBA,
+// rows Plane.Pitch bytes apart) into an opaque RGBA image, reusing dst when
+// it has the frame's size.
+func CopyFrame(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
+	if f == nil || f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeU8 ||
+		(f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) {
+		if f == nil {
+			return dst, fmt.Errorf("raster: no image frame")
+		}
+		return dst, fmt.Errorf("raster: image frame must be a CPU rgb or rgba u8 frame, not %s %s (%s)", f.Type, f.DType, f.Mem)
+	}
+	pl := f.Plane
+	ch := 3
+	if f.Type == ds3d.FrameColorRGBA {
+		ch = 4
+	}
+	if pl.Width <= 0 || pl.Height <= 0 {
+		if f.Shape.NumDims == 3 {
+			pl.Height, pl.Width = f.Shape.D[0], f.Shape.D[1]
+		}
+	}
+	if pl.Pitch == 0 {
+		pl.Pitch = pl.Width * ch
+	}
+	if pl.Width <= 0 || pl.Height <= 0 || pl.Pitch < pl.Width*ch || len(f.Data) < pl.Pitch*(pl.Height-1)+pl.Width*ch {
+		return dst, fmt.Errorf("raster: image frame %dx%d pitch %d does not fit its %d bytes", pl.Width, pl.Height, pl.Pitch, len(f.Data))
+	}
+	dst = EnsureRGBA(dst, pl.Width, pl.Height)
+	for y := 0; y < pl.Height; y++ {
+		src := f.Data[y*pl.Pitch : y*pl.Pitch+pl.Width*ch]
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+pl.Width*4]
+		if ch == 4 {
+			copy(d, src)
+			for i := 3; i < len(d); i += 4 {
+				d[i] = 255
+			}
+			continue
+		}
+		for i, j := 0, 0; i < len(src); i, j = i+3, j+4 {
+			d[j], d[j+1], d[j+2], d[j+3] = src[i], src[i+1], src[i+2], 255
+		}
+	}
+	return dst, nil
+}
+
+// CopyImage draws any image (a decoded PNG or JPEG) into an RGBA image of its
+// size, reusing dst when it has that size; the origin moves to (0, 0).
+func CopyImage(dst *image.RGBA, src image.Image) *image.RGBA {
+	b := src.Bounds()
+	dst = EnsureRGBA(dst, b.Dx(), b.Dy())
+	draw.Draw(dst, dst.Rect, src, b.Min, draw.Src)
+	return dst
+}

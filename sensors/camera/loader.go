@@ -1,0 +1,221 @@
+package camera
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// ImageLoaderConfig configures image_file_loader.
+type ImageLoaderConfig struct {
+	DataConfigFile []ds3d.Path `toml:"data_config_file" doc:"image list files (TOML: [[frame]] timestamp_ms, path), one per camera"`
+	Files          []ds3d.Path `toml:"files" doc:"glob patterns instead of lists, one per camera; frames in lexical order, stamped k/rate_hz"`
+	RateHz         float64     `toml:"rate_hz" doc:"frame rate that stamps glob cameras: frame k at k/rate_hz s"`
+	ColorFormat    string      `toml:"color_format" doc:"frame layout: rgb (3 bytes per pixel) or rgba (4, straight alpha)"`
+	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
+	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the datamaps; a list's own source_id (of the first camera) wins"`
+	OutputKey      []string    `toml:"output_datamap_key" doc:"key per camera; one key for several cameras gets the _N suffix"`
+	MemPoolSize    int         `toml:"mem_pool_size" doc:"frames per camera in flight before the loader waits for one to come back"`
+}
+
+// Validate checks the ranges and that sources are given one way.
+func (c *ImageLoaderConfig) Validate() error {
+	n := len(c.DataConfigFile) + len(c.Files)
+	switch {
+	case n == 0:
+		return ds3d.ConfigErrorf("data_config_file", "give a list file per camera (or files = [one glob per camera])")
+	case len(c.DataConfigFile) > 0 && len(c.Files) > 0:
+		return ds3d.ConfigErrorf("files", "give data_config_file or files, not both")
+	case !(c.RateHz > 0) || math.IsInf(c.RateHz, 0):
+		return ds3d.ConfigErrorf("rate_hz", "must be positive, got %v", c.RateHz)
+	case c.ColorFormat != "rgb" && c.ColorFormat != "rgba":
+		return ds3d.ConfigErrorf("color_format", "must be \"rgb\" or \"rgba\", got %q", c.ColorFormat)
+	case c.MemPoolSize < 1:
+		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
+	case len(c.OutputKey) > 1 && len(c.OutputKey) != n:
+		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d cameras", len(c.OutputKey), n)
+	}
+	for i, k := range c.OutputKey {
+		if k == "" {
+			return ds3d.ConfigErrorf("output_datamap_key", "key %d is empty", i)
+		}
+	}
+	return nil
+}
+
+// camSource is one camera: its list, key, fixed image size and frame pool.
+type camSource struct {
+	list *List
+	key  ds3d.Key
+	w, h int
+	pool *ds3d.FramePool
+}
+
+// ImageLoader replays image sequences. Each Next decodes image k of every
+// camera into a pooled colour frame and emits them in one datamap
+// (DS3D::ColorFrame, or _N keys for several cameras) with DS3D::Timestamp
+// (of the first camera), DS3D::SourceId, DS3D::FrameNumber and, on the first,
+// DS3D::FirstSourceFrame. The stream ends with the shortest camera unless
+// file_loop is set.
+type ImageLoader struct {
+	cfg     ImageLoaderConfig
+	cams    []camSource
+	n       int // frames per camera used: the shortest camera's
+	k       int
+	loopOff int64 // timestamp offset added per completed loop
+	span    int64
+	srcID   int64
+	buf     []byte // file bytes, reused across frames
+}
+
+// NewImageLoader reads the lists (checking that every file exists), reads the
+// first image header of each camera to fix its size, and sets up the pools.
+func NewImageLoader(cfg *ImageLoaderConfig, _ *ds3d.Env) (*ImageLoader, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &ImageLoader{cfg: *cfg, n: math.MaxInt, srcID: int64(cfg.SourceID)}
+	var lists []*List
+	for _, p := range cfg.Files {
+		gl, err := GlobList(string(p), cfg.RateHz)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, gl)
+	}
+	for _, p := range cfg.DataConfigFile {
+		li, err := ReadList(string(p))
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, li)
+	}
+	if lists[0].SourceID >= 0 {
+		l.srcID = int64(lists[0].SourceID)
+	}
+	rgba := cfg.ColorFormat == "rgba"
+	for i, li := range lists {
+		key := ds3d.KeyColorFrame
+		switch {
+		case len(cfg.OutputKey) == len(lists) && len(lists) > 1:
+			key = ds3d.Key(cfg.OutputKey[i])
+		case len(cfg.OutputKey) == 1:
+			key = ds3d.Key(cfg.OutputKey[0])
+		}
+		if len(lists) > 1 && len(cfg.OutputKey) <= 1 {
+			key = key.Sensor(i)
+		}
+		w, h, err := ImageSize(li.Entries[0].Path)
+		if err != nil {
+			if li.File != "" {
+				return nil, fmt.Errorf("camera %d: list %s line %d: %w", i, li.File, li.Entries[0].Line, err)
+			}
+			return nil, fmt.Errorf("camera %d: %w", i, err)
+		}
+		pool, err := ds3d.NewFramePool(cfg.MemPoolSize, func() *ds3d.Frame {
+			f, _ := NewColorFrame(w, h, rgba) // cannot fail: ImageSize checked the size
+			return f
+		})
+		if err != nil {
+			return nil, err
+		}
+		l.cams = append(l.cams, camSource{list: li, key: key, w: w, h: h, pool: pool})
+		l.n = min(l.n, len(li.Entries))
+	}
+	// A loop continues the timeline: one frame period after the last frame.
+	first := l.cams[0].list.Entries[:l.n]
+	l.span = first[len(first)-1].TimestampNs - first[0].TimestampNs
+	if len(first) > 1 {
+		l.span += l.span / int64(len(first)-1)
+	} else {
+		l.span += int64(1e9 / cfg.RateHz)
+	}
+	return l, nil
+}
+
+// Len is the number of datamaps the loader emits, or -1 when looping.
+func (l *ImageLoader) Len() int {
+	if l.cfg.FileLoop {
+		return -1
+	}
+	return l.n
+}
+
+// Size returns camera i's image size, fixed by its first image.
+func (l *ImageLoader) Size(i int) (width, height int) { return l.cams[i].w, l.cams[i].h }
+
+// Next decodes the next image of every camera.
+func (l *ImageLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
+	idx := l.k
+	if l.cfg.FileLoop {
+		idx = l.k % l.n
+		if idx == 0 && l.k > 0 {
+			l.loopOff += l.span
+		}
+	} else if l.k >= l.n {
+		return nil, io.EOF
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := ds3d.NewDataMap()
+	for ci := range l.cams {
+		c := &l.cams[ci]
+		e := &c.list.Entries[idx]
+		f, err := c.pool.Get(ctx)
+		if err != nil {
+			m.Release()
+			return nil, err
+		}
+		if err := l.load(f, ci, e); err != nil {
+			f.Release()
+			m.Release()
+			return nil, fmt.Errorf("frame %d: %w", l.k, err)
+		}
+		m.SetFrame(c.key, f)
+		if ci == 0 {
+			m.SetTimestamp(e.TimestampNs + l.loopOff)
+		}
+	}
+	m.SetInt64(ds3d.KeySourceID, l.srcID)
+	m.SetInt64(ds3d.KeyFrameNumber, int64(l.k))
+	if l.k == 0 {
+		m.SetInt64(ds3d.KeyFirstSourceFrame, 1)
+	}
+	l.k++
+	return m, nil
+}
+
+// load decodes one image into f, refusing a size other than the camera's.
+func (l *ImageLoader) load(f *ds3d.Frame, ci int, e *ListEntry) error {
+	c := &l.cams[ci]
+	img, buf, err := DecodeFile(e.Path, l.buf)
+	l.buf = buf
+	if err != nil {
+		if c.list.File != "" {
+			return fmt.Errorf("camera %d: list %s line %d: %w", ci, c.list.File, e.Line, err)
+		}
+		return fmt.Errorf("camera %d: %w", ci, err)
+	}
+	b := img.Bounds()
+	if b.Dx() != c.w || b.Dy() != c.h {
+		return fmt.Errorf("camera %d: %s is %dx%d but the camera's images are %dx%d (from %s); a camera's image size must not change mid-sequence",
+			ci, c.list.where(e), b.Dx(), b.Dy(), c.w, c.h, c.list.Entries[0].Path)
+	}
+	if err := ToFrame(f, img); err != nil {
+		return fmt.Errorf("camera %d: %s: %w", ci, c.list.where(e), err)
+	}
+	return nil
+}
+
+func init() {
+	ds3d.Register(ds3d.KindLoader, "image_file_loader",
+		`Replays image sequences (JPEG, PNG) from timestamped lists or one glob pattern per camera into pooled u8 RGB or RGBA frames; several cameras make DS3D::ColorFrame_N keys in one datamap.`,
+		func() *ImageLoaderConfig {
+			return &ImageLoaderConfig{RateHz: 10, ColorFormat: "rgb", MemPoolSize: 4}
+		},
+		func(c *ImageLoaderConfig, env *ds3d.Env) (any, error) { return NewImageLoader(c, env) })
+}
