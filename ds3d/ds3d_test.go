@@ -203,3 +203,22 @@ func TestMat4(t *testing.T) {
 		t.Errorf("project = %v %v %v", u, v, ok)
 	}
 }
+
+func TestTiltedBox(t *testing.T) {
+	// Pitch 90°: Ry maps the length axis (local x) onto −z, by hand.
+	b := ds3d.Box3D{DX: 4, DY: 2, DZ: 1, Pitch: math.Pi / 2}
+	if !b.Contains(0, 0, 1.9) || b.Contains(1.9, 0, 0) || !b.Contains(0.45, 0.9, -1.9) {
+		t.Error("pitched box contains the wrong points")
+	}
+	// Every corner of a box turned every which way lies on its border:
+	// inside when pulled 1% towards the centre, outside when pushed 1% out.
+	b = ds3d.Box3D{CX: 3, CY: -2, CZ: 1, DX: 4, DY: 2, DZ: 1.5, Yaw: 0.7, Pitch: -0.2, Roll: 0.3}
+	c := r3.Vec{X: 3, Y: -2, Z: 1}
+	for i, p := range b.Corners() {
+		in := r3.Add(c, r3.Scale(0.99, r3.Sub(p, c)))
+		out := r3.Add(c, r3.Scale(1.01, r3.Sub(p, c)))
+		if !b.Contains(float32(in.X), float32(in.Y), float32(in.Z)) || b.Contains(float32(out.X), float32(out.Y), float32(out.Z)) {
+			t.Errorf("corner %d %v is not on the border", i, p)
+		}
+	}
+}

@@ -14,43 +14,80 @@ import (
 // bottom; DX is the length along the heading, DY the width, DZ the height;
 // Yaw is the heading in radians, counter-clockwise about +z from +x.
 // TrackID is -1 while untracked.
+//
+// Boxes are upright (Pitch = Roll = 0) unless their source says otherwise:
+// a label made upright in another frame (KITTI's rectified camera, tilted
+// ≈0.6° from the velodyne's z) keeps its exact shape through Pitch and Roll.
+// The box's rotation is R = Rz(Yaw)·Ry(Pitch)·Rx(Roll) applied to its local
+// axes (x length, y width, z height). Bird's-eye-view geometry (BEV IoU, NMS,
+// rasters) uses Yaw alone.
 type Box3D struct {
-	CX, CY, CZ float32
-	DX, DY, DZ float32
-	Yaw        float32
-	ClassID    int32
-	Label      string
-	Score      float32
-	Color      [4]uint8
-	TrackID    int64
+	CX, CY, CZ  float32
+	DX, DY, DZ  float32
+	Yaw         float32
+	Pitch, Roll float32
+	ClassID     int32
+	Label       string
+	Score       float32
+	Color       [4]uint8
+	TrackID     int64
 	// VX, VY is the velocity in m/s in the same frame, when a tracker set it.
 	VX, VY float32
 }
 
+// Rotation returns R = Rz(Yaw)·Ry(Pitch)·Rx(Roll), row-major.
+func (b *Box3D) Rotation() [9]float64 {
+	cy, sy := math.Cos(float64(b.Yaw)), math.Sin(float64(b.Yaw))
+	cp, sp := math.Cos(float64(b.Pitch)), math.Sin(float64(b.Pitch))
+	cr, sr := math.Cos(float64(b.Roll)), math.Sin(float64(b.Roll))
+	return [9]float64{
+		cy * cp, cy*sp*sr - sy*cr, cy*sp*cr + sy*sr,
+		sy * cp, sy*sp*sr + cy*cr, sy*sp*cr - cy*sr,
+		-sp, cp * sr, cp * cr,
+	}
+}
+
+// Upright returns the box with Pitch and Roll cleared: its bird's-eye-view
+// footprint, as BEV IoU, NMS and top views use it.
+func (b Box3D) Upright() Box3D {
+	b.Pitch, b.Roll = 0, 0
+	return b
+}
+
 // Corners returns the 8 corners: bottom face counter-clockwise from
-// front-left (+x,+y), then the top face in the same order.
+// front-left (+x,+y in box coordinates), then the top face in the same order.
 func (b *Box3D) Corners() [8]r3.Vec {
-	c, s := math.Cos(float64(b.Yaw)), math.Sin(float64(b.Yaw))
+	r := b.Rotation()
 	hx, hy, hz := float64(b.DX)/2, float64(b.DY)/2, float64(b.DZ)/2
 	local := [4][2]float64{{hx, hy}, {-hx, hy}, {-hx, -hy}, {hx, -hy}}
 	var out [8]r3.Vec
 	for i, p := range local {
-		x := float64(b.CX) + c*p[0] - s*p[1]
-		y := float64(b.CY) + s*p[0] + c*p[1]
-		out[i] = r3.Vec{X: x, Y: y, Z: float64(b.CZ) - hz}
-		out[i+4] = r3.Vec{X: x, Y: y, Z: float64(b.CZ) + hz}
+		for k, z := range [2]float64{-hz, hz} {
+			out[i+4*k] = r3.Vec{
+				X: float64(b.CX) + r[0]*p[0] + r[1]*p[1] + r[2]*z,
+				Y: float64(b.CY) + r[3]*p[0] + r[4]*p[1] + r[5]*z,
+				Z: float64(b.CZ) + r[6]*p[0] + r[7]*p[1] + r[8]*z,
+			}
+		}
 	}
 	return out
 }
 
 // Contains reports whether point (x, y, z) lies inside the box (borders included).
 func (b *Box3D) Contains(x, y, z float32) bool {
-	dx, dy := float64(x-b.CX), float64(y-b.CY)
-	c, s := math.Cos(float64(b.Yaw)), math.Sin(float64(b.Yaw))
-	lx := c*dx + s*dy
-	ly := -s*dx + c*dy
-	return math.Abs(lx) <= float64(b.DX)/2 && math.Abs(ly) <= float64(b.DY)/2 &&
-		math.Abs(float64(z-b.CZ)) <= float64(b.DZ)/2
+	dx, dy, dz := float64(x-b.CX), float64(y-b.CY), float64(z-b.CZ)
+	if b.Pitch == 0 && b.Roll == 0 {
+		c, s := math.Cos(float64(b.Yaw)), math.Sin(float64(b.Yaw))
+		lx := c*dx + s*dy
+		ly := -s*dx + c*dy
+		return math.Abs(lx) <= float64(b.DX)/2 && math.Abs(ly) <= float64(b.DY)/2 &&
+			math.Abs(dz) <= float64(b.DZ)/2
+	}
+	r := b.Rotation() // local = Rᵀ·d
+	lx := r[0]*dx + r[3]*dy + r[6]*dz
+	ly := r[1]*dx + r[4]*dy + r[7]*dz
+	lz := r[2]*dx + r[5]*dy + r[8]*dz
+	return math.Abs(lx) <= float64(b.DX)/2 && math.Abs(ly) <= float64(b.DY)/2 && math.Abs(lz) <= float64(b.DZ)/2
 }
 
 // Object2D is a detected or labelled object in an image: (Left, Top, Width,

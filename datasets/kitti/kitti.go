@@ -147,20 +147,36 @@ var labelColumns = [16]string{"type", "truncated", "occluded", "alpha", "left", 
 //     frame, rotated into the velodyne frame, gives Yaw = atan2(y, x). With
 //     the nominal axes (camera x = −lidar y, camera y = −lidar z, camera z =
 //     lidar x) this is Yaw = −RotY − π/2; the calibration's small rotations
-//     (~0.5°) are included. Yaw is wrapped to (−π, π].
+//     (~0.5°) are included. Yaw is wrapped to (−π, π];
+//   - tilt: the label is upright in the rectified camera frame, which is
+//     tilted ≈0.6° from velodyne z, so Pitch and Roll carry that tilt and the
+//     box is exactly the labelled one (BEV geometry uses Yaw alone).
 //
 // Class, label and score come from the label; TrackID is -1.
 func LabelToBox(l Label, rectToVelo ds3d.Mat4) ds3d.Box3D {
 	c := rectToVelo.Apply(r3.Vec{X: l.X, Y: l.Y - l.H/2, Z: l.Z})
 	m := rectToVelo
-	dx, dz := math.Cos(l.RotY), -math.Sin(l.RotY) // heading in the camera frame (y = 0)
-	hx := m[0]*dx + m[2]*dz
-	hy := m[4]*dx + m[6]*dz
-	yaw := math.Atan2(hy, hx)
+	rot := func(v r3.Vec) r3.Vec {
+		return r3.Unit(r3.Vec{
+			X: m[0]*v.X + m[1]*v.Y + m[2]*v.Z,
+			Y: m[4]*v.X + m[5]*v.Y + m[6]*v.Z,
+			Z: m[8]*v.X + m[9]*v.Y + m[10]*v.Z,
+		})
+	}
+	// The box's axes in the camera frame: length along the heading (about
+	// camera y), height along −y (up); width completes a right-handed frame.
+	ax := rot(r3.Vec{X: math.Cos(l.RotY), Z: -math.Sin(l.RotY)})
+	az := rot(r3.Vec{Y: -1})
+	ay := r3.Cross(az, ax)
+	// R = Rz(yaw)·Ry(pitch)·Rx(roll) has columns ax, ay, az; read the angles
+	// back (pitch and roll are the ≈0.6° tilt of the rectified camera).
+	yaw := math.Atan2(ax.Y, ax.X)
+	pitch := -math.Asin(max(-1, min(1, ax.Z)))
+	roll := math.Atan2(ay.Z, az.Z)
 	return ds3d.Box3D{
 		CX: float32(c.X), CY: float32(c.Y), CZ: float32(c.Z),
 		DX: float32(l.L), DY: float32(l.W), DZ: float32(l.H),
-		Yaw:     float32(yaw),
+		Yaw: float32(yaw), Pitch: float32(pitch), Roll: float32(roll),
 		ClassID: ClassID(l.Type), Label: l.Type, Score: float32(l.Score), TrackID: -1,
 	}
 }

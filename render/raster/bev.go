@@ -223,7 +223,8 @@ func DrawBEV(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *BEVOptions) 
 	for i := range boxes {
 		b := &boxes[i]
 		c := BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
-		cs := b.Corners()
+		ub := b.Upright() // the footprint: a top view ignores the tilt
+		cs := ub.Corners()
 		var px, py [4]float64
 		for k := 0; k < 4; k++ {
 			px[k], py[k] = toPix(cs[k].X, cs[k].Y)

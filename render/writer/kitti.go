@@ -77,10 +77,11 @@ type KITTIRow struct {
 //     centre mapped by R0_rect·Tr_velo_to_cam, then Y + H/2 (camera y points
 //     down);
 //   - H, W, L = DZ, DY, DX;
-//   - RotY: the heading (cos Yaw, sin Yaw, 0) rotated into the rectified
-//     frame, (hx, hy, hz), gives RotY = atan2(−hz, hx) — hy, the part of the
-//     heading along the camera's y axis, is dropped, since KITTI boxes are
-//     upright in the camera frame and ours in the lidar frame (≈0.6° apart);
+//   - RotY: the box's length axis (the first column of its rotation, which
+//     includes Pitch and Roll) rotated into the rectified frame, (hx, hy,
+//     hz), gives RotY = atan2(−hz, hx); for a box read from KITTI, whose
+//     Pitch and Roll carry the camera's tilt, hy is 0 and the round trip is
+//     exact; for an upright lidar box hy (≈0.6° worth) is dropped;
 //   - Alpha = RotY − atan2(X, Z), the observation angle, wrapped to [−π, π];
 //   - the 2D box is the bounding rectangle of the 8 corners projected by
 //     P_camera·R0_rect·Tr_velo_to_cam (corners behind 0.1 m ignored; all
@@ -88,7 +89,7 @@ type KITTIRow struct {
 //
 // ok is false when the box has a non-finite number.
 func (k *KITTIConverter) Convert(b *ds3d.Box3D) (row KITTIRow, ok bool) {
-	for _, v := range [...]float32{b.CX, b.CY, b.CZ, b.DX, b.DY, b.DZ, b.Yaw} {
+	for _, v := range [...]float32{b.CX, b.CY, b.CZ, b.DX, b.DY, b.DZ, b.Yaw, b.Pitch, b.Roll} {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return row, false
 		}
@@ -97,9 +98,9 @@ func (k *KITTIConverter) Convert(b *ds3d.Box3D) (row KITTIRow, ok bool) {
 	c := m.Apply(r3.Vec{X: float64(b.CX), Y: float64(b.CY), Z: float64(b.CZ)})
 	row.H, row.W, row.L = float64(b.DZ), float64(b.DY), float64(b.DX)
 	row.X, row.Y, row.Z = c.X, c.Y+row.H/2, c.Z
-	cy, sy := math.Cos(float64(b.Yaw)), math.Sin(float64(b.Yaw))
-	hx := m[0]*cy + m[1]*sy
-	hz := m[8]*cy + m[9]*sy
+	r := b.Rotation()
+	hx := m[0]*r[0] + m[1]*r[3] + m[2]*r[6]
+	hz := m[8]*r[0] + m[9]*r[3] + m[10]*r[6]
 	row.RotY = math.Atan2(-hz, hx)
 	row.Alpha = wrap(row.RotY - math.Atan2(row.X, row.Z))
 	row.Left, row.Top, row.Right, row.Bottom = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)

@@ -109,7 +109,7 @@ func TestKITTILabelRoundTrip(t *testing.T) {
 						d = math.Abs(math.Remainder(got[k]-want[k], 2*math.Pi))
 					}
 					worst[k] = max(worst[k], d)
-					if d > 1e-3 {
+					if d > 1e-4 { // 4 decimals written; the tilt is carried, so nothing else is lost
 						t.Errorf("%s row %d (%s): %s = %.5f, want %.5f", id, i, o.Type, names[k], got[k], want[k])
 					}
 				}
