@@ -8,7 +8,7 @@ BIN := bin
 # pcl-tools for the PCL VoxelGrid and PCD cross-checks.
 APT_PACKAGES := python3-numpy pcl-tools
 
-.PHONY: all setup build test test-short bench run fmt vet fuzz clean
+.PHONY: all setup build test test-short bench run fmt vet fuzz soak clean
 
 all: build
 
@@ -49,6 +49,12 @@ fuzz:
 			echo "fuzz $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+# soak: long-running checks kept out of `make test` (SOAK, default 60s):
+# the mixer at sensor rate with a 10 Hz lidar and six 12 Hz cameras.
+SOAK ?= 60s
+soak:
+	DS3D_SOAK=$(SOAK) $(GO) test -run 'TestSoak$$' -v -timeout 30m ./fusion/mixer/
 
 # run: the default pipeline on the bundled sample data.
 run: setup build

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"math/rand/v2"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -16,6 +17,9 @@ type SourceConfig struct {
 	MemPoolSize int     `toml:"mem_pool_size" doc:"payload frames in flight before the source waits for one to come back"`
 	SourceID    int     `toml:"source_id" doc:"value of DS3D::SourceId"`
 	StartNs     int64   `toml:"start_timestamp_ns" doc:"timestamp of the first datamap in nanoseconds"`
+	JitterMs    float64 `toml:"jitter_ms" doc:"uniform timestamp jitter of ±jitter_ms, to test time matching (seeded, repeatable)"`
+	DropRate    float64 `toml:"drop_rate" doc:"fraction of frames never emitted (a lossy sensor), in [0, 1) (seeded, repeatable)"`
+	Seed        int64   `toml:"seed" doc:"seed of the jitter and drop generator"`
 }
 
 // Validate checks the ranges.
@@ -29,6 +33,10 @@ func (c *SourceConfig) Validate() error {
 		return ds3d.ConfigErrorf("points", "must be ≥ 0, got %d", c.Points)
 	case c.MemPoolSize < 1:
 		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
+	case c.JitterMs < 0 || math.IsNaN(c.JitterMs):
+		return ds3d.ConfigErrorf("jitter_ms", "must be ≥ 0, got %v", c.JitterMs)
+	case !(c.DropRate >= 0 && c.DropRate < 1):
+		return ds3d.ConfigErrorf("drop_rate", "must be in [0, 1), got %v", c.DropRate)
 	}
 	return nil
 }
@@ -39,12 +47,14 @@ func (c *SourceConfig) Validate() error {
 type Source struct {
 	cfg  SourceConfig
 	pool *ds3d.FramePool
-	k    int
+	k    int // frames emitted
+	slot int // sensor periods elapsed (dropped frames included)
+	rng  *rand.Rand
 }
 
 // NewSource builds a test_source.
 func NewSource(cfg *SourceConfig) (*Source, error) {
-	s := &Source{cfg: *cfg}
+	s := &Source{cfg: *cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))}
 	if cfg.Points > 0 {
 		n := cfg.Points
 		pool, err := ds3d.NewFramePool(cfg.MemPoolSize, func() *ds3d.Frame { return ds3d.NewLidarFrame(n) })
@@ -72,9 +82,17 @@ func (s *Source) Next(ctx context.Context) (*ds3d.DataMap, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for s.cfg.DropRate > 0 && s.rng.Float64() < s.cfg.DropRate {
+		s.slot++ // a lost frame: its time passes, nothing is emitted
+	}
+	ts := s.cfg.StartNs + int64(float64(s.slot)*1e9/s.cfg.RateHz)
+	if s.cfg.JitterMs > 0 {
+		ts += int64((s.rng.Float64()*2 - 1) * s.cfg.JitterMs * 1e6)
+	}
+	s.slot++
 	m := ds3d.NewDataMap()
 	m.SetInt64(ds3d.KeyFrameNumber, int64(s.k))
-	m.SetTimestamp(s.cfg.StartNs + int64(float64(s.k)*1e9/s.cfg.RateHz))
+	m.SetTimestamp(ts)
 	m.SetInt64(ds3d.KeySourceID, int64(s.cfg.SourceID))
 	if s.k == 0 {
 		m.SetInt64(ds3d.KeyFirstSourceFrame, 1)
