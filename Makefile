@@ -5,8 +5,8 @@ GO ?= go
 BIN := bin
 # Debian packages the build and the tests need: python3-numpy for the
 # independent readers and the numpy reference our tests cross-check against,
-# pcl-tools for the PCL VoxelGrid and PCD cross-checks.
-APT_PACKAGES := python3-numpy pcl-tools
+# pcl-tools for the PCL VoxelGrid and PCD cross-checks; gcc for -race (cgo).
+APT_PACKAGES := gcc libc6-dev python3-numpy pcl-tools
 
 .PHONY: all setup build test test-short bench run fmt vet fuzz soak clean
 
@@ -15,12 +15,18 @@ all: build
 # setup installs missing Debian packages (idempotent: it installs nothing
 # when everything is there) and checks that Go is new enough.
 setup:
-	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 or newer is needed: https://go.dev/dl/"; exit 1; }
+	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	if ! command -v $(GO) >/dev/null; then \
+		echo "setup: no Go found; installing Debian's golang-go (Go >= 1.21 fetches the toolchain go.mod names)"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq golang-go; \
+	fi; \
+	v=$$($(GO) env GOVERSION 2>/dev/null | sed 's/^go//'); \
+	case "$$v" in 1.1[0-9]*|1.20*|"") echo "setup: Go $$v is too old to fetch Go 1.26; install it from https://go.dev/dl/"; exit 1;; esac
 	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "setup: installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "setup: system packages present"; fi
 	@$(GO) mod download
 
