@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
+	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
 	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	_ "github.com/ds3d-go/ds3d-go/render/raster"
