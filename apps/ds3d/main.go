@@ -4,6 +4,7 @@
 //	ds3d validate CONFIG...    check configs and report every problem with file and line
 //	ds3d components [IMPL]     list registered components with their config keys
 //	ds3d inspect FILE...       describe point-cloud files
+//	ds3d import-yaml FILE      convert DeepStream-3D YAML to TOML
 //	ds3d version               print the version
 //
 // It imports every component package, so everything registered anywhere in
@@ -38,6 +39,7 @@ commands:
   validate CONFIG...       check configs without running them
   components [IMPL]        list registered components and their config keys
   inspect FILE...          describe point-cloud files (format, points, fields, bounds)
+  import-yaml FILE.yaml    convert a DeepStream-3D YAML pipeline to TOML (report on stderr)
   version                  print the version
 
 Run 'ds3d <command> -h' for a command's flags.
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdComponents(args[1:], stdout, stderr)
 	case "inspect":
 		return cmdInspect(args[1:], stdout, stderr)
+	case "import-yaml":
+		return cmdImportYAML(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "ds3d", versionString())
 		return 0

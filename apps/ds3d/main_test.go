@@ -196,3 +196,13 @@ path = "out.jsonl"
 		t.Errorf("output lacks %q:\n%s", want, r.out)
 	}
 }
+
+func TestImportYAMLCommand(t *testing.T) {
+	dir := t.TempDir()
+	y := filepath.Join(dir, "p.yaml")
+	os.WriteFile(y, []byte("%YAML 1.2\n---\nname: rs\ntype: ds3d::dataloader\ncustom_lib_path: libnvds_3d_dataloader_realsense.so\ncustom_create_function: createRealsenseDataloader\n"), 0o644)
+	code, out, errs := runCmd(t, "import-yaml", y)
+	if code != 3 || !strings.Contains(out, "[pipeline]") || !strings.Contains(errs, y+":3: component \"rs\"") || !strings.Contains(errs, "librealsense") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
