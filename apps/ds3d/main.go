@@ -20,6 +20,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
 	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
+	_ "github.com/ds3d-go/ds3d-go/fusion/late"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	_ "github.com/ds3d-go/ds3d-go/render/raster"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
