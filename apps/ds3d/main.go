@@ -5,6 +5,7 @@
 //	ds3d components [IMPL]     list registered components with their config keys
 //	ds3d inspect FILE...       describe point-cloud files
 //	ds3d import-yaml FILE      convert DeepStream-3D YAML to TOML
+//	ds3d eval mot --gt --pred  score MOTChallenge tracking results
 //	ds3d version               print the version
 //
 // It imports every component package, so everything registered anywhere in
@@ -17,11 +18,14 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/ds3d-go/ds3d-go/core2d/moteval"
+	_ "github.com/ds3d-go/ds3d-go/core2d/track"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
 	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
 	_ "github.com/ds3d-go/ds3d-go/fusion/late"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
+	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
 	_ "github.com/ds3d-go/ds3d-go/render/raster"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
 	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
@@ -41,6 +45,8 @@ commands:
   components [IMPL]        list registered components and their config keys
   inspect FILE...          describe point-cloud files (format, points, fields, bounds)
   import-yaml FILE.yaml    convert a DeepStream-3D YAML pipeline to TOML (report on stderr)
+  eval mot --gt GT --pred PRED [--json]
+                           CLEAR-MOT, IDF1, MT/ML of MOTChallenge tracking results
   version                  print the version
 
 Run 'ds3d <command> -h' for a command's flags.
@@ -66,6 +72,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdInspect(args[1:], stdout, stderr)
 	case "import-yaml":
 		return cmdImportYAML(args[1:], stdout, stderr)
+	case "eval":
+		if len(args) < 2 || args[1] != "mot" {
+			fmt.Fprintln(stderr, "usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]")
+			return 2
+		}
+		return moteval.Run(args[2:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "ds3d", versionString())
 		return 0

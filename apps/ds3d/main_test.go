@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
@@ -204,5 +205,19 @@ func TestImportYAMLCommand(t *testing.T) {
 	code, out, errs := runCmd(t, "import-yaml", y)
 	if code != 3 || !strings.Contains(out, "[pipeline]") || !strings.Contains(errs, y+":3: component \"rs\"") || !strings.Contains(errs, "librealsense") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestEvalMOTCommand scores MOT15 TUD-Campus's published tracker output
+// (test.txt) against gt.txt: mota and idf1 are py-motmetrics' published
+// values (mot15/PROVENANCE.md).
+func TestEvalMOTCommand(t *testing.T) {
+	dir := sampledata.Shared(t, "mot15/TUD-Campus")
+	code, out, errs := runCmd(t, "eval", "mot", "--gt", filepath.Join(dir, "gt.txt"), "--pred", filepath.Join(dir, "test.txt"))
+	if code != 0 || !strings.Contains(out, "mota 0.526462\n") || !strings.Contains(out, "idf1 0.557659\n") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, _ := runCmd(t, "eval", "kitti"); code != 2 {
+		t.Errorf("unknown eval kind: exit %d", code)
 	}
 }

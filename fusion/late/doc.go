@@ -5,7 +5,8 @@
 // dropped; a box with fewer than 2 corners in front is not seen) — and the
 // bounding rectangle of the projection, clipped to the image, is matched to
 // the camera's 2D detections by IoU. Matching is an optimal assignment
-// (maximum total IoU, Hungarian) above iou_threshold, per camera; a 3D box
+// (Hungarian: the most pairs above iou_threshold, then the largest total
+// IoU) per camera, with core2d/track/assign; a 3D box
 // seen by several cameras keeps its best match. A matched box takes the 2D
 // detection's class and a fused score (mean, max or product of the two
 // scores); unmatched boxes are kept or dropped by config.

@@ -5,6 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/spatial/r3"
 
+	"github.com/ds3d-go/ds3d-go/core2d/track/assign"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
@@ -76,9 +77,10 @@ type Match struct {
 
 // Matcher assigns boxes to detections; its scratch is reused between calls.
 type Matcher struct {
-	rects []rect
-	cost  []float64
-	asg   assignment
+	rects    []rect
+	cost     []float64
+	rowToCol []int
+	asg      assign.Solver
 }
 
 type rect struct {
@@ -87,8 +89,8 @@ type rect struct {
 }
 
 // Match fills matches (one per box) with each box's best match over the
-// cameras: per camera an optimal assignment maximising the summed IoU among
-// pairs at or above the threshold.
+// cameras: per camera an optimal assignment (as many pairs at or above the
+// threshold as possible, then the largest summed IoU).
 func (m *Matcher) Match(matches []Match, boxes []ds3d.Box3D, cams []Camera, dets [][]ds3d.Object2D, p *Params) {
 	for i := range matches {
 		matches[i] = Match{Cam: -1, Det: -1}
@@ -104,33 +106,35 @@ func (m *Matcher) Match(matches []Match, boxes []ds3d.Box3D, cams []Camera, dets
 			m.rects = append(m.rects, rect{[4]float64{l, t, r, b}, ok})
 		}
 		nb, nd := len(boxes), len(ds)
-		n := max(nb, nd)
-		if cap(m.cost) < n*n {
-			m.cost = make([]float64, n*n)
+		if cap(m.cost) < nb*nd {
+			m.cost = make([]float64, nb*nd)
 		}
-		cost := m.cost[:n*n]
-		for i := range cost {
-			cost[i] = 0
-		}
+		cost := m.cost[:nb*nd]
 		for bi := 0; bi < nb; bi++ {
-			if !m.rects[bi].ok {
-				continue
-			}
 			for di := 0; di < nd; di++ {
+				cost[bi*nd+di] = math.NaN() // forbidden unless the IoU clears the threshold
+				if !m.rects[bi].ok {
+					continue
+				}
 				d := &ds[di]
 				iou := IoU(m.rects[bi].r, [4]float64{float64(d.Left), float64(d.Top), float64(d.Left + d.Width), float64(d.Top + d.Height)})
 				if iou >= p.IoUThreshold {
-					cost[bi*n+di] = -iou // minimise −IoU
+					cost[bi*nd+di] = -iou // minimise −IoU
 				}
 			}
 		}
-		asg := m.asg.solve(cost, n)
-		for bi := 0; bi < nb; bi++ {
-			di := asg[bi]
-			if di >= nd || cost[bi*n+di] == 0 {
+		if cap(m.rowToCol) < nb {
+			m.rowToCol = make([]int, nb)
+		}
+		rowToCol := m.rowToCol[:nb]
+		if _, err := m.asg.Solve(cost, nb, nd, rowToCol); err != nil {
+			continue // cannot happen: the sizes are ours
+		}
+		for bi, di := range rowToCol {
+			if di < 0 {
 				continue
 			}
-			if iou := -cost[bi*n+di]; iou > matches[bi].IoU {
+			if iou := -cost[bi*nd+di]; iou > matches[bi].IoU {
 				matches[bi] = Match{Cam: ci, Det: di, IoU: iou}
 			}
 		}

@@ -56,54 +56,6 @@ func TestKITTILabelsFuseWithTheirOwn2DBoxes(t *testing.T) {
 	}
 }
 
-// The Hungarian solver against brute force over every permutation.
-func TestAssignmentBruteForce(t *testing.T) {
-	r := rand.New(rand.NewSource(3))
-	var a assignment
-	for trial := 0; trial < 500; trial++ {
-		n := 1 + r.Intn(6)
-		cost := make([]float64, n*n)
-		for i := range cost {
-			cost[i] = math.Round(r.Float64()*20) - 10
-		}
-		got := a.solve(cost, n)
-		sum := 0.0
-		seen := map[int]bool{}
-		for i, j := range got {
-			sum += cost[i*n+j]
-			seen[j] = true
-		}
-		if len(seen) != n {
-			t.Fatalf("not a permutation: %v", got)
-		}
-		best := math.Inf(1)
-		perm := make([]int, n)
-		for i := range perm {
-			perm[i] = i
-		}
-		var rec func(k int)
-		rec = func(k int) {
-			if k == n {
-				s := 0.0
-				for i, j := range perm {
-					s += cost[i*n+j]
-				}
-				best = math.Min(best, s)
-				return
-			}
-			for i := k; i < n; i++ {
-				perm[k], perm[i] = perm[i], perm[k]
-				rec(k + 1)
-				perm[k], perm[i] = perm[i], perm[k]
-			}
-		}
-		rec(0)
-		if math.Abs(sum-best) > 1e-9 {
-			t.Fatalf("trial %d: cost %v, optimum %v", trial, sum, best)
-		}
-	}
-}
-
 func TestIoUAndProjection(t *testing.T) {
 	// By hand: [0,0,2,2] and [1,1,3,3] overlap 1 of 7.
 	if v := IoU([4]float64{0, 0, 2, 2}, [4]float64{1, 1, 3, 3}); math.Abs(v-1.0/7) > 1e-12 {

@@ -1,0 +1,137 @@
+package moteval
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/ds3d-go/ds3d-go/datasets/mot"
+)
+
+// Names lists the metrics Run prints, in order, with py-motmetrics' names.
+var Names = []string{
+	"idf1", "idp", "idr", "recall", "precision", "num_unique_objects",
+	"mostly_tracked", "partially_tracked", "mostly_lost", "num_false_positives",
+	"num_misses", "num_switches", "num_fragmentations", "mota", "motp",
+	"num_matches", "num_detections", "num_objects", "num_predictions", "num_frames",
+	"idtp", "idfp", "idfn",
+}
+
+// Value returns the metric called name (one of Names).
+func (m Metrics) Value(name string) (float64, bool) {
+	switch name {
+	case "idf1":
+		return m.IDF1, true
+	case "idp":
+		return m.IDP, true
+	case "idr":
+		return m.IDR, true
+	case "recall":
+		return m.Recall, true
+	case "precision":
+		return m.Precision, true
+	case "num_unique_objects":
+		return float64(m.NumUniqueObjects), true
+	case "mostly_tracked":
+		return float64(m.MostlyTracked), true
+	case "partially_tracked":
+		return float64(m.PartiallyTracked), true
+	case "mostly_lost":
+		return float64(m.MostlyLost), true
+	case "num_false_positives":
+		return float64(m.NumFalsePositives), true
+	case "num_misses":
+		return float64(m.NumMisses), true
+	case "num_switches":
+		return float64(m.NumSwitches), true
+	case "num_fragmentations":
+		return float64(m.NumFragmentations), true
+	case "mota":
+		return m.MOTA, true
+	case "motp":
+		return m.MOTP, true
+	case "num_matches":
+		return float64(m.NumMatches), true
+	case "num_detections":
+		return float64(m.NumDetections), true
+	case "num_objects":
+		return float64(m.NumObjects), true
+	case "num_predictions":
+		return float64(m.NumPredictions), true
+	case "num_frames":
+		return float64(m.NumFrames), true
+	case "idtp":
+		return float64(m.IDTP), true
+	case "idfp":
+		return float64(m.IDFP), true
+	case "idfn":
+		return float64(m.IDFN), true
+	}
+	return 0, false
+}
+
+const runUsage = `usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5] [--gt-min-conf 1]
+
+Scores a MOTChallenge tracking result against ground truth with CLEAR-MOT,
+MT/PT/ML and IDF1, as py-motmetrics does (IoU distance; MOTP is the mean
+1 − IoU of matches). Prints one "name value" line per metric, or JSON.
+`
+
+// Run is the "ds3d eval mot" command: args are the arguments after "mot".
+// It returns the exit code: 0 on success, 1 on a read error, 2 on a usage
+// error.
+func Run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ds3d eval mot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
+	gtPath := fs.String("gt", "", "ground-truth file (MOTChallenge gt.txt)")
+	predPath := fs.String("pred", "", "tracker result file (MOTChallenge format)")
+	asJSON := fs.Bool("json", false, "print the metrics as one JSON object")
+	iou := fs.Float64("iou", 0.5, "least IoU for a prediction to match a ground-truth box")
+	gtMin := fs.Float64("gt-min-conf", 1, "ignore ground-truth rows whose confidence column is below this")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if *gtPath == "" || *predPath == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "ds3d eval mot: need --gt and --pred and no other arguments")
+		fs.Usage()
+		return 2
+	}
+	if !(*iou > 0 && *iou <= 1) {
+		fmt.Fprintf(stderr, "ds3d eval mot: --iou is %g, want a value in (0, 1]\n", *iou)
+		return 2
+	}
+	gt, err := mot.Read(*gtPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "ds3d eval mot:", err)
+		return 1
+	}
+	pred, err := mot.Read(*predPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "ds3d eval mot:", err)
+		return 1
+	}
+	m, err := Evaluate(gt, pred, Options{MaxDist: 1 - *iou, GTMinConf: *gtMin})
+	if err != nil {
+		fmt.Fprintf(stderr, "ds3d eval mot: %s: %v\n", *gtPath, err)
+		return 1
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(m, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", b)
+		return 0
+	}
+	for _, n := range Names {
+		v, _ := m.Value(n)
+		if v == float64(int64(v)) && n != "mota" && n != "motp" {
+			fmt.Fprintf(stdout, "%s %d\n", n, int64(v))
+		} else {
+			fmt.Fprintf(stdout, "%s %.6f\n", n, v)
+		}
+	}
+	return 0
+}

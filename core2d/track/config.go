@@ -1,0 +1,213 @@
+package track
+
+import (
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// Config mirrors the sections of DeepStream nvtracker's low-level config
+// (NvMultiObjectTracker YAML): keys keep nvtracker's names and sections so
+// configs port over. Only the keys that apply to the IOU and SORT-style
+// trackers exist; StateEstimator departs from nvtracker where SORT's model
+// needs it (noted per key).
+type Config struct {
+	BaseConfig       BaseConfig       `toml:"BaseConfig" doc:"input filtering (nvtracker BaseConfig)"`
+	TargetManagement TargetManagement `toml:"TargetManagement" doc:"target life cycle: probation, shadow tracking, termination (nvtracker TargetManagement)"`
+	DataAssociator   DataAssociator   `toml:"DataAssociator" doc:"matching of detections to targets (nvtracker DataAssociator)"`
+	StateEstimator   StateEstimator   `toml:"StateEstimator" doc:"motion model of a target (nvtracker StateEstimator)"`
+}
+
+// BaseConfig filters detections before tracking.
+type BaseConfig struct {
+	MinDetectorConfidence float64 `toml:"minDetectorConfidence" doc:"detections with a lower confidence are ignored"`
+}
+
+// TargetManagement is the life cycle of a target. A detection that matches
+// no target creates a tentative target; it is confirmed — given out with its
+// id — once it has been matched in the probationAge frames after the one that
+// created it (probationAge 0 confirms at once). A target not matched in a
+// frame is shadow-tracked (predicted, not given out); a tentative target is
+// terminated after earlyTerminationAge such frames in a row, a confirmed
+// one after more than maxShadowTrackingAge.
+type TargetManagement struct {
+	MaxTargetsPerStream    int     `toml:"maxTargetsPerStream" doc:"most targets (tentative, confirmed and shadow) kept per stream; detections beyond it start no target"`
+	MinIouDiff4NewTarget   float64 `toml:"minIouDiff4NewTarget" doc:"an unmatched detection overlapping an existing target with an IoU above this starts no new target (1 disables the check)"`
+	ProbationAge           int     `toml:"probationAge" doc:"frames a new target must be matched in, after the one that created it, before it is confirmed and output (SORT min_hits − 1)"`
+	MaxShadowTrackingAge   int     `toml:"maxShadowTrackingAge" doc:"a confirmed target unmatched for more frames in a row than this is terminated (SORT max_age)"`
+	EarlyTerminationAge    int     `toml:"earlyTerminationAge" doc:"a tentative target unmatched for this many frames in a row is terminated"`
+	OutputShadowTracks     bool    `toml:"outputShadowTracks" doc:"also output confirmed targets that were not matched in this frame, at their predicted box"`
+	OutputTentativeAtStart bool    `toml:"outputTentativeAtStart" doc:"in the first probationAge+1 frames of a stream, also output matched tentative targets (SORT's rule: every track is output while frame_count ≤ min_hits); not an nvtracker key"`
+}
+
+// Matcher types of DataAssociator.AssociationMatcherType (nvtracker's
+// numbering).
+const (
+	MatcherGreedy = 0 // pairs taken in descending score order
+	MatcherGlobal = 1 // Hungarian: the set of pairs of greatest total score
+)
+
+// DataAssociator pairs detections with targets. A pair is allowed when the
+// IoU of the detection with the target's predicted box is above 0 and at
+// least minMatchingScore4Iou, the size similarity (min(w)/max(w) ·
+// min(h)/max(h)) at least minMatchingScore4SizeSimilarity, the classes agree
+// when checkClassMatch is set, and the score — matchingScoreWeight4Iou·IoU +
+// matchingScoreWeight4SizeSimilarity·size similarity — at least
+// minMatchingScore4Overall.
+type DataAssociator struct {
+	AssociationMatcherType             int     `toml:"associationMatcherType" doc:"0: GREEDY (best-scoring pairs first), 1: GLOBAL (Hungarian, greatest total score)"`
+	CheckClassMatch                    bool    `toml:"checkClassMatch" doc:"only pair detections with targets of the same class id"`
+	MinMatchingScore4Overall           float64 `toml:"minMatchingScore4Overall" doc:"least weighted matching score of an allowed pair"`
+	MinMatchingScore4SizeSimilarity    float64 `toml:"minMatchingScore4SizeSimilarity" doc:"least size similarity of an allowed pair"`
+	MinMatchingScore4Iou               float64 `toml:"minMatchingScore4Iou" doc:"least IoU of an allowed pair (SORT iou_threshold)"`
+	MatchingScoreWeight4SizeSimilarity float64 `toml:"matchingScoreWeight4SizeSimilarity" doc:"weight of the size similarity in the matching score"`
+	MatchingScoreWeight4Iou            float64 `toml:"matchingScoreWeight4Iou" doc:"weight of the IoU in the matching score"`
+}
+
+// State estimator types of StateEstimator.StateEstimatorType.
+const (
+	EstimatorNone = 0 // no motion model: a target is its last matched box (IOU tracker)
+	EstimatorSORT = 1 // SORT's constant-velocity Kalman filter on (u, v, s, r)
+)
+
+// StateEstimator is the motion model. For type 1 the state is SORT's
+// [u, v, s, r, u', v', s'] (box centre, area, aspect ratio w/h and the
+// velocities of the first three), with constant-velocity transition, process
+// noise Q = diag(loc, loc, size, size, vel, vel, sizeVel), measurement noise
+// R = diag(loc, loc, size, size) on [u, v, s, r] and initial covariance
+// diag(pos, pos, pos, pos, vel, vel, vel). The defaults are Bewley et al.
+// 2016's (sort.py). nvtracker's noise keys have no aspect-ratio term and one
+// measurement noise; these keys split them as SORT does.
+type StateEstimator struct {
+	StateEstimatorType       int     `toml:"stateEstimatorType" doc:"0: none (IOU tracker: a target is its last matched box), 1: SORT constant-velocity Kalman filter on (u, v, s, r)"`
+	ProcessNoiseVar4Loc      float64 `toml:"processNoiseVar4Loc" doc:"process noise variance of the box centre u, v"`
+	ProcessNoiseVar4Size     float64 `toml:"processNoiseVar4Size" doc:"process noise variance of the area s and aspect ratio r"`
+	ProcessNoiseVar4Vel      float64 `toml:"processNoiseVar4Vel" doc:"process noise variance of the centre velocity u', v'"`
+	ProcessNoiseVar4SizeVel  float64 `toml:"processNoiseVar4SizeVel" doc:"process noise variance of the area velocity s'"`
+	MeasurementNoiseVar4Loc  float64 `toml:"measurementNoiseVar4Loc" doc:"measurement noise variance of a detection's centre"`
+	MeasurementNoiseVar4Size float64 `toml:"measurementNoiseVar4Size" doc:"measurement noise variance of a detection's area and aspect ratio"`
+	InitialCovariance4Pos    float64 `toml:"initialCovariance4Pos" doc:"initial variance of u, v, s, r of a new target"`
+	InitialCovariance4Vel    float64 `toml:"initialCovariance4Vel" doc:"initial variance of the (unobserved) velocities of a new target"`
+	OutputDetectionBox       bool    `toml:"outputDetectionBox" doc:"output the matched detection's box instead of the filtered state's"`
+}
+
+// DefaultSORT returns the SORT configuration of Bewley et al. 2016
+// (min_hits 3, max_age 1, IoU threshold 0.3, Hungarian matching, their
+// Kalman noise), in nvtracker's terms.
+func DefaultSORT() Config {
+	return Config{
+		TargetManagement: TargetManagement{
+			MaxTargetsPerStream: 1024, MinIouDiff4NewTarget: 1,
+			ProbationAge: 2, MaxShadowTrackingAge: 1, EarlyTerminationAge: 1,
+			OutputTentativeAtStart: true,
+		},
+		DataAssociator: DataAssociator{
+			AssociationMatcherType:  MatcherGlobal,
+			MinMatchingScore4Iou:    0.3,
+			MatchingScoreWeight4Iou: 1,
+		},
+		StateEstimator: StateEstimator{
+			StateEstimatorType:  EstimatorSORT,
+			ProcessNoiseVar4Loc: 1, ProcessNoiseVar4Size: 1, ProcessNoiseVar4Vel: 0.01, ProcessNoiseVar4SizeVel: 1e-4,
+			MeasurementNoiseVar4Loc: 1, MeasurementNoiseVar4Size: 10,
+			InitialCovariance4Pos: 10, InitialCovariance4Vel: 1e4,
+		},
+	}
+}
+
+// DefaultIOU returns the IOU tracker (Bochinski et al. 2017, online form):
+// no motion model, greedy matching at IoU ≥ 0.5, the same target management
+// as DefaultSORT.
+func DefaultIOU() Config {
+	c := DefaultSORT()
+	c.DataAssociator.AssociationMatcherType = MatcherGreedy
+	c.DataAssociator.MinMatchingScore4Iou = 0.5
+	c.StateEstimator.StateEstimatorType = EstimatorNone
+	return c
+}
+
+// Validate checks the values and names the offending key.
+func (c *Config) Validate() error {
+	tm, da, se := &c.TargetManagement, &c.DataAssociator, &c.StateEstimator
+	unit := func(key string, v float64) error {
+		if !(v >= 0 && v <= 1) {
+			return ds3d.ConfigErrorf(key, "is %g, want a value in [0, 1]", v)
+		}
+		return nil
+	}
+	nonNeg := func(key string, v float64) error {
+		if !(v >= 0) || v > 1e30 {
+			return ds3d.ConfigErrorf(key, "is %g, want a finite value ≥ 0", v)
+		}
+		return nil
+	}
+	pos := func(key string, v float64) error {
+		if !(v > 0) || v > 1e30 {
+			return ds3d.ConfigErrorf(key, "is %g, want a finite value > 0", v)
+		}
+		return nil
+	}
+	if c.BaseConfig.MinDetectorConfidence != c.BaseConfig.MinDetectorConfidence {
+		return ds3d.ConfigErrorf("BaseConfig.minDetectorConfidence", "is NaN")
+	}
+	switch {
+	case tm.MaxTargetsPerStream < 1:
+		return ds3d.ConfigErrorf("TargetManagement.maxTargetsPerStream", "is %d, want ≥ 1", tm.MaxTargetsPerStream)
+	case tm.ProbationAge < 0:
+		return ds3d.ConfigErrorf("TargetManagement.probationAge", "is %d, want ≥ 0", tm.ProbationAge)
+	case tm.MaxShadowTrackingAge < 0:
+		return ds3d.ConfigErrorf("TargetManagement.maxShadowTrackingAge", "is %d, want ≥ 0", tm.MaxShadowTrackingAge)
+	case tm.EarlyTerminationAge < 1:
+		return ds3d.ConfigErrorf("TargetManagement.earlyTerminationAge", "is %d, want ≥ 1", tm.EarlyTerminationAge)
+	case da.AssociationMatcherType != MatcherGreedy && da.AssociationMatcherType != MatcherGlobal:
+		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d, want 0 (GREEDY) or 1 (GLOBAL)", da.AssociationMatcherType)
+	case se.StateEstimatorType != EstimatorNone && se.StateEstimatorType != EstimatorSORT:
+		return ds3d.ConfigErrorf("StateEstimator.stateEstimatorType", "is %d, want 0 (none) or 1 (SORT Kalman filter)", se.StateEstimatorType)
+	}
+	for _, f := range []struct {
+		key string
+		v   float64
+		chk func(string, float64) error
+	}{
+		{"TargetManagement.minIouDiff4NewTarget", tm.MinIouDiff4NewTarget, unit},
+		{"DataAssociator.minMatchingScore4Overall", da.MinMatchingScore4Overall, nonNeg},
+		{"DataAssociator.minMatchingScore4SizeSimilarity", da.MinMatchingScore4SizeSimilarity, unit},
+		{"DataAssociator.minMatchingScore4Iou", da.MinMatchingScore4Iou, unit},
+		{"DataAssociator.matchingScoreWeight4SizeSimilarity", da.MatchingScoreWeight4SizeSimilarity, nonNeg},
+		{"DataAssociator.matchingScoreWeight4Iou", da.MatchingScoreWeight4Iou, nonNeg},
+	} {
+		if err := f.chk(f.key, f.v); err != nil {
+			return err
+		}
+	}
+	if da.MatchingScoreWeight4Iou+da.MatchingScoreWeight4SizeSimilarity <= 0 {
+		return ds3d.ConfigErrorf("DataAssociator.matchingScoreWeight4Iou", "and matchingScoreWeight4SizeSimilarity are both 0: no pair could score")
+	}
+	if se.StateEstimatorType == EstimatorSORT {
+		for _, f := range []struct {
+			key string
+			v   float64
+		}{
+			{"StateEstimator.processNoiseVar4Loc", se.ProcessNoiseVar4Loc},
+			{"StateEstimator.processNoiseVar4Size", se.ProcessNoiseVar4Size},
+			{"StateEstimator.processNoiseVar4Vel", se.ProcessNoiseVar4Vel},
+			{"StateEstimator.processNoiseVar4SizeVel", se.ProcessNoiseVar4SizeVel},
+		} {
+			if err := nonNeg(f.key, f.v); err != nil {
+				return err
+			}
+		}
+		for _, f := range []struct {
+			key string
+			v   float64
+		}{
+			{"StateEstimator.measurementNoiseVar4Loc", se.MeasurementNoiseVar4Loc},
+			{"StateEstimator.measurementNoiseVar4Size", se.MeasurementNoiseVar4Size},
+			{"StateEstimator.initialCovariance4Pos", se.InitialCovariance4Pos},
+			{"StateEstimator.initialCovariance4Vel", se.InitialCovariance4Vel},
+		} {
+			if err := pos(f.key, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package track3d
+
+import (
+	"context"
+	"math"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// Config configures tracker_3d. Names follow nvtracker's TargetManagement
+// where they mean the same.
+type Config struct {
+	BoxesKey        string  `toml:"boxes_datamap_key" doc:"key of the []Box3D detections; the tracked boxes replace them"`
+	ProbationAge    int     `toml:"probation_age" doc:"hits in a row before a track is confirmed and gets an id (nvtracker probationAge)"`
+	MaxShadowAge    int     `toml:"max_shadow_age" doc:"missed frames a confirmed track coasts through before it is deleted (nvtracker maxShadowTrackingAge)"`
+	OutputShadows   bool    `toml:"output_shadows" doc:"also output confirmed tracks that missed this frame (their predicted box)"`
+	OutputTentative bool    `toml:"output_tentative" doc:"also output tracks still in probation (TrackID −1)"`
+	GateMeters      float64 `toml:"gate_m" doc:"largest BEV centre distance between a track's prediction and a detection to associate them, metres"`
+	ClassAware      bool    `toml:"class_aware" doc:"associate detections only with tracks of the same class id"`
+	AccelNoise      float64 `toml:"accel_noise" doc:"process noise of the constant-velocity model: acceleration spectral density, (m/s²)²·s"`
+	PosNoise        float64 `toml:"position_noise" doc:"measurement standard deviation of box centres, metres"`
+	YawNoise        float64 `toml:"yaw_noise" doc:"measurement standard deviation of headings, radians"`
+	SizeNoise       float64 `toml:"size_noise" doc:"measurement standard deviation of box sizes, metres"`
+	InitVelStd      float64 `toml:"initial_velocity_std" doc:"standard deviation of a new track's unknown velocity, m/s"`
+}
+
+// Validate checks the config.
+func (c *Config) Validate() error {
+	pos := func(key string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return ds3d.ConfigErrorf(key, "must be positive, got %v", v)
+		}
+		return nil
+	}
+	switch {
+	case c.ProbationAge < 1:
+		return ds3d.ConfigErrorf("probation_age", "must be ≥ 1, got %d", c.ProbationAge)
+	case c.MaxShadowAge < 0:
+		return ds3d.ConfigErrorf("max_shadow_age", "must be ≥ 0, got %d", c.MaxShadowAge)
+	}
+	for _, kv := range []struct {
+		k string
+		v float64
+	}{{"gate_m", c.GateMeters}, {"accel_noise", c.AccelNoise}, {"position_noise", c.PosNoise}, {"yaw_noise", c.YawNoise}, {"size_noise", c.SizeNoise}, {"initial_velocity_std", c.InitVelStd}} {
+		if err := pos(kv.k, kv.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Params converts the config (standard deviations to variances).
+func (c *Config) Params() Params {
+	return Params{
+		ProbationAge: c.ProbationAge, MaxShadowAge: c.MaxShadowAge, OutputShadows: c.OutputShadows,
+		OutputTentative: c.OutputTentative, GateMeters: c.GateMeters, ClassAware: c.ClassAware,
+		AccelNoise: c.AccelNoise, PosNoise: c.PosNoise * c.PosNoise, YawNoise: c.YawNoise * c.YawNoise,
+		SizeNoise: c.SizeNoise * c.SizeNoise, InitVelVar: c.InitVelStd * c.InitVelStd,
+	}
+}
+
+// DefaultConfig is tracker_3d's defaults: cars at 10 Hz.
+func DefaultConfig() *Config {
+	return &Config{BoxesKey: string(ds3d.KeyLidar3DBboxRawData), ProbationAge: 3, MaxShadowAge: 5, GateMeters: 3,
+		ClassAware: true, AccelNoise: 4, PosNoise: 0.2, YawNoise: 0.1, SizeNoise: 0.2, InitVelStd: 10}
+}
+
+// Filter is the tracker_3d component: one tracker per DS3D::SourceId.
+type Filter struct {
+	cfg      Config
+	trackers map[int64]*Tracker
+}
+
+// Process tracks the datamap's boxes and replaces them with the tracks.
+func (f *Filter) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) error {
+	key := ds3d.Key(f.cfg.BoxesKey)
+	dets, err := ds3d.Get[[]ds3d.Box3D](in, key)
+	if err != nil {
+		return err
+	}
+	ts, ok := in.Timestamp()
+	if !ok {
+		ts = 0
+	}
+	src, _ := in.Int64(ds3d.KeySourceID)
+	tr := f.trackers[src]
+	if tr == nil {
+		tr = New(f.cfg.Params())
+		f.trackers[src] = tr
+	}
+	// Emitted values are read-only downstream: copy out of the tracker's buffer.
+	in.Set(key, append([]ds3d.Box3D(nil), tr.Update(ts, dets)...))
+	return emit(in)
+}
+
+func init() {
+	ds3d.Register(ds3d.KindFilter, "tracker_3d",
+		`3D multi-object tracking of lidar boxes: constant-velocity Kalman filters on centre, heading and size, Hungarian association on BEV centre distance within a gate, probation/shadow/termination as nvtracker's TargetManagement; outputs tracked boxes with TrackID and velocity.`,
+		DefaultConfig,
+		func(c *Config, _ *ds3d.Env) (any, error) {
+			return &Filter{cfg: *c, trackers: map[int64]*Tracker{}}, nil
+		})
+}

@@ -1,0 +1,16 @@
+// Package track3d is 3D multi-object tracking of lidar boxes (ds3d has
+// none; Autoware's multi_object_tracker and AB3DMOT are the models). Each
+// track is a Kalman filter on the box: centre (x, y, z) with a constant
+// velocity, heading and size as slowly varying constants. The model is
+// block-diagonal — every axis is predicted and measured on its own — so the
+// filter runs as independent 2-state (position, velocity) and 1-state
+// filters, which is exactly the full 10-state filter of AB3DMOT with
+// diagonal noise (a test checks it against that filter written with
+// gonum/mat) and costs no matrix allocation. Detections are associated per
+// class by an optimal assignment (Hungarian) on BEV centre distance within a
+// gate, the heading measurement is unwrapped to the track's (and flipped by
+// π when a detector reports the box backwards). Tracks are tentative until
+// confirmed by `probation_age` hits, coast through up to `max_shadow_age`
+// missed frames (output as shadows when asked), and are deleted after that;
+// confirmed tracks get ids unique per stream and velocities (Box3D.VX, VY).
+package track3d
