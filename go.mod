@@ -3,6 +3,8 @@ module github.com/ds3d-go/ds3d-go
 go 1.26.8
 
 require (
+	github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71
+	github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587
 	github.com/pelletier/go-toml/v2 v2.4.3
 	go.uber.org/goleak v1.3.0
 	gonum.org/v1/gonum v0.17.0

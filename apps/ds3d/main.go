@@ -4,6 +4,7 @@
 //	ds3d validate CONFIG...    check configs and report every problem with file and line
 //	ds3d components [IMPL]     list registered components with their config keys
 //	ds3d inspect FILE...       describe point-cloud files
+//	ds3d view FILE...          show point clouds in the OpenGL viewer
 //	ds3d import-yaml FILE      convert DeepStream-3D YAML to TOML
 //	ds3d eval mot --gt --pred  score MOTChallenge tracking results
 //	ds3d version               print the version
@@ -26,6 +27,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/late"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
+	_ "github.com/ds3d-go/ds3d-go/render/gl"
 	_ "github.com/ds3d-go/ds3d-go/render/raster"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
 	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
@@ -44,6 +46,7 @@ commands:
   validate CONFIG...       check configs without running them
   components [IMPL]        list registered components and their config keys
   inspect FILE...          describe point-cloud files (format, points, fields, bounds)
+  view [--out DIR] FILE... show point clouds (and KITTI labels) in the OpenGL viewer, or render PNGs
   import-yaml FILE.yaml    convert a DeepStream-3D YAML pipeline to TOML (report on stderr)
   eval mot --gt GT --pred PRED [--json]
                            CLEAR-MOT, IDF1, MT/ML of MOTChallenge tracking results
@@ -72,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdInspect(args[1:], stdout, stderr)
 	case "import-yaml":
 		return cmdImportYAML(args[1:], stdout, stderr)
+	case "view":
+		return cmdView(args[1:], stdout, stderr)
 	case "eval":
 		if len(args) < 2 || args[1] != "mot" {
 			fmt.Fprintln(stderr, "usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]")

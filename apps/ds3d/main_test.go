@@ -221,3 +221,16 @@ func TestEvalMOTCommand(t *testing.T) {
 		t.Errorf("unknown eval kind: exit %d", code)
 	}
 }
+
+func TestViewHeadless(t *testing.T) {
+	out := t.TempDir()
+	bin := sampledata.Sample(t, "kitti/velodyne/000000.bin")
+	code, stdout, errs := runCmd(t, "view", "--out", out, bin)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, errs)
+	}
+	st, err := os.Stat(filepath.Join(out, "frame_000000.png"))
+	if err != nil || st.Size() < 10000 {
+		t.Errorf("no rendered frame: %v", err)
+	}
+}

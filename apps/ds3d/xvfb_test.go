@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/ds3d-go/ds3d-go/internal/xvfb"
+)
+
+// TestMain gives the command's tests an X display when there is none, so the
+// example configs that render with OpenGL (view_*.toml) run in CI too.
+func TestMain(m *testing.M) {
+	if os.Getenv("DISPLAY") == "" {
+		stop, err := xvfb.Start()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "apps/ds3d:", err)
+			if os.Getenv("CI") != "" {
+				os.Exit(1)
+			}
+		} else {
+			code := m.Run()
+			stop()
+			os.Exit(code)
+		}
+	}
+	os.Exit(m.Run())
+}

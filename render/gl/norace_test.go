@@ -1,0 +1,5 @@
+//go:build !race
+
+package gl_test
+
+const raceEnabled = false
