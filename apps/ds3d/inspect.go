@@ -4,8 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar/las"
 )
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
@@ -34,6 +37,13 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := info.WriteText(stdout); err != nil {
 			return 1
+		}
+		// LAS: the header's version, format, VLRs and the exact float64
+		// bounds (the [N,4] float32 frame rounds georeferenced coordinates).
+		if strings.EqualFold(filepath.Ext(path), ".las") {
+			if li, err := las.ReadInfo(path); err == nil {
+				fmt.Fprint(stdout, li.String())
+			}
 		}
 	}
 	return code
