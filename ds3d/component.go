@@ -95,6 +95,9 @@ type Env struct {
 	Inputs int
 	// Realtime is true when the pipeline replays at sensor rate.
 	Realtime bool
+	// Headless asks renderers to show no window (`ds3d run --headless`):
+	// they render offscreen and write their files instead.
+	Headless bool
 	// Log is the component's logger (component=name).
 	Log *slog.Logger
 }

@@ -31,6 +31,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "print no progress and no metrics table")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON instead of a table")
 	realtime := fs.Bool("realtime", false, "replay sources at their sensor timestamps")
+	headless := fs.Bool("headless", false, "renderers open no window: they draw offscreen and write their files")
 	verbose := fs.Bool("v", false, "log component messages at debug level")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ds3d run [flags] [CONFIG]\n\nRuns a TOML pipeline; without CONFIG, the bundled default pipeline.\n\nflags:")
@@ -64,7 +65,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelWarn
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	g, err := pipeline.New(p, pipeline.Options{Realtime: *realtime, Log: log})
+	g, err := pipeline.New(p, pipeline.Options{Realtime: *realtime, Headless: *headless, Log: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "ds3d run:", err)
 		return 1

@@ -22,6 +22,8 @@ type Options struct {
 	Realtime bool
 	// Log receives component logs; nil discards them.
 	Log *slog.Logger
+	// Headless is passed to every component's Env: renderers open no window.
+	Headless bool
 }
 
 // item is what travels on a queue: a datamap, or end of stream for a port.
@@ -129,7 +131,7 @@ func New(p *config.Pipeline, opts Options) (*Graph, error) {
 	byCfg := map[*config.Component]*node{}
 	for _, c := range p.Components {
 		n := &node{g: g, cfg: c, log: log.With("component", c.Name)}
-		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Log: n.log}
+		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Headless: opts.Headless, Log: n.log}
 		comp, err := c.Spec.Build(c.Config, env)
 		if err != nil {
 			g.closeAll()

@@ -79,6 +79,9 @@ func NewRenderer(c *Config, env *ds3d.Env) (*Renderer, error) {
 		if env.Name != "" {
 			r.name = env.Name
 		}
+		if env.Headless { // ds3d run --headless overrides the config
+			r.cfg.Headless = true
+		}
 	}
 	if r.log == nil {
 		r.log = slog.Default()
