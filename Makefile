@@ -4,11 +4,12 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 # Debian packages the build and the tests need: python3-numpy for the
-# independent readers and the numpy reference our tests cross-check against,
+# independent readers and the numpy, scipy, OpenCV and Open3D references our
+# tests cross-check against,
 # pcl-tools for the PCL VoxelGrid and PCD cross-checks; gcc for -race (cgo);
 # Xvfb, Mesa (llvmpipe) and the X11/GL headers GLFW builds against for the
 # OpenGL viewer, whose tests render under a virtual display.
-APT_PACKAGES := gcc libc6-dev python3-numpy pcl-tools \
+APT_PACKAGES := gcc libc6-dev python3-numpy python3-scipy python3-opencv python3-open3d pcl-tools \
 	xvfb libgl1-mesa-dri libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
 .PHONY: all setup build test test-short bench run fmt vet fuzz soak clean

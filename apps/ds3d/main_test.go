@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +29,7 @@ func TestRunDefaultPipeline(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"pipeline default:", "component", "p50", "p99", "fps"} {
+	for _, want := range []string{"pipeline default (lidar-inference, headless):", "component", "p50", "p99", "fps"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics table lacks %q:\n%s", want, out)
 		}
@@ -233,4 +235,58 @@ func TestViewHeadless(t *testing.T) {
 	if err != nil || st.Size() < 10000 {
 		t.Errorf("no rendered frame: %v", err)
 	}
+}
+
+// TestLidarInferenceApp runs apps/lidar-inference headless on the bundled
+// KITTI frame and finds the frame's one labelled object — the pedestrian of
+// datasets/samples/kitti/label_2/000000.txt — among the written KITTI label
+// rows: same class, bottom centre within 1 m in the camera frame.
+func TestLidarInferenceApp(t *testing.T) {
+	code, out, errs := runCmd(t, "run", "--headless", "--quiet", "../lidar-inference/config.toml")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	truth := parseKITTI(t, sampledata.Sample(t, "kitti/label_2/000000.txt"))
+	got := parseKITTI(t, filepath.Join("..", "..", "out", "lidar-inference", "label_2", "000000.txt"))
+	if len(truth) != 1 || truth[0].typ != "Pedestrian" {
+		t.Fatalf("bundled label: %+v", truth)
+	}
+	found := false
+	for _, g := range got {
+		if g.typ == truth[0].typ && math.Hypot(g.x-truth[0].x, g.z-truth[0].z) < 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the labelled pedestrian at (%.2f, %.2f) is not among the detections %+v", truth[0].x, truth[0].z, got)
+	}
+	for _, f := range []string{"bev/frame_000000.png", "gl/frame_000000.png", "boxes.jsonl"} {
+		if st, err := os.Stat(filepath.Join("..", "..", "out", "lidar-inference", f)); err != nil || st.Size() == 0 {
+			t.Errorf("output %s missing: %v", f, err)
+		}
+	}
+}
+
+type kittiRow struct {
+	typ  string
+	x, z float64
+}
+
+func parseKITTI(t *testing.T, path string) []kittiRow {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []kittiRow
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 15 {
+			continue
+		}
+		x, _ := strconv.ParseFloat(f[11], 64)
+		z, _ := strconv.ParseFloat(f[13], 64)
+		rows = append(rows, kittiRow{f[0], x, z})
+	}
+	return rows
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+	"github.com/ds3d-go/ds3d-go/internal/xvfb"
 )
 
 // defaultConfig is what `ds3d run` runs with no argument. Its relative paths
@@ -56,6 +57,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	// --headless without an X server: OpenGL renderers still need one, so
+	// start a private Xvfb for the run when one is installed.
+	if *headless && os.Getenv("DISPLAY") == "" && usesGL(p) {
+		stop, err := xvfb.Start()
+		if err != nil {
+			fmt.Fprintln(stderr, "ds3d run: --headless with gl_render needs an X server:", err)
+			return 1
+		}
+		defer stop()
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -130,6 +141,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// usesGL reports whether a pipeline has an OpenGL renderer.
+func usesGL(p *config.Pipeline) bool {
+	for _, c := range p.Components {
+		if c.Impl == "gl_render" {
+			return true
+		}
+	}
+	return false
 }
 
 // progress prints frames done (of the total when the sources know it) and

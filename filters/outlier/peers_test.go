@@ -1,0 +1,178 @@
+package outlier
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar"
+)
+
+const python = "/usr/bin/python3"
+
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; CI is set, so this is a failure, not a skip")
+	}
+	t.Skip(msg)
+}
+
+func readCloud(t testing.TB, path string) *ds3d.Frame {
+	t.Helper()
+	f := ds3d.NewLidarFrame(0)
+	if err := lidar.ReadFileInto(f, path, lidar.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func kitti(t testing.TB, i int) (*ds3d.Frame, string) {
+	p := sampledata.Shared(t, fmt.Sprintf("kitti-object/training/velodyne/%06d.bin", i))
+	return readCloud(t, p), p
+}
+
+// pclOutlier runs pcl-tools' pcl_outlier_removal on src with args and
+// returns its output cloud.
+func pclOutlier(t *testing.T, src *ds3d.Frame, args ...string) *ds3d.Frame {
+	t.Helper()
+	tool, err := exec.LookPath("pcl_outlier_removal")
+	if err != nil {
+		skipOrFail(t, "pcl_outlier_removal not found (apt-get install pcl-tools)")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pcd"), filepath.Join(dir, "out.pcd")
+	if err := lidar.WriteFile(in, &lidar.Cloud{Points: src}, "binary"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := exec.Command(tool, append([]string{in, out}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pcl_outlier_removal: %v\n%s", err, res)
+	}
+	return readCloud(t, out)
+}
+
+func sameCloud(t *testing.T, what string, got, want *ds3d.Frame) {
+	t.Helper()
+	if got.Points() != want.Points() {
+		t.Errorf("%s: kept %d points, PCL %d", what, got.Points(), want.Points())
+		return
+	}
+	if !bytes.Equal(got.Data[:got.Bytes()], want.Data[:want.Bytes()]) {
+		t.Errorf("%s: same count %d but points differ from PCL's", what, got.Points())
+	}
+}
+
+// TestStatisticalMatchesPCL: the kept points (and their order) equal
+// pcl_outlier_removal -method statistical on KITTI 000000–000004.
+func TestStatisticalMatchesPCL(t *testing.T) {
+	frames := []int{0, 1, 2, 3, 4}
+	if testing.Short() {
+		frames = frames[:1]
+	}
+	for _, i := range frames {
+		t.Run(fmt.Sprintf("kitti-%06d", i), func(t *testing.T) {
+			src, _ := kitti(t, i)
+			for _, p := range []struct {
+				k   int
+				std float64
+			}{{16, 1.0}, {8, 0.5}} {
+				want := pclOutlier(t, src, "-method", "statistical", "-mean_k", strconv.Itoa(p.k), "-std_dev_mul", strconv.FormatFloat(p.std, 'g', -1, 64))
+				s := Statistical{MeanK: p.k, StdMul: p.std}
+				dst := ds3d.NewLidarFrame(0)
+				s.Filter(dst, src)
+				sameCloud(t, fmt.Sprintf("k=%d std=%v", p.k, p.std), dst, want)
+				t.Logf("k=%d std=%v: kept %d of %d (PCL %d); threshold %.6f", p.k, p.std, dst.Points(), src.Points(), want.Points(), s.Stats.Threshold)
+			}
+		})
+	}
+}
+
+// TestRadiusMatchesPCL: pcl_outlier_removal -method radius on KITTI 000000.
+func TestRadiusMatchesPCL(t *testing.T) {
+	src, _ := kitti(t, 0)
+	for _, p := range []struct {
+		r float64
+		m int
+	}{{0.5, 3}, {0.3, 1}, {1.0, 8}} {
+		want := pclOutlier(t, src, "-method", "radius", "-radius", strconv.FormatFloat(p.r, 'g', -1, 64), "-min_pts", strconv.Itoa(p.m))
+		r := Radius{Radius: p.r, MinNeighbors: p.m}
+		dst := ds3d.NewLidarFrame(0)
+		r.Filter(dst, src)
+		sameCloud(t, fmt.Sprintf("r=%v min=%d", p.r, p.m), dst, want)
+		t.Logf("r=%v min_pts=%d: kept %d of %d (PCL %d)", p.r, p.m, dst.Points(), src.Points(), want.Points())
+	}
+}
+
+type sorPeer struct {
+	Open3DMS float64 `json:"open3d_ms"`
+	ScipyMS  float64 `json:"scipy_ms"`
+	Open3DK  int     `json:"open3d_kept"`
+	ScipyK   int     `json:"scipy_kept"`
+}
+
+func runSORPeer(t *testing.T, path string, threads int) sorPeer {
+	t.Helper()
+	cmd := exec.Command(python, "testdata/sor_peer.py", path, "5")
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+strconv.Itoa(threads))
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Logf("%s", ee.Stderr)
+		}
+		skipOrFail(t, "sor_peer.py failed (apt-get install python3-open3d python3-scipy): "+err.Error())
+	}
+	var pt sorPeer
+	if err := json.Unmarshal(out, &pt); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	return pt
+}
+
+func timeSOR(src *ds3d.Frame, workers int) (float64, int) {
+	s := Statistical{MeanK: 16, StdMul: 1, Workers: workers}
+	dst := ds3d.NewLidarFrame(0)
+	ts := make([]float64, 7)
+	for i := range ts {
+		t0 := time.Now()
+		s.Filter(dst, src)
+		ts[i] = float64(time.Since(t0).Microseconds()) / 1e3
+	}
+	slices.Sort(ts)
+	return ts[len(ts)/2], dst.Points()
+}
+
+// TestStatisticalSpeedVsOpen3D times SOR k=16 std 1.0 on KITTI 000000
+// against Open3D's remove_statistical_outlier and scipy cKDTree in the
+// same session, one thread each (OMP_NUM_THREADS=1, workers=1) and two
+// (Open3D OMP_NUM_THREADS=2, ours Workers=2). Target ≥ 2× Open3D; the test
+// fails only when one thread is below 0.7× Open3D (a loaded shared
+// machine makes these numbers noisy).
+func TestStatisticalSpeedVsOpen3D(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("timing: not with -short or -race")
+	}
+	src, path := kitti(t, 0)
+	p1 := runSORPeer(t, path, 1)
+	g1, kept := timeSOR(src, 1)
+	p2 := runSORPeer(t, path, 2)
+	g2, _ := timeSOR(src, 2)
+	t.Logf("SOR k=16 std=1 on %d points, kept %d (scipy/PCL semantics %d, Open3D %d: its k includes the point)", src.Points(), kept, p1.ScipyK, p1.Open3DK)
+	t.Logf("1 thread:  Go %.1f ms, Open3D %.1f ms (%.2f×), scipy cKDTree %.1f ms (%.2f×)", g1, p1.Open3DMS, p1.Open3DMS/g1, p1.ScipyMS, p1.ScipyMS/g1)
+	t.Logf("2 threads: Go %.1f ms, Open3D %.1f ms (%.2f×); Go 2 workers vs Open3D 1 thread %.2f×", g2, p2.Open3DMS, p2.Open3DMS/g2, p1.Open3DMS/g2)
+	if p1.ScipyK != 0 && p1.ScipyK != kept {
+		t.Errorf("scipy (PCL semantics) kept %d, we kept %d", p1.ScipyK, kept)
+	}
+	if p1.Open3DMS/g1 < 0.7 {
+		t.Errorf("one thread: %.2f× Open3D", p1.Open3DMS/g1)
+	}
+}
