@@ -15,6 +15,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
@@ -289,4 +290,25 @@ func parseKITTI(t *testing.T, path string) []kittiRow {
 		rows = append(rows, kittiRow{f[0], x, z})
 	}
 	return rows
+}
+
+// TestDepthCameraApp runs apps/depth-camera headless: the PLY it writes holds
+// one point per Redwood depth pixel with a return — 640×480 minus the 40,071
+// empty pixels of rgbd-open3d/PROVENANCE.md (all depths lie in 0.955–2.702 m,
+// inside the app's 0.3–6 m clip).
+func TestDepthCameraApp(t *testing.T) {
+	code, out, errs := runCmd(t, "run", "--headless", "--quiet", "../depth-camera/config.toml")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	c, err := lidar.ReadFile(filepath.Join("..", "..", "out", "depth-camera", "cloud_000000.ply"), lidar.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 640*480 - 40071; c.Len() != want {
+		t.Errorf("cloud has %d points, want %d", c.Len(), want)
+	}
+	if st, err := os.Stat(filepath.Join("..", "..", "out", "depth-camera", "gl", "frame_000000.png")); err != nil || st.Size() < 10000 {
+		t.Errorf("no rendered view: %v", err)
+	}
 }

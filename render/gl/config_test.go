@@ -79,21 +79,6 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-func TestNoDisplay(t *testing.T) {
-	needDisplay(t) // (needs a cgo build; the display itself is replaced below)
-	for _, d := range []string{"", ":4711"} {
-		t.Setenv("DISPLAY", d)
-		r, err := gl.NewRenderer(gl.NewConfig(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = r.Start(context.Background())
-		if !errors.Is(err, gl.ErrNoDisplay) || !strings.Contains(err.Error(), "DISPLAY") {
-			t.Errorf("DISPLAY=%q: err = %v, want ErrNoDisplay naming DISPLAY", d, err)
-		}
-	}
-}
-
 // TestExampleViewKITTI runs apps/examples/view_kitti.toml (output moved to a
 // temporary folder) and checks its PNG.
 func TestExampleViewKITTI(t *testing.T) {

@@ -36,3 +36,6 @@ func (r *Renderer) Draw(*ds3d.DataMap, bool) error              { return errNoCg
 func (r *Renderer) Sync() error                                 { return errNoCgo }
 func (r *Renderer) Image() *image.RGBA                          { return nil }
 func (r *Renderer) Close() error                                { return nil }
+
+// Shutdown has nothing to end without cgo.
+func Shutdown() bool { return true }

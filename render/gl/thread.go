@@ -17,7 +17,7 @@ import (
 // thread-safe and a GL context is current on one thread only, so every
 // renderer of the process hands its work to this goroutine, which holds
 // its OS thread locked for its whole life. It starts with the first
-// renderer and ends (glfw.Terminate) with the last.
+// renderer and ends (glfw.Terminate) with Shutdown.
 type glThread struct {
 	calls   chan glCall
 	current *glfw.Window // window whose context is current
@@ -57,13 +57,30 @@ func acquireThread() (*glThread, error) {
 	return t, nil
 }
 
-// releaseThread drops a user; the last one terminates GLFW and ends the
-// thread.
+// releaseThread drops a user. The thread and GLFW stay up when the last
+// one leaves: re-initialising GLFW after glfw.Terminate in the same process
+// was seen to fail intermittently (a NotInitialized error reaching the next
+// CreateWindow), and a process that rendered once is likely to render again.
+// Shutdown ends them.
 func releaseThread() {
 	thread.Lock()
 	defer thread.Unlock()
-	if thread.refs--; thread.refs > 0 || thread.t == nil {
-		return
+	if thread.refs > 0 {
+		thread.refs--
+	}
+}
+
+// Shutdown terminates GLFW and ends the GL thread once no renderer uses it;
+// it reports false while one still does. Programs that render and go on for
+// a long time may call it to give the thread and the X connection back.
+func Shutdown() bool {
+	thread.Lock()
+	defer thread.Unlock()
+	if thread.t == nil {
+		return true
+	}
+	if thread.refs > 0 {
+		return false
 	}
 	t := thread.t
 	thread.t = nil
@@ -71,6 +88,7 @@ func releaseThread() {
 	t.calls <- glCall{fn: func() error { glfw.Terminate(); return nil }, done: done}
 	<-done
 	close(t.calls)
+	return true
 }
 
 func (t *glThread) loop(started chan<- error) {

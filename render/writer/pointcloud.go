@@ -52,6 +52,7 @@ type PointCloudWriter struct {
 	warn  warnOnce
 	cloud lidar.Cloud
 	count int64
+	wide  *ds3d.Frame // [N,3] clouds widened to [N,4] (intensity 0), reused
 }
 
 // Start creates the output folder.
@@ -70,8 +71,20 @@ func (p *PointCloudWriter) Render(_ context.Context, in *ds3d.DataMap) error {
 	if err != nil {
 		return err
 	}
-	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || f.Shape.D[1] != 4 {
-		return fmt.Errorf("%s: want a CPU [N,4] f32 frame, got %s %s (%s)", k, f.DType, f.Shape, f.Mem)
+	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || (f.Shape.D[1] != 4 && f.Shape.D[1] != 3) {
+		return fmt.Errorf("%s: want a CPU [N,4] or [N,3] f32 frame, got %s %s (%s)", k, f.DType, f.Shape, f.Mem)
+	}
+	if f.Shape.D[1] == 3 { // x, y, z only (DS3D::PointXYZ): written with intensity 0
+		if p.wide == nil {
+			p.wide = ds3d.NewLidarFrame(0)
+		}
+		n := f.Points()
+		p.wide.Resize(n, 4)
+		src, dst := ds3d.AsFloat32(f), ds3d.AsFloat32(p.wide)
+		for i := 0; i < n; i++ {
+			dst[4*i], dst[4*i+1], dst[4*i+2], dst[4*i+3] = src[3*i], src[3*i+1], src[3*i+2], 0
+		}
+		f = p.wide
 	}
 	name := filepath.Join(string(p.cfg.OutputDir), fmt.Sprintf(p.cfg.Filename, frameNumber(in, p.count)))
 	p.count++
