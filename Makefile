@@ -61,10 +61,12 @@ fuzz:
 	done
 
 # soak: long-running checks kept out of `make test` (SOAK, default 60s):
-# the mixer at sensor rate with a 10 Hz lidar and six 12 Hz cameras.
+# the mixer at sensor rate with a 10 Hz lidar and six 12 Hz cameras, and a
+# VLP-16 capture replayed over UDP loopback at 1x into velodyne_udp (zero
+# loss). -p 1 keeps the two from competing for the 2 cores.
 SOAK ?= 60s
 soak:
-	DS3D_SOAK=$(SOAK) $(GO) test -run 'TestSoak$$' -v -timeout 30m ./fusion/mixer/
+	DS3D_SOAK=$(SOAK) $(GO) test -p 1 -run 'TestSoak$$' -v -timeout 30m ./fusion/mixer/ ./sensors/lidar/velodyne/
 
 # run: the default pipeline on the bundled sample data.
 run: setup build

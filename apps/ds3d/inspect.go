@@ -9,6 +9,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/las"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 )
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
@@ -26,14 +27,26 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for i, path := range fs.Args() {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		// Packet captures: sensor model, return mode, rotations, points.
+		if e := strings.ToLower(filepath.Ext(path)); e == ".pcap" || e == ".pcapng" {
+			pi, err := pcap.Inspect(path)
+			if err == nil {
+				err = pi.WriteText(stdout)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "ds3d inspect:", err)
+				code = 1
+			}
+			continue
+		}
 		info, err := lidar.Inspect(path)
 		if err != nil {
 			fmt.Fprintln(stderr, "ds3d inspect:", err)
 			code = 1
 			continue
-		}
-		if i > 0 {
-			fmt.Fprintln(stdout)
 		}
 		if err := info.WriteText(stdout); err != nil {
 			return 1

@@ -37,7 +37,9 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
 	_ "github.com/ds3d-go/ds3d-go/sensors/depth"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
+	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/hesai"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/las"
+	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/ouster"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/velodyne"
 )

@@ -312,3 +312,17 @@ func TestDepthCameraApp(t *testing.T) {
 		t.Errorf("no rendered view: %v", err)
 	}
 }
+
+// TestInspectPcap: the bundled VLP-16 capture is, per its README (from
+// lidar-raw/PROVENANCE.md), a VLP-16 in strongest-return mode, 84 packets.
+func TestInspectPcap(t *testing.T) {
+	code, out, errs := runCmd(t, "inspect", sampledata.Sample(t, "lidar-raw/vlp16_strongest_2018.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"Velodyne VLP-16", "return mode:     strongest", "84 UDP datagrams", "31630 in all"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+}

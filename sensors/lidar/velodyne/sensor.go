@@ -54,6 +54,7 @@ type PacketDecoder struct {
 	*Decoder
 	out  func(pcap.Scan) error
 	emit func(*Scan) error
+	mode byte // factory return-mode byte of the last good data packet
 }
 
 // NewPacketDecoder makes a Decoder behind the sensor-neutral interface.
@@ -72,7 +73,19 @@ func NewPacketDecoder(cfg Config) (*PacketDecoder, error) {
 // Decode implements pcap.PacketDecoder.
 func (p *PacketDecoder) Decode(payload []byte, ts int64, emit func(pcap.Scan) error) error {
 	p.out = emit
-	return p.Decoder.Decode(payload, ts, p.emit)
+	err := p.Decoder.Decode(payload, ts, p.emit)
+	if err == nil && len(payload) == 1206 {
+		p.mode = payload[1204]
+	}
+	return err
+}
+
+var returnModes = map[byte]string{0x37: "strongest", 0x38: "last", 0x39: "dual (last, strongest)"}
+
+// Describe implements pcap.Describer: the model and the return mode the
+// packets' factory bytes name.
+func (p *PacketDecoder) Describe() (model, returnMode string) {
+	return "Velodyne " + p.Model().String(), returnModes[p.mode]
 }
 
 // Flush implements pcap.PacketDecoder.
