@@ -1,0 +1,551 @@
+package infer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
+)
+
+// gnode is a graph node after fusion: the ONNX node plus what was fused
+// into it.
+type gnode struct {
+	*onnx.Node
+	act activation // Conv: fused activation
+	bn  *onnx.Node // Conv: fused BatchNormalization
+	out []string   // outputs after fusion (the last fused node's)
+}
+
+type compileStats struct {
+	fusedSiLU, fusedSigmoid, fusedBN, folded int
+	macs                                     int64
+}
+
+type compiler struct {
+	opt     Options
+	opset   int64
+	vals    map[string]*value
+	inputs  []*value
+	outputs []*value
+	steps   []step
+	stats   compileStats
+	scratch scratchNeed
+	macs    int64 // multiply-adds of conv/gemm kernels (for Summary)
+	opsRun  map[string]int
+	fold    *engine
+}
+
+func (c *compiler) foldEngine() *engine {
+	if c.fold == nil {
+		c.fold = newEngine(1, scratchNeed{})
+	}
+	return c.fold
+}
+
+// bctx is what an op builder sees: the node, its input values (nil for an
+// omitted optional input) and fresh output values whose shapes it sets.
+type bctx struct {
+	c   *compiler
+	n   *gnode
+	in  []*value
+	out []*value
+}
+
+func (b *bctx) errf(format string, args ...any) error {
+	return fmt.Errorf("infer: node %s (%s): %s", b.n.Label(), b.n.OpType, fmt.Sprintf(format, args...))
+}
+
+// opDef builds a kernel for a node. A builder may instead make its outputs
+// constant (set konst and data/ints) and return a nil kernel.
+type opDef struct {
+	build func(b *bctx) (kernel, error)
+}
+
+var ops = map[string]opDef{}
+
+func register(name string, build func(b *bctx) (kernel, error)) {
+	ops[name] = opDef{build: build}
+}
+
+// SupportedOps lists the ONNX op types the engine runs, sorted.
+func SupportedOps() []string {
+	var s []string
+	for k := range ops {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+func compile(m *onnx.Model, opt Options) (*compiler, error) {
+	c := &compiler{opt: opt, opset: m.Opset(), vals: map[string]*value{}, opsRun: map[string]int{}}
+	g := &m.Graph
+	for _, t := range g.Initializers {
+		v, err := constFromTensor(t)
+		if err != nil {
+			return nil, fmt.Errorf("infer: initializer: %w", err)
+		}
+		c.vals[t.Name] = v
+	}
+	for _, in := range g.Inputs {
+		if _, ok := c.vals[in.Name]; ok {
+			continue // an initializer listed as input (IR < 4): a constant
+		}
+		if in.ElemType != onnx.Float {
+			return nil, fmt.Errorf("infer: input %q is %s; only float32 inputs are supported", in.Name, in.ElemType)
+		}
+		shape, err := inputShape(in, opt.InputShapes[in.Name])
+		if err != nil {
+			return nil, err
+		}
+		v := &value{name: in.Name, shape: shape, producer: -1, lastUse: -1, buf: -1, input: true}
+		c.vals[in.Name] = v
+		c.inputs = append(c.inputs, v)
+	}
+	order, err := c.sortAndCheck(g)
+	if err != nil {
+		return nil, err
+	}
+	nodes := c.fuse(g, order)
+	for _, n := range nodes {
+		if err := c.buildNode(n); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range g.Outputs {
+		v := c.vals[o.Name]
+		if v == nil {
+			return nil, fmt.Errorf("infer: graph output %q is not produced by any node", o.Name)
+		}
+		if v.isInt {
+			return nil, fmt.Errorf("infer: graph output %q is an integer tensor; only float32 outputs are supported", o.Name)
+		}
+		v.output = true
+		c.outputs = append(c.outputs, v)
+	}
+	return c, nil
+}
+
+func inputShape(in onnx.ValueInfo, fixed []int) ([]int, error) {
+	if fixed != nil {
+		if in.HasShape && len(fixed) != len(in.Dims) {
+			return nil, fmt.Errorf("infer: input %q: InputShapes gives %v, the model's rank is %d", in.Name, fixed, len(in.Dims))
+		}
+		for i, d := range fixed {
+			if d <= 0 || (in.HasShape && in.Dims[i].Value >= 0 && int64(d) != in.Dims[i].Value) {
+				return nil, fmt.Errorf("infer: input %q: InputShapes gives %v, the model says %v", in.Name, fixed, in)
+			}
+		}
+		return append([]int(nil), fixed...), nil
+	}
+	if !in.HasShape {
+		return nil, fmt.Errorf("infer: input %q has no shape; give it in Options.InputShapes", in.Name)
+	}
+	shape := make([]int, len(in.Dims))
+	for i, d := range in.Dims {
+		if d.Value < 0 {
+			return nil, fmt.Errorf("infer: input %q has dynamic dim %d (%s); fix it in Options.InputShapes", in.Name, i, d)
+		}
+		shape[i] = int(d.Value)
+	}
+	return shape, nil
+}
+
+// sortAndCheck orders the nodes topologically and reports, all at once,
+// unsupported ops and inputs that nothing provides.
+func (c *compiler) sortAndCheck(g *onnx.Graph) ([]int, error) {
+	producer := map[string]int{}
+	var problems []string
+	unsupported := map[string][]string{}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if _, ok := ops[n.OpType]; !ok || (n.Domain != "" && n.Domain != "ai.onnx") {
+			key := n.OpType
+			if n.Domain != "" && n.Domain != "ai.onnx" {
+				key = n.Domain + "." + n.OpType
+			}
+			unsupported[key] = append(unsupported[key], n.Label())
+		}
+		for _, o := range n.Outputs {
+			if o == "" {
+				continue
+			}
+			if j, dup := producer[o]; dup {
+				problems = append(problems, fmt.Sprintf("tensor %q is produced by both %s and %s", o, g.Nodes[j].Label(), n.Label()))
+			}
+			if _, isConst := c.vals[o]; isConst {
+				problems = append(problems, fmt.Sprintf("node %s overwrites initializer or input %q", n.Label(), o))
+			}
+			producer[o] = i
+		}
+	}
+	if len(unsupported) > 0 {
+		var keys []string
+		for k := range unsupported {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			names := unsupported[k]
+			list := strings.Join(names, ", ")
+			if len(names) > 5 {
+				list = strings.Join(names[:5], ", ") + fmt.Sprintf(", … %d more", len(names)-5)
+			}
+			parts = append(parts, fmt.Sprintf("%s (%d: %s)", k, len(names), list))
+		}
+		return nil, fmt.Errorf("infer: unsupported ops: %s", strings.Join(parts, "; "))
+	}
+	// Kahn's algorithm, stable in file order.
+	indeg := make([]int, len(g.Nodes))
+	users := make([][]int, len(g.Nodes))
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		for _, in := range n.Inputs {
+			if in == "" {
+				continue
+			}
+			if p, ok := producer[in]; ok {
+				indeg[i]++
+				users[p] = append(users[p], i)
+			} else if _, ok := c.vals[in]; !ok {
+				problems = append(problems, fmt.Sprintf("node %s: input %q is not an initializer, a graph input or any node's output (missing initializer?)", n.Label(), in))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("infer: %s", strings.Join(problems, "; "))
+	}
+	var order, ready []int
+	for i := range indeg {
+		if indeg[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	for len(ready) > 0 {
+		sort.Ints(ready)
+		i := ready[0]
+		ready = ready[1:]
+		order = append(order, i)
+		for _, u := range users[i] {
+			indeg[u]--
+			if indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(order) != len(g.Nodes) {
+		var stuck []string
+		for i := range indeg {
+			if indeg[i] > 0 {
+				stuck = append(stuck, g.Nodes[i].Label())
+			}
+		}
+		return nil, fmt.Errorf("infer: graph has a cycle through %s", strings.Join(stuck, ", "))
+	}
+	return order, nil
+}
+
+// fuse turns Conv→Sigmoid→Mul (SiLU), Conv→Sigmoid and
+// Conv→BatchNormalization into single Conv nodes.
+func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
+	consumers := map[string][]int{}
+	for i := range g.Nodes {
+		for _, in := range g.Nodes[i].Inputs {
+			consumers[in] = append(consumers[in], i)
+		}
+	}
+	isOut := map[string]bool{}
+	for _, o := range g.Outputs {
+		isOut[o.Name] = true
+	}
+	dead := make([]bool, len(g.Nodes))
+	gn := make([]*gnode, len(g.Nodes))
+	for i := range g.Nodes {
+		gn[i] = &gnode{Node: &g.Nodes[i], out: g.Nodes[i].Outputs}
+	}
+	only := func(t string) (int, bool) {
+		cs := consumers[t]
+		if len(cs) != 1 || isOut[t] {
+			return 0, false
+		}
+		return cs[0], true
+	}
+	if !c.opt.NoFusion {
+		for _, i := range order {
+			n := gn[i]
+			if n.OpType != "Conv" || len(n.Outputs) != 1 {
+				continue
+			}
+			y := n.Outputs[0]
+			if j, ok := only(y); ok && g.Nodes[j].OpType == "BatchNormalization" && len(g.Nodes[j].Outputs) >= 1 && bnConst(c, &g.Nodes[j]) {
+				n.bn = &g.Nodes[j]
+				dead[j] = true
+				y = g.Nodes[j].Outputs[0]
+				n.out = []string{y}
+				c.stats.fusedBN++
+			}
+			cs := consumers[y]
+			if isOut[y] || len(cs) == 0 || len(cs) > 2 {
+				continue
+			}
+			var sig, mul = -1, -1
+			for _, j := range cs {
+				switch g.Nodes[j].OpType {
+				case "Sigmoid":
+					sig = j
+				case "Mul":
+					mul = j
+				}
+			}
+			if sig < 0 || isOut[g.Nodes[sig].Outputs[0]] {
+				continue
+			}
+			s := g.Nodes[sig].Outputs[0]
+			if len(cs) == 1 { // Conv → Sigmoid
+				n.act = actSigmoid
+				n.out = []string{s}
+				dead[sig] = true
+				c.stats.fusedSigmoid++
+				continue
+			}
+			if mul < 0 {
+				continue
+			}
+			mi := g.Nodes[mul].Inputs
+			if k, ok := only(s); !ok || k != mul || len(mi) != 2 || !((mi[0] == y && mi[1] == s) || (mi[0] == s && mi[1] == y)) {
+				continue
+			}
+			n.act = actSiLU
+			n.out = []string{g.Nodes[mul].Outputs[0]}
+			dead[sig], dead[mul] = true, true
+			c.stats.fusedSiLU++
+		}
+	}
+	var out []*gnode
+	for _, i := range order {
+		if !dead[i] {
+			out = append(out, gn[i])
+		}
+	}
+	return out
+}
+
+func bnConst(c *compiler, n *onnx.Node) bool {
+	if len(n.Inputs) < 5 {
+		return false
+	}
+	for _, in := range n.Inputs[1:5] {
+		if v, ok := c.vals[in]; !ok || !v.konst {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *compiler) buildNode(n *gnode) error {
+	b := &bctx{c: c, n: n}
+	allConst := true
+	for _, name := range n.Inputs {
+		if name == "" {
+			b.in = append(b.in, nil)
+			continue
+		}
+		v := c.vals[name]
+		if v == nil {
+			return fmt.Errorf("infer: node %s: input %q not available", n.Label(), name)
+		}
+		if !v.konst {
+			allConst = false
+		}
+		b.in = append(b.in, v)
+	}
+	for _, name := range n.out {
+		v := &value{name: name, producer: -1, lastUse: -1, buf: -1}
+		b.out = append(b.out, v)
+	}
+	var k kernel
+	var err error
+	if nd, ok := movementOps[n.OpType]; ok && allConst && intData(b.in, nd) {
+		err = c.foldIntMovement(b, nd)
+	} else {
+		k, err = ops[n.OpType].build(b)
+	}
+	if err != nil {
+		return err
+	}
+	for i, v := range b.out {
+		if n.out[i] != "" {
+			c.vals[n.out[i]] = v
+		}
+	}
+	if k == nil { // the builder folded it
+		for _, v := range b.out {
+			v.konst = true
+		}
+		c.stats.folded++
+		return nil
+	}
+	for _, v := range b.in {
+		if v != nil && v.isInt && !v.konst {
+			return b.errf("integer tensor %q is not constant; only static shapes are supported", v.name)
+		}
+	}
+	if allConst {
+		for _, v := range b.out {
+			v.data = make([]float32, v.numel())
+		}
+		k.run(c.foldEngine())
+		for _, v := range b.out {
+			v.konst = true
+		}
+		c.stats.folded++
+		return nil
+	}
+	idx := len(c.steps)
+	for _, v := range b.out {
+		v.producer = idx
+	}
+	c.steps = append(c.steps, step{label: n.Label(), op: n.OpType, k: k, ins: b.in, outs: b.out})
+	c.opsRun[n.OpType]++
+	return nil
+}
+
+// plan assigns every intermediate tensor a buffer: a buffer is reused once
+// the last reader of its previous tensor has run (greedy best fit, in step
+// order). Graph inputs and outputs are bound by Run and not planned.
+func (c *compiler) plan() [][]float32 {
+	for i, s := range c.steps {
+		for _, v := range s.ins {
+			if v != nil && !v.konst {
+				v.lastUse = i
+			}
+		}
+	}
+	var sizes []int
+	var free []int // indices into sizes
+	var planned []*value
+	for i, s := range c.steps {
+		for _, v := range s.outs {
+			if v.output {
+				continue
+			}
+			need := v.numel()
+			best := -1
+			for fi, b := range free {
+				if sizes[b] >= need && (best < 0 || sizes[b] < sizes[free[best]]) {
+					best = fi
+				}
+			}
+			if best < 0 && len(free) > 0 { // grow the largest free buffer
+				for fi, b := range free {
+					if best < 0 || sizes[b] > sizes[free[best]] {
+						best = fi
+					}
+				}
+			}
+			if best >= 0 {
+				v.buf = free[best]
+				free = append(free[:best], free[best+1:]...)
+				if sizes[v.buf] < need {
+					sizes[v.buf] = need
+				}
+			} else {
+				v.buf = len(sizes)
+				sizes = append(sizes, need)
+			}
+			planned = append(planned, v)
+		}
+		release := func(v *value) {
+			if v != nil && v.buf >= 0 && v.lastUse <= i && !v.output {
+				for _, f := range free {
+					if f == v.buf {
+						return
+					}
+				}
+				free = append(free, v.buf)
+			}
+		}
+		for _, v := range s.ins {
+			if v != nil && v.lastUse == i {
+				release(v)
+			}
+		}
+		for _, v := range s.outs {
+			if v.lastUse < 0 { // never read
+				release(v)
+			}
+		}
+	}
+	bufs := make([][]float32, len(sizes))
+	for i, n := range sizes {
+		bufs[i] = make([]float32, n)
+	}
+	for _, v := range planned {
+		v.data = bufs[v.buf][:v.numel()]
+	}
+	return bufs
+}
+
+func intData(in []*value, nd int) bool {
+	if nd < 0 || nd > len(in) {
+		nd = len(in)
+	}
+	for _, v := range in[:nd] {
+		if v != nil && v.isInt {
+			return true
+		}
+	}
+	return false
+}
+
+// foldIntMovement folds a data-movement op on integer constants: the float
+// kernel runs on the element indices (exact below 2^24), and the output
+// indices pick the integers.
+func (c *compiler) foldIntMovement(b *bctx, nd int) error {
+	if nd < 0 || nd > len(b.in) {
+		nd = len(b.in)
+	}
+	var all []int64
+	orig := b.in
+	b.in = append([]*value(nil), orig...)
+	for i, v := range orig[:nd] {
+		if v == nil {
+			continue
+		}
+		if !v.isInt {
+			return b.errf("mixes integer and float inputs")
+		}
+		idx := &value{name: v.name, shape: v.shape, konst: true, producer: -1, lastUse: -1, buf: -1, data: make([]float32, len(v.ints))}
+		for j := range v.ints {
+			idx.data[j] = float32(len(all) + j)
+		}
+		all = append(all, v.ints...)
+		b.in[i] = idx
+	}
+	if len(all) >= 1<<24 {
+		return b.errf("integer constant too large to fold")
+	}
+	k, err := ops[b.n.OpType].build(b)
+	b.in = orig
+	if err != nil {
+		return err
+	}
+	if k == nil {
+		return b.errf("internal: movement op folded without a kernel")
+	}
+	for _, v := range b.out {
+		v.data = make([]float32, v.numel())
+	}
+	k.run(c.foldEngine())
+	for _, v := range b.out {
+		v.isInt = true
+		v.ints = make([]int64, len(v.data))
+		for i, f := range v.data {
+			v.ints[i] = all[int(f)]
+		}
+		v.data = nil
+	}
+	return nil
+}

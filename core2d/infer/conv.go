@@ -1,0 +1,327 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+)
+
+func init() { register("Conv", buildConv) }
+
+// convGeom is a 2-D convolution's geometry (NCHW input, OIHW weights).
+type convGeom struct {
+	N, C, H, W     int
+	M, OH, OW      int
+	KH, KW, SH, SW int
+	PT, PL, DH, DW int
+	G              int
+}
+
+// attrInts returns an ints attribute or def.
+func attrInts(b *bctx, name string, def []int) []int {
+	a := b.n.Attr(name)
+	if a == nil {
+		return def
+	}
+	out := make([]int, len(a.Ints))
+	for i, v := range a.Ints {
+		out[i] = int(v)
+	}
+	return out
+}
+
+func attrInt(b *bctx, name string, def int) int {
+	if a := b.n.Attr(name); a != nil {
+		return int(a.I)
+	}
+	return def
+}
+
+func attrFloat(b *bctx, name string, def float32) float32 {
+	if a := b.n.Attr(name); a != nil {
+		return a.F
+	}
+	return def
+}
+
+func attrString(b *bctx, name, def string) string {
+	if a := b.n.Attr(name); a != nil {
+		return a.S
+	}
+	return def
+}
+
+// poolGeom resolves kernel/stride/pad/dilation attributes shared by Conv
+// and the pooling ops for a 2-D NCHW input; it returns pads
+// (top, left, bottom, right) and the output size.
+func poolGeom(b *bctx, H, W int, kernel []int) (s, d, pads []int, OH, OW int, err error) {
+	s = attrInts(b, "strides", []int{1, 1})
+	d = attrInts(b, "dilations", []int{1, 1})
+	pads = attrInts(b, "pads", []int{0, 0, 0, 0})
+	if len(kernel) != 2 || len(s) != 2 || len(d) != 2 || len(pads) != 4 {
+		return nil, nil, nil, 0, 0, b.errf("only 2-D windows are supported (kernel %v, strides %v, dilations %v, pads %v)", kernel, s, d, pads)
+	}
+	for i := 0; i < 2; i++ {
+		if kernel[i] <= 0 || s[i] <= 0 || d[i] <= 0 || pads[i] < 0 || pads[i+2] < 0 {
+			return nil, nil, nil, 0, 0, b.errf("bad window: kernel %v strides %v dilations %v pads %v", kernel, s, d, pads)
+		}
+	}
+	in := []int{H, W}
+	switch ap := attrString(b, "auto_pad", "NOTSET"); ap {
+	case "NOTSET", "":
+	case "VALID":
+		pads = []int{0, 0, 0, 0}
+	case "SAME_UPPER", "SAME_LOWER":
+		for i := 0; i < 2; i++ {
+			out := (in[i] + s[i] - 1) / s[i]
+			total := max(0, (out-1)*s[i]+(kernel[i]-1)*d[i]+1-in[i])
+			lo := total / 2
+			if ap == "SAME_LOWER" {
+				lo = total - total/2
+			}
+			pads[i], pads[i+2] = lo, total-lo
+		}
+	default:
+		return nil, nil, nil, 0, 0, b.errf("unknown auto_pad %q", ap)
+	}
+	ceil := attrInt(b, "ceil_mode", 0) != 0
+	outDim := func(i int) int {
+		span := in[i] + pads[i] + pads[i+2] - (kernel[i]-1)*d[i] - 1
+		if span < 0 {
+			return 0
+		}
+		if ceil {
+			o := (span+s[i]-1)/s[i] + 1
+			if (o-1)*s[i] >= in[i]+pads[i] { // the last window must start inside
+				o--
+			}
+			return o
+		}
+		return span/s[i] + 1
+	}
+	OH, OW = outDim(0), outDim(1)
+	if OH <= 0 || OW <= 0 {
+		return nil, nil, nil, 0, 0, b.errf("window %v larger than padded input %dx%d", kernel, H, W)
+	}
+	return s, d, pads, OH, OW, nil
+}
+
+type convKernel struct {
+	convGeom
+	x, y      *value
+	bias      []float32 // M values, never nil
+	act       activation
+	depthwise bool
+	dw        []float32   // depthwise weights, M×KH×KW
+	packed    [][]float32 // per group: packed M/G × K weights
+	direct    bool        // 1×1, stride 1, no pad: B is the input itself
+	kg        int         // K per group = C/G·KH·KW
+
+	// per-call state read by do
+	g  gemm
+	xn []float32
+	yn []float32
+	e  *engine
+}
+
+func buildConv(b *bctx) (kernel, error) {
+	if len(b.in) < 2 || b.in[0] == nil || b.in[1] == nil {
+		return nil, b.errf("needs X and W")
+	}
+	x, w := b.in[0], b.in[1]
+	if !w.konst || w.isInt {
+		return nil, b.errf("weights %q must be a float constant", w.name)
+	}
+	if len(x.shape) != 4 || len(w.shape) != 4 {
+		return nil, b.errf("only 2-D convolution is supported: X %v, W %v", x.shape, w.shape)
+	}
+	k := &convKernel{x: x, y: b.out[0], act: b.n.act}
+	g := &k.convGeom
+	g.N, g.C, g.H, g.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	g.M = w.shape[0]
+	g.G = attrInt(b, "group", 1)
+	g.KH, g.KW = w.shape[2], w.shape[3]
+	if ks := attrInts(b, "kernel_shape", nil); ks != nil && (len(ks) != 2 || ks[0] != g.KH || ks[1] != g.KW) {
+		return nil, b.errf("kernel_shape %v disagrees with W %v", ks, w.shape)
+	}
+	if g.G <= 0 || g.C%g.G != 0 || g.M%g.G != 0 || w.shape[1] != g.C/g.G {
+		return nil, b.errf("X %v, W %v and group %d do not fit (W dim 1 must be C/group)", x.shape, w.shape, g.G)
+	}
+	s, d, pads, OH, OW, err := poolGeom(b, g.H, g.W, []int{g.KH, g.KW})
+	if err != nil {
+		return nil, err
+	}
+	g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.OH, g.OW = s[0], s[1], d[0], d[1], pads[0], pads[1], OH, OW
+	k.y.shape = []int{g.N, g.M, g.OH, g.OW}
+	weights := w.data
+	k.bias = make([]float32, g.M)
+	if len(b.in) > 2 && b.in[2] != nil {
+		bv := b.in[2]
+		if !bv.konst || bv.isInt || bv.numel() != g.M {
+			return nil, b.errf("bias %q must be a float constant of %d values, is %v", bv.name, g.M, bv.shape)
+		}
+		copy(k.bias, bv.data)
+	}
+	if bn := b.n.bn; bn != nil { // fold BatchNormalization: y = (conv−mean)·γ/√(var+ε) + β
+		eps := float32(1e-5)
+		if a := bn.Attr("epsilon"); a != nil {
+			eps = a.F
+		}
+		p := make([][]float32, 4)
+		for i, name := range bn.Inputs[1:5] {
+			v := b.c.vals[name]
+			if v.isInt || v.numel() != g.M {
+				return nil, b.errf("BatchNormalization %s: %q has shape %v, want [%d]", bn.Label(), name, v.shape, g.M)
+			}
+			p[i] = v.data
+		}
+		scale, beta, mean, vr := p[0], p[1], p[2], p[3]
+		weights = append([]float32(nil), weights...)
+		per := len(weights) / g.M
+		for m := 0; m < g.M; m++ {
+			f := scale[m] / float32(math.Sqrt(float64(vr[m]+eps)))
+			for i := m * per; i < (m+1)*per; i++ {
+				weights[i] *= f
+			}
+			k.bias[m] = (k.bias[m]-mean[m])*f + beta[m]
+		}
+	}
+	b.c.macs += int64(g.N) * int64(g.M) * int64(g.OH*g.OW) * int64(g.C/g.G*g.KH*g.KW)
+	if g.G == g.C && g.M == g.C && g.KH*g.KW <= maxTaps {
+		k.depthwise = true
+		padH, _, phaseW := k.dwPadded()
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*phaseW*g.SW+16)
+		k.dw = weights
+		return k, nil
+	}
+	mg := g.M / g.G
+	k.kg = g.C / g.G * g.KH * g.KW
+	for gi := 0; gi < g.G; gi++ {
+		k.packed = append(k.packed, packA(weights[gi*mg*k.kg:(gi+1)*mg*k.kg], mg, k.kg))
+	}
+	k.direct = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && pads[2] == 0 && pads[3] == 0
+	return k, nil
+}
+
+func (k *convKernel) String() string {
+	return fmt.Sprintf("Conv %dx%d/%d g%d %v→%v %s", k.KH, k.KW, k.SH, k.G, k.x.shape, k.y.shape, k.act)
+}
+
+// kind names the kernel variant for profiles.
+func (k *convKernel) kind() string {
+	s := fmt.Sprintf("Conv %dx%d/%d", k.KH, k.KW, k.SH)
+	switch {
+	case k.depthwise:
+		s += " depthwise"
+	case k.direct:
+		s += " gemm"
+	default:
+		s += " im2col+gemm"
+	}
+	if k.act != actNone {
+		s += "+" + k.act.String()
+	}
+	return s
+}
+
+func (k *convKernel) run(e *engine) {
+	k.e = e
+	inSz, outSz := k.C*k.H*k.W, k.M*k.OH*k.OW
+	for n := 0; n < k.N; n++ {
+		k.xn = k.x.data[n*inSz : (n+1)*inSz]
+		k.yn = k.y.data[n*outSz : (n+1)*outSz]
+		if k.depthwise {
+			e.parallel(k, k.M*k.OH*k.OW >= 4096)
+			continue
+		}
+		cg, mg, ohw := k.C/k.G, k.M/k.G, k.OH*k.OW
+		for gi := 0; gi < k.G; gi++ {
+			xg := k.xn[gi*cg*k.H*k.W : (gi+1)*cg*k.H*k.W]
+			k.g = gemm{M: mg, N: ohw, K: k.kg, a: k.packed[gi], c: k.yn[gi*mg*ohw : (gi+1)*mg*ohw], ldc: ohw,
+				bias: k.bias[gi*mg : (gi+1)*mg], act: k.act}
+			if k.direct {
+				k.g.b, k.g.ldb = xg, ohw
+			} else {
+				k.g.conv, k.g.x = &k.convGeom, xg
+			}
+			e.parallel(k, int64(mg)*int64(ohw)*int64(k.kg) >= 1<<16)
+		}
+	}
+}
+
+func (k *convKernel) do(w, part, parts int) {
+	if k.depthwise {
+		c0, c1 := split(k.C, 1, part, parts)
+		for c := c0; c < c1; c++ {
+			k.dwChannel(c, w)
+		}
+		return
+	}
+	j0, j1 := split(k.g.N, nr, part, parts)
+	if j0 < j1 {
+		k.g.run(j0, j1, k.e.packB[w])
+	}
+}
+
+// dwPadded is the geometry of a depthwise input copied into scratch with
+// its zero padding and its columns split into SW phases (phase p holds
+// padded columns p, p+SW, …), so that every tap reads a contiguous run.
+func (k *convKernel) dwPadded() (padH, padW, phaseW int) {
+	padH = (k.OH-1)*k.SH + (k.KH-1)*k.DH + 1
+	padW = (k.OW-1)*k.SW + (k.KW-1)*k.DW + 1
+	phaseW = (padW + k.SW - 1) / k.SW
+	return padH, padW, phaseW
+}
+
+// dwChannel convolves channel c: the input is copied into a padded,
+// phase-split buffer, then every output is Σ_taps w·buf[base(oy)+ox+off(tap)]
+// + bias, computed for the whole plane in one dwPlane call (activation
+// included).
+func (k *convKernel) dwChannel(c, w int) {
+	in := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
+	out := k.yn[c*k.OH*k.OW : (c+1)*k.OH*k.OW]
+	wt := k.dw[c*k.KH*k.KW : (c+1)*k.KH*k.KW]
+	padH, padW, phaseW := k.dwPadded()
+	rowLen := phaseW * k.SW
+	buf := k.e.workerScratch(w, padH*rowLen+16)
+	for py := 0; py < padH; py++ {
+		row := buf[py*rowLen : (py+1)*rowLen]
+		iy := py - k.PT
+		if iy < 0 || iy >= k.H {
+			clear(row)
+			continue
+		}
+		src := in[iy*k.W : (iy+1)*k.W]
+		if k.SW == 1 {
+			lo := min(k.PL, padW)
+			clear(row[:lo])
+			n := copy(row[lo:padW], src)
+			clear(row[lo+n:])
+			continue
+		}
+		for p := 0; p < k.SW; p++ {
+			ph := row[p*phaseW : (p+1)*phaseW]
+			// ix = j·SW + p − PL is inside [0, W) for j in [lo, hi)
+			lo := max(0, (k.PL-p+k.SW-1)/k.SW)
+			hi := min(phaseW, (k.W-1-p+k.PL)/k.SW+1)
+			if hi < lo {
+				hi = lo
+			}
+			clear(ph[:lo])
+			for j := lo; j < hi; j++ {
+				ph[j] = src[j*k.SW+p-k.PL]
+			}
+			clear(ph[hi:])
+		}
+	}
+	var offs [maxTaps]int
+	for ky := 0; ky < k.KH; ky++ {
+		for kx := 0; kx < k.KW; kx++ {
+			col := kx * k.DW
+			offs[ky*k.KW+kx] = ky*k.DH*rowLen + (col%k.SW)*phaseW + col/k.SW
+		}
+	}
+	dwPlane(out, k.OH, k.OW, buf, k.SH*rowLen, offs[:k.KH*k.KW], wt, k.bias[c], k.act)
+}
+
+// maxTaps bounds the depthwise window (KH·KW) handled by dwRow.
+const maxTaps = 49

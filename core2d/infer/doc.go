@@ -1,0 +1,15 @@
+// Package infer is ds3d-go's pure-Go inference engine: it compiles an ONNX
+// graph (read by package onnx) into a Session — nodes in topological order,
+// static shapes inferred, shape-computing and constant subgraphs folded,
+// Conv followed by Sigmoid/SiLU fused, BatchNormalization folded into the
+// preceding Conv, and every intermediate tensor given a slot in a static
+// memory plan so that Session.Run allocates nothing in steady state.
+// Convolutions run as GEMMs with weights packed at compile time (1×1 reading
+// the input in place, k×k through im2col blocks, depthwise as a direct
+// stencil over a padded copy) split across a persistent worker pool that
+// Close stops. Built with GOEXPERIMENT=simd the kernels use simd/archsimd
+// (AVX-512, else AVX2+FMA, chosen at run time; about 12× faster); the
+// default build uses portable scalar kernels. Activations are float32 NCHW;
+// integer tensors exist only as constants. Summary reports a model's ops,
+// parameters and FLOPs without running it.
+package infer

@@ -1,0 +1,469 @@
+//go:build goexperiment.simd && amd64
+
+// The vector kernel set (GOEXPERIMENT=simd on amd64): simd/archsimd
+// AVX-512 and AVX2+FMA code paths chosen at run time, falling back to the
+// scalar kernels on CPUs without AVX2+FMA.
+
+package infer
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// simdKernels reports whether the vector kernels were compiled in; they
+// run only when the CPU has AVX2 and FMA (useSIMD), else the scalar ones.
+const simdKernels = true
+
+var (
+	useSIMD   = archsimd.X86.AVX2() && archsimd.X86.FMA()
+	useAVX512 = useSIMD && archsimd.X86.AVX512()
+)
+
+// The tile is 4×32: with AVX-512 eight 16-lane accumulators, with AVX2
+// two 4×16 halves. Four rows keep every accumulator, both B vectors and the
+// broadcast A value in the 16 vector registers Go allocates.
+const (
+	mr = 4
+	nr = 32
+)
+
+func f16(p unsafe.Pointer) *[16]float32 { return (*[16]float32)(p) }
+func f8(p unsafe.Pointer) *[8]float32   { return (*[8]float32)(p) }
+
+// microKernel computes the mr×nr tile c[r·ldc+j] = (load ? c : 0) +
+// Σ_k a[k·mr+r]·b[k·ldb+j] (+ bias[r] unless load) with fused
+// multiply-adds; the bias is added after the sum. With AVX-512 the
+// activation act is applied in registers (kernelFusesAct); otherwise the
+// caller applies it.
+func microKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act activation) {
+	switch {
+	case useAVX512:
+		microKernel512(kc, a, b, ldb, c, ldc, bias, load, act)
+	case useSIMD:
+		microKernel256(kc, a, b, ldb, c, ldc, bias, load)
+		microKernel256(kc, a, b[16:], ldb, c[16:], ldc, bias, load)
+	default:
+		microKernelScalar(kc, a, b, ldb, c, ldc, bias, load)
+	}
+}
+
+// kernelFusesAct reports whether microKernel applies its activation.
+var kernelFusesAct = useAVX512
+
+// microKernel512 is the AVX-512 4×32 kernel.
+func microKernel512(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act activation) {
+	_ = a[kc*mr-1]
+	_ = b[(kc-1)*ldb+31]
+	_ = c[(mr-1)*ldc+31]
+	_ = bias[mr-1]
+	step := uintptr(ldb) * 4
+	pa := unsafe.Pointer(unsafe.SliceData(a))
+	pb := unsafe.Pointer(unsafe.SliceData(b))
+	pc := unsafe.Pointer(unsafe.SliceData(c))
+	row := uintptr(ldc) * 4
+	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
+	if load {
+		p := pc
+		c00, c01 = archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
+		p = unsafe.Add(p, row)
+		c10, c11 = archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
+		p = unsafe.Add(p, row)
+		c20, c21 = archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
+		p = unsafe.Add(p, row)
+		c30, c31 = archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
+	}
+	for k := 0; k < kc; k++ {
+		// pointers from k (not advanced past the end: checkptr)
+		pbk := unsafe.Add(pb, uintptr(k)*step)
+		b0 := archsimd.LoadFloat32x16(f16(pbk))
+		b1 := archsimd.LoadFloat32x16(f16(unsafe.Add(pbk, 64)))
+		ap := (*[mr]float32)(unsafe.Add(pa, k*mr*4))
+		a0 := archsimd.BroadcastFloat32x16(ap[0])
+		c00 = a0.MulAdd(b0, c00)
+		c01 = a0.MulAdd(b1, c01)
+		a1 := archsimd.BroadcastFloat32x16(ap[1])
+		c10 = a1.MulAdd(b0, c10)
+		c11 = a1.MulAdd(b1, c11)
+		a2 := archsimd.BroadcastFloat32x16(ap[2])
+		c20 = a2.MulAdd(b0, c20)
+		c21 = a2.MulAdd(b1, c21)
+		a3 := archsimd.BroadcastFloat32x16(ap[3])
+		c30 = a3.MulAdd(b0, c30)
+		c31 = a3.MulAdd(b1, c31)
+	}
+	if !load {
+		v0 := archsimd.BroadcastFloat32x16(bias[0])
+		c00, c01 = c00.Add(v0), c01.Add(v0)
+		v1 := archsimd.BroadcastFloat32x16(bias[1])
+		c10, c11 = c10.Add(v1), c11.Add(v1)
+		v2 := archsimd.BroadcastFloat32x16(bias[2])
+		c20, c21 = c20.Add(v2), c21.Add(v2)
+		v3 := archsimd.BroadcastFloat32x16(bias[3])
+		c30, c31 = c30.Add(v3), c31.Add(v3)
+	}
+	if act != actNone {
+		lc := newLgConst16()
+		if act == actSiLU {
+			c00, c01 = c00.Mul(lc.logistic16(c00)), c01.Mul(lc.logistic16(c01))
+			c10, c11 = c10.Mul(lc.logistic16(c10)), c11.Mul(lc.logistic16(c11))
+			c20, c21 = c20.Mul(lc.logistic16(c20)), c21.Mul(lc.logistic16(c21))
+			c30, c31 = c30.Mul(lc.logistic16(c30)), c31.Mul(lc.logistic16(c31))
+		} else {
+			c00, c01 = lc.logistic16(c00), lc.logistic16(c01)
+			c10, c11 = lc.logistic16(c10), lc.logistic16(c11)
+			c20, c21 = lc.logistic16(c20), lc.logistic16(c21)
+			c30, c31 = lc.logistic16(c30), lc.logistic16(c31)
+		}
+	}
+	p := pc
+	c00.Store(f16(p))
+	c01.Store(f16(unsafe.Add(p, 64)))
+	p = unsafe.Add(p, row)
+	c10.Store(f16(p))
+	c11.Store(f16(unsafe.Add(p, 64)))
+	p = unsafe.Add(p, row)
+	c20.Store(f16(p))
+	c21.Store(f16(unsafe.Add(p, 64)))
+	p = unsafe.Add(p, row)
+	c30.Store(f16(p))
+	c31.Store(f16(unsafe.Add(p, 64)))
+}
+
+// microKernel256 is the AVX2 4×16 kernel.
+func microKernel256(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool) {
+	_ = a[kc*mr-1]
+	_ = b[(kc-1)*ldb+15]
+	_ = c[(mr-1)*ldc+15]
+	_ = bias[mr-1]
+	step := uintptr(ldb) * 4
+	pa := unsafe.Pointer(unsafe.SliceData(a))
+	pb := unsafe.Pointer(unsafe.SliceData(b))
+	pc := unsafe.Pointer(unsafe.SliceData(c))
+	row := uintptr(ldc) * 4
+	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
+	if load {
+		p := pc
+		c00, c01 = archsimd.LoadFloat32x8(f8(p)), archsimd.LoadFloat32x8(f8(unsafe.Add(p, 32)))
+		p = unsafe.Add(p, row)
+		c10, c11 = archsimd.LoadFloat32x8(f8(p)), archsimd.LoadFloat32x8(f8(unsafe.Add(p, 32)))
+		p = unsafe.Add(p, row)
+		c20, c21 = archsimd.LoadFloat32x8(f8(p)), archsimd.LoadFloat32x8(f8(unsafe.Add(p, 32)))
+		p = unsafe.Add(p, row)
+		c30, c31 = archsimd.LoadFloat32x8(f8(p)), archsimd.LoadFloat32x8(f8(unsafe.Add(p, 32)))
+	}
+	for k := 0; k < kc; k++ {
+		// pointers from k (not advanced past the end: checkptr)
+		pbk := unsafe.Add(pb, uintptr(k)*step)
+		b0 := archsimd.LoadFloat32x8(f8(pbk))
+		b1 := archsimd.LoadFloat32x8(f8(unsafe.Add(pbk, 32)))
+		ap := (*[mr]float32)(unsafe.Add(pa, k*mr*4))
+		a0 := archsimd.BroadcastFloat32x8(ap[0])
+		c00 = a0.MulAdd(b0, c00)
+		c01 = a0.MulAdd(b1, c01)
+		a1 := archsimd.BroadcastFloat32x8(ap[1])
+		c10 = a1.MulAdd(b0, c10)
+		c11 = a1.MulAdd(b1, c11)
+		a2 := archsimd.BroadcastFloat32x8(ap[2])
+		c20 = a2.MulAdd(b0, c20)
+		c21 = a2.MulAdd(b1, c21)
+		a3 := archsimd.BroadcastFloat32x8(ap[3])
+		c30 = a3.MulAdd(b0, c30)
+		c31 = a3.MulAdd(b1, c31)
+	}
+	if !load {
+		v0 := archsimd.BroadcastFloat32x8(bias[0])
+		c00, c01 = c00.Add(v0), c01.Add(v0)
+		v1 := archsimd.BroadcastFloat32x8(bias[1])
+		c10, c11 = c10.Add(v1), c11.Add(v1)
+		v2 := archsimd.BroadcastFloat32x8(bias[2])
+		c20, c21 = c20.Add(v2), c21.Add(v2)
+		v3 := archsimd.BroadcastFloat32x8(bias[3])
+		c30, c31 = c30.Add(v3), c31.Add(v3)
+	}
+	p := pc
+	c00.Store(f8(p))
+	c01.Store(f8(unsafe.Add(p, 32)))
+	p = unsafe.Add(p, row)
+	c10.Store(f8(p))
+	c11.Store(f8(unsafe.Add(p, 32)))
+	p = unsafe.Add(p, row)
+	c20.Store(f8(p))
+	c21.Store(f8(unsafe.Add(p, 32)))
+	p = unsafe.Add(p, row)
+	c30.Store(f8(p))
+	c31.Store(f8(unsafe.Add(p, 32)))
+}
+
+// lgConst holds logistic's coefficients broadcast once per slice.
+type lgConst struct {
+	lo, hi, a9, a7, a5, a3, a1, b10, b8, b6, b4, b2, b0, half, zero, one archsimd.Float32x8
+}
+
+func newLgConst() lgConst {
+	bc := archsimd.BroadcastFloat32x8
+	return lgConst{bc(-18), bc(18), bc(lgAlpha9), bc(lgAlpha7), bc(lgAlpha5), bc(lgAlpha3), bc(lgAlpha1),
+		bc(lgBeta10), bc(lgBeta8), bc(lgBeta6), bc(lgBeta4), bc(lgBeta2), bc(lgBeta0), bc(0.5), bc(0), bc(1)}
+}
+
+// logistic8 is the vector form of logistic (mathf.go).
+func (c *lgConst) logistic8(x archsimd.Float32x8) archsimd.Float32x8 {
+	x = x.Max(c.lo).Min(c.hi)
+	x2 := x.Mul(x)
+	p := x2.MulAdd(c.a9, c.a7)
+	p = p.MulAdd(x2, c.a5)
+	p = p.MulAdd(x2, c.a3)
+	p = p.MulAdd(x2, c.a1)
+	p = p.Mul(x)
+	q := x2.MulAdd(c.b10, c.b8)
+	q = q.MulAdd(x2, c.b6)
+	q = q.MulAdd(x2, c.b4)
+	q = q.MulAdd(x2, c.b2)
+	q = q.MulAdd(x2, c.b0)
+	return p.Div(q).Add(c.half).Max(c.zero).Min(c.one)
+}
+
+// lgConst16 is lgConst for 16 lanes.
+type lgConst16 struct {
+	lo, hi, a9, a7, a5, a3, a1, b10, b8, b6, b4, b2, b0, half, zero, one, two archsimd.Float32x16
+}
+
+func newLgConst16() lgConst16 {
+	bc := archsimd.BroadcastFloat32x16
+	return lgConst16{bc(-18), bc(18), bc(lgAlpha9), bc(lgAlpha7), bc(lgAlpha5), bc(lgAlpha3), bc(lgAlpha1),
+		bc(lgBeta10), bc(lgBeta8), bc(lgBeta6), bc(lgBeta4), bc(lgBeta2), bc(lgBeta0), bc(0.5), bc(0), bc(1), bc(2)}
+}
+
+func (c *lgConst16) logistic16(x archsimd.Float32x16) archsimd.Float32x16 {
+	x = x.Max(c.lo).Min(c.hi)
+	x2 := x.Mul(x)
+	p := x2.MulAdd(c.a9, c.a7)
+	p = p.MulAdd(x2, c.a5)
+	p = p.MulAdd(x2, c.a3)
+	p = p.MulAdd(x2, c.a1)
+	p = p.Mul(x)
+	q := x2.MulAdd(c.b10, c.b8)
+	q = q.MulAdd(x2, c.b6)
+	q = q.MulAdd(x2, c.b4)
+	q = q.MulAdd(x2, c.b2)
+	q = q.MulAdd(x2, c.b0)
+	// p/q as p·(1/q): a 14-bit reciprocal refined by one Newton step
+	// (r' = r·(2 − q·r)), about 1 ulp, cheaper than a 16-lane divide.
+	r := q.Reciprocal()
+	r = r.Mul(c.two.Sub(q.Mul(r)))
+	return p.Mul(r).Add(c.half).Max(c.zero).Min(c.one)
+}
+
+func sigmoidSlice(dst, x []float32) {
+	if !useSIMD {
+		sigmoidGeneric(dst, x)
+		return
+	}
+	n := len(dst)
+	x = x[:n]
+	if useAVX512 {
+		c := newLgConst16()
+		i := 0
+		for ; i+16 <= n; i += 16 {
+			c.logistic16(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+		if i < n {
+			storePart16(c.logistic16(loadPart16(x[i:])), dst[i:])
+		}
+		return
+	}
+	c := newLgConst()
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		c.logistic8(archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))).Store(f8(unsafe.Pointer(&dst[i])))
+	}
+	if i < n {
+		storePart8(c.logistic8(loadPart8(x[i:])), dst[i:])
+	}
+}
+
+func siluSlice(dst, x []float32) {
+	if !useSIMD {
+		siluGeneric(dst, x)
+		return
+	}
+	n := len(dst)
+	x = x[:n]
+	if useAVX512 {
+		c := newLgConst16()
+		i := 0
+		for ; i+16 <= n; i += 16 {
+			v := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))
+			v.Mul(c.logistic16(v)).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+		if i < n {
+			v := loadPart16(x[i:])
+			storePart16(v.Mul(c.logistic16(v)), dst[i:])
+		}
+		return
+	}
+	c := newLgConst()
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		v := archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))
+		v.Mul(c.logistic8(v)).Store(f8(unsafe.Pointer(&dst[i])))
+	}
+	if i < n {
+		v := loadPart8(x[i:])
+		storePart8(v.Mul(c.logistic8(v)), dst[i:])
+	}
+}
+
+func expSlice(dst, x []float32) { expGeneric(dst, x) }
+
+// dwPlane computes dst[oy·OW+ox] = act(Σ_t w[t]·buf[oy·rowStep + off[t] +
+// ox] + bias) for a whole depthwise plane: weights are broadcast once, each
+// output vector keeps its sum in a register, and the activation is applied
+// before the store. buf must extend 16 floats past the last tap read.
+func dwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w []float32, bias float32, act activation) {
+	nt := len(off)
+	if !useAVX512 {
+		if !useSIMD {
+			dwPlaneScalar(dst, OH, OW, buf, rowStep, off, w, bias, act)
+			return
+		}
+		for oy := 0; oy < OH; oy++ {
+			row := dst[oy*OW : (oy+1)*OW]
+			var taps [maxTaps][]float32
+			for t, o := range off {
+				taps[t] = buf[oy*rowStep+o : oy*rowStep+o+OW]
+			}
+			dwRow256(row, taps[:nt], w, bias)
+			applyAct(act, row)
+		}
+		return
+	}
+	_ = dst[OH*OW-1]
+	last := (OH-1)*rowStep + OW
+	for _, o := range off {
+		_ = buf[last+o-1]
+	}
+	base := unsafe.Pointer(unsafe.SliceData(buf))
+	out := unsafe.Pointer(unsafe.SliceData(dst))
+	var wv [maxTaps]archsimd.Float32x16
+	var po [maxTaps]uintptr
+	for t := 0; t < nt; t++ {
+		wv[t] = archsimd.BroadcastFloat32x16(w[t])
+		po[t] = uintptr(off[t]) * 4
+	}
+	bv := archsimd.BroadcastFloat32x16(bias)
+	lc := newLgConst16()
+	full := OW &^ 15
+	for oy := 0; oy < OH; oy++ {
+		rb := unsafe.Add(base, uintptr(oy*rowStep)*4)
+		ob := unsafe.Add(out, uintptr(oy*OW)*4)
+		for i := 0; i < OW; i += 16 {
+			p := unsafe.Add(rb, uintptr(i)*4)
+			var acc archsimd.Float32x16
+			if nt == 9 {
+				acc = wv[0].Mul(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[0]))))
+				acc = wv[1].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[1]))), acc)
+				acc = wv[2].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[2]))), acc)
+				acc = wv[3].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[3]))), acc)
+				acc = wv[4].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[4]))), acc)
+				acc = wv[5].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[5]))), acc)
+				acc = wv[6].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[6]))), acc)
+				acc = wv[7].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[7]))), acc)
+				acc = wv[8].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[8]))), acc)
+			} else {
+				for t := 0; t < nt; t++ {
+					acc = wv[t].MulAdd(archsimd.LoadFloat32x16(f16(unsafe.Add(p, po[t]))), acc)
+				}
+			}
+			acc = acc.Add(bv)
+			switch act {
+			case actSiLU:
+				acc = acc.Mul(lc.logistic16(acc))
+			case actSigmoid:
+				acc = lc.logistic16(acc)
+			}
+			if i < full {
+				acc.Store(f16(unsafe.Add(ob, uintptr(i)*4)))
+			} else {
+				storePart16(acc, dst[oy*OW+i:(oy+1)*OW])
+			}
+		}
+	}
+}
+
+// dwRow256 computes dst[i] = Σ_t w[t]·taps[t][i] + bias with AVX2.
+func dwRow256(dst []float32, taps [][]float32, w []float32, bias float32) {
+	n := len(dst)
+	nt := len(taps)
+	var wv [maxTaps]archsimd.Float32x8
+	for t := 0; t < nt; t++ {
+		_ = taps[t][n-1]
+		wv[t] = archsimd.BroadcastFloat32x8(w[t])
+	}
+	bv := archsimd.BroadcastFloat32x8(bias)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		var acc archsimd.Float32x8
+		for t := 0; t < nt; t++ {
+			acc = wv[t].MulAdd(archsimd.LoadFloat32x8Slice(taps[t][i:i+8]), acc)
+		}
+		acc.Add(bv).StoreSlice(dst[i : i+8])
+	}
+	if i < n {
+		var acc archsimd.Float32x8
+		for t := 0; t < nt; t++ {
+			acc = wv[t].MulAdd(loadPart8(taps[t][i:n]), acc)
+		}
+		storePart8(acc.Add(bv), dst[i:])
+	}
+}
+
+// maxInto computes dst[i] = max(dst[i], x[i]).
+func maxInto(dst, x []float32) {
+	n := len(dst)
+	x = x[:n]
+	i := 0
+	if useAVX512 {
+		for ; i+16 <= n; i += 16 {
+			d := f16(unsafe.Pointer(&dst[i]))
+			archsimd.LoadFloat32x16(d).Max(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(d)
+		}
+	}
+	if useAVX512 && i < n {
+		storePart16(loadPart16(dst[i:]).Max(loadPart16(x[i:])), dst[i:])
+		return
+	}
+	for ; i < n; i++ {
+		if x[i] > dst[i] {
+			dst[i] = x[i]
+		}
+	}
+}
+
+// loadPart8/16 and storePart8/16 move a short tail (< lanes elements)
+// through a stack array: archsimd's masked SlicePart forms convert a short
+// slice to a full-width array pointer, which checkptr (-race) rejects at the
+// end of an allocation.
+func loadPart8(s []float32) archsimd.Float32x8 {
+	var t [8]float32
+	copy(t[:], s)
+	return archsimd.LoadFloat32x8(&t)
+}
+
+func storePart8(v archsimd.Float32x8, s []float32) {
+	var t [8]float32
+	v.Store(&t)
+	copy(s, t[:])
+}
+
+func loadPart16(s []float32) archsimd.Float32x16 {
+	var t [16]float32
+	copy(t[:], s)
+	return archsimd.LoadFloat32x16(&t)
+}
+
+func storePart16(v archsimd.Float32x16, s []float32) {
+	var t [16]float32
+	v.Store(&t)
+	copy(s, t[:])
+}

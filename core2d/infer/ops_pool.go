@@ -1,0 +1,391 @@
+package infer
+
+import "math"
+
+func init() {
+	register("MaxPool", func(b *bctx) (kernel, error) { return buildPool(b, false) })
+	register("AveragePool", func(b *bctx) (kernel, error) { return buildPool(b, true) })
+	register("GlobalAveragePool", buildGlobalAvg)
+	register("Resize", buildResize)
+	register("Upsample", buildResize)
+}
+
+// poolKernel is a 2-D max or average pool over NCHW.
+type poolKernel struct {
+	convGeom
+	x, y         *value
+	avg, inclPad bool
+	padB, padR   int
+	e            *engine
+}
+
+func buildPool(b *bctx, avg bool) (kernel, error) {
+	x := b.in[0]
+	if len(x.shape) != 4 {
+		return nil, b.errf("only 2-D pooling on NCHW is supported, input %v", x.shape)
+	}
+	if len(b.out) > 1 && b.n.out[1] != "" {
+		return nil, b.errf("the Indices output is not supported")
+	}
+	ks := attrInts(b, "kernel_shape", nil)
+	k := &poolKernel{x: x, y: b.out[0], avg: avg, inclPad: attrInt(b, "count_include_pad", 0) != 0}
+	g := &k.convGeom
+	g.N, g.C, g.H, g.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	s, d, pads, OH, OW, err := poolGeom(b, g.H, g.W, ks)
+	if err != nil {
+		return nil, err
+	}
+	g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.OH, g.OW = ks[0], ks[1], s[0], s[1], d[0], d[1], pads[0], pads[1], OH, OW
+	k.padB, k.padR = pads[2], pads[3]
+	g.M = g.C
+	k.y.shape = []int{g.N, g.C, OH, OW}
+	if !avg {
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.H*OW)
+	}
+	return k, nil
+}
+
+func (k *poolKernel) run(e *engine) {
+	k.e = e
+	e.parallel(k, k.N*k.C*k.OH*k.OW*k.KH*k.KW >= 1<<16)
+}
+
+// maxSeparable max-pools planes c0..c1 as a row pass (max over kx into
+// tmp, H×OW) then a column pass (max over ky): KH+KW comparisons per
+// output instead of KH·KW. Padding never wins a max, so windows are clipped.
+func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
+	for nc := c0; nc < c1; nc++ {
+		in := k.x.data[nc*k.H*k.W : (nc+1)*k.H*k.W]
+		out := k.y.data[nc*k.OH*k.OW : (nc+1)*k.OH*k.OW]
+		for y := 0; y < k.H; y++ {
+			src := in[y*k.W : (y+1)*k.W]
+			dst := tmp[y*k.OW : (y+1)*k.OW]
+			if k.SW == 1 && k.DW == 1 { // running max of shifted runs
+				for i := range dst {
+					dst[i] = float32(math.Inf(-1))
+				}
+				for kx := 0; kx < k.KW; kx++ {
+					off := kx - k.PL // ix = ox + off
+					lo, hi := max(0, -off), min(k.OW, k.W-off)
+					if lo < hi {
+						maxInto(dst[lo:hi], src[lo+off:hi+off])
+					}
+				}
+				continue
+			}
+			for ox := range dst {
+				m := float32(math.Inf(-1))
+				for kx := 0; kx < k.KW; kx++ {
+					if ix := ox*k.SW - k.PL + kx*k.DW; ix >= 0 && ix < k.W && src[ix] > m {
+						m = src[ix]
+					}
+				}
+				dst[ox] = m
+			}
+		}
+		for oy := 0; oy < k.OH; oy++ {
+			dst := out[oy*k.OW : (oy+1)*k.OW]
+			for i := range dst {
+				dst[i] = float32(math.Inf(-1))
+			}
+			for ky := 0; ky < k.KH; ky++ {
+				iy := oy*k.SH - k.PT + ky*k.DH
+				if iy < 0 || iy >= k.H {
+					continue
+				}
+				maxInto(dst, tmp[iy*k.OW:(iy+1)*k.OW])
+			}
+		}
+	}
+}
+
+func (k *poolKernel) do(w, part, parts int) {
+	c0, c1 := split(k.N*k.C, 1, part, parts)
+	if !k.avg {
+		k.maxSeparable(c0, c1, k.e.workerScratch(w, k.H*k.OW))
+		return
+	}
+	for nc := c0; nc < c1; nc++ {
+		in := k.x.data[nc*k.H*k.W : (nc+1)*k.H*k.W]
+		out := k.y.data[nc*k.OH*k.OW : (nc+1)*k.OH*k.OW]
+		for oy := 0; oy < k.OH; oy++ {
+			for ox := 0; ox < k.OW; ox++ {
+				acc := float32(math.Inf(-1))
+				if k.avg {
+					acc = 0
+				}
+				cnt := 0
+				for ky := 0; ky < k.KH; ky++ {
+					iy := oy*k.SH - k.PT + ky*k.DH
+					if iy < 0 || iy >= k.H {
+						continue
+					}
+					for kx := 0; kx < k.KW; kx++ {
+						ix := ox*k.SW - k.PL + kx*k.DW
+						if ix < 0 || ix >= k.W {
+							continue
+						}
+						v := in[iy*k.W+ix]
+						cnt++
+						if k.avg {
+							acc += v
+						} else if v > acc {
+							acc = v
+						}
+					}
+				}
+				if k.avg {
+					if k.inclPad {
+						// windows are clipped to the padded input
+						hy := min(oy*k.SH-k.PT+(k.KH-1)*k.DH, k.H+k.padB-1) - max(oy*k.SH-k.PT, -k.PT)
+						hx := min(ox*k.SW-k.PL+(k.KW-1)*k.DW, k.W+k.padR-1) - max(ox*k.SW-k.PL, -k.PL)
+						cnt = (hy/k.DH + 1) * (hx/k.DW + 1)
+					}
+					if cnt > 0 {
+						acc /= float32(cnt)
+					}
+				}
+				out[oy*k.OW+ox] = acc
+			}
+		}
+	}
+}
+
+type globalAvgKernel struct {
+	x, y  *value
+	inner int
+}
+
+func buildGlobalAvg(b *bctx) (kernel, error) {
+	x := b.in[0]
+	if len(x.shape) < 3 {
+		return nil, b.errf("input %v has no spatial axes", x.shape)
+	}
+	shape := []int{x.shape[0], x.shape[1]}
+	for range x.shape[2:] {
+		shape = append(shape, 1)
+	}
+	b.out[0].shape = shape
+	return &globalAvgKernel{x: x, y: b.out[0], inner: numel(x.shape[2:])}, nil
+}
+
+func (k *globalAvgKernel) run(*engine) {
+	for i := range k.y.data {
+		var s float32
+		for _, v := range k.x.data[i*k.inner : (i+1)*k.inner] {
+			s += v
+		}
+		k.y.data[i] = s / float32(k.inner)
+	}
+}
+
+// resizeKernel is Resize/Upsample in nearest mode (any rank, index tables
+// per axis) or linear mode (bilinear on the last two axes of NCHW).
+type resizeKernel struct {
+	x, y    *value
+	in, out []int
+	idx     [][]int // nearest: input index per output index, per axis
+	linear  bool
+	// linear: per output row/col the two source indices and the weight of the second
+	y0, y1, x0, x1 []int
+	wy, wx         []float32
+}
+
+func buildResize(b *bctx) (kernel, error) {
+	x := b.in[0]
+	r := len(x.shape)
+	var scales []float64
+	var sizes []int64
+	if b.n.OpType == "Upsample" || (b.c.opset < 11 && len(b.in) == 2) {
+		if len(b.in) > 1 && b.in[1] != nil {
+			if !b.in[1].konst {
+				return nil, b.errf("scales must be constant")
+			}
+			scales = b.in[1].floats()
+		} else if a := b.n.Attr("scales"); a != nil {
+			for _, f := range a.Floats {
+				scales = append(scales, float64(f))
+			}
+		}
+	} else {
+		if len(b.in) > 2 && b.in[2] != nil && b.in[2].numel() > 0 {
+			if !b.in[2].konst {
+				return nil, b.errf("scales must be constant")
+			}
+			scales = b.in[2].floats()
+		}
+		if len(b.in) > 3 && b.in[3] != nil && b.in[3].numel() > 0 {
+			s, _, err := constInts(b, 3, "sizes")
+			if err != nil {
+				return nil, err
+			}
+			sizes = s
+		}
+	}
+	if scales == nil && sizes == nil {
+		return nil, b.errf("needs scales or sizes")
+	}
+	if (scales != nil && len(scales) != r) || (sizes != nil && len(sizes) != r) {
+		return nil, b.errf("scales %v / sizes %v do not match rank %d", scales, sizes, r)
+	}
+	if r > 8 {
+		return nil, b.errf("rank %d above 8", r)
+	}
+	k := &resizeKernel{x: x, y: b.out[0], in: x.shape, out: make([]int, r)}
+	for i := 0; i < r; i++ {
+		if sizes != nil {
+			k.out[i] = int(sizes[i])
+		} else {
+			k.out[i] = int(math.Floor(float64(x.shape[i]) * scales[i]))
+		}
+		if k.out[i] <= 0 {
+			return nil, b.errf("output dim %d is %d", i, k.out[i])
+		}
+	}
+	scale := func(i int) float64 {
+		if scales != nil && sizes == nil {
+			return scales[i]
+		}
+		return float64(k.out[i]) / float64(x.shape[i])
+	}
+	ctm := attrString(b, "coordinate_transformation_mode", "half_pixel")
+	if b.n.OpType == "Upsample" || b.c.opset < 11 {
+		ctm = "asymmetric"
+	}
+	orig := func(i, o int) (float64, error) {
+		s := scale(i)
+		switch ctm {
+		case "half_pixel":
+			return (float64(o)+0.5)/s - 0.5, nil
+		case "pytorch_half_pixel":
+			if k.out[i] == 1 {
+				return 0, nil
+			}
+			return (float64(o)+0.5)/s - 0.5, nil
+		case "asymmetric":
+			return float64(o) / s, nil
+		case "align_corners":
+			if k.out[i] == 1 {
+				return 0, nil
+			}
+			return float64(o) * float64(x.shape[i]-1) / float64(k.out[i]-1), nil
+		case "tf_half_pixel_for_nn":
+			return (float64(o) + 0.5) / s, nil
+		}
+		return 0, b.errf("coordinate_transformation_mode %q is not supported", ctm)
+	}
+	mode := attrString(b, "mode", "nearest")
+	switch mode {
+	case "nearest":
+		nm := attrString(b, "nearest_mode", "round_prefer_floor")
+		if b.c.opset < 11 {
+			nm = "floor"
+		}
+		for i := 0; i < r; i++ {
+			t := make([]int, k.out[i])
+			for o := range t {
+				f, err := orig(i, o)
+				if err != nil {
+					return nil, err
+				}
+				var v float64
+				switch nm {
+				case "floor":
+					v = math.Floor(f)
+				case "ceil":
+					v = math.Ceil(f)
+				case "round_prefer_ceil":
+					v = math.Floor(f + 0.5)
+				case "round_prefer_floor":
+					v = math.Ceil(f - 0.5)
+				default:
+					return nil, b.errf("nearest_mode %q is not supported", nm)
+				}
+				t[o] = min(max(int(v), 0), x.shape[i]-1)
+			}
+			k.idx = append(k.idx, t)
+		}
+	case "linear", "bilinear":
+		if r != 4 || k.out[0] != x.shape[0] || k.out[1] != x.shape[1] {
+			return nil, b.errf("linear resize only on the last two axes of a 4-D input")
+		}
+		k.linear = true
+		axis := func(i int) (lo, hi []int, w []float32, err error) {
+			for o := 0; o < k.out[i]; o++ {
+				f, err := orig(i, o)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				f = min(max(f, 0), float64(x.shape[i]-1))
+				l := int(math.Floor(f))
+				h := min(l+1, x.shape[i]-1)
+				lo, hi, w = append(lo, l), append(hi, h), append(w, float32(f-float64(l)))
+			}
+			return lo, hi, w, nil
+		}
+		var err error
+		if k.y0, k.y1, k.wy, err = axis(2); err != nil {
+			return nil, err
+		}
+		if k.x0, k.x1, k.wx, err = axis(3); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, b.errf("mode %q is not supported", mode)
+	}
+	b.out[0].shape = append([]int(nil), k.out...)
+	return k, nil
+}
+
+func (k *resizeKernel) run(*engine) {
+	x, y := k.x.data, k.y.data
+	r := len(k.out)
+	if k.linear {
+		H, W, OH, OW := k.in[2], k.in[3], k.out[2], k.out[3]
+		for p := 0; p < k.out[0]*k.out[1]; p++ {
+			in, out := x[p*H*W:(p+1)*H*W], y[p*OH*OW:(p+1)*OH*OW]
+			for oy := 0; oy < OH; oy++ {
+				r0, r1, wy := in[k.y0[oy]*W:(k.y0[oy]+1)*W], in[k.y1[oy]*W:(k.y1[oy]+1)*W], k.wy[oy]
+				for ox := 0; ox < OW; ox++ {
+					a := r0[k.x0[ox]] + (r0[k.x1[ox]]-r0[k.x0[ox]])*k.wx[ox]
+					c := r1[k.x0[ox]] + (r1[k.x1[ox]]-r1[k.x0[ox]])*k.wx[ox]
+					out[oy*OW+ox] = a + (c-a)*wy
+				}
+			}
+		}
+		return
+	}
+	// nearest: walk output rows; the input offset of each output row comes
+	// from the per-axis tables.
+	if r == 0 {
+		copy(y, x)
+		return
+	}
+	last := k.out[r-1]
+	lastIdx := k.idx[r-1]
+	var cnt [8]int
+	var stride [8]int
+	s := 1
+	for i := r - 1; i >= 0; i-- {
+		stride[i] = s
+		s *= k.in[i]
+	}
+	for o := 0; o < len(y); o += last {
+		off := 0
+		for d := 0; d < r-1; d++ {
+			off += k.idx[d][cnt[d]] * stride[d]
+		}
+		row := y[o : o+last]
+		src := x[off : off+k.in[r-1]]
+		for i, j := range lastIdx {
+			row[i] = src[j]
+		}
+		for d := r - 2; d >= 0; d-- {
+			cnt[d]++
+			if cnt[d] < k.out[d] {
+				break
+			}
+			cnt[d] = 0
+		}
+	}
+}
