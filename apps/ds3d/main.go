@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	_ "github.com/ds3d-go/ds3d-go/core2d/infer"
 	"github.com/ds3d-go/ds3d-go/core2d/moteval"
 	_ "github.com/ds3d-go/ds3d-go/core2d/track"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
