@@ -5,6 +5,7 @@
 //	ds3d components [IMPL]     list registered components with their config keys
 //	ds3d inspect FILE...       describe point-cloud files
 //	ds3d view FILE...          show point clouds in the OpenGL viewer
+//	ds3d infer MODEL.onnx      model summary, latency, YOLOX detections
 //	ds3d import-yaml FILE      convert DeepStream-3D YAML to TOML
 //	ds3d eval mot --gt --pred  score MOTChallenge tracking results
 //	ds3d version               print the version
@@ -57,6 +58,8 @@ commands:
   components [IMPL]        list registered components and their config keys
   inspect FILE...          describe point-cloud files (format, points, fields, bounds)
   view [--out DIR] FILE... show point clouds (and KITTI labels) in the OpenGL viewer, or render PNGs
+  infer [--image IMG] MODEL.onnx
+                           model summary and latency; with --image, YOLOX detections
   import-yaml FILE.yaml    convert a DeepStream-3D YAML pipeline to TOML (report on stderr)
   eval mot --gt GT --pred PRED [--json]
                            CLEAR-MOT, IDF1, MT/ML of MOTChallenge tracking results
@@ -87,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdImportYAML(args[1:], stdout, stderr)
 	case "view":
 		return cmdView(args[1:], stdout, stderr)
+	case "infer":
+		return cmdInfer(args[1:], stdout, stderr)
 	case "eval":
 		if len(args) < 2 || args[1] != "mot" {
 			fmt.Fprintln(stderr, "usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]")

@@ -326,3 +326,19 @@ func TestInspectPcap(t *testing.T) {
 		}
 	}
 }
+
+// TestInferCommand: the bundled YOLOX-Nano on COCO 785 finds what the
+// onnxruntime golden file lists: a person (0.886) and skis (0.743).
+func TestInferCommand(t *testing.T) {
+	img := sampledata.Shared(t, "models-2d/yolox-nano/images/000000000785.jpg")
+	model := filepath.Join("..", "..", "datasets", "samples", "models", "yolox-nano", "yolox_nano.onnx")
+	code, out, errs := runCmd(t, "infer", "--runs", "1", "--image", img, model)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"369 nodes", "parameters 904467", "2 detections", "person         0.88", "skis           0.74"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

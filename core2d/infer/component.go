@@ -41,6 +41,22 @@ func (c *DetectorConfig) Validate() error {
 	return nil
 }
 
+// ReadLabels reads a class-name file: one name per line, index = class id;
+// names may hold spaces ("traffic light"), blank lines are skipped.
+func ReadLabels(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
 // Detector is the infer_2d component.
 type Detector struct {
 	y    *YOLOX
@@ -52,14 +68,9 @@ type Detector struct {
 func NewDetector(c *DetectorConfig) (*Detector, error) {
 	var classes []string
 	if c.Labels != "" {
-		b, err := os.ReadFile(string(c.Labels))
-		if err != nil {
+		var err error
+		if classes, err = ReadLabels(string(c.Labels)); err != nil {
 			return nil, fmt.Errorf("labelfile_path: %w", err)
-		}
-		for _, l := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
-			if l = strings.TrimSpace(l); l != "" {
-				classes = append(classes, l)
-			}
 		}
 	}
 	y, err := NewYOLOX(string(c.Model), classes, Options{Threads: c.Threads})

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -43,8 +42,11 @@ func TestYOLOXGoldenDetections(t *testing.T) {
 	if err := json.Unmarshal(b, &golden); err != nil {
 		t.Fatal(err)
 	}
-	classes, _ := os.ReadFile(filepath.Join(dir, "coco_classes.txt"))
-	y, err := NewYOLOX(filepath.Join(dir, "yolox_nano.onnx"), strings.Fields(string(classes)), Options{})
+	classes, err := ReadLabels(filepath.Join(dir, "coco_classes.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := NewYOLOX(filepath.Join(dir, "yolox_nano.onnx"), classes, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +87,14 @@ func TestYOLOXGoldenDetections(t *testing.T) {
 					if !used[i] && int(got[i].ClassID) == d.ClassID && iou2D(&got[i], &want) >= 0.9 && math.Abs(float64(got[i].Score)-d.Score) <= 0.02 {
 						used[i], found = true, true
 						break
+					}
+				}
+				if found && d.Name != "" {
+					// the label comes from the class file by id
+					for i := range got {
+						if used[i] && int(got[i].ClassID) == d.ClassID && got[i].Label != d.Name {
+							t.Errorf("class %d is %q here, %q in the golden file", d.ClassID, got[i].Label, d.Name)
+						}
 					}
 				}
 				if !found && d.Score >= 0.32 {
