@@ -3,6 +3,7 @@ package ds3d
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -131,7 +132,11 @@ func FormatValue(v reflect.Value) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case reflect.Float32, reflect.Float64:
-		s := fmt.Sprintf("%v", v.Float())
+		bits := 64
+		if v.Kind() == reflect.Float32 {
+			bits = 32 // print 2.6, not the float64 widening 2.5999999046325684
+		}
+		s := strconv.FormatFloat(v.Float(), 'g', -1, bits)
 		if !strings.ContainsAny(s, ".eEnN") {
 			s += ".0"
 		}
