@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/datasets/nuscenes"
+	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
