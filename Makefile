@@ -83,3 +83,4 @@ fmt:
 
 clean:
 	rm -rf $(BIN) out
+include gpu/Makefile.inc
