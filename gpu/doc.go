@@ -8,6 +8,6 @@
 // build tag, because cu's init calls cuInit and exits without a GPU. A plain
 // build of this package is this comment and a test that the CPU build never
 // links cu; `make build-cuda` / `make gpu-test` (gpu/Makefile.inc) build the
-// GPU side against a CUDA 11.8 header and link stub, and PERF_NOTES.md
+// GPU side against a CUDA 11.8 header and link stub, and docs/PERF.md
 // records how it was run and measured.
 package gpu
