@@ -3,8 +3,6 @@ package infer
 import (
 	"context"
 	"fmt"
-	"image"
-	"image/color"
 	"os"
 	"strings"
 
@@ -61,7 +59,6 @@ func ReadLabels(path string) ([]string, error) {
 type Detector struct {
 	y    *YOLOX
 	keys [][2]ds3d.Key
-	img  frameImage
 }
 
 // NewDetector loads the model and labels.
@@ -97,10 +94,11 @@ func (d *Detector) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) 
 		if err != nil {
 			return err
 		}
-		if err := d.img.set(f); err != nil {
-			return fmt.Errorf("%s: %w", k[0], err)
+		if f.DType != ds3d.DTypeU8 || (f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) || f.Plane.Pitch == 0 {
+			return fmt.Errorf("%s: want an RGB or RGBA u8 image frame, got %s %s", k[0], f.Type, f.DType)
 		}
-		dets, err := d.y.Detect(&d.img)
+		p := f.Plane
+		dets, err := d.y.DetectRGB(f.Data, p.Width, p.Height, p.Pitch, p.BytesPerPixel)
 		if err != nil {
 			return err
 		}
@@ -114,30 +112,6 @@ func (d *Detector) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) 
 
 // Close releases the model.
 func (d *Detector) Close() error { return d.y.Close() }
-
-// frameImage shows an RGB or RGBA u8 frame as an image.Image without a copy.
-type frameImage struct {
-	f   *ds3d.Frame
-	bpp int
-}
-
-func (fi *frameImage) set(f *ds3d.Frame) error {
-	if f.DType != ds3d.DTypeU8 || (f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) || f.Plane.Pitch == 0 {
-		return fmt.Errorf("want an RGB or RGBA u8 image frame, got %s %s", f.Type, f.DType)
-	}
-	fi.f, fi.bpp = f, f.Plane.BytesPerPixel
-	return nil
-}
-
-func (fi *frameImage) ColorModel() color.Model { return color.RGBAModel }
-func (fi *frameImage) Bounds() image.Rectangle {
-	return image.Rect(0, 0, fi.f.Plane.Width, fi.f.Plane.Height)
-}
-func (fi *frameImage) At(x, y int) color.Color {
-	i := y*fi.f.Plane.Pitch + x*fi.bpp
-	p := fi.f.Data[i : i+3]
-	return color.RGBA{p[0], p[1], p[2], 255}
-}
 
 func init() {
 	ds3d.Register(ds3d.KindFilter, "infer_2d",

@@ -69,7 +69,24 @@ func (y *YOLOX) Close() error { return y.Session.Close() }
 // returns the scale r.
 func Letterbox(dst []float32, img image.Image, size int) float64 {
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
+	return letterbox(dst, b.Dx(), b.Dy(), size, func(x, y int) (r, g, bl uint8) {
+		rr, gg, bb, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+		return uint8(rr >> 8), uint8(gg >> 8), uint8(bb >> 8)
+	})
+}
+
+// LetterboxRGB is Letterbox for packed 8-bit RGB(A) pixels — rows of pitch
+// bytes, bpp (3 or 4) bytes per pixel, red first — such as a ds3d colour
+// frame, without the per-pixel interface calls of image.Image.
+func LetterboxRGB(dst []float32, pix []byte, w, h, pitch, bpp, size int) float64 {
+	return letterbox(dst, w, h, size, func(x, y int) (r, g, b uint8) {
+		i := y*pitch + x*bpp
+		return pix[i], pix[i+1], pix[i+2]
+	})
+}
+
+// letterbox is the shared resampling: one formula, whatever holds the pixels.
+func letterbox(dst []float32, w, h, size int, at func(x, y int) (r, g, b uint8)) float64 {
 	r := math.Min(float64(size)/float64(h), float64(size)/float64(w))
 	nw, nh := int(math.Floor(float64(w)*r)), int(math.Floor(float64(h)*r))
 	plane := size * size
@@ -91,8 +108,8 @@ func Letterbox(dst []float32, img image.Image, size int) float64 {
 			wx := fx - float64(x0)
 			var c [4][3]float64
 			for k, p := range [4][2]int{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
-				rr, gg, bb, _ := img.At(b.Min.X+p[0], b.Min.Y+p[1]).RGBA()
-				c[k] = [3]float64{float64(rr >> 8), float64(gg >> 8), float64(bb >> 8)}
+				rr, gg, bb := at(p[0], p[1])
+				c[k] = [3]float64{float64(rr), float64(gg), float64(bb)}
 			}
 			for ch := 0; ch < 3; ch++ {
 				top := c[0][ch]*(1-wx) + c[1][ch]*wx
@@ -109,7 +126,15 @@ func Letterbox(dst []float32, img image.Image, size int) float64 {
 // Detect runs the model on img and returns its detections in source pixels
 // (Left, Top, Width, Height), best first.
 func (y *YOLOX) Detect(img image.Image) ([]ds3d.Object2D, error) {
-	r := Letterbox(y.in, img, y.size)
+	return y.run(Letterbox(y.in, img, y.size))
+}
+
+// DetectRGB is Detect on packed 8-bit RGB(A) pixels (see LetterboxRGB).
+func (y *YOLOX) DetectRGB(pix []byte, w, h, pitch, bpp int) ([]ds3d.Object2D, error) {
+	return y.run(LetterboxRGB(y.in, pix, w, h, pitch, bpp, y.size))
+}
+
+func (y *YOLOX) run(r float64) ([]ds3d.Object2D, error) {
 	if err := y.Session.Run([][]float32{y.in}, [][]float32{y.out}); err != nil {
 		return nil, err
 	}

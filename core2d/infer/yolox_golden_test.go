@@ -114,3 +114,40 @@ func TestYOLOXGoldenDetections(t *testing.T) {
 		t.Errorf("only %d golden images checked", checked)
 	}
 }
+
+// TestLetterboxRGBEqualsImagePath: the packed-RGB path (used on pipeline
+// frames) writes exactly the tensor the image.Image path writes, for a
+// real JPEG (YCbCr) converted to RGB and RGBA layouts with row padding.
+func TestLetterboxRGBEqualsImagePath(t *testing.T) {
+	f, err := os.Open(sampledata.Shared(t, "models-2d/yolox-nano/images/000000000139.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := image.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	want := make([]float32, 3*416*416)
+	Letterbox(want, img, 416)
+	for _, bpp := range []int{3, 4} {
+		pitch := w*bpp + 7 // padded rows
+		pix := make([]byte, pitch*h)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				i := y*pitch + x*bpp
+				pix[i], pix[i+1], pix[i+2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+			}
+		}
+		got := make([]float32, len(want))
+		LetterboxRGB(got, pix, w, h, pitch, bpp, 416)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("bpp %d: element %d is %v, the image path gives %v", bpp, i, got[i], want[i])
+			}
+		}
+	}
+}
