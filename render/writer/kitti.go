@@ -235,3 +235,11 @@ func NewKITTIConfig() *KITTIConfig {
 		ClassNames: []string{"Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc"},
 	}
 }
+
+// Close says where the label files went.
+func (w *KITTIWriter) Close() error {
+	if w.warn.log != nil {
+		w.warn.log.Info("wrote KITTI label files", "files", w.count, "dir", string(w.cfg.OutputDir))
+	}
+	return nil
+}

@@ -117,3 +117,11 @@ func init() {
 			return &PointCloudWriter{cfg: *c, warn: warnOnce{log: envLog(env)}}, nil
 		})
 }
+
+// Close says where the point-cloud files went.
+func (p *PointCloudWriter) Close() error {
+	if p.warn.log != nil {
+		p.warn.log.Info("wrote point-cloud files", "files", p.count, "dir", string(p.cfg.OutputDir))
+	}
+	return nil
+}
