@@ -23,6 +23,7 @@ type FileLoaderConfig struct {
 	IntensityField string      `toml:"intensity_field" doc:"PCD/PLY field copied into the intensity column"`
 	Format         string      `toml:"format" doc:"force a point-cloud format (bin, pcd.bin, pcd, ply, xyz); empty picks it by extension"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
+	MaxFrames      int         `toml:"max_frames" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
 	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the first source; a list's own source_id wins"`
 	OutputKey      []string    `toml:"output_datamap_key" doc:"key per source; one key for several sources gets the _N suffix"`
 	MemPoolSize    int         `toml:"mem_pool_size" doc:"frames per source in flight before the loader waits for one to come back"`
@@ -47,6 +48,8 @@ func (c *FileLoaderConfig) Validate() error {
 		return ds3d.ConfigErrorf("element_stride", "must be ≥ element_size (%d), got %d", c.ElementSize, c.ElementStride)
 	case c.MemPoolSize < 1:
 		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
+	case c.MaxFrames < 0:
+		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0, got %d", c.MaxFrames)
 	case len(c.OutputKey) > 1 && len(c.OutputKey) != len(c.DataConfigFile):
 		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d sources", len(c.OutputKey), len(c.DataConfigFile))
 	}
@@ -142,20 +145,30 @@ func NewFileLoader(cfg *FileLoaderConfig, env *ds3d.Env) (*FileLoader, error) {
 	return l, nil
 }
 
-// Len is the number of datamaps the loader emits, or -1 when looping.
+// Len is the number of datamaps the loader emits, or -1 when looping
+// without max_frames.
 func (l *FileLoader) Len() int {
 	if l.cfg.FileLoop {
+		if l.cfg.MaxFrames > 0 {
+			return l.cfg.MaxFrames
+		}
 		return -1
 	}
 	n := math.MaxInt
 	for _, s := range l.sources {
 		n = min(n, len(s.list.Entries))
 	}
+	if l.cfg.MaxFrames > 0 {
+		n = min(n, l.cfg.MaxFrames)
+	}
 	return n
 }
 
 // Next reads the next frame of every source.
 func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
+	if l.cfg.MaxFrames > 0 && l.k >= l.cfg.MaxFrames {
+		return nil, io.EOF
+	}
 	total := l.Len()
 	idx := l.k
 	if l.cfg.FileLoop {

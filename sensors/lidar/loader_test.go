@@ -259,3 +259,30 @@ func TestFileLoaderErrors(t *testing.T) {
 		t.Errorf("truncated file error = %v", err)
 	}
 }
+
+func TestFileLoaderMaxFrames(t *testing.T) {
+	path := sampledata.Shared(t, "kitti-object/training/velodyne/000000.bin")
+	cfg := &lidar.FileLoaderConfig{Files: []string{path}, RateHz: 10, ElementSize: 4, MemPoolSize: 2, FileLoop: true, MaxFrames: 7}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lidar.NewFileLoader(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != 7 {
+		t.Errorf("Len %d, want 7", l.Len())
+	}
+	n := 0
+	for {
+		m, err := l.Next(context.Background())
+		if err != nil {
+			break
+		}
+		m.Release()
+		n++
+	}
+	if n != 7 {
+		t.Errorf("looped replay gave %d datamaps, want 7", n)
+	}
+}
