@@ -30,6 +30,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/filters/outlier"
 	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
 	_ "github.com/ds3d-go/ds3d-go/filters/postprocess"
+	"github.com/ds3d-go/ds3d-go/fusion/eval"
 	_ "github.com/ds3d-go/ds3d-go/fusion/late"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
@@ -63,6 +64,8 @@ commands:
   import-yaml FILE.yaml    convert a DeepStream-3D YAML pipeline to TOML (report on stderr)
   eval mot --gt GT --pred PRED [--json]
                            CLEAR-MOT, IDF1, MT/ML of MOTChallenge tracking results
+  eval kitti --gt DIR --pred DIR [--class Car]
+                           KITTI BEV/3D AP (R11, R40) per class and difficulty
   version                  print the version
 
 Run 'ds3d <command> -h' for a command's flags.
@@ -93,11 +96,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "infer":
 		return cmdInfer(args[1:], stdout, stderr)
 	case "eval":
-		if len(args) < 2 || args[1] != "mot" {
-			fmt.Fprintln(stderr, "usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]")
-			return 2
+		switch {
+		case len(args) >= 2 && args[1] == "mot":
+			return moteval.Run(args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "kitti":
+			return eval.Run(args[2:], stdout, stderr)
 		}
-		return moteval.Run(args[2:], stdout, stderr)
+		fmt.Fprintln(stderr, "usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]\n       ds3d eval kitti --gt LABEL_DIR --pred PRED_DIR [--calib CALIB_DIR] [--class Car,...] [--json]")
+		return 2
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "ds3d", versionString())
 		return 0
