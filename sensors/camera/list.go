@@ -1,33 +1,23 @@
 package camera
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/ds3d-go/ds3d-go/internal/framelist"
 )
 
 // ListEntry is one image of a camera's sequence.
-type ListEntry struct {
-	TimestampNs int64
-	Path        string // absolute, or relative to the working directory
-	Line        int    // line of the entry's [[frame]] in its list file; 0 for globs
-}
+type ListEntry = framelist.Entry
 
 // List is the images of one camera, in file order.
-type List struct {
-	File     string // the list file ("" for a glob)
-	SourceID int    // -1 when the list does not set one
-	Entries  []ListEntry
-}
+type List = framelist.List
 
 // where names an entry for error messages: the file, and the list line it
 // came from when there is a list.
-func (l *List) where(e *ListEntry) string {
+func where(l *List, e *ListEntry) string {
 	if l.File == "" {
 		return e.Path
 	}
@@ -45,88 +35,21 @@ func (l *List) where(e *ListEntry) string {
 // Relative paths resolve against the list file's folder. Every file must
 // exist: a missing one is an error naming the list file and line.
 //
-// sensors/lidar.ReadList reads the same shape, but its messages speak of
-// lidar lists and point-cloud files; this reader keeps messages about images.
+// It is the same reader as sensors/lidar's (internal/framelist), with
+// messages about camera lists and image files.
 func ReadList(path string) (*List, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("camera list: %w", err)
 	}
-	var doc struct {
-		SourceID *int `toml:"source_id"`
-		Frame    []struct {
-			TimestampMs *float64 `toml:"timestamp_ms"`
-			TimestampNs *int64   `toml:"timestamp_ns"`
-			Path        string   `toml:"path"`
-		} `toml:"frame"`
+	l, err := framelist.ParseTOML("camera list", path, data)
+	if err != nil {
+		return nil, err
 	}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("camera list %s: %w", path, tomlLine(err))
-	}
-	l := &List{File: path, SourceID: -1}
-	if doc.SourceID != nil {
-		l.SourceID = *doc.SourceID
-	}
-	lines := frameLines(data)
-	dir := filepath.Dir(path)
-	for i, f := range doc.Frame {
-		line := 0
-		if i < len(lines) {
-			line = lines[i]
-		}
-		e := ListEntry{Path: f.Path, Line: line}
-		switch {
-		case f.Path == "":
-			return nil, fmt.Errorf("camera list %s: line %d: frame %d has no path", path, line, i)
-		case f.TimestampMs != nil && f.TimestampNs != nil:
-			return nil, fmt.Errorf("camera list %s: line %d: frame %d has both timestamp_ms and timestamp_ns", path, line, i)
-		case f.TimestampMs != nil:
-			e.TimestampNs = int64(*f.TimestampMs * 1e6)
-		case f.TimestampNs != nil:
-			e.TimestampNs = *f.TimestampNs
-		default:
-			return nil, fmt.Errorf("camera list %s: line %d: frame %d has no timestamp_ms", path, line, i)
-		}
-		if !filepath.IsAbs(e.Path) {
-			e.Path = filepath.Join(dir, e.Path)
-		}
-		if st, err := os.Stat(e.Path); err != nil {
-			return nil, fmt.Errorf("camera list %s: line %d: frame %d: %w", path, line, i, err)
-		} else if st.IsDir() {
-			return nil, fmt.Errorf("camera list %s: line %d: frame %d: %s is a folder, want an image file", path, line, i, e.Path)
-		}
-		l.Entries = append(l.Entries, e)
-	}
-	if len(l.Entries) == 0 {
-		return nil, fmt.Errorf("camera list %s: no frames", path)
+	if err := framelist.Finish("camera list", l, "an image file"); err != nil {
+		return nil, err
 	}
 	return l, nil
-}
-
-// tomlLine puts go-toml's position first: "line 3: …".
-func tomlLine(err error) error {
-	if de, ok := err.(*toml.DecodeError); ok {
-		row, _ := de.Position()
-		return fmt.Errorf("line %d: %s", row, de.Error())
-	}
-	if se, ok := err.(*toml.StrictMissingError); ok && len(se.Errors) > 0 {
-		row, _ := se.Errors[0].Position()
-		return fmt.Errorf("line %d: unknown key %q", row, strings.Join(se.Errors[0].Key(), "."))
-	}
-	return err
-}
-
-// frameLines returns the line of each [[frame]] header, since typed TOML
-// decoding forgets positions.
-func frameLines(data []byte) []int {
-	var out []int
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		if bytes.Equal(bytes.TrimSpace(line), []byte("[[frame]]")) {
-			out = append(out, i+1)
-		}
-	}
-	return out
 }
 
 // GlobList makes one camera's list from a glob pattern: the matches in

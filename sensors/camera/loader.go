@@ -203,10 +203,10 @@ func (l *ImageLoader) load(f *ds3d.Frame, ci int, e *ListEntry) error {
 	b := img.Bounds()
 	if b.Dx() != c.w || b.Dy() != c.h {
 		return fmt.Errorf("camera %d: %s is %dx%d but the camera's images are %dx%d (from %s); a camera's image size must not change mid-sequence",
-			ci, c.list.where(e), b.Dx(), b.Dy(), c.w, c.h, c.list.Entries[0].Path)
+			ci, where(c.list, e), b.Dx(), b.Dy(), c.w, c.h, c.list.Entries[0].Path)
 	}
 	if err := ToFrame(f, img); err != nil {
-		return fmt.Errorf("camera %d: %s: %w", ci, c.list.where(e), err)
+		return fmt.Errorf("camera %d: %s: %w", ci, where(c.list, e), err)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package lidar
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,24 +8,17 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ds3d-go/ds3d-go/internal/framelist"
 )
 
 // ListEntry is one frame of a lidar list: when it was captured and where
 // its file is.
-type ListEntry struct {
-	TimestampNs int64
-	Path        string // absolute, or relative to the working directory
-	Line        int    // line of the entry in its list file, for messages
-}
+type ListEntry = framelist.Entry
 
 // List is the frames of one lidar source, in file order.
-type List struct {
-	File     string // the list file ("" for a glob)
-	SourceID int    // -1 when the list does not set one
-	Entries  []ListEntry
-}
+type List = framelist.List
 
 // ReadList reads a lidar list file. Two forms are accepted:
 //
@@ -56,92 +48,15 @@ func ReadList(path string) (*List, error) {
 	case ".yaml", ".yml":
 		l, err = parseYAMLList(path, data)
 	default:
-		l, err = parseTOMLList(path, data)
+		l, err = framelist.ParseTOML("lidar list", path, data)
 	}
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(path)
-	for i := range l.Entries {
-		e := &l.Entries[i]
-		if !filepath.IsAbs(e.Path) {
-			e.Path = filepath.Join(dir, e.Path)
-		}
-		if st, err := os.Stat(e.Path); err != nil {
-			return nil, fmt.Errorf("lidar list %s: line %d: frame %d: %w", path, e.Line, i, err)
-		} else if st.IsDir() {
-			return nil, fmt.Errorf("lidar list %s: line %d: frame %d: %s is a folder, want a point-cloud file", path, e.Line, i, e.Path)
-		}
-	}
-	if len(l.Entries) == 0 {
-		return nil, fmt.Errorf("lidar list %s: no frames", path)
+	if err := framelist.Finish("lidar list", l, "a point-cloud file"); err != nil {
+		return nil, err
 	}
 	return l, nil
-}
-
-func parseTOMLList(path string, data []byte) (*List, error) {
-	var doc struct {
-		SourceID *int `toml:"source_id"`
-		Frame    []struct {
-			TimestampMs *float64 `toml:"timestamp_ms"`
-			TimestampNs *int64   `toml:"timestamp_ns"`
-			Path        string   `toml:"path"`
-		} `toml:"frame"`
-	}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("lidar list %s: %w", path, tomlLine(err))
-	}
-	l := &List{File: path, SourceID: -1}
-	if doc.SourceID != nil {
-		l.SourceID = *doc.SourceID
-	}
-	lines := frameLines(data)
-	for i, f := range doc.Frame {
-		line := 0
-		if i < len(lines) {
-			line = lines[i]
-		}
-		e := ListEntry{Path: f.Path, Line: line}
-		switch {
-		case f.Path == "":
-			return nil, fmt.Errorf("lidar list %s: line %d: frame %d has no path", path, line, i)
-		case f.TimestampMs != nil && f.TimestampNs != nil:
-			return nil, fmt.Errorf("lidar list %s: line %d: frame %d has both timestamp_ms and timestamp_ns", path, line, i)
-		case f.TimestampMs != nil:
-			e.TimestampNs = int64(*f.TimestampMs * 1e6)
-		case f.TimestampNs != nil:
-			e.TimestampNs = *f.TimestampNs
-		default:
-			return nil, fmt.Errorf("lidar list %s: line %d: frame %d has no timestamp_ms", path, line, i)
-		}
-		l.Entries = append(l.Entries, e)
-	}
-	return l, nil
-}
-
-// tomlLine puts go-toml's position first: "line 3: …".
-func tomlLine(err error) error {
-	if de, ok := err.(*toml.DecodeError); ok {
-		row, _ := de.Position()
-		return fmt.Errorf("line %d: %s", row, de.Error())
-	}
-	if se, ok := err.(*toml.StrictMissingError); ok && len(se.Errors) > 0 {
-		row, _ := se.Errors[0].Position()
-		return fmt.Errorf("line %d: unknown key %q", row, strings.Join(se.Errors[0].Key(), "."))
-	}
-	return err
-}
-
-// frameLines returns the line of each [[frame]] header.
-func frameLines(data []byte) []int {
-	var out []int
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		if bytes.Equal(bytes.TrimSpace(line), []byte("[[frame]]")) {
-			out = append(out, i+1)
-		}
-	}
-	return out
 }
 
 func parseYAMLList(path string, data []byte) (*List, error) {
