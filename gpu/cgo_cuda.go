@@ -5,8 +5,8 @@ package gpu
 // #cgo LDFLAGS: -lcuda
 // #include <cuda.h>
 // #include <stdlib.h>
-// static CUresult launch1d(CUfunction f, unsigned grid, unsigned block, CUstream s, void **params) {
-//   return cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, s, params, NULL);
+// static CUresult launch2d(CUfunction f, unsigned gx, unsigned gy, unsigned block, CUstream s, void **params) {
+//   return cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, s, params, NULL);
 // }
 import "C"
 
@@ -60,10 +60,10 @@ func (l launcher) free() {
 	C.free(unsafe.Pointer(l.argp))
 }
 
-// launch runs f over grid blocks of block threads on stream s. cu.Function
+// launch runs f over gx×gy blocks of block threads on stream s. cu.Function
 // and cu.Stream each wrap one driver handle (their only field), which is
 // read here as the C handle.
-func (l launcher) launch(f cu.Function, grid, block int, s cu.Stream, vals []any) error {
+func (l launcher) launch(f cu.Function, gx, gy, block int, s cu.Stream, vals []any) error {
 	if len(vals) > maxArgs {
 		return fmt.Errorf("gpu: %d kernel arguments", len(vals))
 	}
@@ -91,7 +91,7 @@ func (l launcher) launch(f cu.Function, grid, block int, s cu.Stream, vals []any
 	}
 	fn := *(*C.CUfunction)(unsafe.Pointer(&f))
 	st := *(*C.CUstream)(unsafe.Pointer(&s))
-	if r := C.launch1d(fn, C.uint(grid), C.uint(block), st, &l.argp[0]); r != C.CUDA_SUCCESS {
+	if r := C.launch2d(fn, C.uint(gx), C.uint(gy), C.uint(block), st, &l.argp[0]); r != C.CUDA_SUCCESS {
 		return fmt.Errorf("CUDA error %d", int(r))
 	}
 	return nil

@@ -35,7 +35,6 @@ type Context struct {
 
 	// Owned by the goroutine.
 	ctx    cu.CUContext
-	mod    cu.Module
 	fns    map[string]cu.Function
 	stream cu.Stream
 	free   map[int64][]cu.DevicePtr // device pool: size class → free buffers
@@ -44,6 +43,8 @@ type Context struct {
 	ev0    cu.Event
 	ev1    cu.Event
 	evs    []cu.Event // profiling: one after each stage
+	timing bool       // SetTiming
+	lastMs float64    // KernelMillis
 	l      launcher
 }
 
@@ -86,19 +87,21 @@ func (c *Context) init(dev int) error {
 	if c.ctx, err = d.MakeContext(cu.SchedAuto); err != nil {
 		return fmt.Errorf("gpu: context on %s: %w", c.name, err)
 	}
-	if c.mod, err = cu.LoadData(kernelPTX); err != nil {
-		c.ctx.Destroy()
-		return fmt.Errorf("gpu: loading kernels: %w", err)
-	}
 	c.fns = map[string]cu.Function{}
-	for _, n := range []string{"scan_top", "crop_reduce", "crop_down", "spin",
-		"pil_cells", "pil_flag_reduce", "pil_flag_down", "pil_count", "pil_alloc", "pil_scatter", "pil_features"} {
-		f, err := c.mod.Function(n)
+	for _, m := range modules {
+		mod, err := cu.LoadData(m.ptx)
 		if err != nil {
 			c.ctx.Destroy()
-			return fmt.Errorf("gpu: kernel %s: %w", n, err)
+			return fmt.Errorf("gpu: loading kernels/%s.ptx: %w", m.name, err)
 		}
-		c.fns[n] = f
+		for _, n := range m.kernels {
+			f, err := mod.Function(n)
+			if err != nil {
+				c.ctx.Destroy()
+				return fmt.Errorf("gpu: kernel %s of %s.ptx: %w", n, m.name, err)
+			}
+			c.fns[n] = f
+		}
 	}
 	if c.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
 		c.ctx.Destroy()
@@ -342,11 +345,19 @@ func (c *Context) Download(dst, src *ds3d.Frame) error {
 
 // launch runs kernel name over n threads in blocks of block.
 func (c *Context) launch(name string, n, block int, vals ...any) error {
-	grid := (n + block - 1) / block
-	if grid == 0 {
+	return c.launchGrid(name, (n+block-1)/block, 1, block, vals...)
+}
+
+// launchGrid runs kernel name over gx×gy blocks of block threads.
+func (c *Context) launchGrid(name string, gx, gy, block int, vals ...any) error {
+	if gx == 0 || gy == 0 {
 		return nil
 	}
-	if err := c.l.launch(c.fns[name], grid, block, c.stream, vals); err != nil {
+	f, ok := c.fns[name]
+	if !ok {
+		return fmt.Errorf("gpu: no kernel %q in the loaded modules", name)
+	}
+	if err := c.l.launch(f, gx, gy, block, c.stream, vals); err != nil {
 		return fmt.Errorf("gpu: %s: %w", name, err)
 	}
 	return nil

@@ -26,3 +26,33 @@ func TestCPUBuildDoesNotImportCU(t *testing.T) {
 		}
 	}
 }
+
+// TestDS3DBinaryDoesNotImportCU: the ds3d binary's plain build links no
+// cu, and (the control that shows the check can fail) its cuda build does,
+// through apps/ds3d/components_cuda.go.
+func TestDS3DBinaryDoesNotImportCU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command (e.g. a test binary carried to a GPU machine)")
+	}
+	deps := func(args ...string) map[string]bool {
+		out, err := exec.Command(gobin, append([]string{"list", "-deps"}, append(args, "github.com/ds3d-go/ds3d-go/apps/ds3d")...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %v: %v\n%s", args, err, out)
+		}
+		m := map[string]bool{}
+		for _, p := range strings.Fields(string(out)) {
+			m[p] = true
+		}
+		return m
+	}
+	if deps()["gorgonia.org/cu"] {
+		t.Fatal("apps/ds3d depends on gorgonia.org/cu without the cuda tag")
+	}
+	if !deps("-tags", "cuda")["gorgonia.org/cu"] {
+		t.Fatal("apps/ds3d built with -tags cuda does not link gorgonia.org/cu: the GPU components are not registered")
+	}
+}

@@ -33,7 +33,7 @@ var glRenderKeys = map[string]string{
 	"near": "perspective_near", "far": "perspective_far", "fov": "perspective_fov",
 	"lidar_color": "lidar_color", "lidar_data_key": "lidar_data_key", "lidar_bbox_key": "lidar_bbox_key",
 	"color_clear": "color_clear", "enable_label": "enable_label", "line_width": "line_width",
-	"font_size": "font_size", "x_range": "x_range", "y_range": "y_range", "z_range": "z_range",
+	"x_range": "x_range", "y_range": "y_range", "z_range": "z_range",
 }
 
 var glRenderDrop = map[string]string{
@@ -41,6 +41,7 @@ var glRenderDrop = map[string]string{
 	"block":            "rendering never blocks the window loop here",
 	"coord_y_opposite": "texture coordinates follow DS3D::PointColorCoord's documented convention",
 	"positive_z_only":  "not needed: points behind the camera are clipped by the near plane",
+	"font_size":        "labels use the built-in 5×7 bitmap font; set label_scale (1: 7-pixel glyphs, 3: about a 20-point font)",
 }
 
 // functions is the table of known ds3d libraries' create functions.

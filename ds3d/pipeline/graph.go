@@ -95,13 +95,14 @@ func (e *edge) push(ctx context.Context, it item) error {
 }
 
 type node struct {
-	g     *Graph
-	cfg   *config.Component
-	comp  any
-	in    *queue
-	outs  []edge
-	stats counters
-	log   *slog.Logger
+	g        *Graph
+	cfg      *config.Component
+	comp     any
+	in       *queue
+	outs     []edge
+	stats    counters
+	gpuAware bool // takes GPU frames as they are (ds3d.GPUAware); others get host copies
+	log      *slog.Logger
 
 	// emit state: the datamap being processed, and whether it was emitted.
 	cur     *ds3d.DataMap
@@ -257,6 +258,17 @@ func (g *Graph) Run(ctx context.Context) error {
 			break
 		}
 	}
+	// Close only now, downstream first: a component may hand frames that
+	// live in its resources (pinned or device memory) to the ones after
+	// it, so none is closed while another can still read its frames.
+	for i := len(g.nodes) - 1; i >= 0; i-- {
+		n := g.nodes[i]
+		if c, ok := n.comp.(io.Closer); ok {
+			if err := n.call(c.Close); err != nil && firstErr == nil && context.Cause(ctx) == nil {
+				firstErr = fmt.Errorf("component %q (%s): close: %w", n.cfg.Name, n.cfg.Impl, err)
+			}
+		}
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -285,6 +297,13 @@ func (n *node) next(ctx context.Context, l ds3d.Loader) (m *ds3d.DataMap, err er
 
 func (n *node) process(ctx context.Context, it item) (err error) {
 	defer n.recoverInto(&err)
+	if ds3d.ToHost != nil && !n.gpuAware {
+		k, err := ds3d.ToHost(ctx, it.m)
+		if err != nil {
+			return fmt.Errorf("copying GPU frames to the host: %w", err)
+		}
+		n.stats.xfers.Add(uint64(k))
+	}
 	switch n.cfg.Kind {
 	case ds3d.KindMixer:
 		return n.comp.(ds3d.Mixer).Push(ctx, it.port, it.m, n.emitFn)
@@ -296,13 +315,9 @@ func (n *node) process(ctx context.Context, it item) (err error) {
 
 func (n *node) run(ctx context.Context) (err error) {
 	n.ctx = ctx
-	defer func() {
-		if c, ok := n.comp.(io.Closer); ok {
-			if cerr := n.call(c.Close); cerr != nil && err == nil {
-				err = fmt.Errorf("close: %w", cerr)
-			}
-		}
-	}()
+	if g, ok := n.comp.(ds3d.GPUAware); ok {
+		n.gpuAware = g.AcceptsGPUFrames()
+	}
 	if s, ok := n.comp.(ds3d.Starter); ok {
 		if err := n.call(func() error { return s.Start(ctx) }); err != nil {
 			return fmt.Errorf("start: %w", err)

@@ -67,7 +67,8 @@ func (h *histogram) quantile(q float64) time.Duration {
 // counters are one component's live measurements.
 type counters struct {
 	in, out, drops atomic.Uint64
-	first, last    atomic.Int64 // unix ns of the first and last datamap handled
+	xfers          atomic.Uint64 // GPU frames copied to the host for this component
+	first, last    atomic.Int64  // unix ns of the first and last datamap handled
 	lat            histogram
 }
 
@@ -89,10 +90,13 @@ type Metrics struct {
 	P99     time.Duration `json:"latency_p99_ns"`
 	FPS     float64       `json:"fps"`
 	Elapsed time.Duration `json:"active_ns"`
+	// Transfers counts GPU frames the runtime copied to the host before
+	// this component (which takes host frames only) saw them.
+	Transfers uint64 `json:"gpu_to_host,omitempty"`
 }
 
 func (c *counters) snapshot() Metrics {
-	m := Metrics{In: c.in.Load(), Out: c.out.Load(), Drops: c.drops.Load(), P50: c.lat.quantile(0.50), P99: c.lat.quantile(0.99)}
+	m := Metrics{In: c.in.Load(), Out: c.out.Load(), Drops: c.drops.Load(), Transfers: c.xfers.Load(), P50: c.lat.quantile(0.50), P99: c.lat.quantile(0.99)}
 	f, l := c.first.Load(), c.last.Load()
 	if f != 0 && l > f {
 		m.Elapsed = time.Duration(l - f)
@@ -110,10 +114,22 @@ func (c *counters) snapshot() Metrics {
 // WriteTable prints metrics as an aligned table.
 func WriteTable(w io.Writer, ms []Metrics) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "component\timpl\tin\tout\tdrops\tp50\tp99\tfps\t")
+	xfer := false // the GPU→host column shows only when a copy happened
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.1f\t\n", m.Name, m.Impl, m.In, m.Out, m.Drops,
+		xfer = xfer || m.Transfers > 0
+	}
+	head := "component\timpl\tin\tout\tdrops\tp50\tp99\tfps\t"
+	if xfer {
+		head += "gpu→host\t"
+	}
+	fmt.Fprintln(tw, head)
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.1f\t", m.Name, m.Impl, m.In, m.Out, m.Drops,
 			fmtDur(m.P50), fmtDur(m.P99), m.FPS)
+		if xfer {
+			fmt.Fprintf(tw, "%d\t", m.Transfers)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

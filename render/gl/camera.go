@@ -110,6 +110,24 @@ func bevOrtho(xr, yr [2]float64) mat4 {
 	return m
 }
 
+// frontOrtho maps the lidar frame to clip space for the front view: looking
+// along +x from behind, y ∈ yr across (left, +y, on the left), z ∈ zr up,
+// x ∈ xr the depth slab (smaller x nearer the viewer):
+// ndc_x = 2(y_max − y)/(y_max − y_min) − 1, ndc_y = 2(z − z_min)/(z_max − z_min) − 1,
+// ndc_z = 2(x − x_min)/(x_max − x_min) − 1.
+func frontOrtho(xr, yr, zr [2]float64) mat4 {
+	var m mat4
+	dx, dy, dz := xr[1]-xr[0], yr[1]-yr[0], zr[1]-zr[0]
+	m[4] = -2 / dy // ndc_x from y
+	m[12] = 2*yr[1]/dy - 1
+	m[9] = 2 / dz // ndc_y from z
+	m[13] = -2*zr[0]/dz - 1
+	m[2] = 2 / dx // ndc_z from x
+	m[14] = -2*xr[0]/dx - 1
+	m[15] = 1
+	return m
+}
+
 // orbit is the interactive camera: a perspective camera orbiting target at
 // distance dist with azimuth az (radians about +z from +x, of the eye seen
 // from the target) and elevation el, or a BEV window over xr × yr.

@@ -23,6 +23,14 @@ var ErrWindowClosed = errors.New("gl_render: window closed")
 const (
 	ViewPerspective = "perspective" // 3D perspective camera (view_position, view_target, view_up)
 	ViewBEV         = "bev"         // orthographic top view, render/raster's BEV convention
+	ViewFront       = "front"       // orthographic view along +x from behind: y_range across (left on the left), z_range up
+)
+
+// Point colour modes beyond raster's: depth along the viewing direction
+// and the RGB of a colour image sampled at each point's colour coordinate.
+const (
+	ColorDepth = "depth"
+	ColorRGB   = "rgb"
 )
 
 // maxSide bounds a window or frame side in pixels.
@@ -31,7 +39,7 @@ const maxSide = 16384
 // Config configures gl_render. Keys shared with raster_render have the same
 // names and meanings.
 type Config struct {
-	View         string    `toml:"view" doc:"\"perspective\" (3D camera at view_position looking at view_target) or \"bev\" (orthographic top view over x_range × y_range, the render/raster BEV convention)"`
+	View         string    `toml:"view" doc:"\"perspective\" (3D camera at view_position looking at view_target), \"bev\" (orthographic top view over x_range × y_range, the render/raster BEV convention) or \"front\" (orthographic view along +x from behind over y_range × z_range, x_range the depth slab)"`
 	WindowWidth  int       `toml:"window_width" doc:"window (or offscreen frame) width in pixels"`
 	WindowHeight int       `toml:"window_height" doc:"window (or offscreen frame) height in pixels"`
 	WindowTitle  string    `toml:"window_title" doc:"window title"`
@@ -46,14 +54,17 @@ type Config struct {
 	LidarKey   string   `toml:"lidar_data_key" doc:"key of the [N,4] (or [N,3]) f32 lidar frame; empty draws no points"`
 	BoxKey     string   `toml:"lidar_bbox_key" doc:"key of the []Box3D boxes in the lidar frame; empty draws no boxes"`
 
-	ColorBy    string     `toml:"color_by" doc:"point colours: intensity, height, range or fixed (lidar_color), on the Turbo colour map of render/raster"`
-	ValueRange [2]float64 `toml:"value_range" doc:"values mapped onto the colour map [low, high]; [0, 0] takes the mode's default (intensity 0–1, height −2.5–1.5 m, range 0–60 m)"`
-	LidarColor [3]uint8   `toml:"lidar_color" doc:"RGB colour of points with color_by = \"fixed\""`
-	PointSize  float64    `toml:"point_size" doc:"point size in pixels (squares)"`
-	LineWidth  float64    `toml:"line_width" doc:"box, grid and axis line width in pixels"`
-	BoxesOnTop bool       `toml:"boxes_on_top" doc:"draw boxes over the points (no depth test) so they are never hidden"`
-	Labels     bool       `toml:"labels" doc:"write each box's label, score and track id above it (5×7 bitmap font)"`
-	LabelScale int        `toml:"label_scale" doc:"label font scale (1: 5×7-pixel glyphs)"`
+	ColorBy         string     `toml:"color_by" doc:"point colours: intensity, height, range, depth (along the viewing direction; in camera tiles the camera depth), fixed (lidar_color) on the Turbo colour map of render/raster, or rgb (each point takes the colour_frame_key image's colour at its color_coord_key coordinate: RGB-D clouds from depth2point)"`
+	ValueRange      [2]float64 `toml:"value_range" doc:"values mapped onto the colour map [low, high]; [0, 0] takes the mode's default (intensity 0–1, height −2.5–1.5 m, range and depth 0–60 m)"`
+	ColorCoordKey   string     `toml:"color_coord_key" doc:"color_by = \"rgb\": key of the [N,2] (or [N,3], first two used) f32 colour coordinates of the points, one per point (depth2point's DS3D::PointColorCoord)"`
+	ColorCoordUnits string     `toml:"color_coord_units" doc:"color_by = \"rgb\": the coordinates are \"normalized\" texture coordinates ((u + ½)/W, (v + ½)/H, depth2point's default) or \"pixels\" (column u, row v)"`
+	ColorFrameKey   string     `toml:"color_frame_key" doc:"color_by = \"rgb\": key of the RGB or RGBA u8 colour image the coordinates index"`
+	LidarColor      [3]uint8   `toml:"lidar_color" doc:"RGB colour of points with color_by = \"fixed\""`
+	PointSize       float64    `toml:"point_size" doc:"point size in pixels (squares)"`
+	LineWidth       float64    `toml:"line_width" doc:"box, grid and axis line width in pixels"`
+	BoxesOnTop      bool       `toml:"boxes_on_top" doc:"draw boxes over the points (no depth test) so they are never hidden"`
+	Labels          bool       `toml:"enable_label" doc:"write each box's label, score and track id above it (5×7 bitmap font); ds3d's enable_label"`
+	LabelScale      int        `toml:"label_scale" doc:"label font scale (1: 5×7-pixel glyphs)"`
 
 	ViewPosition    [3]float64 `toml:"view_position" doc:"perspective: camera position in the lidar frame (metres)"`
 	ViewTarget      [3]float64 `toml:"view_target" doc:"perspective: point the camera looks at"`
@@ -63,13 +74,18 @@ type Config struct {
 	PerspectiveFov  float64    `toml:"perspective_fov" doc:"perspective: vertical field of view in degrees"`
 
 	XRange [2]float64 `toml:"x_range" doc:"BEV: forward range [min, max] in metres (lidar x, up in the image); metres per pixel follow from window_height"`
-	YRange [2]float64 `toml:"y_range" doc:"BEV: lateral range [min, max] in metres (lidar y, left in the image); metres per pixel follow from window_width"`
+	YRange [2]float64 `toml:"y_range" doc:"BEV and front: lateral range [min, max] in metres (lidar y, left in the image); metres per pixel follow from window_width"`
+	ZRange [2]float64 `toml:"z_range" doc:"front: height range [min, max] in metres (lidar z, up in the image)"`
 
 	GridStep   float64  `toml:"grid_step" doc:"metres between ground grid lines through the origin; 0 draws none"`
 	GridExtent float64  `toml:"grid_extent" doc:"perspective: the grid covers [−grid_extent, grid_extent] in x and y (the BEV grid covers its ranges)"`
 	GridZ      float64  `toml:"grid_z" doc:"height of the ground grid in the lidar frame (roof lidars sit about 1.7 m above the ground)"`
 	GridColor  [3]uint8 `toml:"grid_color" doc:"RGB colour of the grid"`
 	AxisLength float64  `toml:"axis_length" doc:"length in metres of the x (red), y (green), z (blue) axes at the origin; 0 draws none"`
+
+	HUD bool `toml:"hud" doc:"draw a heads-up line at the bottom left: frames per second, DS3D::FrameNumber, DS3D::Timestamp (seconds), point and box counts (5×7 bitmap font at label_scale)"`
+
+	RenderGraph []Layout `toml:"render_graph" doc:"ensemble layout (ds3d's render_graph): tiles drawn in order, each into its own viewport; empty draws one view over the whole window from the keys above. See Layout"`
 }
 
 var pngLevels = map[string]png.CompressionLevel{
@@ -90,7 +106,8 @@ func NewConfig() *Config {
 		PointSize: 2, LineWidth: 2, BoxesOnTop: true, Labels: true, LabelScale: 1,
 		ViewPosition: [3]float64{-12, 0, 8}, ViewTarget: [3]float64{15, 0, -1}, ViewUp: [3]float64{0, 0, 1},
 		PerspectiveNear: 0.1, PerspectiveFar: 300, PerspectiveFov: 60,
-		XRange: [2]float64{-40, 40}, YRange: [2]float64{-40, 40},
+		XRange: [2]float64{-40, 40}, YRange: [2]float64{-40, 40}, ZRange: [2]float64{-3, 5},
+		ColorCoordKey: string(ds3d.KeyPointColorCoord), ColorCoordUnits: "normalized", ColorFrameKey: string(ds3d.KeyColorFrame),
 		GridStep: 10, GridExtent: 80, GridZ: -1.7, GridColor: [3]uint8{48, 48, 48}, AxisLength: 2,
 	}
 }
@@ -107,8 +124,8 @@ func finite(v ...float64) bool {
 // Validate checks every key and names the first bad one.
 func (c *Config) Validate() error {
 	switch {
-	case c.View != ViewPerspective && c.View != ViewBEV:
-		return ds3d.ConfigErrorf("view", "must be %q or %q, got %q", ViewPerspective, ViewBEV, c.View)
+	case c.View != ViewPerspective && c.View != ViewBEV && c.View != ViewFront:
+		return ds3d.ConfigErrorf("view", "must be %q, %q or %q, got %q", ViewPerspective, ViewBEV, ViewFront, c.View)
 	case c.WindowWidth <= 0 || c.WindowWidth > maxSide:
 		return ds3d.ConfigErrorf("window_width", "must be 1..%d pixels, got %d", maxSide, c.WindowWidth)
 	case c.WindowHeight <= 0 || c.WindowHeight > maxSide:
@@ -128,13 +145,8 @@ func (c *Config) Validate() error {
 	case !(c.AxisLength >= 0) || math.IsInf(c.AxisLength, 0):
 		return ds3d.ConfigErrorf("axis_length", "must be ≥ 0, got %v", c.AxisLength)
 	}
-	switch raster.ColorMode(c.ColorBy) {
-	case raster.ColorIntensity, raster.ColorHeight, raster.ColorRange, raster.ColorFixed:
-	default:
-		return ds3d.ConfigErrorf("color_by", "must be intensity, height, range or fixed, got %q", c.ColorBy)
-	}
-	if vr := c.ValueRange; vr != ([2]float64{}) && !(vr[1] > vr[0] && finite(vr[1]-vr[0])) {
-		return ds3d.ConfigErrorf("value_range", "must be [low, high] with low < high, got %v", vr)
+	if err := checkColor("", c.ColorBy, c.ValueRange, c); err != nil {
+		return err
 	}
 	if _, ok := pngLevels[c.PNGCompress]; !ok {
 		return ds3d.ConfigErrorf("png_compression", "must be default, fast, best or none, got %q", c.PNGCompress)
@@ -142,13 +154,58 @@ func (c *Config) Validate() error {
 	if err := checkFilename("filename", c.Filename); err != nil {
 		return err
 	}
-	if c.View == ViewBEV {
-		for _, r := range []struct {
-			key string
-			v   [2]float64
-		}{{"x_range", c.XRange}, {"y_range", c.YRange}} {
+	if err := checkView("", c.View, c.XRange, c.YRange, c.ZRange, c.ViewPosition, c.ViewTarget, c.ViewUp, c.PerspectiveNear, c.PerspectiveFar, c.PerspectiveFov); err != nil {
+		return err
+	}
+	for i := range c.RenderGraph {
+		if err := c.RenderGraph[i].validate(fmt.Sprintf("render_graph[%d].", i), c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkColor checks a colour mode and its value range; prefix names the
+// layout the keys belong to.
+func checkColor(prefix, mode string, vr [2]float64, c *Config) error {
+	switch mode {
+	case string(raster.ColorIntensity), string(raster.ColorHeight), string(raster.ColorRange), string(raster.ColorFixed), ColorDepth:
+	case ColorRGB:
+		switch {
+		case c.ColorCoordKey == "":
+			return ds3d.ConfigErrorf("color_coord_key", "color_by = \"rgb\" needs the colour coordinates' key")
+		case c.ColorFrameKey == "":
+			return ds3d.ConfigErrorf("color_frame_key", "color_by = \"rgb\" needs the colour image's key")
+		case c.ColorCoordUnits != "normalized" && c.ColorCoordUnits != "pixels":
+			return ds3d.ConfigErrorf("color_coord_units", "must be \"normalized\" or \"pixels\", got %q", c.ColorCoordUnits)
+		}
+	default:
+		return ds3d.ConfigErrorf(prefix+"color_by", "must be intensity, height, range, depth, fixed or rgb, got %q", mode)
+	}
+	if vr != ([2]float64{}) && !(vr[1] > vr[0] && finite(vr[1]-vr[0])) {
+		return ds3d.ConfigErrorf(prefix+"value_range", "must be [low, high] with low < high, got %v", vr)
+	}
+	return nil
+}
+
+// checkView checks the keys a view needs: the ranges of an orthographic
+// view, the camera of a perspective one.
+func checkView(prefix, view string, xr, yr, zr [2]float64, pos, target, up [3]float64, near, far, fov float64) error {
+	type rng struct {
+		key string
+		v   [2]float64
+	}
+	var rs []rng
+	switch view {
+	case ViewBEV:
+		rs = []rng{{"x_range", xr}, {"y_range", yr}}
+	case ViewFront:
+		rs = []rng{{"x_range", xr}, {"y_range", yr}, {"z_range", zr}}
+	}
+	if rs != nil {
+		for _, r := range rs {
 			if !(r.v[1] > r.v[0]) || !finite(r.v[1]-r.v[0]) {
-				return ds3d.ConfigErrorf(r.key, "must be [min, max] with min < max, got %v", r.v)
+				return ds3d.ConfigErrorf(prefix+r.key, "must be [min, max] with min < max, got %v", r.v)
 			}
 		}
 		return nil
@@ -156,25 +213,29 @@ func (c *Config) Validate() error {
 	for _, v := range []struct {
 		key string
 		v   [3]float64
-	}{{"view_position", c.ViewPosition}, {"view_target", c.ViewTarget}, {"view_up", c.ViewUp}} {
+	}{{"view_position", pos}, {"view_target", target}, {"view_up", up}} {
 		if !finite(v.v[:]...) {
-			return ds3d.ConfigErrorf(v.key, "must be finite, got %v", v.v)
+			return ds3d.ConfigErrorf(prefix+v.key, "must be finite, got %v", v.v)
 		}
 	}
-	f := sub3(c.ViewTarget, c.ViewPosition)
+	f := sub3(target, pos)
 	if norm3(f) == 0 {
-		return ds3d.ConfigErrorf("view_target", "must differ from view_position %v", c.ViewPosition)
+		return ds3d.ConfigErrorf(prefix+"view_target", "must differ from view_position %v", pos)
 	}
-	if n := norm3(cross3(f, c.ViewUp)); !(n > 1e-9*norm3(f)*norm3(c.ViewUp)) {
-		return ds3d.ConfigErrorf("view_up", "must not be zero or parallel to the viewing direction, got %v", c.ViewUp)
+	if n := norm3(cross3(f, up)); !(n > 1e-9*norm3(f)*norm3(up)) {
+		return ds3d.ConfigErrorf(prefix+"view_up", "must not be zero or parallel to the viewing direction, got %v", up)
 	}
+	return checkPerspective(prefix, near, far, fov)
+}
+
+func checkPerspective(prefix string, near, far, fov float64) error {
 	switch {
-	case !(c.PerspectiveNear > 0) || math.IsInf(c.PerspectiveNear, 0):
-		return ds3d.ConfigErrorf("perspective_near", "must be positive, got %v", c.PerspectiveNear)
-	case !(c.PerspectiveFar > c.PerspectiveNear) || math.IsInf(c.PerspectiveFar, 0):
-		return ds3d.ConfigErrorf("perspective_far", "must be greater than perspective_near (%v), got %v", c.PerspectiveNear, c.PerspectiveFar)
-	case !(c.PerspectiveFov > 0 && c.PerspectiveFov < 180):
-		return ds3d.ConfigErrorf("perspective_fov", "must be in (0, 180) degrees, got %v", c.PerspectiveFov)
+	case !(near > 0) || math.IsInf(near, 0):
+		return ds3d.ConfigErrorf(prefix+"perspective_near", "must be positive, got %v", near)
+	case !(far > near) || math.IsInf(far, 0):
+		return ds3d.ConfigErrorf(prefix+"perspective_far", "must be greater than perspective_near (%v), got %v", near, far)
+	case !(fov > 0 && fov < 180):
+		return ds3d.ConfigErrorf(prefix+"perspective_fov", "must be in (0, 180) degrees, got %v", fov)
 	}
 	return nil
 }
@@ -197,7 +258,7 @@ func checkFilename(key, pattern string) error {
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "gl_render",
-		`OpenGL viewer (GLFW, OpenGL 3.3 core): draws each datamap's lidar points (coloured by intensity, height, range or a fixed colour), 3D boxes as wireframes with a front-face cross and labels, a ground grid and axes, in a perspective 3D view or an orthographic bird's-eye view (render/raster's BEV convention). Shows a window (mouse orbit/pan/zoom, keys: R reset, space pause, N step, S screenshot, Esc close) or, with headless = true, renders offscreen under an X server such as Xvfb; writes PNG frames to output_dir when set.`,
+		`OpenGL viewer (GLFW, OpenGL 3.3 core): draws each datamap's lidar points (coloured by intensity, height, range, depth, a fixed colour or the RGB of a colour image for RGB-D clouds), 3D boxes as wireframes with a front-face cross and labels, a ground grid and axes, in a perspective 3D view or an orthographic bird's-eye or front view (render/raster's BEV convention), with an optional HUD. An ensemble render_graph (ds3d's) tiles the window: texture3d_render tiles show a camera image with the lidar points and boxes projected through the camera's calibration, lidar3d_render tiles a 3D, top or front view. Shows a window (mouse orbit/pan/zoom, keys: R reset, space pause, N step, S screenshot, Esc close) or, with headless = true, renders offscreen under an X server such as Xvfb; writes PNG frames to output_dir when set.`,
 		NewConfig,
 		func(c *Config, env *ds3d.Env) (any, error) { return NewRenderer(c, env) })
 }

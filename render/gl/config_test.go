@@ -33,7 +33,7 @@ func TestConfigErrors(t *testing.T) {
 		{"point_size", func(c *gl.Config) { c.PointSize = 0 }},
 		{"line_width", func(c *gl.Config) { c.LineWidth = -1 }},
 		{"label_scale", func(c *gl.Config) { c.LabelScale = 0 }},
-		{"color_by", func(c *gl.Config) { c.ColorBy = "depth" }},
+		{"color_by", func(c *gl.Config) { c.ColorBy = "curvature" }},
 		{"value_range", func(c *gl.Config) { c.ValueRange = [2]float64{2, 1} }},
 		{"png_compression", func(c *gl.Config) { c.PNGCompress = "max" }},
 		{"filename", func(c *gl.Config) { c.Filename = "frame.png" }},

@@ -8,6 +8,16 @@
 // headless into a framebuffer object of a hidden window, writing PNG frames.
 // View is the body of `ds3d view FILE...`.
 //
+// # Ensemble
+//
+// A render_graph (see Layout) tiles the window like ds3d's ensemble
+// render: texture3d_render tiles show a camera image with the lidar points
+// and boxes projected through DS3D::CamN_IntrinsicMatrix and
+// DS3D::LidarToCamN_ExtrinsicMatrix, lidar3d_render tiles a perspective,
+// top or front view; each tile draws in its own viewport and scissor. With
+// color_by = "rgb" points take a colour image's colour at their
+// DS3D::PointColorCoord (RGB-D clouds); hud = true adds a status line.
+//
 // # Threads
 //
 // GLFW and a GL context belong to one OS thread. The package owns one
@@ -45,9 +55,11 @@
 // buffer (glBufferData with nil) before glBufferSubData, and buffers grow
 // geometrically. Readback (glReadPixels into a reused buffer, rows flipped
 // into a reused image) and PNG encoding (reused encoder buffers) complete the
-// headless path. Drawing and reading back a frame allocates nothing; see
-// PERF_NOTES.md for timings.
+// headless path. Camera images are uploaded with glTexSubImage2D straight
+// from the frame. Drawing and reading back a frame allocates nothing; see
+// docs/PERF.md for timings.
 //
-// A datamap without the lidar or box key is drawn without it, with one
-// warning per key; a value of the wrong type is an error naming the key.
+// A datamap without a key a tile draws (lidar, boxes, image, calibration)
+// is drawn without it, with one warning per key; a value of the wrong type
+// is an error naming the key.
 package gl

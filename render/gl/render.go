@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	gogl "github.com/go-gl/gl/v3.3-core/gl"
@@ -32,17 +33,22 @@ type Renderer struct {
 	done chan error
 	ctx  context.Context
 
-	// the frame being drawn, handed to the GL thread
-	fd       frameData
-	keep     frameData // hold_on_eos: a copy of the last frame
+	// the frame being drawn, handed to the GL thread: one frameData a tile
+	tiles    []tileSpec
+	fd       []frameData
+	keep     frameData // hold_on_eos: a copy of the single view's last frame
 	readback bool
 	drawFn   func() error
 	finishFn func() error
 	// staging buffers reused from frame to frame
-	lines, text []float32
-	lbuf        []byte
-	read        []byte
-	img         *image.RGBA
+	st   staging
+	read []byte
+	img  *image.RGBA
+
+	// HUD
+	hud      []byte
+	lastDraw time.Time
+	fps      float64
 
 	enc     png.Encoder
 	bw      *bufio.Writer
@@ -87,6 +93,8 @@ func NewRenderer(c *Config, env *ds3d.Env) (*Renderer, error) {
 		r.log = slog.Default()
 	}
 	r.enc = png.Encoder{CompressionLevel: pngLevels[c.PNGCompress], BufferPool: &pngPool{}}
+	r.tiles = r.cfg.tiles()
+	r.fd = make([]frameData, len(r.tiles))
 	r.cam = newOrbit(c)
 	r.paused = c.StartPaused
 	r.drawFn, r.finishFn = r.drawOnThread, r.finish
@@ -168,37 +176,176 @@ func (r *Renderer) warn(k ds3d.Key, what string) {
 	r.log.Warn("gl_render: no "+what+" in the datamap; further datamaps without it are drawn without it silently", "component", r.name, "key", string(k))
 }
 
-// frame fills r.fd from the datamap: a missing key draws nothing of that
-// kind (warned once); a value of the wrong type is an error.
+// frame fills r.fd from the datamap, tile by tile: a missing key draws
+// nothing of that kind (warned once per key); a value of the wrong type is
+// an error naming the key.
 func (r *Renderer) frame(in *ds3d.DataMap) error {
-	r.fd = frameData{stride: 4}
-	if k := ds3d.Key(r.cfg.LidarKey); k != "" {
-		if !in.Has(k) {
-			r.warn(k, "lidar frame")
-		} else {
-			f, err := ds3d.Get[*ds3d.Frame](in, k)
+	for i := range r.tiles {
+		t, fd := &r.tiles[i], &r.fd[i]
+		*fd = frameData{stride: 4}
+		if t.texture {
+			img, ok, err := r.image(in, t.frameKey, "camera image")
 			if err != nil {
 				return err
 			}
-			if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || (f.Shape.D[1] != 3 && f.Shape.D[1] != 4) {
-				return fmt.Errorf("%s: %s: want a CPU [N,4] or [N,3] f32 frame, got %s %s (%s)", r.name, k, f.DType, f.Shape, f.Mem)
+			if ok {
+				fd.img = img
 			}
-			r.fd.pts, r.fd.stride = ds3d.AsFloat32(f), f.Shape.D[1]
-			r.fd.pts = r.fd.pts[:f.Shape.D[0]*r.fd.stride]
 		}
-	}
-	if k := ds3d.Key(r.cfg.BoxKey); k != "" {
-		if !in.Has(k) {
-			r.warn(k, "3D boxes")
-		} else {
-			b, err := ds3d.Get[[]ds3d.Box3D](in, k)
+		if t.project {
+			intr, ok1, err := lookup[ds3d.Intrinsics](r, in, t.intrKey, "camera intrinsics")
 			if err != nil {
 				return err
 			}
-			r.fd.boxes = b
+			ext, ok2, err := lookup[ds3d.Mat4](r, in, t.extKey, "lidar→camera extrinsic")
+			if err != nil {
+				return err
+			}
+			fd.cam, fd.intr, fd.ext = ok1 && ok2, intr, ext
+		}
+		if t.texture && !t.project {
+			continue
+		}
+		if t.lidarKey != "" {
+			f, ok, err := lookup[*ds3d.Frame](r, in, t.lidarKey, "lidar frame")
+			if err != nil {
+				return err
+			}
+			if ok {
+				if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || f.Shape.D[1] < 3 || f.Shape.D[1] > 64 {
+					return fmt.Errorf("%s: %s: want a CPU [N,C] f32 frame with 3 ≤ C ≤ 64 (x, y, z, intensity, …), got %s %s (%s)", r.name, t.lidarKey, f.DType, f.Shape, f.Mem)
+				}
+				fd.pts, fd.stride = ds3d.AsFloat32(f), f.Shape.D[1]
+				fd.pts = fd.pts[:f.Shape.D[0]*fd.stride]
+			}
+		}
+		if t.boxKey != "" {
+			b, ok, err := lookup[[]ds3d.Box3D](r, in, t.boxKey, "3D boxes")
+			if err != nil {
+				return err
+			}
+			fd.boxes = b
+			_ = ok
+		}
+		if t.colorBy == ColorRGB && len(fd.pts) > 0 {
+			if err := r.rgbColors(in, fd); err != nil {
+				return err
+			}
 		}
 	}
+	r.hudLine(in)
 	return nil
+}
+
+// lookup returns the value under k when present (warning once per key
+// when not); a value of another type is an error naming the key.
+func lookup[T any](r *Renderer, in *ds3d.DataMap, k ds3d.Key, what string) (T, bool, error) {
+	var zero T
+	if !in.Has(k) {
+		r.warn(k, what)
+		return zero, false, nil
+	}
+	v, err := ds3d.Get[T](in, k)
+	if err != nil {
+		return zero, false, fmt.Errorf("%s: %w", r.name, err)
+	}
+	return v, true, nil
+}
+
+// image returns the CPU RGB/RGBA u8 image under k.
+func (r *Renderer) image(in *ds3d.DataMap, k ds3d.Key, what string) (imageRef, bool, error) {
+	f, ok, err := lookup[*ds3d.Frame](r, in, k, what)
+	if err != nil || !ok {
+		return imageRef{}, false, err
+	}
+	ch := 3
+	if f.Type == ds3d.FrameColorRGBA {
+		ch = 4
+	}
+	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeU8 || (f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) {
+		return imageRef{}, false, fmt.Errorf("%s: %s: want a CPU rgb or rgba u8 image frame, got %s %s (%s)", r.name, k, f.Type, f.DType, f.Mem)
+	}
+	w, h, pitch := f.Plane.Width, f.Plane.Height, f.Plane.Pitch
+	if (w <= 0 || h <= 0) && f.Shape.NumDims == 3 {
+		h, w = f.Shape.D[0], f.Shape.D[1]
+	}
+	if pitch == 0 {
+		pitch = w * ch
+	}
+	if w <= 0 || h <= 0 || w > maxSide || h > maxSide || pitch < w*ch || pitch%ch != 0 || len(f.Data) < pitch*(h-1)+w*ch {
+		return imageRef{}, false, fmt.Errorf("%s: %s: image %dx%d with row pitch %d (a multiple of %d bytes wanted) does not fit its %d bytes", r.name, k, w, h, pitch, ch, len(f.Data))
+	}
+	return imageRef{data: f.Data, w: w, h: h, ch: ch, pitch: pitch}, true, nil
+}
+
+// rgbColors adds the colour coordinates and image of an RGB-coloured cloud.
+func (r *Renderer) rgbColors(in *ds3d.DataMap, fd *frameData) error {
+	k := ds3d.Key(r.cfg.ColorCoordKey)
+	f, ok, err := lookup[*ds3d.Frame](r, in, k, "colour coordinates")
+	if err != nil || !ok {
+		return err
+	}
+	n := len(fd.pts) / fd.stride
+	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || f.Shape.D[1] < 2 || f.Shape.D[0] != n {
+		return fmt.Errorf("%s: %s: want a CPU [%d,2] (or [%d,3]) f32 frame, one coordinate a point, got %s %s (%s)", r.name, k, n, n, f.DType, f.Shape, f.Mem)
+	}
+	img, ok, err := r.image(in, ds3d.Key(r.cfg.ColorFrameKey), "colour image")
+	if err != nil || !ok {
+		return err
+	}
+	fd.tcStride = f.Shape.D[1]
+	fd.tc = ds3d.AsFloat32(f)[:n*fd.tcStride]
+	fd.rgb = img
+	return nil
+}
+
+// hudLine writes the HUD text: frames per second (smoothed over about ten
+// frames), frame number, timestamp in seconds, points and boxes of the
+// first tile that has them.
+func (r *Renderer) hudLine(in *ds3d.DataMap) {
+	now := time.Now()
+	if !r.lastDraw.IsZero() {
+		if dt := now.Sub(r.lastDraw).Seconds(); dt > 0 {
+			if r.fps == 0 {
+				r.fps = 1 / dt
+			} else {
+				r.fps += (1/dt - r.fps) * 0.1
+			}
+		}
+	}
+	r.lastDraw = now
+	if !r.cfg.HUD {
+		r.hud = r.hud[:0]
+		return
+	}
+	fn := r.count
+	if in.Has(ds3d.KeyFrameNumber) { // (the error of a missing key allocates)
+		if n, err := in.Int64(ds3d.KeyFrameNumber); err == nil {
+			fn = n
+		}
+	}
+	pts, boxes := -1, -1
+	for i := range r.fd {
+		if pts < 0 && len(r.fd[i].pts) > 0 {
+			pts = len(r.fd[i].pts) / r.fd[i].stride
+		}
+		if boxes < 0 && r.fd[i].boxes != nil {
+			boxes = len(r.fd[i].boxes)
+		}
+	}
+	b := append(r.hud[:0], "FPS "...)
+	b = strconv.AppendFloat(b, r.fps, 'f', 1, 64)
+	b = append(b, "  FRAME "...)
+	b = strconv.AppendInt(b, fn, 10)
+	if ts, ok := in.Timestamp(); ok {
+		b = append(b, "  T "...)
+		b = strconv.AppendFloat(b, float64(ts)/1e9, 'f', 3, 64)
+	}
+	b = append(b, "  POINTS "...)
+	b = strconv.AppendInt(b, int64(max(pts, 0)), 10)
+	b = append(b, "  BOXES "...)
+	b = strconv.AppendInt(b, int64(max(boxes, 0)), 10)
+	r.hud = b
 }
 
 // Draw renders in without writing a file; with readback the picture is then
@@ -212,12 +359,12 @@ func (r *Renderer) Draw(in *ds3d.DataMap, readback bool) error {
 	}
 	r.readback = readback
 	err := r.th.do(r.drawFn, r.done)
-	if r.visible() && r.cfg.HoldOnEOS { // keep a copy to redraw after EOS
-		r.keep.pts = append(r.keep.pts[:0], r.fd.pts...)
-		r.keep.boxes = append(r.keep.boxes[:0], r.fd.boxes...)
-		r.keep.stride = r.fd.stride
+	if r.visible() && r.cfg.HoldOnEOS && len(r.cfg.RenderGraph) == 0 { // keep a copy to redraw after EOS
+		r.keep.pts = append(r.keep.pts[:0], r.fd[0].pts...)
+		r.keep.boxes = append(r.keep.boxes[:0], r.fd[0].boxes...)
+		r.keep.stride = r.fd[0].stride
 	}
-	r.fd = frameData{}
+	clear(r.fd) // the datamap's memory goes back with it
 	return err
 }
 
@@ -300,8 +447,11 @@ func (r *Renderer) writePNG(path string) error {
 // moves it, then the orbit camera.
 func (r *Renderer) mvp() mat4 {
 	c := &r.cfg
-	if c.View == ViewBEV {
+	switch c.View {
+	case ViewBEV:
 		return bevOrtho(r.cam.xr, r.cam.yr)
+	case ViewFront:
+		return frontOrtho(c.XRange, r.cam.yr, c.ZRange)
 	}
 	eye := c.ViewPosition
 	target := c.ViewTarget
@@ -340,8 +490,12 @@ func (r *Renderer) drawOnThread() error {
 }
 
 func (r *Renderer) paint() {
-	m := r.mvp()
-	r.lines, r.text, r.lbuf = r.sc.draw(&r.cfg, &m, &r.fd, r.lines, r.text, r.lbuf)
+	var m *mat4
+	if len(r.cfg.RenderGraph) == 0 {
+		mm := r.mvp()
+		m = &mm
+	}
+	r.sc.draw(&r.cfg, r.tiles, r.fd, m, r.hud, &r.st)
 }
 
 // Close waits, with hold_on_eos and a shown window, until the window is
@@ -352,8 +506,8 @@ func (r *Renderer) Close() error {
 	}
 	if r.visible() && r.cfg.HoldOnEOS && r.win != nil {
 		r.th.do(func() error {
-			r.fd = r.keep
-			defer func() { r.fd = frameData{} }()
+			r.fd[0] = r.keep
+			defer clear(r.fd)
 			for !r.win.ShouldClose() && (r.ctx == nil || r.ctx.Err() == nil) {
 				glfw.WaitEventsTimeout(0.05)
 			}

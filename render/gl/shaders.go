@@ -16,13 +16,16 @@ import (
 const pointVS = `#version 330 core
 layout(location = 0) in vec3 pos;
 layout(location = 1) in float intensity;
+layout(location = 2) in vec2 tc;
 uniform mat4 mvp;
-uniform int mode;      // 0 intensity, 1 height, 2 range, 3 fixed
+uniform int mode;      // 0 intensity, 1 height, 2 range, 3 fixed, 4 depth, 5 rgb
 uniform float lo, inv; // t = (value - lo) * inv
-uniform int reversed;  // range: near is red
+uniform int reversed;  // range and depth: near is red
 uniform vec3 fixedColor;
 uniform float pointSize;
-uniform sampler2D cmap; // 256×1 Turbo
+uniform sampler2D cmap;   // 256×1 Turbo
+uniform sampler2D rgbTex; // rgb: the colour image, row 0 at the top
+uniform vec4 tcXform;     // rgb: texture coordinate = tc * xy + zw
 out vec3 col;
 void main() {
 	gl_Position = mvp * vec4(pos, 1.0);
@@ -31,11 +34,35 @@ void main() {
 		col = fixedColor;
 		return;
 	}
-	float v = mode == 1 ? pos.z : (mode == 2 ? length(pos) : intensity);
+	if (mode == 5) {
+		col = texture(rgbTex, tc * tcXform.xy + tcXform.zw).rgb;
+		return;
+	}
+	// depth: clip w, the distance along the viewing direction (the camera
+	// depth z for a camera projection).
+	float v = mode == 1 ? pos.z : (mode == 2 ? length(pos) : (mode == 4 ? gl_Position.w : intensity));
 	float t = clamp((v - lo) * inv, 0.0, 1.0);
 	if (reversed != 0) t = 1.0 - t;
 	col = texelFetch(cmap, ivec2(int(t * 255.0 + 0.5), 0), 0).rgb;
 }
+`
+
+// Image shader: a texture stretched over the viewport (a camera tile);
+// texture row 0 (the image's top row) at the top.
+const imageVS = `#version 330 core
+out vec2 tuv;
+void main() {
+	vec2 p = vec2(float(gl_VertexID & 1), float(gl_VertexID >> 1)) * 2.0 - 1.0;
+	gl_Position = vec4(p, 0.0, 1.0);
+	tuv = vec2((p.x + 1.0) * 0.5, (1.0 - p.y) * 0.5);
+}
+`
+
+const imageFS = `#version 330 core
+in vec2 tuv;
+uniform sampler2D img;
+out vec4 frag;
+void main() { frag = vec4(texture(img, tuv).rgb, 1.0); }
 `
 
 const colorFS = `#version 330 core
