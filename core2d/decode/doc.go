@@ -1,8 +1,10 @@
-// Package decode holds the 2D core's video and image decoders. This first
-// part reads Motion-JPEG AVI files in pure Go: the RIFF AVI 1.0 container
-// (the `avih` main header, the video stream's `strh`/`strf`, the `movi` list
-// of `##dc`/`##db` frame chunks, with or without an `idx1` index, RIFF
-// `JUNK` and nested `LIST`s skipped), each frame a baseline JPEG decoded by
-// image/jpeg. H.264/H.265 and RTSP go through an ffmpeg subprocess in a later
-// part of this package.
+// Package decode holds the 2D core's image and video decoders, each
+// decoding into caller-owned (pooled) frames: JPEG through libjpeg-turbo
+// (cgo, build tag turbojpeg; image/jpeg otherwise) behind one JPEG type
+// that reports corrupt and truncated data with byte offsets; Motion-JPEG
+// AVI files in pure Go (the RIFF AVI 1.0 container: `avih`, the video
+// stream's `strh`/`strf`, the `movi` list of `##dc`/`##db` chunks, with or
+// without `idx1`, `JUNK` and nested `LIST`s skipped); and H.264, H.265,
+// MPEG-4 files and rtsp:// streams through an ffmpeg subprocess that
+// writes raw RGB, RGBA or NV12 frames to a pipe, with each frame's PTS.
 package decode

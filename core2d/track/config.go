@@ -14,6 +14,22 @@ type Config struct {
 	TargetManagement TargetManagement `toml:"TargetManagement" doc:"target life cycle: probation, shadow tracking, termination (nvtracker TargetManagement)"`
 	DataAssociator   DataAssociator   `toml:"DataAssociator" doc:"matching of detections to targets (nvtracker DataAssociator)"`
 	StateEstimator   StateEstimator   `toml:"StateEstimator" doc:"motion model of a target (nvtracker StateEstimator)"`
+	ReID             ReID             `toml:"ReID" doc:"appearance features for the DeepSORT-style tracker (nvtracker ReID)"`
+}
+
+// ReID types of ReID.reidType.
+const (
+	ReIDNone      = 0 // no appearance: the cascade matches on Mahalanobis distance alone
+	ReIDHistogram = 1 // colour histograms of the box crops (HistogramEmbedder), no model needed
+	ReIDExternal  = 2 // features come from an Embedder set with SetEmbedder (a ReID network)
+)
+
+// ReID configures appearance features. nvtracker's ReID section runs a
+// ReID network (reidType 1 = DEEP there); here type 1 is a colour
+// histogram and a network plugs in through the Embedder interface (type 2).
+type ReID struct {
+	ReIDType        int `toml:"reidType" doc:"0: none, 1: colour histogram of the box crop (upper and lower half, 16 bins per RGB channel: 96 values), 2: an Embedder set in code"`
+	ReIDHistorySize int `toml:"reidHistorySize" doc:"features kept per target (DeepSORT's gallery budget); the appearance distance is the least cosine distance to any of them"`
 }
 
 // BaseConfig filters detections before tracking.
@@ -41,8 +57,9 @@ type TargetManagement struct {
 // Matcher types of DataAssociator.AssociationMatcherType (nvtracker's
 // numbering).
 const (
-	MatcherGreedy = 0 // pairs taken in descending score order
-	MatcherGlobal = 1 // Hungarian: the set of pairs of greatest total score
+	MatcherGreedy   = 0 // pairs taken in descending score order
+	MatcherGlobal   = 1 // Hungarian: the set of pairs of greatest total score
+	MatcherCascaded = 2 // DeepSORT: Mahalanobis-gated appearance matching by track age, then IoU for the rest
 )
 
 // DataAssociator pairs detections with targets. A pair is allowed when the
@@ -60,12 +77,17 @@ type DataAssociator struct {
 	MinMatchingScore4Iou               float64 `toml:"minMatchingScore4Iou" doc:"least IoU of an allowed pair (SORT iou_threshold)"`
 	MatchingScoreWeight4SizeSimilarity float64 `toml:"matchingScoreWeight4SizeSimilarity" doc:"weight of the size similarity in the matching score"`
 	MatchingScoreWeight4Iou            float64 `toml:"matchingScoreWeight4Iou" doc:"weight of the IoU in the matching score"`
+	// Cascaded matcher (DeepSORT) only:
+	ThresholdMahalanobis            float64 `toml:"thresholdMahalanobis" doc:"cascaded matcher: a detection farther from a target's predicted state than this squared Mahalanobis distance (4 dof) is not matched to it; 9.4877 is the chi-square 95 % quantile DeepSORT uses"`
+	MinMatchingScore4ReidSimilarity float64 `toml:"minMatchingScore4ReidSimilarity" doc:"cascaded matcher: least appearance similarity (1 − cosine distance, best over the target's gallery) of a pair matched in the cascade (DeepSORT 1 − max_cosine_distance)"`
+	MatchingScoreWeight4Mahalanobis float64 `toml:"matchingScoreWeight4Mahalanobis" doc:"cascaded matcher: DeepSORT's λ, the weight of the gated Mahalanobis distance (divided by thresholdMahalanobis) against 1 − λ for the cosine distance in the cascade's cost; 0 uses appearance alone inside the gate; without appearance features the cost is the Mahalanobis term alone"`
 }
 
 // State estimator types of StateEstimator.StateEstimatorType.
 const (
-	EstimatorNone = 0 // no motion model: a target is its last matched box (IOU tracker)
-	EstimatorSORT = 1 // SORT's constant-velocity Kalman filter on (u, v, s, r)
+	EstimatorNone     = 0 // no motion model: a target is its last matched box (IOU tracker)
+	EstimatorSORT     = 1 // SORT's constant-velocity Kalman filter on (u, v, s, r)
+	EstimatorDeepSORT = 2 // DeepSORT's constant-velocity Kalman filter on (x, y, a, h), noise relative to the box height
 )
 
 // StateEstimator is the motion model. For type 1 the state is SORT's
@@ -87,6 +109,8 @@ type StateEstimator struct {
 	InitialCovariance4Pos    float64 `toml:"initialCovariance4Pos" doc:"initial variance of u, v, s, r of a new target"`
 	InitialCovariance4Vel    float64 `toml:"initialCovariance4Vel" doc:"initial variance of the (unobserved) velocities of a new target"`
 	OutputDetectionBox       bool    `toml:"outputDetectionBox" doc:"output the matched detection's box instead of the filtered state's"`
+	NoiseWeightVar4Loc       float64 `toml:"noiseWeightVar4Loc" doc:"type 2: standard deviation of position noise per pixel of box height (DeepSORT std_weight_position 1/20)"`
+	NoiseWeightVar4Vel       float64 `toml:"noiseWeightVar4Vel" doc:"type 2: standard deviation of velocity noise per pixel of box height (DeepSORT std_weight_velocity 1/160)"`
 }
 
 // DefaultSORT returns the SORT configuration of Bewley et al. 2016
@@ -103,14 +127,40 @@ func DefaultSORT() Config {
 			AssociationMatcherType:  MatcherGlobal,
 			MinMatchingScore4Iou:    0.3,
 			MatchingScoreWeight4Iou: 1,
+			// cascaded matcher only (DeepSORT's values)
+			ThresholdMahalanobis:            9.4877,
+			MinMatchingScore4ReidSimilarity: 0.8,
 		},
 		StateEstimator: StateEstimator{
 			StateEstimatorType:  EstimatorSORT,
 			ProcessNoiseVar4Loc: 1, ProcessNoiseVar4Size: 1, ProcessNoiseVar4Vel: 0.01, ProcessNoiseVar4SizeVel: 1e-4,
 			MeasurementNoiseVar4Loc: 1, MeasurementNoiseVar4Size: 10,
 			InitialCovariance4Pos: 10, InitialCovariance4Vel: 1e4,
+			// DeepSORT's values, used only with stateEstimatorType 2, so
+			// that a config switching to it needs set only the types.
+			NoiseWeightVar4Loc: 1.0 / 20, NoiseWeightVar4Vel: 1.0 / 160,
 		},
+		ReID: ReID{ReIDHistorySize: 100},
 	}
+}
+
+// DefaultDeepSORT returns DeepSORT (Wojke, Bewley, Paulus, ICIP 2017) with
+// the parameters of its reference implementation (nwojke/deep_sort:
+// n_init 3, max_age 30, max_iou_distance 0.7, chi-square 95 % gate, budget
+// 100, max_cosine_distance 0.2 — appearance similarity ≥ 0.8 —, the
+// Kalman filter's std weights 1/20 and 1/160) and the colour histogram
+// embedding in place of the ReID network. Colour histograms of people are
+// far less distinctive than the network's 128-d features: most pairs
+// inside the Mahalanobis gate pass the similarity threshold, so
+// appearance mostly ranks the candidates the gate lets through.
+func DefaultDeepSORT() Config {
+	c := DefaultSORT()
+	c.TargetManagement.MaxShadowTrackingAge = 30
+	c.TargetManagement.OutputTentativeAtStart = false
+	c.DataAssociator.AssociationMatcherType = MatcherCascaded
+	c.StateEstimator.StateEstimatorType = EstimatorDeepSORT
+	c.ReID.ReIDType = ReIDHistogram
+	return c
 }
 
 // DefaultIOU returns the IOU tracker (Bochinski et al. 2017, online form):
@@ -157,10 +207,33 @@ func (c *Config) Validate() error {
 		return ds3d.ConfigErrorf("TargetManagement.maxShadowTrackingAge", "is %d, want ≥ 0", tm.MaxShadowTrackingAge)
 	case tm.EarlyTerminationAge < 1:
 		return ds3d.ConfigErrorf("TargetManagement.earlyTerminationAge", "is %d, want ≥ 1", tm.EarlyTerminationAge)
-	case da.AssociationMatcherType != MatcherGreedy && da.AssociationMatcherType != MatcherGlobal:
-		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d, want 0 (GREEDY) or 1 (GLOBAL)", da.AssociationMatcherType)
-	case se.StateEstimatorType != EstimatorNone && se.StateEstimatorType != EstimatorSORT:
-		return ds3d.ConfigErrorf("StateEstimator.stateEstimatorType", "is %d, want 0 (none) or 1 (SORT Kalman filter)", se.StateEstimatorType)
+	case da.AssociationMatcherType < MatcherGreedy || da.AssociationMatcherType > MatcherCascaded:
+		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d, want 0 (GREEDY), 1 (GLOBAL) or 2 (CASCADED)", da.AssociationMatcherType)
+	case se.StateEstimatorType < EstimatorNone || se.StateEstimatorType > EstimatorDeepSORT:
+		return ds3d.ConfigErrorf("StateEstimator.stateEstimatorType", "is %d, want 0 (none), 1 (SORT Kalman filter) or 2 (DeepSORT Kalman filter)", se.StateEstimatorType)
+	case (da.AssociationMatcherType == MatcherCascaded) != (se.StateEstimatorType == EstimatorDeepSORT):
+		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d with StateEstimator.stateEstimatorType %d: the cascaded matcher (2) and the DeepSORT filter (2) go together", da.AssociationMatcherType, se.StateEstimatorType)
+	case c.ReID.ReIDType < ReIDNone || c.ReID.ReIDType > ReIDExternal:
+		return ds3d.ConfigErrorf("ReID.reidType", "is %d, want 0 (none), 1 (colour histogram) or 2 (Embedder set in code)", c.ReID.ReIDType)
+	case c.ReID.ReIDType != ReIDNone && c.ReID.ReIDHistorySize < 1:
+		return ds3d.ConfigErrorf("ReID.reidHistorySize", "is %d, want ≥ 1", c.ReID.ReIDHistorySize)
+	}
+	if se.StateEstimatorType == EstimatorDeepSORT {
+		for _, f := range []struct {
+			key string
+			v   float64
+			chk func(string, float64) error
+		}{
+			{"DataAssociator.thresholdMahalanobis", da.ThresholdMahalanobis, pos},
+			{"DataAssociator.minMatchingScore4ReidSimilarity", da.MinMatchingScore4ReidSimilarity, unit},
+			{"DataAssociator.matchingScoreWeight4Mahalanobis", da.MatchingScoreWeight4Mahalanobis, unit},
+			{"StateEstimator.noiseWeightVar4Loc", se.NoiseWeightVar4Loc, pos},
+			{"StateEstimator.noiseWeightVar4Vel", se.NoiseWeightVar4Vel, pos},
+		} {
+			if err := f.chk(f.key, f.v); err != nil {
+				return err
+			}
+		}
 	}
 	for _, f := range []struct {
 		key string

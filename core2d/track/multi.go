@@ -26,16 +26,30 @@ func NewMulti(cfg Config) (*Multi, error) {
 // Update tracks one frame of stream source (see Tracker.Update). The
 // returned objects carry SourceID = source.
 func (m *Multi) Update(source int32, dets []ds3d.Object2D) []ds3d.Object2D {
-	t, ok := m.streams[source]
-	if !ok {
-		t = &Tracker{cfg: m.cfg, noise: newNoise(&m.cfg.StateEstimator)}
-		m.streams[source] = t
-	}
-	out := t.Update(dets)
+	out := m.stream(source).Update(dets)
 	for i := range out {
 		out[i].SourceID = source
 	}
 	return out
+}
+
+// UpdateFrame tracks one frame of stream source with appearance features
+// from frame (see Tracker.UpdateFrame).
+func (m *Multi) UpdateFrame(source int32, frame *ds3d.Frame, dets []ds3d.Object2D) ([]ds3d.Object2D, error) {
+	out, err := m.stream(source).UpdateFrame(frame, dets)
+	for i := range out {
+		out[i].SourceID = source
+	}
+	return out, err
+}
+
+func (m *Multi) stream(source int32) *Tracker {
+	t, ok := m.streams[source]
+	if !ok {
+		t = newTracker(m.cfg)
+		m.streams[source] = t
+	}
+	return t
 }
 
 // Remove forgets a stream (at its end of stream); a later frame of the same

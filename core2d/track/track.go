@@ -3,7 +3,7 @@
 // back with a track id that stays with the object from frame to frame, as
 // DeepStream's nvtracker does.
 //
-// Two trackers share one implementation and one Config, which mirrors
+// Three trackers share one Config, which mirrors
 // nvtracker's low-level config sections (BaseConfig, TargetManagement,
 // DataAssociator, StateEstimator) and its target life cycle (probation,
 // shadow tracking, early termination):
@@ -14,6 +14,12 @@
 //   - DefaultSORT: SORT (Bewley et al., ICIP 2016): a constant-velocity
 //     Kalman filter on box centre, area and aspect ratio with the published
 //     noise, Hungarian matching on IoU ≥ 0.3, min_hits 3, max_age 1.
+//   - DefaultDeepSORT: DeepSORT (Wojke et al., ICIP 2017): a Kalman filter on
+//     (x, y, a, h) with height-relative noise, chi-square Mahalanobis
+//     gating, a matching cascade by track age on appearance (cosine
+//     distance to a per-target gallery of features from an Embedder — the
+//     bundled HistogramEmbedder needs no model), then IoU matching
+//     (deepsort.go).
 //
 // A Tracker serves one stream and is not safe for concurrent use; Multi
 // keeps one per source id. After warm-up a Tracker allocates nothing per
@@ -76,6 +82,13 @@ type target struct {
 	class     int32
 	label     string
 	score     float32
+
+	// DeepSORT-style tracker only.
+	kf8     kalman8
+	hits    int       // frames matched, creation included
+	gal     []float32 // gallery: up to reidHistorySize normalised features, a ring
+	galN    int
+	galNext int
 }
 
 // pair is an allowed detection–target pair.
@@ -104,6 +117,16 @@ type Tracker struct {
 	r2c     []int
 	solver  assign.Solver
 	out     []ds3d.Object2D
+
+	// DeepSORT-style tracker only.
+	embedder Embedder
+	feat     []float32 // this frame's features, one per usable detection, normalised
+	featOK   []bool    // whether a detection's feature is non-zero
+	rawFeat  []float32 // the embedder's output for all detections
+	dim      int
+	freeGal  [][]float32
+	rows     []int32
+	cols     []int32
 }
 
 // New makes a tracker from a validated copy of cfg.
@@ -111,11 +134,24 @@ func New(cfg Config) (*Tracker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("track: %w", err)
 	}
-	return &Tracker{cfg: cfg, noise: newNoise(&cfg.StateEstimator)}, nil
+	return newTracker(cfg), nil
+}
+
+func newTracker(cfg Config) *Tracker {
+	t := &Tracker{cfg: cfg, noise: newNoise(&cfg.StateEstimator)}
+	if cfg.ReID.ReIDType == ReIDHistogram {
+		t.embedder = HistogramEmbedder{}
+	}
+	return t
 }
 
 // Reset forgets every target; ids keep counting, so they stay unique.
-func (t *Tracker) Reset() { t.targets, t.frames = t.targets[:0], 0 }
+func (t *Tracker) Reset() {
+	for i := range t.targets {
+		t.recycle(&t.targets[i])
+	}
+	t.targets, t.frames = t.targets[:0], 0
+}
 
 // Len is the number of targets held (tentative, confirmed and shadow).
 func (t *Tracker) Len() int { return len(t.targets) }
@@ -127,6 +163,9 @@ func (t *Tracker) Len() int { return len(t.targets) }
 // label and score of their detection, the frame's source id and their
 // TrackID. The slice is reused by the next call.
 func (t *Tracker) Update(dets []ds3d.Object2D) []ds3d.Object2D {
+	if t.cfg.DataAssociator.AssociationMatcherType == MatcherCascaded {
+		return t.updateCascaded(dets, nil)
+	}
 	cfg := &t.cfg
 	kalmanOn := cfg.StateEstimator.StateEstimatorType == EstimatorSORT
 	t.frames++

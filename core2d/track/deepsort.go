@@ -1,0 +1,352 @@
+package track
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// The DeepSORT-style tracker (Wojke, Bewley, Paulus, "Simple Online and
+// Realtime Tracking with a Deep Association Metric", ICIP 2017), chosen by
+// DataAssociator.associationMatcherType = 2 (CASCADED) with
+// StateEstimator.stateEstimatorType = 2. Per frame:
+//
+//  1. every target's (x, y, a, h) Kalman filter predicts;
+//  2. matching cascade: confirmed targets, those missed for the fewest
+//     frames first (level n: targets last matched n frames ago), are
+//     matched to the still unmatched detections by the Hungarian method on
+//     the cost λ·d²/gate + (1 − λ)·(cosine distance to the target's
+//     gallery), where a pair whose squared Mahalanobis distance d² exceeds
+//     thresholdMahalanobis (chi-square 95 %, 4 dof: 9.4877) is forbidden
+//     and a pair whose appearance similarity is below
+//     minMatchingScore4ReidSimilarity is not kept;
+//  3. IoU matching (Hungarian on 1 − IoU, IoU ≥ minMatchingScore4Iou) of
+//     the tentative targets and the confirmed ones missed only this frame
+//     to the detections left;
+//  4. matched targets update their filter and add the detection's feature
+//     to their gallery (the last reidHistorySize kept); TargetManagement's
+//     probation, shadow tracking and termination apply as for SORT.
+//
+// Without features (reidType 0, or Update instead of UpdateFrame) the
+// cascade's cost is the Mahalanobis term alone.
+
+// SetEmbedder sets the appearance feature extractor (ReID.reidType 2, or
+// to replace the colour histogram).
+func (t *Tracker) SetEmbedder(e Embedder) { t.embedder = e }
+
+// UpdateFrame tracks one frame with appearance: the Embedder computes a
+// feature per detection from frame (which may be nil: no appearance this
+// frame). Trackers other than the cascaded one ignore the frame.
+func (t *Tracker) UpdateFrame(frame *ds3d.Frame, dets []ds3d.Object2D) ([]ds3d.Object2D, error) {
+	if t.cfg.DataAssociator.AssociationMatcherType != MatcherCascaded || t.embedder == nil || frame == nil {
+		return t.Update(dets), nil
+	}
+	dim := t.embedder.Dim()
+	if n := len(dets) * dim; cap(t.rawFeat) < n {
+		t.rawFeat = make([]float32, n)
+	}
+	raw := t.rawFeat[:len(dets)*dim]
+	if err := t.embedder.Embed(frame, dets, raw); err != nil {
+		return nil, fmt.Errorf("track: appearance features: %w", err)
+	}
+	return t.UpdateFeatures(dets, raw), nil
+}
+
+// UpdateFeatures tracks one frame with given appearance features:
+// len(feats)/len(dets) values per detection, one after another.
+func (t *Tracker) UpdateFeatures(dets []ds3d.Object2D, feats []float32) []ds3d.Object2D {
+	if t.cfg.DataAssociator.AssociationMatcherType != MatcherCascaded {
+		return t.Update(dets)
+	}
+	return t.updateCascaded(dets, feats)
+}
+
+// recycle keeps a dropped target's gallery for the next new target.
+func (t *Tracker) recycle(tg *target) {
+	if tg.gal != nil {
+		t.freeGal = append(t.freeGal, tg.gal[:0])
+		tg.gal = nil
+	}
+}
+
+// addFeature puts detection di's feature into tg's gallery.
+func (t *Tracker) addFeature(tg *target, di int) {
+	if t.dim == 0 || !t.featOK[di] {
+		return
+	}
+	budget := t.cfg.ReID.ReIDHistorySize
+	if budget < 1 {
+		budget = 1
+	}
+	if tg.gal == nil || len(tg.gal) != budget*t.dim {
+		var g []float32
+		if n := len(t.freeGal); n > 0 && cap(t.freeGal[n-1]) >= budget*t.dim {
+			g = t.freeGal[n-1][:budget*t.dim]
+			t.freeGal = t.freeGal[:n-1]
+		} else {
+			g = make([]float32, budget*t.dim)
+		}
+		tg.gal, tg.galN, tg.galNext = g, 0, 0
+	}
+	copy(tg.gal[tg.galNext*t.dim:(tg.galNext+1)*t.dim], t.feat[di*t.dim:(di+1)*t.dim])
+	tg.galNext = (tg.galNext + 1) % budget
+	tg.galN = min(tg.galN+1, budget)
+}
+
+// cosineDist is the least cosine distance between detection di's feature
+// and tg's gallery; 1 when either has none.
+func (t *Tracker) cosineDist(tg *target, di int) float64 {
+	if t.dim == 0 || !t.featOK[di] || tg.galN == 0 {
+		return 1
+	}
+	f := t.feat[di*t.dim : (di+1)*t.dim]
+	best := float32(-1)
+	for g := 0; g < tg.galN; g++ {
+		v := tg.gal[g*t.dim : (g+1)*t.dim]
+		var dot float32
+		for k, x := range f {
+			dot += x * v[k]
+		}
+		best = max(best, dot)
+	}
+	return 1 - float64(best)
+}
+
+// gatedInf is the cost of a forbidden pair in the dense problems: large and
+// finite (nwojke/deep_sort's INFTY_COST), so the solver still completes the
+// assignment and the pair is dropped afterwards.
+const gatedInf = 1e5
+
+func (t *Tracker) updateCascaded(dets []ds3d.Object2D, feats []float32) []ds3d.Object2D {
+	cfg := &t.cfg
+	da, tm, se := &cfg.DataAssociator, &cfg.TargetManagement, &cfg.StateEstimator
+	wp, wv := se.NoiseWeightVar4Loc, se.NoiseWeightVar4Vel
+	t.frames++
+	// 1. Usable detections and their normalised features.
+	t.dim = 0
+	if len(dets) > 0 && len(feats) >= len(dets) && len(feats)%len(dets) == 0 {
+		t.dim = len(feats) / len(dets)
+	}
+	t.dets, t.detBox = t.dets[:0], t.detBox[:0]
+	t.feat, t.featOK = t.feat[:0], t.featOK[:0]
+	for i := range dets {
+		d := &dets[i]
+		b := boxOf(d)
+		if !(float64(d.Score) >= cfg.BaseConfig.MinDetectorConfidence) || !(b.x2 > b.x1 && b.y2 > b.y1) ||
+			math.IsInf(b.x2, 0) || math.IsInf(b.y2, 0) || math.IsNaN(b.x1) || math.IsNaN(b.y1) {
+			continue
+		}
+		t.dets = append(t.dets, int32(i))
+		t.detBox = append(t.detBox, b)
+		if t.dim > 0 {
+			f := feats[i*t.dim : (i+1)*t.dim]
+			var n float64
+			for _, x := range f {
+				n += float64(x) * float64(x)
+			}
+			ok := n > 0 && !math.IsInf(n, 0) && !math.IsNaN(n)
+			inv := float32(0)
+			if ok {
+				inv = float32(1 / math.Sqrt(n))
+			}
+			for _, x := range f {
+				t.feat = append(t.feat, x*inv)
+			}
+			t.featOK = append(t.featOK, ok)
+		}
+	}
+	nd := len(t.dets)
+	// 2. Predict and project; drop targets that no longer make a box.
+	w := 0
+	for i := range t.targets {
+		tg := &t.targets[i]
+		tg.det = -1
+		tg.kf8.predict(wp, wv)
+		b, ok := tg.kf8.box()
+		if !ok || !tg.kf8.project(wp) {
+			t.recycle(tg)
+			continue
+		}
+		tg.pred = b
+		if w != i {
+			t.targets[w] = *tg
+			t.targets[i].gal = nil
+		}
+		w++
+	}
+	t.targets = t.targets[:w]
+	t.detT = fill(t.detT, nd, -1)
+	// 3. Matching cascade over confirmed targets, by frames since matched.
+	lambda := da.MatchingScoreWeight4Mahalanobis
+	maxCost := 1 - da.MinMatchingScore4ReidSimilarity
+	if t.dim == 0 {
+		lambda, maxCost = 1, 1
+	}
+	for level := 0; level <= tm.MaxShadowTrackingAge; level++ {
+		t.rows = t.rows[:0]
+		for i := range t.targets {
+			if tg := &t.targets[i]; tg.confirmed && tg.shadow == level {
+				t.rows = append(t.rows, int32(i))
+			}
+		}
+		if len(t.rows) == 0 {
+			continue
+		}
+		if !t.freeCols() {
+			break
+		}
+		t.solveLevel(func(tg *target, di int) float64 {
+			d2 := tg.kf8.mahalanobis(measure8(t.detBox[di]))
+			if !(d2 <= da.ThresholdMahalanobis) {
+				return gatedInf
+			}
+			c := lambda * d2 / da.ThresholdMahalanobis
+			if lambda < 1 {
+				c += (1 - lambda) * t.cosineDist(tg, di)
+			}
+			return c
+		}, maxCost)
+	}
+	// 4. IoU matching: tentative targets and confirmed ones missed only now.
+	t.rows = t.rows[:0]
+	for i := range t.targets {
+		if tg := &t.targets[i]; tg.det < 0 && (!tg.confirmed || tg.shadow == 0) {
+			t.rows = append(t.rows, int32(i))
+		}
+	}
+	if len(t.rows) > 0 && t.freeCols() {
+		t.solveLevel(func(tg *target, di int) float64 {
+			if da.CheckClassMatch && dets[t.dets[di]].ClassID != tg.class {
+				return gatedInf
+			}
+			return 1 - iou(&tg.pred, &t.detBox[di])
+		}, 1-da.MinMatchingScore4Iou)
+	}
+	// 5. Update matched targets, age the others, terminate.
+	w = 0
+	for i := range t.targets {
+		tg := &t.targets[i]
+		tg.age++
+		if tg.det >= 0 {
+			d := &dets[t.dets[tg.det]]
+			db := t.detBox[tg.det]
+			tg.shadow = 0
+			tg.hits++
+			tg.class, tg.label, tg.score = d.ClassID, d.Label, d.Score
+			if !tg.kf8.update(measure8(db)) {
+				t.recycle(tg)
+				continue
+			}
+			tg.out = db
+			if !se.OutputDetectionBox {
+				b, ok := tg.kf8.box()
+				if !ok {
+					t.recycle(tg)
+					continue
+				}
+				tg.out = b
+			}
+			t.addFeature(tg, int(tg.det))
+			if !tg.confirmed && tg.hits > tm.ProbationAge {
+				tg.confirmed = true
+			}
+		} else {
+			tg.shadow++
+			tg.out = tg.pred
+			if (!tg.confirmed && tg.shadow >= tm.EarlyTerminationAge) || tg.shadow > tm.MaxShadowTrackingAge {
+				t.recycle(tg)
+				continue
+			}
+		}
+		if w != i {
+			t.targets[w] = *tg
+			t.targets[i].gal = nil
+		}
+		w++
+	}
+	t.targets = t.targets[:w]
+	// 6. New targets from unmatched detections.
+	nExisting := len(t.targets)
+	for di := 0; di < nd; di++ {
+		if t.detT[di] >= 0 || len(t.targets) >= tm.MaxTargetsPerStream {
+			continue
+		}
+		db := t.detBox[di]
+		if tm.MinIouDiff4NewTarget < 1 {
+			crowded := false
+			for k := 0; k < nExisting; k++ {
+				if iou(&t.targets[k].out, &db) > tm.MinIouDiff4NewTarget {
+					crowded = true
+					break
+				}
+			}
+			if crowded {
+				continue
+			}
+		}
+		d := &dets[t.dets[di]]
+		t.nextID++
+		t.targets = append(t.targets, target{id: t.nextID, out: db, pred: db, det: int32(di), class: d.ClassID, label: d.Label,
+			score: d.Score, hits: 1, confirmed: tm.ProbationAge == 0})
+		tg := &t.targets[len(t.targets)-1]
+		tg.kf8.init(measure8(db), wp, wv)
+		t.addFeature(tg, di)
+	}
+	// 7. Output.
+	t.out = t.out[:0]
+	var src int32
+	if len(dets) > 0 {
+		src = dets[0].SourceID
+	}
+	for i := range t.targets {
+		tg := &t.targets[i]
+		if !tg.confirmed || (tg.shadow > 0 && !tm.OutputShadowTracks) {
+			continue
+		}
+		t.out = append(t.out, ds3d.Object2D{
+			Left: float32(tg.out.x1), Top: float32(tg.out.y1),
+			Width: float32(tg.out.x2 - tg.out.x1), Height: float32(tg.out.y2 - tg.out.y1),
+			ClassID: tg.class, Label: tg.label, Score: tg.score, TrackID: tg.id, SourceID: src,
+		})
+	}
+	return t.out
+}
+
+// freeCols collects the unmatched detections into t.cols; false when none.
+func (t *Tracker) freeCols() bool {
+	t.cols = t.cols[:0]
+	for di, ti := range t.detT {
+		if ti < 0 {
+			t.cols = append(t.cols, int32(di))
+		}
+	}
+	return len(t.cols) > 0
+}
+
+// solveLevel matches targets t.rows to detections t.cols by the Hungarian
+// method on cost, as nwojke/deep_sort's min_cost_matching: costs above
+// maxCost are raised to just above it, and pairs above maxCost are dropped.
+func (t *Tracker) solveLevel(cost func(tg *target, di int) float64, maxCost float64) {
+	rows, cols := len(t.rows), len(t.cols)
+	t.cost = fillF(t.cost, rows*cols)
+	for r, ti := range t.rows {
+		tg := &t.targets[ti]
+		for c, di := range t.cols {
+			v := cost(tg, int(di))
+			if !(v <= maxCost) {
+				v = maxCost + 1e-5
+			}
+			t.cost[r*cols+c] = v
+		}
+	}
+	t.r2c = fillInt(t.r2c, rows)
+	t.solver.Solve(t.cost, rows, cols, t.r2c) // sizes are consistent: no error
+	for r, c := range t.r2c {
+		if c < 0 || t.cost[r*cols+c] > maxCost {
+			continue
+		}
+		ti, di := t.rows[r], t.cols[c]
+		t.targets[ti].det, t.detT[di] = di, ti
+	}
+}
