@@ -24,7 +24,7 @@ export GOEXPERIMENT := simd
 TAGS ?= turbojpeg
 GOTAGS := -tags=$(TAGS)
 
-.PHONY: all setup build test test-short bench run fmt vet fuzz soak clean
+.PHONY: all setup build test test-short bench bench-peers eval-video run fmt vet fuzz soak clean
 
 all: build
 
@@ -80,6 +80,22 @@ fuzz:
 SOAK ?= 60s
 soak:
 	DS3D_SOAK=$(SOAK) $(GO) test -p 1 -run 'TestSoak$$' -v -timeout 30m ./fusion/mixer/ ./sensors/lidar/velodyne/
+
+# eval-video: the video-detect app (YOLOX-Nano + tracker) on the first 200
+# frames of vtest.avi, scored against MOT15 PETS09-S2L1 (needs ../shared).
+eval-video:
+	DS3D_EVAL_VIDEO=1 $(GO) test $(GOTAGS) -count=1 -timeout 20m -run TestEval200 -v ./apps/video-detect/
+
+# bench-peers: the point-cloud filters and their peers (PCL, Open3D, numpy)
+# on the same KITTI frame in one run, single thread (docs/PERF.md).
+SHARED ?= ../shared
+bench-peers:
+	$(GO) test $(GOTAGS) -run='^$$' -bench='Crop|Voxel|Pillarize' -count=3 ./filters/pointcloud/
+	g++ -O2 -std=c++17 $(SHARED)/peers/pcl_bench.cpp -I/usr/include/pcl-1.13 -I/usr/include/eigen3 \
+	  -lpcl_common -lpcl_filters -lpcl_io -lpcl_kdtree -lpcl_search -o /tmp/pcl_bench
+	/tmp/pcl_bench $(SHARED)/data/kitti-object/training/velodyne/000000.bin /nonexistent.pcd 20
+	$(GO) test $(GOTAGS) -count=1 -v -run 'TestStatisticalSpeedVsOpen3D|TestDepthSpeedVsNumpy|TestNMSSpeedVsNumpy' \
+	  ./filters/outlier ./filters/align ./filters/postprocess
 
 # run: the default pipeline on the bundled sample data.
 run: setup build

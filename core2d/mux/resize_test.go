@@ -1,0 +1,198 @@
+package mux
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+)
+
+const peerPython = "/usr/bin/python3"
+
+// loadRGB reads a PNG into an RGB frame.
+func loadRGB(t testing.TB, path string) *ds3d.Frame {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	f, err := ds3d.NewImageFrame(ds3d.FrameColorRGB, ds3d.DTypeU8, b.Dx(), b.Dy(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			i := y*f.Plane.Pitch + x*3
+			f.Data[i], f.Data[i+1], f.Data[i+2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+		}
+	}
+	return f
+}
+
+// TestResizeMatchesOpenCV resamples the first vtest frame (768×576) down
+// and up and compares every byte with OpenCV's cv2.resize INTER_LINEAR run
+// on the same PNG: both use the same pixel-centre mapping and 11-bit
+// weights, so no byte may differ by more than one level.
+func TestResizeMatchesOpenCV(t *testing.T) {
+	src := sampledata.Shared(t, "video-vtest/vtest_frame0000.png")
+	if err := exec.Command(peerPython, "-c", "import cv2").Run(); err != nil {
+		t.Skipf("peer %s with cv2 unavailable: %v", peerPython, err)
+	}
+	in := loadRGB(t, src)
+	for _, sz := range [][2]int{{640, 384}, {416, 416}, {1000, 700}, {97, 53}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			w, h := sz[0], sz[1]
+			raw := filepath.Join(t.TempDir(), "cv.raw")
+			if out, err := exec.Command(peerPython, "testdata/cv_resize.py", src, fmt.Sprint(w), fmt.Sprint(h), raw).CombinedOutput(); err != nil {
+				t.Fatalf("peer: %v\n%s", err, out)
+			}
+			want, err := os.ReadFile(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rz, err := NewResizer(in.Plane.Width, in.Plane.Height, w, h, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, w*h*3)
+			rz.Resize(got, w*3, in.Data, in.Plane.Pitch)
+			if len(want) != len(got) {
+				t.Fatalf("peer wrote %d bytes, want %d", len(want), len(got))
+			}
+			worst, off := 0, 0
+			for i := range got {
+				d := int(got[i]) - int(want[i])
+				if d < 0 {
+					d = -d
+				}
+				if d > 0 {
+					off++
+				}
+				worst = max(worst, d)
+			}
+			t.Logf("%d of %d bytes differ from OpenCV by one level", off, len(got))
+			if worst > 1 {
+				t.Errorf("largest difference from OpenCV: %d levels", worst)
+			}
+		})
+	}
+}
+
+// TestLetterbox scales a 100×50 frame into 64×64 with padding: the picture
+// is 64×32 at rows 16..47 (hand-computed: scale min(64/100, 64/50) = 0.64,
+// 50·0.64 = 32, (64−32)/2 = 16), the borders take the padding colour, and
+// the transform maps source corners onto the picture's.
+func TestLetterbox(t *testing.T) {
+	in, _ := ds3d.NewImageFrame(ds3d.FrameColorRGB, ds3d.DTypeU8, 100, 50, 0)
+	for i := range in.Data {
+		in.Data[i] = 200
+	}
+	cfg := DefaultConfig()
+	cfg.Width, cfg.Height, cfg.EnablePadding, cfg.PaddingColor = 64, 64, true, [3]uint8{1, 2, 3}
+	sh := newShaper(cfg)
+	out, tr, err := sh.scale(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	px := func(x, y int) [3]byte {
+		i := y*out.Plane.Pitch + x*3
+		return [3]byte(out.Data[i : i+3])
+	}
+	for _, c := range []struct {
+		x, y int
+		want [3]byte
+	}{
+		{0, 0, [3]byte{1, 2, 3}}, {63, 15, [3]byte{1, 2, 3}}, {0, 16, [3]byte{200, 200, 200}},
+		{63, 47, [3]byte{200, 200, 200}}, {10, 48, [3]byte{1, 2, 3}}, {63, 63, [3]byte{1, 2, 3}},
+	} {
+		if got := px(c.x, c.y); got != c.want {
+			t.Errorf("pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+	if tr != (Transform{ScaleX: 0.64, ScaleY: 0.64, OffsetX: 0, OffsetY: 16}) {
+		t.Errorf("transform %+v", tr)
+	}
+	back := tr.ToSource(ds3d.Object2D{Left: 0, Top: 16, Width: 64, Height: 32})
+	if back.Left != 0 || back.Top != 0 || back.Width != 100 || back.Height != 50 {
+		t.Errorf("ToSource of the picture = %+v, want the whole 100×50 source", back)
+	}
+}
+
+// BenchmarkResize scales a vtest frame 768×576 → 640×384 and 416×416 RGB
+// (compare: go run-free peer `testdata/cv_resize.py --bench 768 576 640 384
+// 200`, see NOTES.md).
+func BenchmarkResize(b *testing.B) {
+	in := loadRGB(b, sampledata.Shared(b, "video-vtest/vtest_frame0000.png"))
+	for _, sz := range []image.Point{{640, 384}, {416, 416}, {1280, 960}} {
+		b.Run(fmt.Sprintf("768x576-%dx%d", sz.X, sz.Y), func(b *testing.B) {
+			rz, err := NewResizer(768, 576, sz.X, sz.Y, 3)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst := make([]byte, sz.X*sz.Y*3)
+			b.ReportAllocs()
+			for b.Loop() {
+				rz.Resize(dst, sz.X*3, in.Data, in.Plane.Pitch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/frame")
+		})
+	}
+}
+
+// BenchmarkMuxBatch measures the Go API per batch: 2 sources, batch 2,
+// scaling 768×576 → 640×384; allocs/op must stay 0 in steady state.
+func BenchmarkMuxBatch(b *testing.B) {
+	src := loadRGB(b, sampledata.Shared(b, "video-vtest/vtest_frame0000.png"))
+	pool, _ := ds3d.NewFramePool(8, func() *ds3d.Frame {
+		f, _ := ds3d.NewImageFrame(ds3d.FrameColorRGB, ds3d.DTypeU8, 768, 576, 0)
+		copy(f.Data, src.Data)
+		return f
+	})
+	cfg := DefaultConfig()
+	cfg.BatchSize, cfg.Width, cfg.Height = 2, 640, 384
+	m, _ := New(cfg)
+	m.AddSource(0)
+	m.AddSource(1)
+	ctx := context.Background()
+	go m.Run(ctx)
+	go func() {
+		for k := range int64(b.N + 16) {
+			for s := range int32(2) {
+				f, _ := pool.Get(ctx)
+				if m.Push(ctx, s, Input{Image: f, PTS: k, FrameNum: k}) != nil {
+					return
+				}
+			}
+		}
+	}()
+	for range 8 { // warm the pools
+		(<-m.Out()).Release()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		(<-m.Out()).Release()
+	}
+	b.StopTimer()
+	m.EOS(0)
+	m.EOS(1)
+	m.Close()
+	for bt := range m.Out() {
+		bt.Release()
+	}
+}

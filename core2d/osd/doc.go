@@ -1,0 +1,10 @@
+// Package osd is the 2D core's on-screen display (DeepStream's nvdsosd)
+// and video writers: it draws 2D boxes, labels in render/raster's built-in
+// bitmap font, track trails, class masks (alpha-blended) and projected
+// lidar points (coloured by depth) into RGB/RGBA frames in place, and
+// writes frames as PNG/JPEG files, Motion-JPEG AVI (a pure-Go RIFF writer)
+// or H.264 MP4 through an ffmpeg subprocess fed rgb24 over its stdin. The
+// components are osd (a datafilter drawing into the frame), video_sink (a
+// datarender writing avi/mp4/png/jpeg) and object_file_sink (per-frame
+// JSON lines and MOTChallenge txt of the objects).
+package osd
