@@ -5,6 +5,7 @@
 //	[[frame]]
 //	timestamp_ms = 0         # or timestamp_ns
 //	path = "velodyne/000000.bin"
+//	ego_pose = [...]         # optional: 16 numbers, row-major world-from-ego
 //
 // Relative paths resolve against the list file's folder and every file must
 // exist; errors name the list file and the line of the frame's [[frame]]
@@ -15,6 +16,7 @@ package framelist
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +29,9 @@ type Entry struct {
 	TimestampNs int64
 	Path        string // absolute, or relative to the working directory
 	Line        int    // line of the entry in its list file (0 for globs)
+	// EgoPose is the frame's world-from-ego pose (row-major 4×4, rigid),
+	// when the list gives one (nuScenes' ego_pose); nil otherwise.
+	EgoPose *[16]float64
 }
 
 // List is the frames of one source, in file order.
@@ -42,9 +47,10 @@ func ParseTOML(noun, path string, data []byte) (*List, error) {
 	var doc struct {
 		SourceID *int `toml:"source_id"`
 		Frame    []struct {
-			TimestampMs *float64 `toml:"timestamp_ms"`
-			TimestampNs *int64   `toml:"timestamp_ns"`
-			Path        string   `toml:"path"`
+			TimestampMs *float64  `toml:"timestamp_ms"`
+			TimestampNs *int64    `toml:"timestamp_ns"`
+			Path        string    `toml:"path"`
+			EgoPose     []float64 `toml:"ego_pose"`
 		} `toml:"frame"`
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
@@ -74,6 +80,13 @@ func ParseTOML(noun, path string, data []byte) (*List, error) {
 		default:
 			return nil, fmt.Errorf("%s %s: line %d: frame %d has no timestamp_ms", noun, path, line, i)
 		}
+		if f.EgoPose != nil {
+			pose, err := rigidPose(f.EgoPose)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: line %d: frame %d: ego_pose: %w", noun, path, line, i, err)
+			}
+			e.EgoPose = pose
+		}
 		l.Entries = append(l.Entries, e)
 	}
 	return l, nil
@@ -99,6 +112,45 @@ func Finish(noun string, l *List, want string) error {
 		return fmt.Errorf("%s %s: no frames", noun, l.File)
 	}
 	return nil
+}
+
+// rigidPose checks an ego_pose: 16 finite numbers, a rotation (orthonormal
+// to 1e-4, determinant +1: nuScenes' quaternions are stored to float32
+// precision) and a last row of 0 0 0 1.
+func rigidPose(v []float64) (*[16]float64, error) {
+	if len(v) != 16 {
+		return nil, fmt.Errorf("want 16 numbers (row-major 4×4), got %d", len(v))
+	}
+	var m [16]float64
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("element %d is %v", i, x)
+		}
+		m[i] = x
+	}
+	if m[12] != 0 || m[13] != 0 || m[14] != 0 || m[15] != 1 {
+		return nil, fmt.Errorf("last row is %v, want [0 0 0 1]", m[12:16])
+	}
+	for a := 0; a < 3; a++ {
+		for b := 0; b < 3; b++ {
+			dot := 0.0
+			for k := 0; k < 3; k++ {
+				dot += m[a*4+k] * m[b*4+k]
+			}
+			want := 0.0
+			if a == b {
+				want = 1
+			}
+			if math.Abs(dot-want) > 1e-4 {
+				return nil, fmt.Errorf("the 3×3 part is not a rotation (row %d · row %d = %.6f)", a, b, dot)
+			}
+		}
+	}
+	det := m[0]*(m[5]*m[10]-m[6]*m[9]) - m[1]*(m[4]*m[10]-m[6]*m[8]) + m[2]*(m[4]*m[9]-m[5]*m[8])
+	if det < 0 {
+		return nil, fmt.Errorf("the 3×3 part is a reflection (determinant %.4f)", det)
+	}
+	return &m, nil
 }
 
 // TOMLLine puts go-toml's position first: "line 3: …".

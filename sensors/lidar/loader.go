@@ -208,6 +208,9 @@ func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 		if si == 0 {
 			m.SetTimestamp(e.TimestampNs + l.loopOff)
 			m.SetInt64(ds3d.KeySourceID, int64(s.id))
+			if e.EgoPose != nil {
+				m.Set(ds3d.KeyEgoPose, ds3d.Mat4(*e.EgoPose))
+			}
 		}
 	}
 	m.SetInt64(ds3d.KeyFrameNumber, int64(l.k))

@@ -2,6 +2,7 @@ package lidar_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,6 +233,10 @@ func TestFileLoaderErrors(t *testing.T) {
 		{"yaml bad ts", "e.yaml", "- abc: x.bin\n", []string{"e.yaml: line 1", "not a number of milliseconds"}},
 		{"yaml missing", "f.yaml", "- 0: f.yaml\n- 10: missing.bin\n", []string{"f.yaml: line 2: frame 1", "missing.bin"}},
 		{"empty", "g.toml", "", []string{"g.toml: no frames"}},
+		{"pose size", "h.toml", "[[frame]]\ntimestamp_ms = 0\npath = \"h.toml\"\nego_pose = [1, 0, 0]\n", []string{"h.toml: line 1: frame 0: ego_pose: want 16 numbers", "got 3"}},
+		{"pose scale", "i.toml", "[[frame]]\ntimestamp_ms = 0\npath = \"i.toml\"\nego_pose = [2,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]\n", []string{"i.toml: line 1: frame 0: ego_pose: the 3×3 part is not a rotation"}},
+		{"pose row", "j.toml", "[[frame]]\ntimestamp_ms = 0\npath = \"j.toml\"\nego_pose = [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,1,1]\n", []string{"j.toml: line 1: frame 0: ego_pose: last row"}},
+		{"pose mirror", "k.toml", "[[frame]]\ntimestamp_ms = 0\npath = \"k.toml\"\nego_pose = [-1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]\n", []string{"k.toml: line 1: frame 0: ego_pose: the 3×3 part is a reflection"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -284,5 +289,61 @@ func TestFileLoaderMaxFrames(t *testing.T) {
 	}
 	if n != 7 {
 		t.Errorf("looped replay gave %d datamaps, want 7", n)
+	}
+}
+
+// The nuScenes sample's lidar list carries the keyframe's ego pose; the
+// loader hands it on as DS3D::EgoPose, equal to the info file's ego2global.
+func TestFileLoaderEgoPose(t *testing.T) {
+	dir := "../../datasets/samples/nuscenes"
+	raw, err := os.ReadFile(filepath.Join(dir, "n015-2018-07-24-11-22-45+0800.derived.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		DataList []struct {
+			Ego2Global [4][4]float64 `json:"ego2global"`
+		} `json:"data_list"`
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{ds3d.Path(filepath.Join(dir, "lidar_list.toml"))}, RateHz: 10, ElementSize: 4, ElementStride: 5, MemPoolSize: 1}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lidar.NewFileLoader(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := l.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Release()
+	pose, err := ds3d.Get[ds3d.Mat4](m, ds3d.KeyEgoPose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < 4; r++ {
+		for c := 0; c < 4; c++ {
+			if pose[r*4+c] != info.DataList[0].Ego2Global[r][c] {
+				t.Fatalf("EgoPose[%d][%d] = %v, ego2global %v", r, c, pose[r*4+c], info.DataList[0].Ego2Global[r][c])
+			}
+		}
+	}
+	// KITTI lists carry no pose: no key.
+	kcfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{"../../datasets/samples/kitti/lidar_list.toml"}, RateHz: 10, ElementSize: 4, MemPoolSize: 1}
+	kl, err := lidar.NewFileLoader(kcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, err := kl.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer km.Release()
+	if km.Has(ds3d.KeyEgoPose) {
+		t.Error("a list without ego_pose produced DS3D::EgoPose")
 	}
 }
