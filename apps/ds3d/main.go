@@ -7,7 +7,7 @@
 //	ds3d view FILE...          show point clouds in the OpenGL viewer
 //	ds3d infer MODEL.onnx      model summary, latency, YOLOX detections
 //	ds3d import-yaml FILE      convert DeepStream-3D YAML to TOML
-//	ds3d eval mot --gt --pred  score MOTChallenge tracking results
+//	ds3d eval KIND ...         score results: mot, kitti, v2x|dair, nuscenes, mot3d
 //	ds3d version               print the version
 //
 // It imports every component package, so everything registered anywhere in
@@ -21,7 +21,6 @@ import (
 	"runtime/debug"
 
 	_ "github.com/ds3d-go/ds3d-go/core2d/infer"
-	"github.com/ds3d-go/ds3d-go/core2d/moteval"
 	_ "github.com/ds3d-go/ds3d-go/core2d/track"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	_ "github.com/ds3d-go/ds3d-go/filters/align"
@@ -30,7 +29,6 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/filters/outlier"
 	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
 	_ "github.com/ds3d-go/ds3d-go/filters/postprocess"
-	"github.com/ds3d-go/ds3d-go/fusion/eval"
 	_ "github.com/ds3d-go/ds3d-go/fusion/late"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
@@ -62,10 +60,10 @@ commands:
   infer [--image IMG] MODEL.onnx
                            model summary and latency; with --image, YOLOX detections
   import-yaml FILE.yaml    convert a DeepStream-3D YAML pipeline to TOML (report on stderr)
-  eval mot --gt GT --pred PRED [--json]
-                           CLEAR-MOT, IDF1, MT/ML of MOTChallenge tracking results
-  eval kitti --gt DIR --pred DIR [--class Car]
-                           KITTI BEV/3D AP (R11, R40) per class and difficulty
+  eval mot|kitti|v2x|dair|nuscenes|mot3d ...
+                           score results: MOTChallenge CLEAR-MOT/IDF1, KITTI BEV/3D AP,
+                           DAIR-V2X recall within 2 m, nuScenes centre-distance mAP,
+                           3D-track CLEAR-MOT/IDF1 ('ds3d eval' lists the flags)
   version                  print the version
 
 Run 'ds3d <command> -h' for a command's flags.
@@ -96,14 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "infer":
 		return cmdInfer(args[1:], stdout, stderr)
 	case "eval":
-		switch {
-		case len(args) >= 2 && args[1] == "mot":
-			return moteval.Run(args[2:], stdout, stderr)
-		case len(args) >= 2 && args[1] == "kitti":
-			return eval.Run(args[2:], stdout, stderr)
-		}
-		fmt.Fprintln(stderr, "usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]\n       ds3d eval kitti --gt LABEL_DIR --pred PRED_DIR [--calib CALIB_DIR] [--class Car,...] [--json]")
-		return 2
+		return cmdEval(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "ds3d", versionString())
 		return 0

@@ -462,3 +462,15 @@ func TestLidarAppBEVAP(t *testing.T) {
 		t.Errorf("no labelled car found at BEV IoU 0.7")
 	}
 }
+
+// Flags may follow the config; a second config is refused by name.
+func TestRunFlagsAfterConfig(t *testing.T) {
+	code, out, errs := runCmd(t, "run", "../examples/lidar_loader.toml", "--quiet", "--json")
+	if code != 0 || !strings.Contains(out, `"components"`) {
+		t.Fatalf("run CONFIG --quiet --json: exit %d\n%s%s", code, out, errs)
+	}
+	code, _, errs = runCmd(t, "run", "../examples/lidar_loader.toml", "--quiet", "other.toml")
+	if code != 2 || !strings.Contains(errs, "one config at a time (got ../examples/lidar_loader.toml and other.toml)") {
+		t.Fatalf("two configs: exit %d, %s", code, errs)
+	}
+}

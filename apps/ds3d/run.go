@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,9 +42,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	// Flags may also follow the config (ds3d run CONFIG --headless): the
+	// flag package stops at the first operand, so parse what comes after it.
 	if fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "ds3d run: one config at a time")
-		return 2
+		cfgArg := fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return 2
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "ds3d run: one config at a time (got %s and %s)\n", cfgArg, strings.Join(fs.Args(), " "))
+			return 2
+		}
+		args = []string{cfgArg}
+		fs.Parse(args)
 	}
 	var (
 		p   *config.Pipeline

@@ -1,0 +1,179 @@
+package voxelize
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+)
+
+// KeyLidarVoxelNumTensor is the [B, 1] i32 voxel count per cloud (V2XFusion's
+// "N" input). ds3d has no key for it; the name follows its tensor keys.
+const KeyLidarVoxelNumTensor ds3d.Key = "DS3D::LidarVoxelNumTensor"
+
+// Config configures the voxelize component.
+type Config struct {
+	InputKeys   []string  `toml:"input_datamap_keys" doc:"keys of the [N,C] f32 clouds of one batch, in batch order (e.g. DS3D::LidarXYZI+0 … +3 after a mixer); one key: batch of 1"`
+	FeatureKey  string    `toml:"feature_datamap_key" doc:"output [B, V, P, F] f32 point features per voxel (zero-padded)"`
+	CoordKey    string    `toml:"coord_datamap_key" doc:"output [B, V, 4] i32 voxel coordinates (batch, z, y, x), mmdet3d order"`
+	PointNumKey string    `toml:"point_num_datamap_key" doc:"output [B, V] i32 points per voxel"`
+	VoxelNumKey string    `toml:"voxel_num_datamap_key" doc:"output [B, 1] i32 voxels per cloud (V2XFusion's N); empty: not written"`
+	Range       []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; voxel index ⌊(p − min)/size⌋ must be in [0, round((max − min)/size))"`
+	VoxelSize   []float64 `toml:"voxel_size" doc:"[x, y, z] voxel edge in metres"`
+	MaxPoints   int       `toml:"max_points_per_voxel" doc:"points kept per voxel, first come (P)"`
+	MaxVoxels   int       `toml:"max_voxels" doc:"voxels kept per cloud, first come by their first point"`
+	Features    int       `toml:"num_point_features" doc:"leading point channels copied (4: x y z intensity); 0: all channels"`
+	Pad         bool      `toml:"pad_to_max_voxels" doc:"V = max_voxels (fixed-shape model input, as V2XFusion's ONNX); false: V = the batch's largest voxel count"`
+	MemPoolSize int       `toml:"mem_pool_size" doc:"output tensor sets in flight before the filter waits for one to come back"`
+}
+
+// Params converts the config (after Validate).
+func (c *Config) Params() Params {
+	p := Params{MaxPointsPerVoxel: c.MaxPoints, MaxVoxels: c.MaxVoxels, Features: c.Features, Pad: c.Pad}
+	copy(p.Range[:], c.Range)
+	copy(p.VoxelSize[:], c.VoxelSize)
+	return p
+}
+
+// Validate checks the keys and builds the grid.
+func (c *Config) Validate() error {
+	if len(c.InputKeys) == 0 {
+		return ds3d.ConfigErrorf("input_datamap_keys", "needs at least one key")
+	}
+	for i, k := range c.InputKeys {
+		if k == "" {
+			return ds3d.ConfigErrorf("input_datamap_keys", "key %d is empty", i)
+		}
+	}
+	for _, kv := range []struct{ k, v string }{{"feature_datamap_key", c.FeatureKey}, {"coord_datamap_key", c.CoordKey}, {"point_num_datamap_key", c.PointNumKey}} {
+		if kv.v == "" {
+			return ds3d.ConfigErrorf(kv.k, "must not be empty")
+		}
+	}
+	if len(c.Range) != 6 {
+		return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values [x0, y0, z0, x1, y1, z1], got %d", len(c.Range))
+	}
+	if len(c.VoxelSize) != 3 {
+		return ds3d.ConfigErrorf("voxel_size", "needs [x, y, z], got %d values", len(c.VoxelSize))
+	}
+	for a := 0; a < 3; a++ {
+		if !(c.Range[a] < c.Range[a+3]) {
+			return ds3d.ConfigErrorf("point_cloud_range", "min %v must be below max %v on axis %d", c.Range[a], c.Range[a+3], a)
+		}
+		if !(c.VoxelSize[a] > 0) || math.IsInf(c.VoxelSize[a], 0) {
+			return ds3d.ConfigErrorf("voxel_size", "must be positive and finite, got %v", c.VoxelSize)
+		}
+	}
+	if c.MemPoolSize < 1 {
+		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
+	}
+	if _, err := New(c.Params()); err != nil {
+		key := "point_cloud_range"
+		switch p := c.Params(); {
+		case p.MaxPointsPerVoxel < 1 || p.MaxPointsPerVoxel > 1<<16:
+			key = "max_points_per_voxel"
+		case p.MaxVoxels < 1 || p.MaxVoxels > 1<<22:
+			key = "max_voxels"
+		case p.Features != 0 && (p.Features < 3 || p.Features > 64):
+			key = "num_point_features"
+		}
+		return ds3d.ConfigErrorf(key, "%v", err)
+	}
+	return nil
+}
+
+// Filter is the voxelize component.
+type Filter struct {
+	v              *Voxelizer
+	in             []ds3d.Key
+	fk, ck, nk, vk ds3d.Key
+	pools          [4]*ds3d.FramePool
+	clouds         []*ds3d.Frame
+}
+
+// NewFilter builds voxelize from a validated config.
+func NewFilter(c *Config) (*Filter, error) {
+	v, err := New(c.Params())
+	if err != nil {
+		return nil, err
+	}
+	f := &Filter{v: v, fk: ds3d.Key(c.FeatureKey), ck: ds3d.Key(c.CoordKey), nk: ds3d.Key(c.PointNumKey), vk: ds3d.Key(c.VoxelNumKey)}
+	for _, k := range c.InputKeys {
+		f.in = append(f.in, ds3d.Key(k))
+	}
+	f.clouds = make([]*ds3d.Frame, len(f.in))
+	for i := range f.pools {
+		dt := ds3d.DTypeI32
+		if i == 0 {
+			dt = ds3d.DTypeF32
+		}
+		if f.pools[i], err = ds3d.NewFramePool(c.MemPoolSize, func() *ds3d.Frame { return ds3d.NewTensorFrame(dt, 0) }); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// Process voxelizes the batch of input clouds into pooled tensors.
+func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
+	for i, k := range f.in {
+		c, err := m.Frame(k)
+		if err != nil {
+			return err
+		}
+		f.clouds[i] = c
+	}
+	var out [4]*ds3d.Frame
+	release := func() {
+		for _, o := range out {
+			if o != nil {
+				o.Release()
+			}
+		}
+	}
+	n := 3
+	if f.vk != "" {
+		n = 4
+	}
+	for i := 0; i < n; i++ {
+		o, err := f.pools[i].Get(ctx)
+		if err != nil {
+			release()
+			return err
+		}
+		out[i] = o
+	}
+	if err := f.v.Voxelize(out[0], out[1], out[2], out[3], f.clouds...); err != nil {
+		release()
+		clear(f.clouds)
+		return fmt.Errorf("%s: %w", f.in[0], err)
+	}
+	clear(f.clouds)
+	m.SetFrame(f.fk, out[0])
+	m.SetFrame(f.ck, out[1])
+	m.SetFrame(f.nk, out[2])
+	if out[3] != nil {
+		m.SetFrame(f.vk, out[3])
+	}
+	return emit(m)
+}
+
+func init() {
+	ds3d.Register(ds3d.KindFilter, "voxelize",
+		`Hard voxelization for voxel/pillar detectors (mmdet3d hard_voxelize, V2XFusion/CenterPoint inputs): a batch of clouds → point features [B, V, P, F], voxel coords [B, V, 4] (batch, z, y, x), points per voxel [B, V] and voxels per cloud [B, 1]; first-seen voxel order, NaN/Inf points dropped, same input → same bytes.`,
+		defaultConfig,
+		func(c *Config, _ *ds3d.Env) (any, error) { return NewFilter(c) })
+}
+
+// defaultConfig is DefaultParams on DS3D::LidarXYZI with ds3d's tensor keys.
+func defaultConfig() *Config {
+	d := DefaultParams
+	return &Config{
+		InputKeys:  []string{string(ds3d.KeyLidarXYZI)},
+		FeatureKey: string(ds3d.KeyLidarFeatureTensor), CoordKey: string(ds3d.KeyLidarCoordTensor),
+		PointNumKey: string(ds3d.KeyLidarPointNumTensor), VoxelNumKey: string(KeyLidarVoxelNumTensor),
+		Range: d.Range[:], VoxelSize: d.VoxelSize[:], MaxPoints: d.MaxPointsPerVoxel, MaxVoxels: d.MaxVoxels,
+		Features: d.Features, Pad: d.Pad, MemPoolSize: 4,
+	}
+}
