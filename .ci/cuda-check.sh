@@ -2,8 +2,9 @@
 # .ci/cuda-check.sh — CI check of the GPU path on a machine without a GPU:
 #   1. fetch the CUDA 11.8 header, link stub and ptxas once (gpu/fetch-cuda-stub.sh,
 #      cached in $CUDA_STUB); if that fails for want of network, SKIP with a message
-#   2. go vet -tags cuda ./gpu/... and go build -tags cuda ./... against the stub
-#   3. ptxas (from the stub) assembles every committed gpu/kernels/*.ptx for sm_80 and sm_90
+#   2. go vet -tags cuda ./gpu/... ./core2d/infer/gpuinfer/... and go build -tags cuda ./... against the stub
+#   3. ptxas (from the stub) assembles every committed PTX (gpu/kernels, core2d/infer/gpuinfer/kernels)
+#      for sm_80 and sm_90
 #   4. if clang-16 is installed: the committed PTX is what gen-ptx.sh makes from the .cu
 # Any error other than an unreachable download fails the check.
 set -euo pipefail
@@ -24,16 +25,24 @@ elif [ $rc -ne 0 ]; then
 fi
 
 export CGO_ENABLED=1 CGO_CFLAGS="-I$CUDA_STUB/include" CGO_LDFLAGS="-L$CUDA_STUB/lib"
-echo "cuda-check: go vet -tags cuda ./gpu/..."
-$GO vet -tags cuda ./gpu/...
+echo "cuda-check: go vet -tags cuda ./gpu/... ./core2d/infer/gpuinfer/..."
+$GO vet -tags cuda ./gpu/... ./core2d/infer/gpuinfer/...
 echo "cuda-check: go build -tags cuda ./..."
 $GO build -tags cuda ./...
 echo "cuda-check: go test -tags cuda -c ./gpu (link against the stub)"
 $GO test -tags cuda -c -o /dev/null ./gpu
+$GO test -tags cuda -c -o /dev/null ./core2d/infer/gpuinfer
 
 shopt -s nullglob
-ptx=(gpu/kernels/*.ptx)
-[ ${#ptx[@]} -gt 0 ] || { echo "cuda-check: FAIL — no gpu/kernels/*.ptx" >&2; exit 1; }
+# Each kernel folder has its own gen-ptx.sh (gpu/kernels keeps FMA
+# contraction off for bit-identity with Go; gpuinfer leaves it on).
+kdirs=(gpu/kernels core2d/infer/gpuinfer/kernels)
+ptx=()
+for d in "${kdirs[@]}"; do
+  k=("$d"/*.ptx)
+  [ ${#k[@]} -gt 0 ] || { echo "cuda-check: FAIL — no $d/*.ptx" >&2; exit 1; }
+  ptx+=("${k[@]}")
+done
 for f in "${ptx[@]}"; do
   for a in sm_80 sm_90; do
     "$CUDA_STUB/bin/ptxas" -arch=$a "$f" -o /dev/null
@@ -43,13 +52,16 @@ done
 
 if command -v clang-16 >/dev/null; then
   t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
-  cp gpu/kernels/*.cu gpu/kernels/gen-ptx.sh "$t/"
-  sh "$t/gen-ptx.sh" "$CUDA_STUB" >/dev/null
-  for f in "${ptx[@]}"; do
-    if ! cmp -s "$f" "$t/$(basename "$f")"; then
-      echo "cuda-check: FAIL — $f is stale: run make gpu-ptx and commit it" >&2
-      exit 1
-    fi
+  for d in "${kdirs[@]}"; do
+    mkdir -p "$t/$d"
+    cp "$d"/*.cu "$d"/gen-ptx.sh "$t/$d/"
+    sh "$t/$d/gen-ptx.sh" "$CUDA_STUB" >/dev/null
+    for f in "$d"/*.ptx; do
+      if ! cmp -s "$f" "$t/$f"; then
+        echo "cuda-check: FAIL — $f is stale: run make gpu-ptx and commit it" >&2
+        exit 1
+      fi
+    done
   done
   echo "cuda-check: committed PTX matches the .cu (clang-16)"
 else
