@@ -16,6 +16,10 @@ import (
 // window on, hidden or not.
 var ErrNoDisplay = errors.New("no X display")
 
+// wrapVideo wraps a renderer that writes output_video; video.go sets it in
+// cgo builds.
+var wrapVideo func(*Renderer) any
+
 // ErrWindowClosed is returned by Render once the user closed the window.
 var ErrWindowClosed = errors.New("gl_render: window closed")
 
@@ -49,6 +53,8 @@ type Config struct {
 	OutputDir    ds3d.Path `toml:"output_dir" doc:"folder PNG frames are written to (created when missing); empty writes none (screenshots then go to the working folder)"`
 	Filename     string    `toml:"filename" doc:"PNG file name pattern with one integer verb for DS3D::FrameNumber (a running count when absent)"`
 	PNGCompress  string    `toml:"png_compression" doc:"PNG compression: default, fast, best or none"`
+	OutputVideo  ds3d.Path `toml:"output_video" doc:"video file every frame is also written to, from the same read-back frame as the PNGs: .mp4 is H.264 (libx264, yuv420p, CRF 23) through an ffmpeg subprocess (needs ffmpeg on PATH and an even window size), .avi is Motion-JPEG (quality 85, pure Go); empty writes none"`
+	VideoFPS     int       `toml:"video_fps" doc:"frame rate written into output_video"`
 
 	ColorClear [3]uint8 `toml:"color_clear" doc:"RGB background"`
 	LidarKey   string   `toml:"lidar_data_key" doc:"key of the [N,4] (or [N,3]) f32 lidar frame; empty draws no points"`
@@ -100,7 +106,7 @@ var pngLevels = map[string]png.CompressionLevel{
 func NewConfig() *Config {
 	return &Config{
 		View: ViewPerspective, WindowWidth: 1280, WindowHeight: 720, WindowTitle: "ds3d-go",
-		Filename: "frame_%06d.png", PNGCompress: "fast",
+		Filename: "frame_%06d.png", PNGCompress: "fast", VideoFPS: 10,
 		LidarKey: string(ds3d.KeyLidarXYZI), BoxKey: string(ds3d.KeyLidar3DBboxRawData),
 		ColorBy: string(raster.ColorIntensity), LidarColor: [3]uint8{255, 255, 255},
 		PointSize: 2, LineWidth: 2, BoxesOnTop: true, Labels: true, LabelScale: 1,
@@ -154,13 +160,44 @@ func (c *Config) Validate() error {
 	if err := checkFilename("filename", c.Filename); err != nil {
 		return err
 	}
+	if err := c.checkVideo(); err != nil {
+		return err
+	}
 	if err := checkView("", c.View, c.XRange, c.YRange, c.ZRange, c.ViewPosition, c.ViewTarget, c.ViewUp, c.PerspectiveNear, c.PerspectiveFar, c.PerspectiveFov); err != nil {
 		return err
 	}
 	for i := range c.RenderGraph {
-		if err := c.RenderGraph[i].validate(fmt.Sprintf("render_graph[%d].", i), c); err != nil {
+		if err := validateLayout(&c.RenderGraph[i], fmt.Sprintf("render_graph[%d].", i), c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Formats of output_video, by extension.
+const (
+	videoMP4 = ".mp4"
+	videoAVI = ".avi"
+)
+
+// videoFormat is output_video's extension in lower case.
+func (c *Config) videoFormat() string { return strings.ToLower(filepath.Ext(string(c.OutputVideo))) }
+
+// checkVideo checks output_video and video_fps; H.264 in yuv420p halves
+// the chroma resolution, so an MP4 needs an even frame size.
+func (c *Config) checkVideo() error {
+	if c.OutputVideo == "" {
+		return nil
+	}
+	switch f := c.videoFormat(); {
+	case f != videoMP4 && f != videoAVI:
+		return ds3d.ConfigErrorf("output_video", "must end in .mp4 (H.264 through ffmpeg) or .avi (Motion-JPEG), got %q", c.OutputVideo)
+	case c.VideoFPS < 1 || c.VideoFPS > 1000:
+		return ds3d.ConfigErrorf("video_fps", "must be 1..1000, got %d", c.VideoFPS)
+	case f == videoMP4 && c.WindowWidth%2 != 0:
+		return ds3d.ConfigErrorf("window_width", "must be even for an H.264 output_video (yuv420p), got %d", c.WindowWidth)
+	case f == videoMP4 && c.WindowHeight%2 != 0:
+		return ds3d.ConfigErrorf("window_height", "must be even for an H.264 output_video (yuv420p), got %d", c.WindowHeight)
 	}
 	return nil
 }
@@ -258,7 +295,21 @@ func checkFilename(key, pattern string) error {
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "gl_render",
-		`OpenGL viewer (GLFW, OpenGL 3.3 core): draws each datamap's lidar points (coloured by intensity, height, range, depth, a fixed colour or the RGB of a colour image for RGB-D clouds), 3D boxes as wireframes with a front-face cross and labels, a ground grid and axes, in a perspective 3D view or an orthographic bird's-eye or front view (render/raster's BEV convention), with an optional HUD. An ensemble render_graph (ds3d's) tiles the window: texture3d_render tiles show a camera image with the lidar points and boxes projected through the camera's calibration, lidar3d_render tiles a 3D, top or front view. Shows a window (mouse orbit/pan/zoom, keys: R reset, space pause, N step, S screenshot, Esc close) or, with headless = true, renders offscreen under an X server such as Xvfb; writes PNG frames to output_dir when set.`,
+		`OpenGL viewer (GLFW, OpenGL 3.3 core): draws each datamap's lidar points (coloured by intensity, height, range, depth, a fixed colour or the RGB of a colour image for RGB-D clouds), 3D boxes as wireframes with a front-face cross and labels, a ground grid and axes, in a perspective 3D view or an orthographic bird's-eye or front view (render/raster's BEV convention), with an optional HUD. An ensemble render_graph (ds3d's) tiles the window: texture3d_render tiles show a camera image with the lidar points and boxes projected through the camera's calibration, lidar3d_render tiles a 3D, top or front view. Shows a window (mouse orbit/pan/zoom, keys: R reset, space pause, N step, S screenshot, Esc close) or, with headless = true, renders offscreen under an X server such as Xvfb; writes PNG frames to output_dir and an H.264 MP4 (ffmpeg) or Motion-JPEG AVI to output_video when set.`,
 		NewConfig,
-		func(c *Config, env *ds3d.Env) (any, error) { return NewRenderer(c, env) })
+		newComponent)
+}
+
+// newComponent is gl_render's factory: the renderer, wrapped in a
+// VideoRenderer when output_video is set (video.go; without cgo
+// NewRenderer already fails).
+func newComponent(c *Config, env *ds3d.Env) (any, error) {
+	r, err := NewRenderer(c, env)
+	if err != nil {
+		return nil, err
+	}
+	if c.OutputVideo != "" && wrapVideo != nil {
+		return wrapVideo(r), nil
+	}
+	return r, nil
 }

@@ -5,7 +5,8 @@
 // +x of the box, in the class colour of raster.BoxColor, with labels in
 // raster's 5×7 font), a ground grid and the x/y/z axes, through GLFW and
 // OpenGL 3.3 core — in a window with mouse orbit/pan/zoom and keys, or
-// headless into a framebuffer object of a hidden window, writing PNG frames.
+// headless into a framebuffer object of a hidden window, writing PNG frames
+// and, with output_video, an H.264 MP4 (ffmpeg) or Motion-JPEG AVI.
 // View is the body of `ds3d view FILE...`.
 //
 // # Ensemble

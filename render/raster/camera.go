@@ -27,6 +27,11 @@ type CameraOptions struct {
 	// Near is the near plane in metres along the optical axis: points
 	// closer are dropped and box edges are clipped there; ≤ 0 is 0.1.
 	Near float64
+	// Depth, when it holds at least one value per pixel of the image,
+	// depth-tests the points (nearest wins, as gl_render's z-buffer):
+	// DrawCamera resets it to +Inf and keeps each pixel's camera depth in
+	// it, row by row. Nil draws points in the order given.
+	Depth []float32
 }
 
 // DefaultCameraOptions colour points by depth (0–60 m, near red), 2-pixel
@@ -44,6 +49,7 @@ func DefaultCameraOptions() CameraOptions {
 type projector struct {
 	r0, r1, r2 [4]float64
 	near       float64
+	ox, oy     float64 // the image's Rect.Min: a sub-image draws at its own place
 }
 
 func newProjector(cam *Camera, near float64) projector {
@@ -78,8 +84,16 @@ func DrawCamera(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, cam Camera, 
 		return
 	}
 	p := newProjector(&cam, o.Near)
+	p.ox, p.oy = float64(img.Rect.Min.X), float64(img.Rect.Min.Y)
 	if !o.Points.Hide {
-		drawCameraPoints(img, pts, &o.Points, &p)
+		var depth []float32
+		if n := img.Rect.Dx() * img.Rect.Dy(); len(o.Depth) >= n {
+			depth = o.Depth[:n]
+			for i := range depth {
+				depth[i] = float32(math.Inf(1))
+			}
+		}
+		drawCameraPoints(img, pts, &o.Points, &p, depth)
 	}
 	var buf [96]byte
 	for i := range boxes {
@@ -103,7 +117,7 @@ func DrawCamera(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, cam Camera, 
 			}
 			if ok && finite(left, top) && math.Abs(left) < 1<<20 && math.Abs(top) < 1<<20 {
 				sc := max(o.Boxes.LabelScale, 1)
-				drawText(img, int(math.Floor(left+0.5)), int(math.Floor(top+0.5))-CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
+				drawText(img, int(math.Floor(left+0.5+p.ox)), int(math.Floor(top+0.5+p.oy))-CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
 			}
 		}
 	}
@@ -136,11 +150,11 @@ func (p *projector) edge(img *image.RGBA, a, b [3]float64, th int, c color.RGBA)
 		b[2] = p.near
 	}
 	// Pixel centres are at integers: shift by ½ so that line's ⌊·⌋ rounds.
-	line(img, a[0]/a[2]+0.5, a[1]/a[2]+0.5, b[0]/b[2]+0.5, b[1]/b[2]+0.5, th, c)
+	line(img, a[0]/a[2]+0.5+p.ox, a[1]/a[2]+0.5+p.oy, b[0]/b[2]+0.5+p.ox, b[1]/b[2]+0.5+p.oy, th, c)
 }
 
 // drawCameraPoints projects and paints each point in front of the camera.
-func drawCameraPoints(img *image.RGBA, pts []float32, s *PointStyle, p *projector) {
+func drawCameraPoints(img *image.RGBA, pts []float32, s *PointStyle, p *projector, depth []float32) {
 	stride := s.Stride
 	if stride <= 0 {
 		stride = 4
@@ -168,6 +182,10 @@ func drawCameraPoints(img *image.RGBA, pts []float32, s *PointStyle, p *projecto
 			in = q[3]
 		}
 		c := pc.color(q[0], q[1], q[2], in, float32(w))
+		if depth != nil {
+			depthSquare(img, depth, int(u), int(v), s.Size, float32(w), c)
+			continue
+		}
 		if s.Size <= 1 {
 			j := int(v)*img.Stride + int(u)*4
 			d := img.Pix[j : j+4 : j+4]
@@ -178,16 +196,21 @@ func drawCameraPoints(img *image.RGBA, pts []float32, s *PointStyle, p *projecto
 	}
 }
 
-// CopyFrame copies an RGB or RGBA u8 image frame (ds3d.FrameColorRGB/RGBA,
-// rows Plane.Pitch bytes apart) into an opaque RGBA image, reusing dst when
-// it has the frame's size.
-func CopyFrame(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
-	if f == nil || f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeU8 ||
-		(f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) {
-		if f == nil {
-			return dst, fmt.Errorf("raster: no image frame")
-		}
-		return dst, fmt.Errorf("raster: image frame must be a CPU rgb or rgba u8 frame, not %s %s (%s)", f.Type, f.DType, f.Mem)
+// FrameImage is an RGB or RGBA u8 image frame's pixels: H rows of W
+// pixels of Ch bytes, rows Pitch bytes apart.
+type FrameImage struct {
+	Data            []byte
+	W, H, Pitch, Ch int
+}
+
+// FrameImageOf checks that f is a CPU RGB or RGBA u8 image frame whose rows
+// fit its bytes and returns its pixels without copying them.
+func FrameImageOf(f *ds3d.Frame) (FrameImage, error) {
+	if f == nil {
+		return FrameImage{}, fmt.Errorf("raster: no image frame")
+	}
+	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeU8 || (f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) {
+		return FrameImage{}, fmt.Errorf("raster: image frame must be a CPU rgb or rgba u8 frame, not %s %s (%s)", f.Type, f.DType, f.Mem)
 	}
 	pl := f.Plane
 	ch := 3
@@ -202,13 +225,45 @@ func CopyFrame(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
 	if pl.Pitch == 0 {
 		pl.Pitch = pl.Width * ch
 	}
-	if pl.Width <= 0 || pl.Height <= 0 || pl.Pitch < pl.Width*ch || len(f.Data) < pl.Pitch*(pl.Height-1)+pl.Width*ch {
-		return dst, fmt.Errorf("raster: image frame %dx%d pitch %d does not fit its %d bytes", pl.Width, pl.Height, pl.Pitch, len(f.Data))
+	if pl.Width <= 0 || pl.Height <= 0 || pl.Width > maxSide || pl.Height > maxSide || pl.Pitch < pl.Width*ch || len(f.Data) < pl.Pitch*(pl.Height-1)+pl.Width*ch {
+		return FrameImage{}, fmt.Errorf("raster: image frame %dx%d pitch %d does not fit its %d bytes", pl.Width, pl.Height, pl.Pitch, len(f.Data))
 	}
-	dst = EnsureRGBA(dst, pl.Width, pl.Height)
-	for y := 0; y < pl.Height; y++ {
-		src := f.Data[y*pl.Pitch : y*pl.Pitch+pl.Width*ch]
-		d := dst.Pix[y*dst.Stride : y*dst.Stride+pl.Width*4]
+	return FrameImage{Data: f.Data, W: pl.Width, H: pl.Height, Pitch: pl.Pitch, Ch: ch}, nil
+}
+
+// depthSquare paints the pixels of square's size×size square at (x, y)
+// (image-relative) whose depth is greater than d.
+func depthSquare(img *image.RGBA, depth []float32, x, y, size int, d float32, c color.RGBA) {
+	size = max(size, 1)
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	x0, y0 := max(x-(size-1)/2, 0), max(y-(size-1)/2, 0)
+	x1, y1 := min(x-(size-1)/2+size, w), min(y-(size-1)/2+size, h)
+	for yy := y0; yy < y1; yy++ {
+		row := depth[yy*w : yy*w+w]
+		pix := img.Pix[yy*img.Stride:]
+		for xx := x0; xx < x1; xx++ {
+			if d < row[xx] {
+				row[xx] = d
+				q := pix[xx*4 : xx*4+4 : xx*4+4]
+				q[0], q[1], q[2], q[3] = c.R, c.G, c.B, 255
+			}
+		}
+	}
+}
+
+// CopyFrame copies an RGB or RGBA u8 image frame (ds3d.FrameColorRGB/RGBA,
+// rows Plane.Pitch bytes apart) into an opaque RGBA image, reusing dst when
+// it has the frame's size.
+func CopyFrame(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
+	fi, err := FrameImageOf(f)
+	if err != nil {
+		return dst, err
+	}
+	ch := fi.Ch
+	dst = EnsureRGBA(dst, fi.W, fi.H)
+	for y := 0; y < fi.H; y++ {
+		src := fi.Data[y*fi.Pitch : y*fi.Pitch+fi.W*ch]
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+fi.W*4]
 		if ch == 4 {
 			copy(d, src)
 			for i := 3; i < len(d); i += 4 {

@@ -34,10 +34,23 @@
 // (Near, default 0.1 m) are dropped; box edges crossing it are clipped in 3D
 // before projection and in 2D to the image. Distortion is not applied.
 //
-// Points are drawn in the order given (later points over earlier ones; there
-// is no depth buffer), then boxes, then labels. A box's colour is Box3D.Color
+// Points are drawn in the order given (later points over earlier ones), or
+// depth-tested when CameraOptions.Depth is given (nearest wins), then boxes,
+// then labels. A box's colour is Box3D.Color
 // when any channel is non-zero, else Palette[ClassID mod len(Palette)], or
 // the unknown-class grey for ClassID < 0. Labels use a built-in 5×7 bitmap
 // font (upper-case letters, digits and a little punctuation; lower case is
 // drawn as upper case).
+//
+// # Ensemble
+//
+// With a render_graph (gl_render's keys, shared through render/layout)
+// raster_render tiles one window_width × window_height picture:
+// texture3d_render tiles scale their camera image over the tile (bilinear,
+// pixel centres mapped (x + ½)·W/w − ½ as an OpenGL LINEAR texture) and
+// project through the intrinsics scaled the same way, so a point at image
+// position u lands in tile column ⌊(u + ½)·w/W⌋; lidar3d_render tiles draw
+// the BEV above or a front view (along +x from behind: column
+// (y_max − y)/res_u, row (z_max − z)/res_v, points with x in x_range).
+// Perspective tiles are gl_render's only and are refused by Validate.
 package raster

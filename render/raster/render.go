@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/render/layout"
 )
 
 // RenderConfig configures raster_render.
@@ -42,6 +43,12 @@ type RenderConfig struct {
 	LabelScale     int        `toml:"label_scale" doc:"label font scale (1: 5×7-pixel glyphs)"`
 	Near           float64    `toml:"near" doc:"camera: near plane in metres; closer points are dropped and box edges clipped"`
 	PNGCompression string     `toml:"png_compression" doc:"PNG compression: default, fast, best or none"`
+
+	// The ensemble: gl_render's render_graph, drawn without OpenGL.
+	WindowWidth  int           `toml:"window_width" doc:"render_graph: picture width in pixels (gl_render's key)"`
+	WindowHeight int           `toml:"window_height" doc:"render_graph: picture height in pixels (gl_render's key)"`
+	ZRange       [2]float64    `toml:"z_range" doc:"render_graph front tiles: height range [min, max] in metres (lidar z, up in the image)"`
+	RenderGraph  []layout.Tile `toml:"render_graph" doc:"ensemble layout with gl_render's tile keys (render/layout): texture3d_render tiles show a camera image scaled bilinearly over the tile with the points and boxes projected into it (project_lidar_to_image; points depth-tested, nearest wins), lidar3d_render tiles a bev or front view (perspective is gl_render's only); the picture is window_width × window_height in color_clear, view, resolution, width and height are then unused"`
 }
 
 // Validate checks the view, the output and the ranges.
@@ -67,6 +74,9 @@ func (c *RenderConfig) Validate() error {
 		return ds3d.ConfigErrorf("grid_step", "must be ≥ 0, got %v", c.GridStep)
 	}
 	if err := checkFilename("filename", c.Filename, ".png"); err != nil {
+		return err
+	}
+	if err := c.checkGraph(); err != nil {
 		return err
 	}
 	switch ColorMode(c.ColorBy) {
@@ -163,6 +173,7 @@ type Renderer struct {
 	warned  map[ds3d.Key]bool
 	// keys of the camera view
 	imageKey, intrKey, extrKey ds3d.Key
+	tiles                      []*tile // the render_graph
 }
 
 // NewRenderer builds a renderer from a validated config; env may be nil.
@@ -176,6 +187,9 @@ func NewRenderer(c *RenderConfig, env *ds3d.Env) (*Renderer, error) {
 	r.imageKey = ds3d.KeyColorFrame.Sensor(c.Camera)
 	r.intrKey = ds3d.KeyCamIntrinsicMatrix.Sensor(c.Camera)
 	r.extrKey = ds3d.KeyLidarToCamExtrinsic.Sensor(c.Camera)
+	for i := range c.RenderGraph {
+		r.tiles = append(r.tiles, c.resolveTile(&c.RenderGraph[i]))
+	}
 	return r, nil
 }
 
@@ -258,8 +272,12 @@ func (r *Renderer) Render(_ context.Context, in *ds3d.DataMap) error {
 
 // Draw draws in into the renderer's image without writing it; ok is false
 // when the datamap had nothing to draw (a camera view with neither image nor
-// calibration).
+// calibration). With a render_graph it draws every tile into one
+// window_width × window_height picture.
 func (r *Renderer) Draw(in *ds3d.DataMap) (ok bool, err error) {
+	if len(r.tiles) > 0 {
+		return true, r.drawEnsemble(in)
+	}
 	var pts []float32
 	stride := 4
 	f, have, err := lookup[*ds3d.Frame](r, in, ds3d.Key(r.cfg.LidarKey), "lidar frame")
@@ -326,7 +344,8 @@ func (r *Renderer) Close() error {
 
 // NewRenderConfig returns raster_render's defaults: an 800×800 BEV of ±40 m
 // at 0.1 m per pixel, intensity colours, a 10 m grid, the ego marker,
-// labelled 2-pixel boxes, and frame_%06d.png files.
+// labelled 2-pixel boxes, and frame_%06d.png files; a render_graph draws
+// into 1600×900.
 func NewRenderConfig() *RenderConfig {
 	return &RenderConfig{
 		View: "bev", Filename: "frame_%06d.png",
@@ -335,12 +354,13 @@ func NewRenderConfig() *RenderConfig {
 		LidarColor: [3]uint8{255, 255, 255}, PointSize: 1,
 		GridStep: 10, GridColor: [3]uint8{48, 48, 48}, EgoMarker: true,
 		BoxThickness: 2, Labels: true, LabelScale: 1, Near: 0.1, PNGCompression: "fast",
+		WindowWidth: 1600, WindowHeight: 900, ZRange: [2]float64{-3, 5},
 	}
 }
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "raster_render",
-		`Draws each datamap's lidar points and 3D boxes without OpenGL — a top-down bird's-eye view, or projected into camera N's image through DS3D::CamN_IntrinsicMatrix and DS3D::LidarToCamN_ExtrinsicMatrix — and writes it as a PNG file per frame.`,
+		`Draws each datamap's lidar points and 3D boxes without OpenGL — a top-down bird's-eye view, or projected into camera N's image through DS3D::CamN_IntrinsicMatrix and DS3D::LidarToCamN_ExtrinsicMatrix — and writes it as a PNG file per frame. A render_graph (gl_render's ensemble keys) tiles one picture with camera images carrying the projected points and boxes, and top or front views.`,
 		NewRenderConfig,
 		func(c *RenderConfig, env *ds3d.Env) (any, error) { return NewRenderer(c, env) })
 }
