@@ -67,9 +67,9 @@ func New(cfg Config) (*Bridge, error) {
 // place. A datamap without DS3D::BatchMeta is taken as one frame under
 // DS3D::ColorFrame with DS3D::SourceId and DS3D::FrameNumber.
 func (b *Bridge) Convert(in *ds3d.DataMap) error {
-	bm, err := ds3d.Get[*meta.BatchMeta](in, mux.KeyBatchMeta)
+	bm, err := ds3d.Get[*meta.BatchMeta](in, ds3d.KeyBatchMeta)
 	if err != nil {
-		if in.Has(mux.KeyBatchMeta) {
+		if in.Has(ds3d.KeyBatchMeta) {
 			return err
 		}
 		return b.convertSingle(in)
@@ -138,7 +138,7 @@ func (b *Bridge) Convert(in *ds3d.DataMap) error {
 		in.SetInt64(ds3d.KeyTimestamp.Sensor(idx), fm.PTS)
 	}
 	if !b.cfg.KeepBatchMeta {
-		in.Delete(mux.KeyBatchMeta)
+		in.Delete(ds3d.KeyBatchMeta)
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func (b *Bridge) Convert(in *ds3d.DataMap) error {
 func (b *Bridge) convertSingle(in *ds3d.DataMap) error {
 	f, err := in.Frame(ds3d.KeyColorFrame)
 	if err != nil {
-		return fmt.Errorf("no %s and no %s: not a 2D batch", mux.KeyBatchMeta, ds3d.KeyColorFrame)
+		return fmt.Errorf("no %s and no %s: not a 2D batch", ds3d.KeyBatchMeta, ds3d.KeyColorFrame)
 	}
 	src, _ := in.Int64(ds3d.KeySourceID)
 	num, _ := in.Int64(ds3d.KeyFrameNumber)
@@ -192,7 +192,7 @@ func (b *Bridge) FromBatch(bt *mux.Batch) (*ds3d.DataMap, error) {
 	for i, f := range bt.Frames {
 		m.SetFrame(ds3d.KeyColorFrame.Sensor(i), f.Retain())
 	}
-	m.Set(mux.KeyBatchMeta, bt.Meta)
+	m.Set(ds3d.KeyBatchMeta, bt.Meta)
 	m.SetTimestamp(bt.PTS)
 	if err := b.Convert(m); err != nil {
 		m.Release()

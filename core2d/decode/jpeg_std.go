@@ -6,8 +6,8 @@ import (
 	"bytes"
 	"image/jpeg"
 
+	"github.com/ds3d-go/ds3d-go/core2d/imageconv"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 const jpegBackend = "image/jpeg"
@@ -57,7 +57,7 @@ func (d *JPEG) Decode(name string, data []byte, dst *ds3d.Frame) error {
 	if _, err := checkFrame(name, dst, b.Dx(), b.Dy()); err != nil {
 		return err
 	}
-	if err := camera.ToFrame(dst, img); err != nil {
+	if err := imageconv.ToFrame(dst, img); err != nil {
 		return &JPEGError{Name: name, Offset: -1, Msg: err.Error()}
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/datasets/mot"
 )
@@ -71,7 +73,7 @@ func (m Metrics) Value(name string) (float64, bool) {
 	return 0, false
 }
 
-const runUsage = `usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5] [--gt-min-conf 1]
+const runUsage = `usage: ds3d eval mot --gt GT.txt --pred PRED.txt [--json] [--iou 0.5] [--gt-min-conf 1] [--frames A-B]
 
 Scores a MOTChallenge tracking result against ground truth with CLEAR-MOT,
 MT/PT/ML and IDF1, as py-motmetrics does (IoU distance; MOTP is the mean
@@ -90,6 +92,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the metrics as one JSON object")
 	iou := fs.Float64("iou", 0.5, "least IoU for a prediction to match a ground-truth box")
 	gtMin := fs.Float64("gt-min-conf", 1, "ignore ground-truth rows whose confidence column is below this")
+	frames := fs.String("frames", "", "score only frames A to B (1-based, inclusive), e.g. 1-200: a run on the first frames of a sequence")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -105,6 +108,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ds3d eval mot: --iou is %g, want a value in (0, 1]\n", *iou)
 		return 2
 	}
+	lo, hi, err := frameRange(*frames)
+	if err != nil {
+		fmt.Fprintln(stderr, "ds3d eval mot: --frames:", err)
+		return 2
+	}
 	gt, err := mot.Read(*gtPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "ds3d eval mot:", err)
@@ -115,6 +123,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ds3d eval mot:", err)
 		return 1
 	}
+	gt, pred = inRange(gt, lo, hi), inRange(pred, lo, hi)
 	m, err := Evaluate(gt, pred, Options{MaxDist: 1 - *iou, GTMinConf: *gtMin})
 	if err != nil {
 		fmt.Fprintf(stderr, "ds3d eval mot: %s: %v\n", *gtPath, err)
@@ -134,4 +143,31 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// frameRange parses --frames "A-B" (or "A"); empty means every frame.
+func frameRange(s string) (lo, hi int, err error) {
+	if s == "" {
+		return 1, int(^uint(0) >> 1), nil
+	}
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		b = a
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo < 1 || hi < lo {
+		return 0, 0, fmt.Errorf("%q: want A-B with 1 ≤ A ≤ B (MOTChallenge frames count from 1)", s)
+	}
+	return lo, hi, nil
+}
+
+func inRange(rows []mot.Row, lo, hi int) []mot.Row {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if r.Frame >= lo && r.Frame <= hi {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -11,13 +11,11 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
-// KeyBatchMeta is the datamap key under which stream_mux attaches the
-// batch's *meta.BatchMeta: FrameMeta i describes DS3D::ColorFrame_i
-// (source id, frame number, PTS, NTP arrival time, source size and the
-// Transform to batch pixels as UserMeta). Downstream 2D components add
-// their objects to it; it is shared by reference like every non-frame
-// datamap value.
-const KeyBatchMeta ds3d.Key = "DS3D::BatchMeta"
+// KeyBatchMeta is ds3d.KeyBatchMeta, the key of the batch's
+// *meta.BatchMeta, kept under its old name for callers of this package.
+//
+// Deprecated: use ds3d.KeyBatchMeta.
+const KeyBatchMeta = ds3d.KeyBatchMeta
 
 // Component is the stream_mux datamixer: input pad sink_N is source N.
 // It drives the same batching rules as Mux from the pipeline's goroutine
@@ -158,7 +156,7 @@ func (c *Component) drain(ctx context.Context, emit ds3d.Emit) error {
 		m.SetTimestamp(b.PTS)
 		m.SetInt64(ds3d.KeySourceID, int64(fm.SourceID))
 		m.SetInt64(ds3d.KeyFrameNumber, fm.FrameNum)
-		m.Set(KeyBatchMeta, b.Meta)
+		m.Set(ds3d.KeyBatchMeta, b.Meta)
 		if err := emit(m); err != nil {
 			return err
 		}

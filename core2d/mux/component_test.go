@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/core2d/meta"
-	"github.com/ds3d-go/ds3d-go/core2d/mux"
+	_ "github.com/ds3d-go/ds3d-go/core2d/mux" // stream_mux
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
@@ -34,7 +34,7 @@ type recSlot struct {
 }
 
 func (r *recorder) Render(_ context.Context, in *ds3d.DataMap) error {
-	bm, err := ds3d.Get[*meta.BatchMeta](in, mux.KeyBatchMeta)
+	bm, err := ds3d.Get[*meta.BatchMeta](in, ds3d.KeyBatchMeta)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,27 @@ import (
 // narrowed to bytes with VPMOVDB.
 var useAVX512 = archsimd.X86.AVX512()
 
+// hvecAvailable selects the vector horizontal pass, which needs VPERMB
+// (AVX-512 VBMI).
+var hvecAvailable = useAVX512 && archsimd.X86.AVX512VBMI()
+
+// hpassVec is the horizontal pass of the vector blocks (Resizer.prepVec):
+// per 16 output values, VPERMB gathers each value's two taps side by side
+// from the block's 64-byte window, they widen to 16 bits, and VPMADDWD
+// against the (a, 2^11 − a) weight pairs gives the 16 int32 sums — the
+// scalar pass's products, exactly.
+func hpassVec(h []int32, row []byte, base, out []int32, idx []uint8, w []int16) {
+	idx, w, out = idx[:len(base)*64], w[:len(base)*32], out[:len(base)]
+	for k, b := range base {
+		win := archsimd.LoadUint8x64Slice(row[b : b+64])
+		ix := archsimd.LoadUint8x64Slice(idx[k*64 : k*64+64])
+		wt := archsimd.LoadInt16x32Slice(w[k*32 : k*32+32])
+		p := win.Permute(ix).GetLo().ExtendToUint16().AsInt16x32()
+		o := out[k]
+		p.DotProductPairs(wt).StoreSlice(h[o : o+16])
+	}
+}
+
 // vblend is the vertical pass, 16 bytes per step on AVX-512.
 func vblend(out []byte, h0, h1 []int32, b0, b1 int32) {
 	if !useAVX512 || len(out) < 16 {

@@ -103,14 +103,28 @@ func (t *Tracker) cosineDist(tg *target, di int) float64 {
 	f := t.feat[di*t.dim : (di+1)*t.dim]
 	best := float32(-1)
 	for g := 0; g < tg.galN; g++ {
-		v := tg.gal[g*t.dim : (g+1)*t.dim]
-		var dot float32
-		for k, x := range f {
-			dot += x * v[k]
-		}
-		best = max(best, dot)
+		best = max(best, dot(f, tg.gal[g*t.dim:(g+1)*t.dim]))
 	}
 	return 1 - float64(best)
+}
+
+// dot is Σ a[k]·b[k] with four independent sums: one running sum would
+// wait on each add's latency, and this is the tracker's hottest loop (a
+// gallery of 100 features per gated pair).
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		s0 += a[k] * b[k]
+		s1 += a[k+1] * b[k+1]
+		s2 += a[k+2] * b[k+2]
+		s3 += a[k+3] * b[k+3]
+	}
+	for ; k < len(a); k++ {
+		s0 += a[k] * b[k]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // gatedInf is the cost of a forbidden pair in the dense problems: large and
@@ -324,9 +338,16 @@ func (t *Tracker) freeCols() bool {
 	return len(t.cols) > 0
 }
 
+// denseCascade makes solveLevel solve the whole matrix at once, as
+// nwojke/deep_sort does: the reference the tests hold the per-component
+// solve to.
+var denseCascade = false
+
 // solveLevel matches targets t.rows to detections t.cols by the Hungarian
 // method on cost, as nwojke/deep_sort's min_cost_matching: costs above
 // maxCost are raised to just above it, and pairs above maxCost are dropped.
+// The gated matrix is solved per connected component of allowed pairs
+// (sparseSolver), which gives the dense solve's matching.
 func (t *Tracker) solveLevel(cost func(tg *target, di int) float64, maxCost float64) {
 	rows, cols := len(t.rows), len(t.cols)
 	t.cost = fillF(t.cost, rows*cols)
@@ -341,7 +362,11 @@ func (t *Tracker) solveLevel(cost func(tg *target, di int) float64, maxCost floa
 		}
 	}
 	t.r2c = fillInt(t.r2c, rows)
-	t.solver.Solve(t.cost, rows, cols, t.r2c) // sizes are consistent: no error
+	if denseCascade {
+		t.solver.Solve(t.cost, rows, cols, t.r2c) // sizes are consistent: no error
+	} else {
+		t.sparse.solve(t.cost, rows, cols, maxCost, t.r2c)
+	}
 	for r, c := range t.r2c {
 		if c < 0 || t.cost[r*cols+c] > maxCost {
 			continue

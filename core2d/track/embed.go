@@ -63,20 +63,25 @@ func (e HistogramEmbedder) Embed(frame *ds3d.Frame, dets []ds3d.Object2D, out []
 		mid := clamp(t+h/2, float64(H))
 		sx := max(1, (x1-x0)/64)
 		sy := max(1, (y1-y0)/128)
-		var n [2]float32
+		// Integer counts: a float increment waits on the previous one's
+		// latency whenever neighbouring pixels fall in the same bin.
+		var cnt [2][3 * histBins]uint32
+		var n [2]uint32
 		for y := y0; y < y1; y += sy {
 			half := 0
 			if y >= mid {
 				half = 1
 			}
-			hist := f[half*3*histBins:]
-			row := frame.Data[y*pitch:]
+			hist := &cnt[half]
+			row := frame.Data[y*pitch+x0*ch : y*pitch+x1*ch]
+			k := 0
 			for x := x0; x < x1; x += sx {
-				p := row[x*ch:]
+				p := row[k : k+3 : k+3]
 				hist[int(p[0])*histBins>>8]++
 				hist[histBins+int(p[1])*histBins>>8]++
 				hist[2*histBins+int(p[2])*histBins>>8]++
 				n[half]++
+				k += sx * ch
 			}
 		}
 		for half := 0; half < 2; half++ {
@@ -85,7 +90,7 @@ func (e HistogramEmbedder) Embed(frame *ds3d.Frame, dets []ds3d.Object2D, out []
 			}
 			hist := f[half*3*histBins : (half+1)*3*histBins]
 			for k := range hist {
-				hist[k] = float32(math.Sqrt(float64(hist[k] / n[half])))
+				hist[k] = float32(math.Sqrt(float64(float32(cnt[half][k]) / float32(n[half]))))
 			}
 		}
 	}

@@ -127,6 +127,7 @@ type Tracker struct {
 	freeGal  [][]float32
 	rows     []int32
 	cols     []int32
+	sparse   sparseSolver
 }
 
 // New makes a tracker from a validated copy of cfg.

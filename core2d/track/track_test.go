@@ -265,9 +265,13 @@ func BenchmarkSORT(b *testing.B) {
 	for i := range img.Data {
 		img.Data[i] = byte(i * 7 % 251)
 	}
-	for _, name := range []string{"sort", "iou", "deepsort"} {
+	for _, name := range []string{"sort", "iou", "deepsort", "deepsort-dense"} {
 		b.Run(name+"/100objects", func(b *testing.B) {
-			cfg := map[string]Config{"sort": DefaultSORT(), "iou": DefaultIOU(), "deepsort": DefaultDeepSORT()}[name]
+			cfg := map[string]Config{"sort": DefaultSORT(), "iou": DefaultIOU(), "deepsort": DefaultDeepSORT(), "deepsort-dense": DefaultDeepSORT()}[name]
+			// deepsort-dense: the cascade solved as one dense problem per
+			// level (nwojke/deep_sort's way), the before of the per-component solve.
+			denseCascade = name == "deepsort-dense"
+			defer func() { denseCascade = false }()
 			frames := synthetic(100, 1000)
 			tr := mustNew(b, cfg)
 			for _, d := range frames[:10] {

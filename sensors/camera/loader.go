@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
@@ -68,7 +71,8 @@ type ImageLoader struct {
 	loopOff int64 // timestamp offset added per completed loop
 	span    int64
 	srcID   int64
-	buf     []byte // file bytes, reused across frames
+	buf     []byte       // file bytes, reused across frames
+	jpeg    *decode.JPEG // made on the first JPEG file
 }
 
 // NewImageLoader reads the lists (checking that every file exists), reads the
@@ -190,23 +194,73 @@ func (l *ImageLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 }
 
 // load decodes one image into f, refusing a size other than the camera's.
+// JPEG files go to core2d/decode's JPEG (libjpeg-turbo with the turbojpeg
+// build tag: straight into the pooled frame, nothing allocated); other
+// formats, and a .jpg that is not a JPEG, to the standard decoders.
 func (l *ImageLoader) load(f *ds3d.Frame, ci int, e *ListEntry) error {
 	c := &l.cams[ci]
-	img, buf, err := DecodeFile(e.Path, l.buf)
-	l.buf = buf
-	if err != nil {
+	in := func(err error) error {
 		if c.list.File != "" {
 			return fmt.Errorf("camera %d: list %s line %d: %w", ci, c.list.File, e.Line, err)
 		}
 		return fmt.Errorf("camera %d: %w", ci, err)
 	}
+	sizeErr := func(w, h int) error {
+		return fmt.Errorf("camera %d: %s is %dx%d but the camera's images are %dx%d (from %s); a camera's image size must not change mid-sequence",
+			ci, where(c.list, e), w, h, c.w, c.h, c.list.Entries[0].Path)
+	}
+	if isJPEG(e.Path) {
+		buf, err := ReadFile(e.Path, l.buf)
+		l.buf = buf
+		if err != nil {
+			return in(err)
+		}
+		if len(buf) >= 2 && buf[0] == 0xff && buf[1] == 0xd8 {
+			if l.jpeg == nil {
+				if l.jpeg, err = decode.NewJPEG(); err != nil {
+					return in(err)
+				}
+			}
+			w, h, err := l.jpeg.Size(e.Path, buf)
+			if err != nil {
+				return in(err)
+			}
+			if w != c.w || h != c.h {
+				return sizeErr(w, h)
+			}
+			if err := l.jpeg.Decode(e.Path, buf, f); err != nil {
+				return in(err)
+			}
+			return nil
+		}
+	}
+	img, buf, err := DecodeFile(e.Path, l.buf)
+	l.buf = buf
+	if err != nil {
+		return in(err)
+	}
 	b := img.Bounds()
 	if b.Dx() != c.w || b.Dy() != c.h {
-		return fmt.Errorf("camera %d: %s is %dx%d but the camera's images are %dx%d (from %s); a camera's image size must not change mid-sequence",
-			ci, where(c.list, e), b.Dx(), b.Dy(), c.w, c.h, c.list.Entries[0].Path)
+		return sizeErr(b.Dx(), b.Dy())
 	}
 	if err := ToFrame(f, img); err != nil {
 		return fmt.Errorf("camera %d: %s: %w", ci, where(c.list, e), err)
+	}
+	return nil
+}
+
+// isJPEG reports whether path names a JPEG file by its extension.
+func isJPEG(path string) bool {
+	ext := filepath.Ext(path)
+	return strings.EqualFold(ext, ".jpg") || strings.EqualFold(ext, ".jpeg")
+}
+
+// Close frees the JPEG decoder.
+func (l *ImageLoader) Close() error {
+	if l.jpeg != nil {
+		err := l.jpeg.Close()
+		l.jpeg = nil
+		return err
 	}
 	return nil
 }
