@@ -87,10 +87,11 @@ eval-video:
 	DS3D_EVAL_VIDEO=1 $(GO) test $(GOTAGS) -count=1 -timeout 20m -run TestEval200 -v ./apps/video-detect/
 
 # bench-peers: the point-cloud filters and their peers (PCL, Open3D, numpy)
-# on the same KITTI frame in one run, single thread (docs/PERF.md).
+# on the same KITTI frame in one run, single thread (docs/PERF.md). Needs
+# the peers (../shared/peers/install_peers.sh: PCL headers, Open3D).
 SHARED ?= ../shared
 bench-peers:
-	$(GO) test $(GOTAGS) -run='^$$' -bench='Crop|Voxel|Pillarize' -count=3 ./filters/pointcloud/
+	$(GO) test $(GOTAGS) -run='^$$' -bench='Crop|Voxel|Pillarize|Statistical' -count=3 ./filters/pointcloud/ ./filters/outlier/
 	g++ -O2 -std=c++17 $(SHARED)/peers/pcl_bench.cpp -I/usr/include/pcl-1.13 -I/usr/include/eigen3 \
 	  -lpcl_common -lpcl_filters -lpcl_io -lpcl_kdtree -lpcl_search -o /tmp/pcl_bench
 	/tmp/pcl_bench $(SHARED)/data/kitti-object/training/velodyne/000000.bin /nonexistent.pcd 20

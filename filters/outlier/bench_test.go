@@ -15,9 +15,12 @@ func BenchmarkStatistical(b *testing.B) {
 	dst := ds3d.NewLidarFrame(0)
 	s := Statistical{MeanK: 16, StdMul: 1}
 	b.Run("kitti-000000-k16", func(b *testing.B) {
+		var c cpuTimer
+		c.start()
 		for b.Loop() {
 			s.Filter(dst, src)
 		}
+		c.stop(b)
 		reportPoints(b, src.Points())
 	})
 }

@@ -13,8 +13,11 @@
 //   - Ground (ransac_ground_segmentation): a seeded RANSAC plane with a
 //     tilt limit and a least-squares refit.
 //
-// Neighbour queries use KDTree, an exact 3D k-d tree whose squared
-// distances are computed like FLANN's (PCL's KdTreeFLANN). Points with a
+// Radius queries use KDTree, an exact 3D k-d tree whose squared distances
+// are computed like FLANN's (PCL's KdTreeFLANN). Statistical answers its
+// k-nearest-neighbour queries 16 at a time over a Morton-ordered bounding
+// box hierarchy (mortonTree, sorBatch): the same float32 distances, with a
+// bound that proves each result exact or redoes that query exhaustively. Points with a
 // NaN or infinite x, y or z are removed by every filter here. Frames are
 // [N,C≥3] float32 (x, y, z first); output frames keep every column and the
 // input order.

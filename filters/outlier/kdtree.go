@@ -85,22 +85,36 @@ func (t *KDTree) Build(xyz []float32, stride int, sel []int32) {
 		it := t.stack[len(t.stack)-1]
 		t.stack = t.stack[:len(t.stack)-1]
 		lo, hi := int(it.lo), int(it.hi)
+		// bounding box of the node's points
+		p := t.pts[3*lo : 3*hi]
+		lx, ly, lz := p[0], p[1], p[2]
+		hx, hy, hz := lx, ly, lz
+		for i := 3; i+2 < len(p); i += 3 {
+			x, y, z := p[i], p[i+1], p[i+2]
+			if x < lx {
+				lx = x
+			}
+			if x > hx {
+				hx = x
+			}
+			if y < ly {
+				ly = y
+			}
+			if y > hy {
+				hy = y
+			}
+			if z < lz {
+				lz = z
+			}
+			if z > hz {
+				hz = z
+			}
+		}
 		if hi-lo <= leafSize {
 			t.nodes[it.node] = kdNode{dim: -1, a: it.lo, b: it.hi}
 			continue
 		}
-		// split the widest side of the points' bounding box at the median
-		var mn, mx [3]float32
-		for d := 0; d < 3; d++ {
-			mn[d], mx[d] = t.pts[3*lo+d], t.pts[3*lo+d]
-		}
-		for i := lo + 1; i < hi; i++ {
-			for d := 0; d < 3; d++ {
-				v := t.pts[3*i+d]
-				mn[d] = min(mn[d], v)
-				mx[d] = max(mx[d], v)
-			}
-		}
+		mn, mx := [3]float32{lx, ly, lz}, [3]float32{hx, hy, hz}
 		dim := 0
 		for d := 1; d < 3; d++ {
 			if mx[d]-mn[d] > mx[dim]-mn[dim] {

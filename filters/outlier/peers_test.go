@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +81,8 @@ func TestStatisticalMatchesPCL(t *testing.T) {
 	frames := []int{0, 1, 2, 3, 4}
 	if testing.Short() {
 		frames = frames[:1]
+	} else if raceEnabled {
+		frames = []int{0, 3} // -race slows the search ~10×: two frames there, all five without
 	}
 	for _, i := range frames {
 		t.Run(fmt.Sprintf("kitti-%06d", i), func(t *testing.T) {
@@ -114,10 +119,11 @@ func TestRadiusMatchesPCL(t *testing.T) {
 }
 
 type sorPeer struct {
-	Open3DMS float64 `json:"open3d_ms"`
-	ScipyMS  float64 `json:"scipy_ms"`
-	Open3DK  int     `json:"open3d_kept"`
-	ScipyK   int     `json:"scipy_kept"`
+	Open3DMS  float64 `json:"open3d_ms"`
+	Open3DCPU float64 `json:"open3d_cpu_ms"`
+	ScipyMS   float64 `json:"scipy_ms"`
+	Open3DK   int     `json:"open3d_kept"`
+	ScipyK    int     `json:"scipy_kept"`
 }
 
 func runSORPeer(t *testing.T, path string, threads int) sorPeer {
@@ -138,41 +144,78 @@ func runSORPeer(t *testing.T, path string, threads int) sorPeer {
 	return pt
 }
 
-func timeSOR(src *ds3d.Frame, workers int) (float64, int) {
+// timeSOR returns the median wall time of 7 runs, the median CPU time of
+// the calling thread (Workers 1 only; 0 where unavailable) and the kept
+// count.
+func timeSOR(src *ds3d.Frame, workers int) (wall, cpu float64, kept int) {
 	s := Statistical{MeanK: 16, StdMul: 1, Workers: workers}
 	dst := ds3d.NewLidarFrame(0)
-	ts := make([]float64, 7)
+	ts, cs := make([]float64, 7), make([]float64, 7)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for i := range ts {
-		t0 := time.Now()
+		t0, c0 := time.Now(), threadCPU()
 		s.Filter(dst, src)
 		ts[i] = float64(time.Since(t0).Microseconds()) / 1e3
+		cs[i] = float64((threadCPU() - c0).Microseconds()) / 1e3
 	}
 	slices.Sort(ts)
-	return ts[len(ts)/2], dst.Points()
+	slices.Sort(cs)
+	return ts[len(ts)/2], cs[len(cs)/2], dst.Points()
 }
 
 // TestStatisticalSpeedVsOpen3D times SOR k=16 std 1.0 on KITTI 000000
 // against Open3D's remove_statistical_outlier and scipy cKDTree in the
 // same session, one thread each (OMP_NUM_THREADS=1, workers=1) and two
-// (Open3D OMP_NUM_THREADS=2, ours Workers=2). Target ≥ 2× Open3D; the test
-// fails only when one thread is below 0.7× Open3D (a loaded shared
-// machine makes these numbers noisy).
+// (Open3D OMP_NUM_THREADS=2, ours Workers=2). The target (≥ 2× Open3D) is
+// recorded in docs/PERF.md from a quiet run; the test only checks a loose
+// sanity bound (not slower than Open3D), and only on a machine that is
+// not loaded: on a shared 2-core CI runner the two timings come from
+// different moments and their ratio is noise. It is skipped with -race
+// and -short.
 func TestStatisticalSpeedVsOpen3D(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("timing: not with -short or -race")
 	}
 	src, path := kitti(t, 0)
 	p1 := runSORPeer(t, path, 1)
-	g1, kept := timeSOR(src, 1)
+	g1, c1, kept := timeSOR(src, 1)
 	p2 := runSORPeer(t, path, 2)
-	g2, _ := timeSOR(src, 2)
+	g2, _, _ := timeSOR(src, 2)
+	load := loadAverage()
 	t.Logf("SOR k=16 std=1 on %d points, kept %d (scipy/PCL semantics %d, Open3D %d: its k includes the point)", src.Points(), kept, p1.ScipyK, p1.Open3DK)
 	t.Logf("1 thread:  Go %.1f ms, Open3D %.1f ms (%.2f×), scipy cKDTree %.1f ms (%.2f×)", g1, p1.Open3DMS, p1.Open3DMS/g1, p1.ScipyMS, p1.ScipyMS/g1)
 	t.Logf("2 threads: Go %.1f ms, Open3D %.1f ms (%.2f×); Go 2 workers vs Open3D 1 thread %.2f×", g2, p2.Open3DMS, p2.Open3DMS/g2, p1.Open3DMS/g2)
+	if c1 > 0 && p1.Open3DCPU > 0 {
+		t.Logf("1 thread, CPU time: Go %.1f ms, Open3D %.1f ms (%.2f×)", c1, p1.Open3DCPU, p1.Open3DCPU/c1)
+	}
+	t.Logf("load average %.2f on %d CPUs", load, runtime.NumCPU())
 	if p1.ScipyK != 0 && p1.ScipyK != kept {
 		t.Errorf("scipy (PCL semantics) kept %d, we kept %d", p1.ScipyK, kept)
 	}
-	if p1.Open3DMS/g1 < 0.7 {
-		t.Errorf("one thread: %.2f× Open3D", p1.Open3DMS/g1)
+	if loaded := !(load < 0.75*float64(runtime.NumCPU())); loaded {
+		t.Logf("machine loaded (or load unknown): ratio not asserted")
+		return
 	}
+	if p1.Open3DMS/g1 < 1 {
+		t.Errorf("one thread: %.2f× Open3D, slower than the peer", p1.Open3DMS/g1)
+	}
+}
+
+// loadAverage is the 1-minute load average (NaN where /proc/loadavg is
+// unreadable).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return math.NaN()
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }

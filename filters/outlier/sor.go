@@ -13,7 +13,7 @@ func finite(x, y, z float32) bool {
 }
 
 // Statistical is PCL's StatisticalOutlierRemoval with reusable scratch
-// (the k-d tree and per-point distances): a reused Statistical allocates
+// (the search tree and per-point distances): a reused Statistical allocates
 // nothing once it has seen the largest cloud. Not safe for concurrent use.
 type Statistical struct {
 	// MeanK is the number of neighbours (the point itself excluded) whose
@@ -24,15 +24,16 @@ type Statistical struct {
 	StdMul float64
 	// Negative keeps the outliers instead (PCL's setNegative).
 	Negative bool
-	// Workers is the number of goroutines querying the tree (≤ 1: one,
+	// Workers is the number of goroutines searching neighbours (≤ 1: one,
 	// the caller's). The result does not depend on it.
 	Workers int
 
-	tree  KDTree
-	sel   []int32
-	dist  []float32 // by caller's point index
-	work  []sorWorker
-	Stats SORStats // of the last call
+	tree   mortonTree
+	sel    []int32
+	dist   []float32 // by caller's point index
+	groups []int32   // query groups: tree-position ranges [lo, hi)
+	work   []sorBatch
+	Stats  SORStats // of the last call
 }
 
 // SORStats describes the last Statistical run.
@@ -92,21 +93,23 @@ func (s *Statistical) mask(pts []float32, c, n int) {
 		s.Stats.Threshold = math.Inf(1)
 		return
 	}
-	s.tree.Build(pts, c, s.sel)
-	w := min(max(s.Workers, 1), s.tree.Len()/1024+1)
+	s.tree.build(pts, c, s.sel)
+	s.groups = s.tree.groups(s.groups[:0])
+	ng := len(s.groups) / 2
+	w := min(max(s.Workers, 1), ng/64+1)
 	if len(s.work) < w {
-		s.work = make([]sorWorker, w)
+		s.work = make([]sorBatch, w)
 	}
 	if w == 1 {
-		s.work[0].run(&s.tree, s.dist, k, 0, s.tree.Len())
+		s.work[0].run(&s.tree, s.dist, k, s.groups)
 	} else {
 		var wg sync.WaitGroup
-		step := (s.tree.Len() + w - 1) / w
+		step := (ng + w - 1) / w
 		for i := 0; i < w; i++ {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				s.work[i].run(&s.tree, s.dist, k, i*step, min((i+1)*step, s.tree.Len()))
+				s.work[i].run(&s.tree, s.dist, k, s.groups[2*min(i*step, ng):2*min((i+1)*step, ng)])
 			}(i)
 		}
 		wg.Wait()
@@ -199,36 +202,4 @@ func (r *Radius) Filter(dst, src *ds3d.Frame) int {
 	}
 	dst.Resize(k, c)
 	return k
-}
-
-// sorWorker computes the mean neighbour distances of the tree positions
-// [lo, hi), in tree order so that neighbouring queries touch the same
-// leaves, each query bounded by the previous one's neighbours.
-type sorWorker struct {
-	knn  KNN
-	prev []int32
-}
-
-func (w *sorWorker) run(t *KDTree, dist []float32, k, lo, hi int) {
-	prev := w.prev[:0]
-	for i := lo; i < hi; i++ {
-		x, y, z := t.Point(i)
-		// the previous query's k+1 neighbours bound this one's k+1-th distance
-		bound := float32(math.Inf(1))
-		if len(prev) == k+1 {
-			bound = 0
-			for _, j := range prev {
-				px, py, pz := t.Point(int(j))
-				bound = max(bound, sqDist(x, y, z, px, py, pz))
-			}
-		}
-		t.NearestBounded(&w.knn, x, y, z, k+1, bound)
-		prev = append(prev[:0], w.knn.Pos...)
-		var ds float64
-		for _, d2 := range w.knn.D[1:] { // D[0] is the point itself (0)
-			ds += float64(float32(math.Sqrt(float64(d2))))
-		}
-		dist[t.Index(i)] = float32(ds / float64(k))
-	}
-	w.prev = prev
 }

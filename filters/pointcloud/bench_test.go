@@ -45,11 +45,14 @@ func BenchmarkVoxel(b *testing.B) {
 	dst := ds3d.NewLidarFrame(0)
 	v := VoxelGrid{Leaf: [3]float32{0.2, 0.2, 0.2}}
 	b.Run("kitti-000000-0.2", func(b *testing.B) {
+		var c cpuTimer
+		c.start()
 		for b.Loop() {
 			if _, err := v.Filter(dst, src); err != nil {
 				b.Fatal(err)
 			}
 		}
+		c.stop(b)
 		reportPoints(b, src.Points())
 	})
 }

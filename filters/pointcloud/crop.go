@@ -34,15 +34,7 @@ func Crop(dst, src *ds3d.Frame, b Box) int {
 	lx, ly, lz, hx, hy, hz := b.Min[0], b.Min[1], b.Min[2], b.Max[0], b.Max[1], b.Max[2]
 	k := 0
 	if c == 4 {
-		// Plain float compares: the branches follow the scan's long runs
-		// inside and outside the box, which beats branch-free masks here.
-		for i := 0; i+4 <= len(s); i += 4 {
-			p := (*[4]float32)(s[i:])
-			if p[0] >= lx && p[0] <= hx && p[1] >= ly && p[1] <= hy && p[2] >= lz && p[2] <= hz {
-				*(*[4]float32)(d[k:]) = *p
-				k += 4
-			}
-		}
+		k = cropXYZI(d, s, &b)
 	} else {
 		for i := 0; i+c <= len(s); i += c {
 			if x, y, z := s[i], s[i+1], s[i+2]; x >= lx && x <= hx && y >= ly && y <= hy && z >= lz && z <= hz {

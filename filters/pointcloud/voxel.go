@@ -47,15 +47,21 @@ type VoxelGrid struct {
 	Leaf              [3]float32
 	MinPointsPerVoxel int
 
-	table      []uint64 // voxel index + 1, 0 empty
-	tslot      []int32  // table entry → voxel slot
+	table      []uint64 // (voxel index + 1)<<27 | slot, 0 empty; sized for every point, a prefix used
+	lastVoxels int      // voxels of the previous call: sizes the prefix
 	acc        []float64
 	cnt        []int32
 	vkey       []uint64 // slot → voxel index
 	vpos       []int32  // slot → table entry
 	pairs, tmp []uint64
 	hist       []int
+	ids        []uint32  // per-point voxel index from the vector kernel
+	cen        []float32 // slot → centroid (vector kernel)
 }
+
+// noVoxel marks a non-finite point in VoxelGrid.ids; grids of noVoxel
+// voxels or more take the scalar path.
+const noVoxel = 1<<32 - 1
 
 // Voxelize is VoxelGrid{Leaf: {leaf, leaf, leaf}}.Filter for one-off use.
 func Voxelize(dst, src *ds3d.Frame, leaf float32) (int, error) {
@@ -74,9 +80,11 @@ func floorf(v float32) float32 { return float32(math.Floor(float64(v))) }
 //
 // Implementation: one pass for the bounding box, one pass that hashes each
 // point's voxel index into an open-addressing table (consecutive points of
-// a scan mostly share a voxel, which a one-entry cache catches) and adds
-// the point to its voxel's float64 sums, then a radix sort of the occupied
-// voxels (not of the points) by index.
+// a scan mostly share a voxel: such a run is summed in registers and
+// looked up once) and adds the point to its voxel's float64 sums, then a
+// radix sort of the occupied voxels (not of the points) by index. The
+// table prefix in use is sized from the previous call's voxel count, so a
+// stream's table stays cache-resident; it doubles when half full.
 func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 	c := src.Shape.D[1]
 	_, s := prepare(dst, src, 0)
@@ -89,7 +97,11 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 	lx, ly, lz := float32(math.MaxFloat32), float32(math.MaxFloat32), float32(math.MaxFloat32)
 	hx, hy, hz := -lx, -ly, -lz
 	finite := 0
-	for i := 0; i+c <= len(s); i += c {
+	vlo, vhi, vfinite, vok := [3]float32{}, [3]float32{}, 0, false
+	if c == 4 {
+		vlo, vhi, vfinite, vok = voxelBounds(s)
+	}
+	for i := 0; i+c <= len(s) && !vok; i += c {
 		x, y, z := s[i], s[i+1], s[i+2]
 		if (x-x)+(y-y)+(z-z) != 0 {
 			continue
@@ -113,6 +125,9 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 		if z > hz {
 			hz = z
 		}
+	}
+	if vok {
+		lx, ly, lz, hx, hy, hz, finite = vlo[0], vlo[1], vlo[2], vhi[0], vhi[1], vhi[2], vfinite
 	}
 	if finite == 0 {
 		dst.Resize(0, c)
@@ -151,14 +166,85 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 		return 0, fmt.Errorf("voxel grid: %d points in %d voxels exceed the table's packing", finite, div[0]*div[1]*div[2])
 	}
 	v.reserve(finite, c)
-	table := v.table
+	// The table prefix in use starts at 4× the previous frame's voxel count
+	// (so it stays in L2 for a stream) and doubles when half full.
+	table := v.table[:min(len(v.table), max(1<<12, 1<<bits.Len(uint(4*v.lastVoxels))))]
 	tmask := uint64(len(table) - 1)
 	mx, my := uint64(div[0]), uint64(div[0]*div[1])
 	fx, fy, fz := float32(minb[0]), float32(minb[1]), float32(minb[2])
 	ix, iy, iz := inv[0], inv[1], inv[2]
 	acc, cnt, vkey, vpos := v.acc[:0], v.cnt[:0], v.vkey[:0], v.vpos[:0]
 	last, lastSlot := ^uint64(0), 0
-	for i := 0; i+c <= len(s); i += c {
+	fast := false
+	if c == 4 && div[0]*div[1]*div[2] < noVoxel {
+		if need := len(s)/4 + 16; cap(v.ids) < need {
+			v.ids = make([]uint32, need)
+		}
+		v.ids = v.ids[:cap(v.ids)]
+		fast = voxelIndices(v.ids, s, inv, [3]float32{fx, fy, fz}, uint32(mx), uint32(my))
+	}
+	if fast {
+		// The same table walk as the loop below, on indices computed by the
+		// vector kernel. A run of points in one voxel (a scan's neighbours)
+		// is summed in registers: loaded from the voxel's sums when the run
+		// starts and stored when it ends, so the additions are the same, in
+		// the same order, as adding each point to memory, without a
+		// store-to-load chain per point.
+		ids := v.ids[:len(s)/4]
+		slot := -1
+		var s0, s1, s2, s3 float64
+		var run int32
+		for p, id := range ids {
+			if id == noVoxel {
+				continue
+			}
+			idx := uint64(id)
+			if idx != last {
+				if slot >= 0 {
+					a := (*[4]float64)(acc[slot*4:])
+					a[0], a[1], a[2], a[3] = s0, s1, s2, s3
+					cnt[slot] += run
+				}
+				h := idx & tmask
+				for {
+					e := table[h]
+					if e>>27 == idx+1 {
+						slot = int(e & (1<<27 - 1))
+						break
+					}
+					if e == 0 {
+						slot = len(cnt)
+						table[h] = (idx+1)<<27 | uint64(slot)
+						vkey = append(vkey, idx)
+						vpos = append(vpos, int32(h))
+						cnt = append(cnt, 0)
+						acc = append(acc, 0, 0, 0, 0)
+						if 2*len(cnt) > len(table) && len(table) < len(v.table) {
+							table = v.grow(table, vkey, vpos)
+							tmask = uint64(len(table) - 1)
+						}
+						break
+					}
+					h = (h + 1) & tmask
+				}
+				last = idx
+				a := (*[4]float64)(acc[slot*4:])
+				s0, s1, s2, s3, run = a[0], a[1], a[2], a[3], 0
+			}
+			q := (*[4]float32)(s[p*4:])
+			s0 += float64(q[0])
+			s1 += float64(q[1])
+			s2 += float64(q[2])
+			s3 += float64(q[3])
+			run++
+		}
+		if slot >= 0 {
+			a := (*[4]float64)(acc[slot*4:])
+			a[0], a[1], a[2], a[3] = s0, s1, s2, s3
+			cnt[slot] += run
+		}
+	}
+	for i := 0; i+c <= len(s) && !fast; i += c {
 		x, y, z := s[i], s[i+1], s[i+2]
 		if (x-x)+(y-y)+(z-z) != 0 {
 			continue
@@ -188,6 +274,10 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 					for range c {
 						acc = append(acc, 0)
 					}
+					if 2*len(cnt) > len(table) && len(table) < len(v.table) {
+						table = v.grow(table, vkey, vpos)
+						tmask = uint64(len(table) - 1)
+					}
 					break
 				}
 				h = (h + 1) & tmask
@@ -208,6 +298,7 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 		}
 	}
 	v.acc, v.cnt, v.vkey, v.vpos = acc, cnt, vkey, vpos
+	v.lastVoxels = len(cnt)
 	// Clear the used table entries for the next call.
 	for _, h := range vpos {
 		table[h] = 0
@@ -232,6 +323,27 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 	pairs = v.radixSort(pairs, v.tmp[:len(pairs)], sbits, kbits)
 	d, _ := prepare(dst, src, len(pairs))
 	smask := uint64(1)<<sbits - 1
+	if c == 4 {
+		if cap(v.cen) < 4*len(cnt) {
+			v.cen = make([]float32, 4*cap(cnt))
+		}
+		// divide in slot order (sequential, 4 lanes at once), then gather
+		// 16-byte centroids in voxel order
+		if cen := v.cen[:4*len(cnt)]; voxelCentroids(cen, acc, cnt) {
+			for m, p := range pairs {
+				*(*[4]float32)(d[m*4:]) = *(*[4]float32)(cen[int(p&smask)*4:])
+			}
+			return len(pairs), nil
+		}
+		for m, p := range pairs {
+			slot := int(p & smask)
+			nf := float64(cnt[slot])
+			a := (*[4]float64)(acc[slot*4:])
+			o := (*[4]float32)(d[m*4:])
+			o[0], o[1], o[2], o[3] = float32(a[0]/nf), float32(a[1]/nf), float32(a[2]/nf), float32(a[3]/nf)
+		}
+		return len(pairs), nil
+	}
 	for m, p := range pairs {
 		slot := int(p & smask)
 		nf := float64(cnt[slot])
@@ -242,6 +354,25 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 		}
 	}
 	return len(pairs), nil
+}
+
+// grow moves the voxels of table into a prefix of v.table twice as long
+// (v.table holds 2× the points, so there is room) and returns it.
+func (v *VoxelGrid) grow(table []uint64, vkey []uint64, vpos []int32) []uint64 {
+	for _, h := range vpos {
+		table[h] = 0
+	}
+	table = v.table[:min(len(v.table), 2*len(table))]
+	tmask := uint64(len(table) - 1)
+	for slot, idx := range vkey {
+		h := idx & tmask
+		for table[h] != 0 {
+			h = (h + 1) & tmask
+		}
+		table[h] = (idx+1)<<27 | uint64(slot)
+		vpos[slot] = int32(h)
+	}
+	return table
 }
 
 // reserve sizes the hash table for n points (load ≤ 1/2) and the per-voxel
@@ -269,7 +400,7 @@ func (v *VoxelGrid) radixSort(pairs, tmp []uint64, lo, nbits uint) []uint64 {
 	if nbits == 0 || len(pairs) < 2 {
 		return pairs
 	}
-	passes := (nbits + 10) / 11
+	passes := (nbits + 12) / 13 // ≤ 13-bit digits: KITTI's 26-bit keys in two passes
 	width := (nbits + passes - 1) / passes
 	buckets := 1 << width
 	if cap(v.hist) < int(passes)*buckets {
