@@ -13,8 +13,14 @@ import (
 // at batch 1.
 type Options struct {
 	// Precision of the convolutions: "fp32" (exact fp32 FMA; the default),
-	// "tf32" or "fp16" (tensor cores: operands rounded to TF32 or FP16,
-	// products accumulated in fp32). Activations stay fp32 in every mode.
+	// "tf32" (tensor cores, 3xTF32: each operand split into a TF32 high
+	// part and a TF32 remainder, three mma per product, fp32 accumulate;
+	// within 1e-5 of fp32 on YOLOX-Nano), "tf32-fast" (one TF32 mma per
+	// product, operands rounded to 10 mantissa bits like PyTorch's
+	// allow_tf32: about 1e-2 relative L2 on YOLOX-Nano) or "fp16" (FP16
+	// mma, fp32 accumulate, about 1e-2). Activations stay fp32 in memory
+	// in every mode; small dense convolutions (conv_direct) and depthwise
+	// ones are exact fp32 in every mode.
 	Precision string `toml:"precision"`
 	// Batch is the number of images a Run takes (0 means 1). The graph
 	// input's leading dimension (1 or symbolic) becomes Batch, and so does
@@ -34,9 +40,9 @@ func (o Options) batch() int { return max(o.Batch, 1) }
 
 func (o Options) validate() error {
 	switch o.Precision {
-	case "", "fp32", "tf32", "fp16":
+	case "", "fp32", "tf32", "tf32-fast", "fp16":
 	default:
-		return fmt.Errorf("gpuinfer: precision %q: want fp32, tf32 or fp16", o.Precision)
+		return fmt.Errorf("gpuinfer: precision %q: want fp32, tf32, tf32-fast or fp16", o.Precision)
 	}
 	if o.Batch < 0 || o.Batch > 4096 {
 		return fmt.Errorf("gpuinfer: batch %d: want 1..4096", o.Batch)
@@ -53,6 +59,16 @@ func (o Options) precision() string {
 	}
 	return o.Precision
 }
+
+// IOInfo names a graph input or output and gives its shape, batch
+// included (core2d/infer.IOInfo's fields).
+type IOInfo struct {
+	Name  string
+	Shape []int
+}
+
+// Size is the number of float32 elements of the tensor.
+func (i IOInfo) Size() int { return prod(i.Shape) }
 
 // buffer is one region of the activation arena, shared in time by the
 // tensors whose lifetimes do not overlap.
@@ -125,7 +141,7 @@ type Plan struct {
 	Launches   []Launch
 	Weights    []byte // uploaded once
 	ArenaBytes int64  // activations, all tensors, after reuse
-	Fused      struct{ SiLU, Sigmoid, Residual, ConcatInPlace, ConcatCopied, Reshape int }
+	Fused      struct{ SiLU, Sigmoid, Residual, ConcatInPlace, ConcatCopied, Reshape, SliceChain, GatherMerged int }
 	MACs       int64 // per batch
 	in, out    *tensor
 }
@@ -149,9 +165,9 @@ func (p *Plan) Summary() string {
 		}
 		fmt.Fprintf(&b, "%s %d", k, n[k])
 	}
-	fmt.Fprintf(&b, "); arena %.1f MiB, weights %.2f MiB; fused SiLU %d, Sigmoid %d, residual Add %d; Concat inputs in place %d, copied %d; Reshape aliases %d; %.3f GMAC",
+	fmt.Fprintf(&b, "); arena %.1f MiB, weights %.2f MiB; fused SiLU %d, Sigmoid %d, residual Add %d; Concat inputs in place %d, copied %d; Reshape aliases %d; Slice chains %d; gathers merged %d; %.3f GMAC",
 		float64(p.ArenaBytes)/(1<<20), float64(len(p.Weights))/(1<<20), p.Fused.SiLU, p.Fused.Sigmoid, p.Fused.Residual,
-		p.Fused.ConcatInPlace, p.Fused.ConcatCopied, p.Fused.Reshape, float64(p.MACs)/1e9)
+		p.Fused.ConcatInPlace, p.Fused.ConcatCopied, p.Fused.Reshape, p.Fused.SliceChain, p.Fused.GatherMerged, float64(p.MACs)/1e9)
 	return b.String()
 }
 
@@ -186,18 +202,20 @@ func (p *Plan) InputOffset() int64  { return p.in.buf.off }
 func (p *Plan) OutputOffset() int64 { return p.out.buf.off }
 
 type compiler struct {
-	opt     Options
-	prec    string
-	B       int
-	opset   int64
-	vals    map[string]*tensor
-	p       *Plan
-	bufs    []*buffer
-	dead    map[int]bool   // node index → fused away
-	act     map[int]int    // Conv node → activation
-	res     map[int]string // Conv node → residual tensor added after the activation
-	outName map[int]string // Conv node → tensor its fused chain produces
-	users   map[string][]int
+	opt      Options
+	prec     string
+	B        int
+	opset    int64
+	vals     map[string]*tensor
+	p        *Plan
+	bufs     []*buffer
+	dead     map[int]bool   // node index → fused away
+	act      map[int]int    // Conv node → activation
+	res      map[int]string // Conv node → residual tensor added after the activation
+	outName  map[int]string // Conv node → tensor its fused chain produces
+	users    map[string][]int
+	sliceOf  map[*tensor]sliceView
+	graphOut string
 }
 
 func ints(v ...int) []arg {
@@ -230,7 +248,8 @@ func Compile(m *onnx.Model, opt Options) (*Plan, error) {
 		return nil, err
 	}
 	c := &compiler{opt: opt, prec: opt.precision(), B: opt.batch(), opset: m.Opset(), vals: map[string]*tensor{},
-		dead: map[int]bool{}, act: map[int]int{}, res: map[int]string{}, outName: map[int]string{}, users: map[string][]int{}}
+		dead: map[int]bool{}, act: map[int]int{}, res: map[int]string{}, outName: map[int]string{}, users: map[string][]int{},
+		sliceOf: map[*tensor]sliceView{}}
 	c.p = &Plan{Precision: c.prec, Batch: c.B}
 	g := &m.Graph
 	for _, t := range g.Initializers {
@@ -269,6 +288,7 @@ func Compile(m *onnx.Model, opt Options) (*Plan, error) {
 		}
 	}
 	isOut := map[string]bool{g.Outputs[0].Name: true}
+	c.graphOut = g.Outputs[0].Name
 	c.fuse(g, isOut)
 	for i := range g.Nodes {
 		if c.dead[i] {
@@ -289,6 +309,8 @@ func Compile(m *onnx.Model, opt Options) (*Plan, error) {
 	}
 	out.buf.fixed = true
 	c.p.out, c.p.OutputName, c.p.OutShape = out, g.Outputs[0].Name, out.shape
+	c.dropLaunches()
+	c.mergeGathers()
 	c.allocate()
 	return c.p, nil
 }
@@ -613,51 +635,103 @@ func (c *compiler) conv(idx int, n *onnx.Node) error {
 	a := c.act[idx]
 	switch {
 	case group == 1:
-		K := cin * KH * KW
-		kpad := (K + 15) / 16 * 16
-		mpad := (cout + 63) / 64 * 64
-		var blob []byte
-		if c.prec == "fp16" {
-			h := make([]uint16, mpad*kpad)
-			for m := 0; m < cout; m++ {
-				for k := 0; k < K; k++ {
-					h[m*kpad+k] = toHalf(w.f[m*K+k])
-				}
-			}
-			blob = make([]byte, 2*len(h))
-			for i, v := range h {
-				blob[2*i], blob[2*i+1] = byte(v), byte(v>>8)
-			}
-		} else {
-			f := make([]float32, mpad*kpad)
-			for m := 0; m < cout; m++ {
-				copy(f[m*kpad:m*kpad+K], w.f[m*K:(m+1)*K])
-			}
-			blob = f32bytes(f)
-		}
-		woff := c.weights(blob)
-		bb := make([]float32, mpad)
-		copy(bb, b)
-		boff := c.weights(f32bytes(bb))
-		kern := map[string]string{"fp32": "conv_f32", "tf32": "conv_tf32", "fp16": "conv_f16"}[c.prec]
-		if KH == 1 && KW == 1 && st[0] == 1 && st[1] == 1 && pd[0] == 0 && pd[1] == 0 && pd[2] == 0 && pd[3] == 0 {
-			kern += "_pw"
-		}
-		ncols := c.B * OH * OW
-		c.launch(kern, n, [3]int{(ncols + 63) / 64, mpad / 64, 1}, 128,
-			ptr(x), []arg{{kind: argW, i: woff}, {kind: argW, i: boff}}, ptr(y), resArg,
-			ints(cin, H, W, cout, OH, OW, KH, KW, st[0], st[1], pd[0], pd[1], ncols, K, kpad, a))
+		c.denseConv(n, x, y, resArg, b, w.f, cin, H, W, cout, OH, OW, KH, KW, st, pd, a)
 	case group == cin && cout == cin && cpg == 1:
 		woff := c.weights(f32bytes(w.f))
 		boff := c.weights(f32bytes(b))
 		total := c.B * cout * OH * OW
-		c.launch("dwconv", n, planes(OH*OW, cout, c.B), 256, ptr(x), []arg{{kind: argW, i: woff}, {kind: argW, i: boff}}, ptr(y), resArg,
+		kern, pixels := "dwconv", OH*OW
+		if KH == 3 && KW == 3 && st[0] == st[1] && (st[0] == 1 || st[0] == 2) {
+			kern, pixels = fmt.Sprintf("dwconv3_s%d", st[0]), OH*((OW+3)/4) // 4 outputs a thread
+		}
+		c.launch(kern, n, planes(pixels, cout, c.B), 256, ptr(x), []arg{{kind: argW, i: woff}, {kind: argW, i: boff}}, ptr(y), resArg,
 			ints(cout, H, W, OH, OW, KH, KW, st[0], st[1], pd[0], pd[1], total, a))
 	default:
 		return c.errf(n, "grouped convolution with group %d (not 1, not depthwise) is not supported", group)
 	}
 	c.vals[y.name] = y
 	return nil
+}
+
+// convKernels: the implicit-GEMM entry points per precision.
+var convKernels = map[string]string{"fp32": "conv_f32", "tf32": "conv_tf32", "tf32-fast": "conv_tf32fast", "fp16": "conv_f16"}
+
+// directKMax is DIRECT_KMAX of gpuinfer.cu: conv_direct keeps 16×K weights
+// in shared memory.
+const directKMax = 512
+
+// denseConv plans a group-1 convolution. The tile shape is chosen per layer
+// from M = Cout, N = B·OH·OW and K = Cin·KH·KW:
+//   - a non-1×1 convolution with Cout ≤ 32 and K ≤ 512 (the YOLOX stem,
+//     12→16 channels, 3×3) runs conv_direct: one thread per output pixel,
+//     16 channels at a time, exact fp32 in every precision (a 64-row GEMM
+//     tile would be 75 % padding and its im2col gather dominates);
+//   - a 1×1 stride-1 convolution is a plain GEMM with BM = 16, 32 or 64
+//     rows per tile, the smallest holding Cout (Cout 4 or 16 no longer
+//     pads to 64 rows);
+//   - any other dense convolution is the im2col implicit GEMM with BM 64.
+func (c *compiler) denseConv(n *onnx.Node, x, y *tensor, resArg []arg, b, wf []float32, cin, H, W, cout, OH, OW, KH, KW int, st, pd []int, a int) {
+	K := cin * KH * KW
+	pw := KH == 1 && KW == 1 && st[0] == 1 && st[1] == 1 && pd[0] == 0 && pd[1] == 0 && pd[2] == 0 && pd[3] == 0
+	ncols := c.B * OH * OW
+	if !pw && cout <= 32 && K <= directKMax {
+		mpad := (cout + 15) / 16 * 16
+		f := make([]float32, mpad*K)
+		copy(f, wf[:cout*K])
+		bb := make([]float32, mpad)
+		copy(bb, b)
+		woff, boff := c.weights(f32bytes(f)), c.weights(f32bytes(bb))
+		kern := "conv_direct"
+		if KH == 3 && KW == 3 {
+			kern = "conv_direct3"
+		}
+		c.launch(kern, n, planes((OH*OW+1)/2, mpad/16, c.B), 256, // 2 pixels a thread
+			ptr(x), []arg{{kind: argW, i: woff}, {kind: argW, i: boff}}, ptr(y), resArg,
+			ints(cin, H, W, cout, OH, OW, KH, KW, st[0], st[1], pd[0], pd[1], ncols, K, K, a))
+		return
+	}
+	bm := 64
+	if pw {
+		switch {
+		case cout <= 16:
+			bm = 16
+		case cout <= 32:
+			bm = 32
+		}
+	}
+	kpad := (K + 15) / 16 * 16
+	mpad := (cout + bm - 1) / bm * bm
+	var blob []byte
+	if c.prec == "fp16" {
+		h := make([]uint16, mpad*kpad)
+		for m := 0; m < cout; m++ {
+			for k := 0; k < K; k++ {
+				h[m*kpad+k] = toHalf(wf[m*K+k])
+			}
+		}
+		blob = make([]byte, 2*len(h))
+		for i, v := range h {
+			blob[2*i], blob[2*i+1] = byte(v), byte(v>>8)
+		}
+	} else {
+		f := make([]float32, mpad*kpad)
+		for m := 0; m < cout; m++ {
+			copy(f[m*kpad:m*kpad+K], wf[m*K:(m+1)*K])
+		}
+		blob = f32bytes(f)
+	}
+	woff := c.weights(blob)
+	bb := make([]float32, mpad)
+	copy(bb, b)
+	boff := c.weights(f32bytes(bb))
+	kern := convKernels[c.prec]
+	if pw {
+		kern += "_pw"
+	}
+	kern += fmt.Sprintf("_m%d", bm)
+	c.launch(kern, n, [3]int{(ncols + 63) / 64 * (mpad / bm), 1, 1}, 128, // tile_origin in gpuinfer.cu
+		ptr(x), []arg{{kind: argW, i: woff}, {kind: argW, i: boff}}, ptr(y), resArg,
+		ints(cin, H, W, cout, OH, OW, KH, KW, st[0], st[1], pd[0], pd[1], ncols, K, kpad, a))
 }
 
 func equalShape(a, b []int) bool {
@@ -874,6 +948,64 @@ func (c *compiler) gather(n *onnx.Node, x, y *tensor, xoff int, xs [3]int, yoff 
 		ints(yoff, ys[0], ys[1], d[0], d[1], d[2], total))
 }
 
+// mergeGathers replaces each run of consecutive gather4 launches that read
+// the same tensor and write the same buffer with the same strides and
+// extents (they differ in offsets only: YOLOX's Focus, four Slices written
+// in place into one Concat) by one gather4n launch.
+func (c *compiler) mergeGathers() {
+	// gather4 args: x(ptr, bs) xoff xs1 xs2 xs3 y(ptr, bs) yoff ys1 ys2 D1 D2 D3 total
+	same := func(a, b *Launch) bool {
+		if a.Kernel != "gather4" || b.Kernel != "gather4" {
+			return false
+		}
+		x0, x1, y0, y1 := a.args[0].t, b.args[0].t, a.args[6].t, b.args[6].t
+		if x0.buf != x1.buf || x0.off != x1.off || x0.bs != x1.bs || y0.buf != y1.buf || y0.bs != y1.bs {
+			return false
+		}
+		for _, j := range []int{3, 4, 5, 9, 10, 11, 12, 13, 14} {
+			if a.args[j].i != b.args[j].i {
+				return false
+			}
+		}
+		return true
+	}
+	var out []Launch
+	ls := c.p.Launches
+	for i := 0; i < len(ls); {
+		j := i + 1
+		for j < len(ls) && same(&ls[i], &ls[j]) {
+			j++
+		}
+		if j-i < 2 {
+			out = append(out, ls[i])
+			i++
+			continue
+		}
+		first := ls[i].args
+		var offs []int
+		names := make([]string, 0, j-i)
+		for k := i; k < j; k++ {
+			a := ls[k].args
+			// Fold each part's tensor offsets (in place Concat) into its
+			// element offsets: the launch takes the first part's pointers.
+			offs = append(offs, int(a[2].i)+a[0].t.off-first[0].t.off, int(a[8].i)+a[6].t.off-first[6].t.off)
+			names = append(names, ls[k].Node)
+		}
+		parts := j - i
+		total := int(first[14].i) * parts
+		args := append([]arg{first[0], first[1]}, first[3:6]...)
+		args = append(args, first[6], first[7])
+		args = append(args, first[9:14]...)
+		args = append(args, ints(parts)...)
+		args = append(args, arg{kind: argW, i: c.weights(i32bytes(offs))})
+		args = append(args, ints(total)...)
+		c.p.Fused.GatherMerged += parts
+		out = append(out, Launch{Kernel: "gather4n", Node: strings.Join(names, "+"), Grid: grid1(total, 256), Block: 256, args: args})
+		i = j
+	}
+	c.p.Launches = out
+}
+
 // dims3 maps a shape's non-batch dims (rank ≤ 4) to 3 dims and strides.
 func dims3(shape []int) (d [3]int, st [3]int, ok bool) {
 	r := len(shape) - 1
@@ -964,10 +1096,22 @@ func (c *compiler) slice(n *onnx.Node) error {
 		shape[ax] = max(0, (e-b+s-1)/s)
 	}
 	d, _, ok := dims3(shape)
-	_, xst, _ := dims3(x.shape)
 	if !ok {
 		return c.errf(n, "rank %d above 4", r)
 	}
+	// A Slice of a Slice output that nothing else reads (YOLOX's Focus
+	// slices rows, then columns) reads the first Slice's input directly
+	// and drops the first copy.
+	if prev, ok := c.sliceOf[x]; ok && len(c.users[x.name]) == 1 && x.name != c.graphOut {
+		for k := range begin {
+			begin[k] = prev.begin[k] + begin[k]*prev.step[k]
+			step[k] *= prev.step[k]
+		}
+		x = prev.src
+		c.p.Launches[prev.launch].Kernel = "" // removed by dropLaunches
+		c.p.Fused.SliceChain++
+	}
+	_, xst, _ := dims3(x.shape)
 	xoff := 0
 	var xs [3]int
 	for k := 1; k < r; k++ {
@@ -977,9 +1121,29 @@ func (c *compiler) slice(n *onnx.Node) error {
 	}
 	y := c.newAct(n.Outputs[0], shape)
 	_, yst, _ := dims3(shape)
+	c.sliceOf[y] = sliceView{src: x, begin: begin, step: step, launch: len(c.p.Launches)}
 	c.gather(n, x, y, xoff, xs, 0, [2]int{yst[0], yst[1]}, d)
 	c.vals[y.name] = y
 	return nil
+}
+
+// sliceView records how a Slice output was gathered: per axis of src,
+// y[i] = src[begin + i·step], by launch.
+type sliceView struct {
+	src         *tensor
+	begin, step []int
+	launch      int
+}
+
+// dropLaunches removes the launches emptied by fusions.
+func (c *compiler) dropLaunches() {
+	out := c.p.Launches[:0]
+	for _, l := range c.p.Launches {
+		if l.Kernel != "" {
+			out = append(out, l)
+		}
+	}
+	c.p.Launches = out
 }
 
 func (c *compiler) concat(n *onnx.Node) error {

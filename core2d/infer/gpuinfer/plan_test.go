@@ -1,6 +1,7 @@
 package gpuinfer
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func loadYOLOX(t *testing.T) *onnx.Model {
 // buffers that are live at the same launch overlap in the arena.
 func TestCompileYOLOX(t *testing.T) {
 	m := loadYOLOX(t)
-	for _, prec := range []string{"fp32", "tf32", "fp16"} {
+	for _, prec := range []string{"fp32", "tf32", "tf32-fast", "fp16"} {
 		for _, b := range []int{1, 16} {
 			p, err := Compile(m, Options{Precision: prec, Batch: b})
 			if err != nil {
@@ -50,7 +51,7 @@ func TestCompileYOLOX(t *testing.T) {
 			t.Log(p.Summary())
 			convs := 0
 			for _, l := range p.Launches {
-				if strings.HasPrefix(l.Kernel, "conv_") || l.Kernel == "dwconv" {
+				if strings.HasPrefix(l.Kernel, "conv_") || strings.HasPrefix(l.Kernel, "dwconv") {
 					convs++
 				}
 			}
@@ -58,10 +59,15 @@ func TestCompileYOLOX(t *testing.T) {
 				t.Errorf("%s b%d: %d conv launches, fused SiLU %d Sigmoid %d residual %d; want 113, 104, 6, 7",
 					prec, b, convs, p.Fused.SiLU, p.Fused.Sigmoid, p.Fused.Residual)
 			}
+			// Focus: 4 × (Slice rows, Slice columns) into one Concat.
+			if p.Fused.SliceChain != 4 || p.Fused.GatherMerged != 4 {
+				t.Errorf("%s b%d: Slice chains %d, gathers merged %d; want 4 and 4", prec, b, p.Fused.SliceChain, p.Fused.GatherMerged)
+			}
 			if !equalShape(p.OutShape, []int{b, 3549, 85}) || !equalShape(p.InputShape, []int{b, 3, 416, 416}) {
 				t.Errorf("shapes %v → %v", p.InputShape, p.OutShape)
 			}
 			checkArena(t, p)
+			checkTiles(t, p, prec)
 		}
 	}
 	if _, err := Compile(m, Options{Precision: "bf16"}); err == nil {
@@ -100,5 +106,43 @@ func checkArena(t *testing.T, p *Plan) {
 				}
 			}
 		}
+	}
+}
+
+// checkTiles: the tile shape follows each layer's Cout (read back from the
+// launch arguments): the stem (12→16, 3×3) is conv_direct, 1×1 layers use
+// the smallest of 16/32/64 rows holding Cout, and the grid covers M and N.
+func checkTiles(t *testing.T, p *Plan, prec string) {
+	t.Helper()
+	direct := 0
+	for i, l := range p.Launches {
+		if !strings.HasPrefix(l.Kernel, "conv_") {
+			continue
+		}
+		v := p.Args(i, 0, 0)
+		cout, kh, ncols := int(int32(v[11])), int(int32(v[14])), int(int32(v[20]))
+		if strings.HasPrefix(l.Kernel, "conv_direct") {
+			direct++
+			if l.Kernel != "conv_direct3" || kh != 3 || cout != 16 || l.Grid[1] != 1 || l.Grid[2] != p.Batch || l.Grid[0]*512 < 208*208 {
+				t.Errorf("%s: conv_direct for Cout %d, %d×, grid %v", l.Node, cout, kh, l.Grid)
+			}
+			continue
+		}
+		want := 64
+		if strings.Contains(l.Kernel, "_pw_") && cout <= 16 {
+			want = 16
+		} else if strings.Contains(l.Kernel, "_pw_") && cout <= 32 {
+			want = 32
+		}
+		pre := map[string]string{"fp32": "conv_f32_", "tf32": "conv_tf32_", "tf32-fast": "conv_tf32fast_", "fp16": "conv_f16_"}[prec]
+		if !strings.HasPrefix(l.Kernel, pre) || !strings.HasSuffix(l.Kernel, fmt.Sprintf("_m%d", want)) {
+			t.Errorf("%s: Cout %d runs %s; want %s…_m%d", l.Node, cout, l.Kernel, pre, want)
+		}
+		if mt := (cout + want - 1) / want; l.Grid[0] != (ncols+63)/64*mt || l.Grid[1] != 1 {
+			t.Errorf("%s: grid %v for Cout %d, %d columns, BM %d", l.Node, l.Grid, cout, ncols, want)
+		}
+	}
+	if direct != 1 {
+		t.Errorf("%d conv_direct launches; want 1 (the stem)", direct)
 	}
 }

@@ -40,17 +40,19 @@ type Session struct {
 // ErrClosed is returned by a closed Session.
 var ErrClosed = errors.New("gpuinfer: session is closed")
 
-// Open loads the ONNX model at path and opens a Session for it.
-func Open(path string, opt Options) (*Session, error) {
+// OpenFile loads the ONNX model at path and opens a Session for it.
+func OpenFile(path string, opt Options) (*Session, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return NewSession(m, opt)
+	return Open(m, opt)
 }
 
-// NewSession compiles m and binds the plan to device opt.Device.
-func NewSession(m *onnx.Model, opt Options) (*Session, error) {
+// Open compiles m for opt (precision, batch) and binds the plan to device
+// opt.Device: the runner the infer_2d component uses for backend "cuda".
+// Inputs, Outputs, Run and Close mirror core2d/infer's Session.
+func Open(m *onnx.Model, opt Options) (*Session, error) {
 	p, err := Compile(m, opt)
 	if err != nil {
 		return nil, err
@@ -117,6 +119,26 @@ func (s *Session) Device() string { return fmt.Sprintf("%s (sm_%d%d)", s.d.name,
 func (s *Session) InputSize() int  { return s.nin }
 func (s *Session) OutputSize() int { return s.nout }
 
+// Inputs describes the graph input (one), batch included, in the order
+// Run takes it.
+func (s *Session) Inputs() []IOInfo {
+	return []IOInfo{{Name: s.plan.InputName, Shape: append([]int(nil), s.plan.InputShape...)}}
+}
+
+// Outputs describes the graph output (one), batch included.
+func (s *Session) Outputs() []IOInfo {
+	return []IOInfo{{Name: s.plan.OutputName, Shape: append([]int(nil), s.plan.OutShape...)}}
+}
+
+// Run is RunFlat with core2d/infer's signature: inputs[0] and outputs[0]
+// are the graph's one input and output (Inputs/Outputs give their shapes).
+func (s *Session) Run(inputs, outputs [][]float32) error {
+	if len(inputs) != 1 || len(outputs) != 1 {
+		return fmt.Errorf("gpuinfer: Run got %d inputs and %d outputs; the graph has 1 and 1", len(inputs), len(outputs))
+	}
+	return s.RunFlat(inputs[0], outputs[0])
+}
+
 // enqueue puts the network on the stream: the graph, or every launch.
 func (s *Session) enqueue() error {
 	if s.g != nil {
@@ -130,10 +152,10 @@ func (s *Session) enqueue() error {
 	return nil
 }
 
-// Run copies input (InputSize floats, NCHW, batch-major) to the device
+// RunFlat copies input (InputSize floats, NCHW, batch-major) to the device
 // through pinned memory, runs the network and copies the output back. It
 // waits for the GPU once, at the end, and allocates nothing.
-func (s *Session) Run(input, output []float32) error {
+func (s *Session) RunFlat(input, output []float32) error {
 	if s.closed {
 		return ErrClosed
 	}
@@ -229,23 +251,29 @@ type KernelTime struct {
 	Ms     float64 // per forward
 }
 
+// LaunchTime is the GPU time per forward of one launch of the plan.
+type LaunchTime struct {
+	Launch
+	Ms float64
+}
+
 // Profile launches the network eagerly iters times with an event after
-// every launch and returns the time per kernel, largest first. Launch
-// gaps count towards the following kernel, so the sum is close to the
-// eager forward time, not the graph's.
-func (s *Session) Profile(iters int) ([]KernelTime, error) {
+// every launch and returns the time per kernel, largest first, and per
+// launch, in plan order. Launch gaps count towards the following kernel,
+// so the sum is close to the eager forward time, not the graph's.
+func (s *Session) Profile(iters int) ([]KernelTime, []LaunchTime, error) {
 	if s.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := s.d.current(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	evs := make([]C.CUevent, len(s.ls)+1)
 	for i := range evs {
 		if err := check("cuEventCreate", C.cuEventCreate(&evs[i], C.CU_EVENT_DEFAULT)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer C.cuEventDestroy(evs[i])
 	}
@@ -254,12 +282,12 @@ func (s *Session) Profile(iters int) ([]KernelTime, error) {
 		C.cuEventRecord(evs[0], s.d.stream)
 		for i := range s.ls {
 			if err := check("launch", s.ls[i].run(s.d.stream)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			C.cuEventRecord(evs[i+1], s.d.stream)
 		}
 		if err := check("cuEventSynchronize", C.cuEventSynchronize(evs[len(s.ls)])); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range s.ls {
 			var ms C.float
@@ -269,7 +297,9 @@ func (s *Session) Profile(iters int) ([]KernelTime, error) {
 	}
 	by := map[string]*KernelTime{}
 	var out []KernelTime
+	per := make([]LaunchTime, len(s.ls))
 	for i, l := range s.plan.Launches {
+		per[i] = LaunchTime{Launch: l, Ms: sum[i] / float64(iters)}
 		k := by[l.Kernel]
 		if k == nil {
 			k = &KernelTime{Kernel: l.Kernel}
@@ -282,5 +312,5 @@ func (s *Session) Profile(iters int) ([]KernelTime, error) {
 		out = append(out, *k)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ms > out[j].Ms })
-	return out, nil
+	return out, per, nil
 }
