@@ -3,6 +3,8 @@ package v2xfusion_test
 import (
 	"context"
 	"encoding/json"
+	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -10,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/apps/v2xfusion"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
@@ -19,6 +20,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/filters/voxelize"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/render/raster"
 	"github.com/ds3d-go/ds3d-go/render/writer"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
@@ -34,7 +36,8 @@ type label struct {
 
 // TestV2XFusionApp runs apps/v2xfusion/config.toml (outputs redirected to
 // a temporary folder) and checks its outputs numerically: the batch
-// tensors' shapes, four identical box streams, the mosaic's size, and that
+// tensors' shapes, four identical box streams, the 2×2 picture (its size
+// and each stream's boxes in its own tile; see checkMosaic), and that
 // detections sit on the labelled objects of DAIR-V2X-C frame 001366 — at
 // least 5 of its 7 labelled vehicles and riders (the traffic cone has no
 // detector class) have a detection centre within 2 m, as measured when the
@@ -52,7 +55,7 @@ func TestV2XFusionApp(t *testing.T) {
 			cfg.Path = ds3d.Path(filepath.Join(dir, filepath.Base(string(cfg.Path))))
 		case *builtin.FileSinkConfig:
 			cfg.Path = ds3d.Path(filepath.Join(dir, "datamaps.jsonl"))
-		case *v2xfusion.Config:
+		case *raster.RenderConfig:
 			cfg.OutputDir = ds3d.Path(dir)
 		}
 	}
@@ -123,17 +126,86 @@ func TestV2XFusionApp(t *testing.T) {
 		t.Errorf("%d of %d labelled objects found within 2 m, want ≥ 5 of 7", found, scored)
 	}
 
-	f, err := os.Open(filepath.Join(dir, "mosaic_000000.png"))
+	checkMosaic(t, filepath.Join(dir, "mosaic_000000.png"), streams)
+}
+
+// checkMosaic checks the picture raster_render's ensemble drew: 804×1104,
+// two 400×550 tiles (80 m × 110 m at 0.2 m a pixel) a row and a column,
+// 4 pixels apart (background between them); in tile i, stream i's boxes,
+// read from its json_box_writer file: the footprint's corners and edge
+// midpoints, computed here from centre, size and yaw and placed by the BEV
+// rule column = (y_max − y)/0.2, row = (x_max − x)/0.2, carry the box's
+// class colour (±1 pixel).
+func checkMosaic(t *testing.T, path string, streams [4]string) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cfg, err := png.DecodeConfig(f)
+	im, err := png.Decode(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// two 400×550 tiles (80 m × 110 m at 0.2 m) per row and column, 4 px apart
-	if cfg.Width != 2*400+4 || cfg.Height != 2*550+4 {
-		t.Errorf("mosaic %d×%d, want 804×1104", cfg.Width, cfg.Height)
+	at := func(x, y int) color.RGBA { return color.RGBAModel.Convert(im.At(x, y)).(color.RGBA) }
+	if b := im.Bounds(); b.Min != (image.Point{}) || b.Dx() != 2*400+4 || b.Dy() != 2*550+4 {
+		t.Fatalf("mosaic %d×%d, want 804×1104", b.Dx(), b.Dy())
+	}
+	bg := color.RGBA{0, 0, 0, 255}
+	gap := func(x, y int) {
+		if got := at(x, y); got != bg {
+			t.Fatalf("gap pixel (%d, %d) = %v, want background", x, y, got)
+		}
+	}
+	for y := 0; y < 1104; y++ {
+		gap(400, y)
+		gap(403, y)
+	}
+	for x := 0; x < 804; x++ {
+		gap(x, 550)
+		gap(x, 553)
+	}
+	const xMax, yMax, res = 110.0, 40.0, 0.2
+	for i, s := range streams {
+		var line struct {
+			Boxes []struct {
+				Center []float64 `json:"center"`
+				Size   []float64 `json:"size"`
+				Yaw    float64   `json:"yaw"`
+				Class  int32     `json:"class_id"`
+			} `json:"boxes"`
+		}
+		if err := json.Unmarshal([]byte(strings.SplitN(s, "\n", 2)[0]), &line); err != nil {
+			t.Fatal(err)
+		}
+		tile := image.Rect((i%2)*404, (i/2)*554, (i%2)*404+400, (i/2)*554+550)
+		checked, hit := 0, 0
+		for _, b := range line.Boxes {
+			c := raster.BoxColor([4]uint8{}, b.Class, nil)
+			want := color.RGBA{c.R, c.G, c.B, 255}
+			cos, sin := math.Cos(b.Yaw), math.Sin(b.Yaw)
+			hx, hy := b.Size[0]/2, b.Size[1]/2
+			for _, p := range [][2]float64{{hx, hy}, {-hx, hy}, {-hx, -hy}, {hx, -hy}, {hx, 0}, {0, hy}, {-hx, 0}, {0, -hy}} {
+				x, y := b.Center[0]+cos*p[0]-sin*p[1], b.Center[1]+sin*p[0]+cos*p[1]
+				u, v := tile.Min.X+int(math.Floor((yMax-y)/res)), tile.Min.Y+int(math.Floor((xMax-x)/res))
+				if u < tile.Min.X+2 || v < tile.Min.Y+16 || u >= tile.Max.X-2 || v >= tile.Max.Y-2 { // not under the title
+					continue
+				}
+				checked++
+			near:
+				for dv := -1; dv <= 1; dv++ {
+					for du := -1; du <= 1; du++ {
+						if at(u+du, v+dv) == want {
+							hit++
+							break near
+						}
+					}
+				}
+			}
+		}
+		t.Logf("tile %d %v: %d of %d box footprint points have their box colour", i, tile, hit, checked)
+		if checked < 40 || hit < checked*9/10 { // a box drawn later may cover another's edge
+			t.Errorf("tile %d: %d of %d box footprint points have their box colour", i, hit, checked)
+		}
 	}
 }

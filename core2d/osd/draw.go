@@ -97,46 +97,16 @@ func (c Canvas) Rect(x0, y0, x1, y1, thick int, col color.RGBA) {
 }
 
 // Line draws a segment between pixel centres (x0, y0) and (x1, y1) with a
-// square pen of the given width (Bresenham's walk).
+// square pen of the given width, along render/raster's Bresenham walk.
 func (c Canvas) Line(x0, y0, x1, y1, width int, col color.RGBA) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := sign(x1-x0), sign(y1-y0)
-	err := dx + dy
 	w := max(width, 1)
 	lo := (w - 1) / 2
-	// Segments far outside are cut short; the walk is bounded by the image.
-	for n := 0; n <= 4*(c.Width+c.Height)+dx-dy; n++ {
-		c.FillRect(x0-lo, y0-lo, x0-lo+w, y0-lo+w, col)
-		if x0 == x1 && y0 == y1 {
+	for s := raster.NewSegment(x0, y0, x1, y1); ; {
+		c.FillRect(s.X-lo, s.Y-lo, s.X-lo+w, s.Y-lo+w, col)
+		if !s.Next() {
 			return
 		}
-		e2 := 2 * err
-		if e2 >= dy {
-			err += dy
-			x0 += sx
-		}
-		if e2 <= dx {
-			err += dx
-			y0 += sy
-		}
 	}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-func sign(v int) int {
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
 }
 
 // TextDrawer draws text with render/raster's built-in 5×7 bitmap font.

@@ -1,14 +1,12 @@
 package mixer_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/ds3d/builtin"
-	"github.com/ds3d-go/ds3d-go/ds3d/config"
-	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 )
 
 // A 10 Hz "lidar" and a 12 Hz "camera", both with pooled frames, through
@@ -54,17 +52,7 @@ impl = "counting_sink"
 `
 
 func TestMixerInPipeline(t *testing.T) {
-	p, err := config.Parse("mix.toml", "", []byte(graph))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := pipeline.New(p, pipeline.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	g := dstest.MustRun(t, "", graph)
 	n := g.Component("check").(*builtin.Counter).Count()
 	// Replayed as fast as possible, the two sources run at their own pace,
 	// so which sets form depends on scheduling (the brute-force tests fix

@@ -3,212 +3,53 @@ package gl_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	toml "github.com/pelletier/go-toml/v2"
-
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
+	"github.com/ds3d-go/ds3d-go/internal/nusctest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	gl "github.com/ds3d-go/ds3d-go/render/gl"
 	"github.com/ds3d-go/ds3d-go/render/raster"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
-// nuCam is one camera of the nuScenes keyframe, read straight from the
-// info JSON: K (cam2img) and the lidar→camera transform (lidar2cam), both
-// row-major.
-type nuCam struct {
-	name string
-	k    [3][3]float64
-	e    [4][4]float64
-	img  image.Image
-}
+// nuKeyframe is the bundled nuScenes keyframe (internal/nusctest) with the
+// lower-case dataMap the package's tests call.
+type nuKeyframe struct{ *nusctest.Keyframe }
 
-// nuKeyframe is the bundled nuScenes keyframe: LIDAR_TOP points ([N,5]:
-// x, y, z, intensity, ring), the six cameras and the 69 GT boxes.
-type nuKeyframe struct {
-	pts   []float32
-	cams  []nuCam
-	boxes []ds3d.Box3D
-}
-
-func loadNuScenes(t testing.TB) *nuKeyframe {
-	t.Helper()
-	info := sampledata.Sample(t, "nuscenes/n015-2018-07-24-11-22-45+0800.derived.json")
-	raw, err := os.ReadFile(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		DataList []struct {
-			LidarPoints struct {
-				LidarPath string `json:"lidar_path"`
-			} `json:"lidar_points"`
-			Images map[string]struct {
-				ImgPath   string      `json:"img_path"`
-				Cam2Img   [][]float64 `json:"cam2img"`
-				Lidar2Cam [][]float64 `json:"lidar2cam"`
-			} `json:"images"`
-			Instances []struct {
-				BBox3D []float64 `json:"bbox_3d"`
-				Label  int32     `json:"bbox_label_3d"`
-			} `json:"instances"`
-		} `json:"data_list"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
-	d := f.DataList[0]
-	dir := filepath.Dir(info)
-	b, err := os.ReadFile(filepath.Join(dir, d.LidarPoints.LidarPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kf := &nuKeyframe{pts: make([]float32, len(b)/4)}
-	if err := binary.Read(bytes.NewReader(b), binary.LittleEndian, kf.pts); err != nil {
-		t.Fatal(err)
-	}
-	// The rig's camera order, as lidar_alignment_filter numbers them in
-	// apps/bevfusion (camera N → DS3D::CamN_…, DS3D::ColorFrame_N+1).
-	for _, name := range []string{"CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT"} {
-		im := d.Images[name]
-		c := nuCam{name: name}
-		for r := 0; r < 3; r++ {
-			copy(c.k[r][:], im.Cam2Img[r])
-		}
-		for r := 0; r < 4; r++ {
-			copy(c.e[r][:], im.Lidar2Cam[r])
-		}
-		fh, err := os.Open(filepath.Join(dir, im.ImgPath))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.img, err = jpeg.Decode(fh)
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		kf.cams = append(kf.cams, c)
-	}
-	for _, in := range d.Instances {
-		v := in.BBox3D // x, y, z (volume centre), l, w, h, yaw
-		kf.boxes = append(kf.boxes, ds3d.Box3D{CX: float32(v[0]), CY: float32(v[1]), CZ: float32(v[2]),
-			DX: float32(v[3]), DY: float32(v[4]), DZ: float32(v[5]), Yaw: float32(v[6]), ClassID: in.Label, TrackID: -1})
-	}
-	return kf
-}
-
-// project maps a lidar point through camera c with plain float64 maths:
-// (x, y, z)_cam = E·p, (u, v) = (K·(x, y, z)_cam) / z.
-func (c *nuCam) project(p [3]float64) (u, v, z float64) {
-	var q [3]float64
-	for r := 0; r < 3; r++ {
-		q[r] = c.e[r][0]*p[0] + c.e[r][1]*p[1] + c.e[r][2]*p[2] + c.e[r][3]
-	}
-	u = (c.k[0][0]*q[0] + c.k[0][1]*q[1] + c.k[0][2]*q[2]) / q[2]
-	v = (c.k[1][1]*q[1] + c.k[1][2]*q[2]) / q[2]
-	return u, v, q[2]
-}
+func loadNuScenes(t testing.TB) nuKeyframe { return nuKeyframe{nusctest.Load(t)} }
 
 // dataMap returns the keyframe as apps/bevfusion's gl_render sees it, with
 // extra points appended (x, y, z, intensity, ring each) and the cameras
 // listed in skip left out.
-func (kf *nuKeyframe) dataMap(t testing.TB, extra []float32, skip ...int) *ds3d.DataMap {
+func (kf nuKeyframe) dataMap(t testing.TB, extra []float32, skip ...int) *ds3d.DataMap {
 	t.Helper()
-	n := (len(kf.pts) + len(extra)) / 5
-	f := ds3d.NewFrame(ds3d.DTypeF32, ds3d.FrameLidarXYZI, ds3d.NewShape(n, 5))
-	copy(ds3d.AsFloat32(f), kf.pts)
-	copy(ds3d.AsFloat32(f)[len(kf.pts):], extra)
-	m := ds3d.NewDataMap()
-	m.SetFrame("DS3D::LidarXYZI+0", f)
-	m.Set(ds3d.KeyLidar3DBboxRawData, kf.boxes)
-	m.SetTimestamp(1532402927647951000)
-cams:
-	for i, c := range kf.cams {
-		for _, s := range skip {
-			if s == i {
-				continue cams
-			}
-		}
-		b := c.img.Bounds()
-		fr, err := camera.NewColorFrame(b.Dx(), b.Dy(), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := camera.ToFrame(fr, c.img); err != nil {
-			t.Fatal(err)
-		}
-		m.SetFrame(ds3d.KeyColorFrame.Sensor(i).Port(1), fr)
-		intr, err := ds3d.IntrinsicsFromK([]float64{c.k[0][0], c.k[0][1], c.k[0][2], c.k[1][0], c.k[1][1], c.k[1][2], c.k[2][0], c.k[2][1], c.k[2][2]}, b.Dx(), b.Dy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e ds3d.Mat4
-		for r := 0; r < 4; r++ {
-			copy(e[r*4:r*4+4], c.e[r][:])
-		}
-		m.Set(ds3d.KeyCamIntrinsicMatrix.Sensor(i), intr)
-		m.Set(ds3d.KeyLidarToCamExtrinsic.Sensor(i), e)
-	}
-	return m
+	return kf.DataMap(t, extra, skip...)
 }
 
 // bevfusionConfig returns the gl_render config of apps/bevfusion/config.toml
 // (component "viewer"), so the tests check the layout the app ships.
 func bevfusionConfig(t testing.TB) *gl.Config {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(sampledata.RepoRoot(t), "apps", "bevfusion", "config.toml"))
-	if err != nil {
+	cfg := gl.NewConfig()
+	dstest.ComponentConfig(t, filepath.Join(sampledata.RepoRoot(t), "apps", "bevfusion", "config.toml"), "viewer", cfg)
+	cfg.OutputDir = ""
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Component []struct {
-			Name   string         `toml:"name"`
-			Config map[string]any `toml:"config"`
-		} `toml:"component"`
-	}
-	if err := toml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range doc.Component {
-		if c.Name != "viewer" {
-			continue
-		}
-		b, err := toml.Marshal(c.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := gl.NewConfig()
-		if err := toml.Unmarshal(b, cfg); err != nil {
-			t.Fatal(err)
-		}
-		cfg.OutputDir = ""
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	t.Fatal("apps/bevfusion/config.toml has no viewer component")
-	return nil
+	return cfg
 }
 
-// tileRect is a layout's pixel rectangle by the documented rule: columns
-// [round(x0·W), round(x1·W)), rows [round(y0·H), round(y1·H)).
+// tileRect is a layout's pixel rectangle by the documented rule.
 func tileRect(c *gl.Config, i int) image.Rectangle {
-	l := c.RenderGraph[i].Layout
-	W, H := float64(c.WindowWidth), float64(c.WindowHeight)
-	return image.Rect(int(math.Round(l[0]*W)), int(math.Round(l[1]*H)), int(math.Round(l[2]*W)), int(math.Round(l[3]*H)))
+	return nusctest.TileRect(c.RenderGraph[i].Layout, c.WindowWidth, c.WindowHeight)
 }
 
 func tileOf(t testing.TB, c *gl.Config, key string) int {
@@ -231,7 +72,7 @@ func TestEnsembleNuScenes(t *testing.T) {
 	kf := loadNuScenes(t)
 	c := bevfusionConfig(t)
 	c.HUD = false
-	front := kf.cams[0]
+	front := kf.Cams[0]
 	// A marker 9 m ahead (nuScenes LIDAR_TOP: x right, y forward, z up),
 	// 1.5 m right, 0.8 m above the sensor: in the open above the road.
 	marker := [3]float64{1.5, 9, 0.8}
@@ -294,14 +135,13 @@ func TestEnsembleNuScenes(t *testing.T) {
 	// and boxes match a bilinear sample of the JPEG at the pixel centre's
 	// image position (GL's LINEAR filter).
 	r := tileRect(c, ti)
-	sx, sy := float64(r.Dx())/1600, float64(r.Dy())/900
 	matched, sampled := 0, 0
 	for _, p := range [][2]int{{40, 20}, {100, 30}, {480, 25}, {300, 15}, {60, 260}, {250, 280}, {450, 270}} {
 		x, y := r.Min.X+p[0], r.Min.Y+p[1]
 		if x >= r.Max.X || y >= r.Max.Y {
 			continue
 		}
-		want := bilinear(front.img, (float64(p[0])+0.5)/sx-0.5, (float64(p[1])+0.5)/sy-0.5)
+		want := front.TileSample(r, image.Pt(p[0], p[1]))
 		got := img.RGBAAt(x, y)
 		sampled++
 		if cdiff(got, want) <= 6 {
@@ -315,9 +155,9 @@ func TestEnsembleNuScenes(t *testing.T) {
 	}
 
 	// (c) The marker lands where K·E puts it, in its depth colour.
-	u, v, z := front.project(marker)
-	eu, ev := r.Min.X+int(math.Floor((u+0.5)*sx)), r.Min.Y+int(math.Floor((v+0.5)*sy))
-	box, n := diffIn(imgs[0], imgs[1], r)
+	u, v, _ := front.Project(marker)
+	eu, ev, z := front.TilePixel(r, marker)
+	box, n := nusctest.DiffIn(imgs[0], imgs[1], r)
 	cu, cv := (box.Min.X+box.Max.X-1)/2, (box.Min.Y+box.Max.Y-1)/2
 	t.Logf("marker: camera depth %.3f m, image (%.2f, %.2f) → tile pixel (%d, %d); changed %d pixels in %v", z, u, v, eu, ev, n, box)
 	if abs(cu-eu) > 1 || abs(cv-ev) > 1 || box.Dx() != 7 || box.Dy() != 7 {
@@ -337,63 +177,19 @@ func TestEnsembleNuScenes(t *testing.T) {
 
 	// (d) GT box corners in CAM_FRONT carry their box colour (±1 pixel).
 	checked, hit := 0, 0
-	for i := range kf.boxes {
-		want := raster.BoxColor(kf.boxes[i].Color, kf.boxes[i].ClassID, nil)
-		for _, q := range kf.boxes[i].Corners() {
-			u, v, z := front.project([3]float64{q.X, q.Y, q.Z})
-			if z < 1 {
-				continue
-			}
-			x, y := r.Min.X+int(math.Floor((u+0.5)*sx)), r.Min.Y+int(math.Floor((v+0.5)*sy))
-			if x < r.Min.X+2 || y < r.Min.Y+2 || x >= r.Max.X-2 || y >= r.Max.Y-2 {
-				continue
-			}
-			checked++
-			if near(img, x, y, 1, want) {
-				hit++
-			} else {
-				t.Logf("box %d corner at tile pixel (%d, %d): no %v nearby", i, x, y, want)
-			}
+	for _, q := range kf.CornerPixels(&front, r) {
+		want := raster.BoxColor(kf.Boxes[q.Box].Color, kf.Boxes[q.Box].ClassID, nil)
+		checked++
+		if near(img, q.X, q.Y, 1, want) {
+			hit++
+		} else {
+			t.Logf("box %d corner at tile pixel (%d, %d): no %v nearby", q.Box, q.X, q.Y, want)
 		}
 	}
 	t.Logf("CAM_FRONT: %d of %d box corners have their box colour", hit, checked)
 	if checked < 16 || hit < checked*9/10 { // another box's edge drawn later may cover a corner
 		t.Errorf("CAM_FRONT: %d of %d box corners have their box colour", hit, checked)
 	}
-}
-
-// diffIn returns the bounding box of the pixels in r that differ.
-func diffIn(a, b *image.RGBA, r image.Rectangle) (image.Rectangle, int) {
-	var box image.Rectangle
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if a.RGBAAt(x, y) != b.RGBAAt(x, y) {
-				box = box.Union(image.Rect(x, y, x+1, y+1))
-				n++
-			}
-		}
-	}
-	return box, n
-}
-
-func bilinear(img image.Image, x, y float64) color.RGBA {
-	b := img.Bounds()
-	x0, y0 := int(math.Floor(x)), int(math.Floor(y))
-	fx, fy := x-float64(x0), y-float64(y0)
-	at := func(x, y int) [3]float64 {
-		x = min(max(x, 0), b.Dx()-1)
-		y = min(max(y, 0), b.Dy()-1)
-		r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-		return [3]float64{float64(r >> 8), float64(g >> 8), float64(bl >> 8)}
-	}
-	a, bb, c, d := at(x0, y0), at(x0+1, y0), at(x0, y0+1), at(x0+1, y0+1)
-	var o [3]uint8
-	for k := 0; k < 3; k++ {
-		v := (a[k]*(1-fx)+bb[k]*fx)*(1-fy) + (c[k]*(1-fx)+d[k]*fx)*fy
-		o[k] = uint8(math.Round(v))
-	}
-	return color.RGBA{o[0], o[1], o[2], 255}
 }
 
 func cdiff(a, b color.RGBA) int {

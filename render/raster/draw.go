@@ -116,32 +116,54 @@ func line(img *image.RGBA, x0, y0, x1, y1 float64, width int, c color.RGBA) {
 	if !ok {
 		return
 	}
-	ix0, iy0 := int(math.Floor(ax)), int(math.Floor(ay))
-	ix1, iy1 := int(math.Floor(bx)), int(math.Floor(by))
-	dx, dy := abs(ix1-ix0), -abs(iy1-iy0)
-	sx, sy := 1, 1
-	if ix0 > ix1 {
-		sx = -1
-	}
-	if iy0 > iy1 {
-		sy = -1
-	}
-	e := dx + dy
+	s := NewSegment(int(math.Floor(ax)), int(math.Floor(ay)), int(math.Floor(bx)), int(math.Floor(by)))
 	for {
-		square(img, ix0, iy0, width, c)
-		if ix0 == ix1 && iy0 == iy1 {
+		square(img, s.X, s.Y, width, c)
+		if !s.Next() {
 			return
 		}
-		e2 := 2 * e
-		if e2 >= dy {
-			e += dy
-			ix0 += sx
-		}
-		if e2 <= dx {
-			e += dx
-			iy0 += sy
-		}
 	}
+}
+
+// Segment walks the pixels of a segment between integer points with
+// Bresenham's algorithm: (X, Y) is the current pixel, from the first end
+// point to the second; Next steps and reports false once past the end.
+// Both raster's lines and core2d/osd's are drawn along it.
+type Segment struct {
+	X, Y           int
+	x1, y1, dx, dy int
+	sx, sy, e      int
+}
+
+// NewSegment starts the walk from (x0, y0) to (x1, y1).
+func NewSegment(x0, y0, x1, y1 int) Segment {
+	s := Segment{X: x0, Y: y0, x1: x1, y1: y1, dx: abs(x1 - x0), dy: -abs(y1 - y0), sx: 1, sy: 1}
+	if x0 > x1 {
+		s.sx = -1
+	}
+	if y0 > y1 {
+		s.sy = -1
+	}
+	s.e = s.dx + s.dy
+	return s
+}
+
+// Next steps to the segment's next pixel; it returns false, staying put,
+// when (X, Y) is already the last one.
+func (s *Segment) Next() bool {
+	if s.X == s.x1 && s.Y == s.y1 {
+		return false
+	}
+	e2 := 2 * s.e
+	if e2 >= s.dy {
+		s.e += s.dy
+		s.X += s.sx
+	}
+	if e2 <= s.dx {
+		s.e += s.dx
+		s.Y += s.sy
+	}
+	return true
 }
 
 func abs(x int) int {

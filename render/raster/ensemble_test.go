@@ -2,214 +2,41 @@ package raster_test
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
-	toml "github.com/pelletier/go-toml/v2"
-
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
+	"github.com/ds3d-go/ds3d-go/internal/nusctest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/render/layout"
 	"github.com/ds3d-go/ds3d-go/render/raster"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
-
-// nuCam is one camera of the nuScenes keyframe, read straight from the
-// info JSON: K (cam2img) and the lidar→camera transform (lidar2cam).
-type nuCam struct {
-	k   [3][3]float64
-	e   [4][4]float64
-	img image.Image
-}
-
-type nuKeyframe struct {
-	pts   []float32 // [N,5]: x, y, z, intensity, ring
-	cams  []nuCam   // the rig order of apps/bevfusion: camera N → DS3D::CamN_…
-	boxes []ds3d.Box3D
-}
-
-// nuCache keeps the decoded keyframe for the package's tests (decoding
-// six 1600×900 JPEGs takes seconds under -race); tests do not modify it.
-var nuCache *nuKeyframe
-
-func loadNuScenes(t testing.TB) *nuKeyframe {
-	t.Helper()
-	if nuCache != nil {
-		return nuCache
-	}
-	info := sampledata.Sample(t, "nuscenes/n015-2018-07-24-11-22-45+0800.derived.json")
-	raw, err := os.ReadFile(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		DataList []struct {
-			LidarPoints struct {
-				LidarPath string `json:"lidar_path"`
-			} `json:"lidar_points"`
-			Images map[string]struct {
-				ImgPath   string      `json:"img_path"`
-				Cam2Img   [][]float64 `json:"cam2img"`
-				Lidar2Cam [][]float64 `json:"lidar2cam"`
-			} `json:"images"`
-			Instances []struct {
-				BBox3D []float64 `json:"bbox_3d"`
-				Label  int32     `json:"bbox_label_3d"`
-			} `json:"instances"`
-		} `json:"data_list"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
-	d := f.DataList[0]
-	dir := filepath.Dir(info)
-	b, err := os.ReadFile(filepath.Join(dir, d.LidarPoints.LidarPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kf := &nuKeyframe{pts: make([]float32, len(b)/4)}
-	if err := binary.Read(bytes.NewReader(b), binary.LittleEndian, kf.pts); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT"} {
-		im := d.Images[name]
-		var c nuCam
-		for r := 0; r < 3; r++ {
-			copy(c.k[r][:], im.Cam2Img[r])
-		}
-		for r := 0; r < 4; r++ {
-			copy(c.e[r][:], im.Lidar2Cam[r])
-		}
-		fh, err := os.Open(filepath.Join(dir, im.ImgPath))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.img, err = jpeg.Decode(fh)
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		kf.cams = append(kf.cams, c)
-	}
-	for _, in := range d.Instances {
-		v := in.BBox3D // x, y, z (volume centre), l, w, h, yaw
-		kf.boxes = append(kf.boxes, ds3d.Box3D{CX: float32(v[0]), CY: float32(v[1]), CZ: float32(v[2]),
-			DX: float32(v[3]), DY: float32(v[4]), DZ: float32(v[5]), Yaw: float32(v[6]), ClassID: in.Label, TrackID: -1})
-	}
-	nuCache = kf
-	return kf
-}
-
-// project maps a lidar point through camera c in float64:
-// (x, y, z)_cam = E·p, (u, v) = (K·(x, y, z)_cam) / z.
-func (c *nuCam) project(p [3]float64) (u, v, z float64) {
-	var q [3]float64
-	for r := 0; r < 3; r++ {
-		q[r] = c.e[r][0]*p[0] + c.e[r][1]*p[1] + c.e[r][2]*p[2] + c.e[r][3]
-	}
-	u = (c.k[0][0]*q[0] + c.k[0][1]*q[1] + c.k[0][2]*q[2]) / q[2]
-	v = (c.k[1][1]*q[1] + c.k[1][2]*q[2]) / q[2]
-	return u, v, q[2]
-}
-
-// dataMap is the keyframe as the example's raster_render sees it (after
-// the mixer and lidar_alignment_filter), with extra points appended and
-// the cameras in skip left out.
-func (kf *nuKeyframe) dataMap(t testing.TB, extra []float32, skip ...int) *ds3d.DataMap {
-	t.Helper()
-	n := (len(kf.pts) + len(extra)) / 5
-	f := ds3d.NewFrame(ds3d.DTypeF32, ds3d.FrameLidarXYZI, ds3d.NewShape(n, 5))
-	copy(ds3d.AsFloat32(f), kf.pts)
-	copy(ds3d.AsFloat32(f)[len(kf.pts):], extra)
-	m := ds3d.NewDataMap()
-	m.SetFrame("DS3D::LidarXYZI+0", f)
-	m.Set(ds3d.KeyLidar3DBboxRawData, kf.boxes)
-cams:
-	for i, c := range kf.cams {
-		for _, s := range skip {
-			if s == i {
-				continue cams
-			}
-		}
-		b := c.img.Bounds()
-		fr, err := camera.NewColorFrame(b.Dx(), b.Dy(), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := camera.ToFrame(fr, c.img); err != nil {
-			t.Fatal(err)
-		}
-		m.SetFrame(ds3d.KeyColorFrame.Sensor(i).Port(1), fr)
-		intr, err := ds3d.IntrinsicsFromK([]float64{c.k[0][0], c.k[0][1], c.k[0][2], c.k[1][0], c.k[1][1], c.k[1][2], c.k[2][0], c.k[2][1], c.k[2][2]}, b.Dx(), b.Dy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e ds3d.Mat4
-		for r := 0; r < 4; r++ {
-			copy(e[r*4:r*4+4], c.e[r][:])
-		}
-		m.Set(ds3d.KeyCamIntrinsicMatrix.Sensor(i), intr)
-		m.Set(ds3d.KeyLidarToCamExtrinsic.Sensor(i), e)
-	}
-	return m
-}
 
 // exampleConfig returns the raster_render config of
 // apps/examples/render_raster_ensemble.toml, so the test checks the layout
 // the example ships, with the GT boxes drawn.
 func exampleConfig(t testing.TB) *raster.RenderConfig {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(sampledata.RepoRoot(t), "apps", "examples", "render_raster_ensemble.toml"))
-	if err != nil {
+	cfg := raster.NewRenderConfig()
+	dstest.ComponentConfig(t, filepath.Join(sampledata.RepoRoot(t), "apps", "examples", "render_raster_ensemble.toml"), "ensemble", cfg)
+	cfg.OutputDir = ds3d.Path(t.TempDir())
+	cfg.BoxKey = string(ds3d.KeyLidar3DBboxRawData)
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Component []struct {
-			Name   string         `toml:"name"`
-			Config map[string]any `toml:"config"`
-		} `toml:"component"`
-	}
-	if err := toml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range doc.Component {
-		if c.Name != "ensemble" {
-			continue
-		}
-		b, err := toml.Marshal(c.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := raster.NewRenderConfig()
-		if err := toml.Unmarshal(b, cfg); err != nil {
-			t.Fatal(err)
-		}
-		cfg.OutputDir = ds3d.Path(t.TempDir())
-		cfg.BoxKey = string(ds3d.KeyLidar3DBboxRawData)
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	t.Fatal("the example has no ensemble component")
-	return nil
+	return cfg
 }
 
 func tileRect(c *raster.RenderConfig, i int) image.Rectangle {
-	l := c.RenderGraph[i].Layout
-	W, H := float64(c.WindowWidth), float64(c.WindowHeight)
-	return image.Rect(int(math.Round(l[0]*W)), int(math.Round(l[1]*H)), int(math.Round(l[2]*W)), int(math.Round(l[3]*H)))
+	return nusctest.TileRect(c.RenderGraph[i].Layout, c.WindowWidth, c.WindowHeight)
 }
 
 func tileNamed(t testing.TB, c *raster.RenderConfig, title string) int {
@@ -242,62 +69,6 @@ func drawAll(t testing.TB, c *raster.RenderConfig, log *slog.Logger, maps ...*ds
 	return out
 }
 
-func cdiff(a, b color.RGBA) int {
-	return max(abs(int(a.R)-int(b.R)), abs(int(a.G)-int(b.G)), abs(int(a.B)-int(b.B)))
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-func nearColor(img *image.RGBA, x, y, r int, c color.RGBA) bool {
-	for dy := -r; dy <= r; dy++ {
-		for dx := -r; dx <= r; dx++ {
-			if img.RGBAAt(x+dx, y+dy) == c {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// bilinearAt samples img at continuous position (x, y) (pixel centres at
-// integers, edges clamped) in float64.
-func bilinearAt(img image.Image, x, y float64) color.RGBA {
-	b := img.Bounds()
-	x, y = min(max(x, 0), float64(b.Dx()-1)), min(max(y, 0), float64(b.Dy()-1))
-	x0, y0 := int(math.Floor(x)), int(math.Floor(y))
-	fx, fy := x-float64(x0), y-float64(y0)
-	at := func(x, y int) [3]float64 {
-		x, y = min(x, b.Dx()-1), min(y, b.Dy()-1)
-		r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-		return [3]float64{float64(r >> 8), float64(g >> 8), float64(bl >> 8)}
-	}
-	a, bb, c, d := at(x0, y0), at(x0+1, y0), at(x0, y0+1), at(x0+1, y0+1)
-	var o [3]uint8
-	for k := 0; k < 3; k++ {
-		o[k] = uint8(math.Round((a[k]*(1-fx)+bb[k]*fx)*(1-fy) + (c[k]*(1-fx)+d[k]*fx)*fy))
-	}
-	return color.RGBA{o[0], o[1], o[2], 255}
-}
-
-func diffIn(a, b *image.RGBA, r image.Rectangle) (image.Rectangle, int) {
-	var box image.Rectangle
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if a.RGBAAt(x, y) != b.RGBAAt(x, y) {
-				box = box.Union(image.Rect(x, y, x+1, y+1))
-				n++
-			}
-		}
-	}
-	return box, n
-}
-
 // TestEnsembleNuScenes draws the nuScenes keyframe through the example's
 // ensemble (six camera tiles, a top and a front view) and checks, against
 // positions computed here with float64 maths from the calibration in the
@@ -305,13 +76,13 @@ func diffIn(a, b *image.RGBA, r image.Rectangle) (image.Rectangle, int) {
 // and depth colour in CAM_FRONT and in the front view, the GT box corners
 // in CAM_FRONT and the box footprints in the top view.
 func TestEnsembleNuScenes(t *testing.T) {
-	kf := loadNuScenes(t)
+	kf := nusctest.Load(t)
 	c := exampleConfig(t)
 	bg := color.RGBA{c.ColorClear[0], c.ColorClear[1], c.ColorClear[2], 255}
 	// 9 m ahead (LIDAR_TOP: x right, y forward, z up), 1.5 m right, 0.8 m up.
 	marker := [3]float64{1.5, 9, 0.8}
-	with := kf.dataMap(t, []float32{float32(marker[0]), float32(marker[1]), float32(marker[2]), 0, 0})
-	without := kf.dataMap(t, nil)
+	with := kf.DataMap(t, []float32{float32(marker[0]), float32(marker[1]), float32(marker[2]), 0, 0})
+	without := kf.DataMap(t, nil)
 	defer with.Release()
 	defer without.Release()
 	fi := tileNamed(t, c, "CAM_FRONT")
@@ -365,15 +136,14 @@ func TestEnsembleNuScenes(t *testing.T) {
 
 	// (b) The CAM_FRONT tile is the image, upright: pixels away from points
 	// match a float64 bilinear sample at the pixel centre's image position.
-	front := kf.cams[0]
+	front := kf.Cams[0]
 	r := tileRect(c, fi)
-	sx, sy := float64(r.Dx())/1600, float64(r.Dy())/900
 	matched, sampled := 0, 0
 	for _, p := range [][2]int{{40, 20}, {100, 30}, {480, 25}, {300, 15}, {60, 260}, {250, 280}, {450, 270}, {200, 100}} {
-		want := bilinearAt(front.img, (float64(p[0])+0.5)/sx-0.5, (float64(p[1])+0.5)/sy-0.5)
+		want := front.TileSample(r, image.Pt(p[0], p[1]))
 		got := img.RGBAAt(r.Min.X+p[0], r.Min.Y+p[1])
 		sampled++
-		if cdiff(got, want) <= 2 {
+		if nusctest.CDiff(got, want) <= 2 {
 			matched++
 		} else {
 			t.Logf("CAM_FRONT tile pixel %v = %v, image sample %v", p, got, want)
@@ -385,16 +155,16 @@ func TestEnsembleNuScenes(t *testing.T) {
 
 	// (c) The marker lands where K·E puts it, a 7×7 square in its depth
 	// colour (value_range [0, 50], near red).
-	u, v, z := front.project(marker)
-	eu, ev := r.Min.X+int(math.Floor((u+0.5)*sx)), r.Min.Y+int(math.Floor((v+0.5)*sy))
-	box, n := diffIn(imgs[0], imgs[1], r)
+	u, v, _ := front.Project(marker)
+	eu, ev, z := front.TilePixel(r, marker)
+	box, n := nusctest.DiffIn(imgs[0], imgs[1], r)
 	cu, cv := (box.Min.X+box.Max.X-1)/2, (box.Min.Y+box.Max.Y-1)/2
 	t.Logf("marker: camera depth %.3f m, image (%.2f, %.2f) → tile pixel (%d, %d); changed %d pixels in %v", z, u, v, eu, ev, n, box)
 	if cu != eu || cv != ev || box.Dx() != 7 || box.Dy() != 7 {
 		t.Errorf("marker drawn at %v (centre %d, %d), want a 7×7 square centred on (%d, %d)", box, cu, cv, eu, ev)
 	}
 	vr := c.RenderGraph[fi].ValueRange
-	if got, want := img.RGBAAt(eu, ev), raster.Colormap(1-(z-vr[0])/(vr[1]-vr[0])); cdiff(got, want) > 4 {
+	if got, want := img.RGBAAt(eu, ev), raster.Colormap(1-(z-vr[0])/(vr[1]-vr[0])); nusctest.CDiff(got, want) > 4 {
 		t.Errorf("marker pixel (%d, %d) = %v, want the depth colour %v", eu, ev, got, want)
 	}
 
@@ -404,27 +174,17 @@ func TestEnsembleNuScenes(t *testing.T) {
 	fr, fl := tileRect(c, ri), c.RenderGraph[ri]
 	fu := fr.Min.X + int(math.Floor((fl.YRange[1]-marker[1])/((fl.YRange[1]-fl.YRange[0])/float64(fr.Dx()))))
 	fv := fr.Min.Y + int(math.Floor((fl.ZRange[1]-marker[2])/((fl.ZRange[1]-fl.ZRange[0])/float64(fr.Dy()))))
-	if box, n := diffIn(imgs[0], imgs[1], fr); n != 1 || box.Min != (image.Point{fu, fv}) {
+	if box, n := nusctest.DiffIn(imgs[0], imgs[1], fr); n != 1 || box.Min != (image.Point{fu, fv}) {
 		t.Errorf("front view: marker changed %d pixels in %v, want pixel (%d, %d)", n, box, fu, fv)
 	}
 
 	// (d) GT box corners in CAM_FRONT carry their box colour (±1 pixel).
 	checked, hit := 0, 0
-	for i := range kf.boxes {
-		want := raster.BoxColor(kf.boxes[i].Color, kf.boxes[i].ClassID, nil)
-		for _, q := range kf.boxes[i].Corners() {
-			u, v, z := front.project([3]float64{q.X, q.Y, q.Z})
-			if z < 1 {
-				continue
-			}
-			x, y := r.Min.X+int(math.Floor((u+0.5)*sx)), r.Min.Y+int(math.Floor((v+0.5)*sy))
-			if x < r.Min.X+2 || y < r.Min.Y+2 || x >= r.Max.X-2 || y >= r.Max.Y-2 {
-				continue
-			}
-			checked++
-			if nearColor(img, x, y, 1, want) {
-				hit++
-			}
+	for _, q := range kf.CornerPixels(&front, r) {
+		want := raster.BoxColor(kf.Boxes[q.Box].Color, kf.Boxes[q.Box].ClassID, nil)
+		checked++
+		if nusctest.NearColor(img, q.X, q.Y, 1, want) {
+			hit++
 		}
 	}
 	t.Logf("CAM_FRONT: %d of %d box corners have their box colour", hit, checked)
@@ -438,8 +198,8 @@ func TestEnsembleNuScenes(t *testing.T) {
 	tr, tl := tileRect(c, ti), c.RenderGraph[ti]
 	ru, rv := (tl.YRange[1]-tl.YRange[0])/float64(tr.Dx()), (tl.XRange[1]-tl.XRange[0])/float64(tr.Dy())
 	checked, hit = 0, 0
-	for i := range kf.boxes {
-		b := kf.boxes[i]
+	for i := range kf.Boxes {
+		b := kf.Boxes[i]
 		want := raster.BoxColor(b.Color, b.ClassID, nil)
 		ub := b.Upright() // the footprint: a top view ignores the tilt
 		cs := ub.Corners()
@@ -449,7 +209,7 @@ func TestEnsembleNuScenes(t *testing.T) {
 				continue
 			}
 			checked++
-			if nearColor(img, x, y, 1, want) {
+			if nusctest.NearColor(img, x, y, 1, want) {
 				hit++
 			}
 		}
@@ -464,13 +224,13 @@ func TestEnsembleNuScenes(t *testing.T) {
 // datamaps warn once per missing key, leave that tile background and draw
 // the others.
 func TestEnsembleMissingKeys(t *testing.T) {
-	kf := loadNuScenes(t)
+	kf := nusctest.Load(t)
 	c := exampleConfig(t)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	var maps []*ds3d.DataMap
 	for i := 0; i < 3; i++ {
-		m := kf.dataMap(t, nil, 3)
+		m := kf.DataMap(t, nil, 3)
 		defer m.Release()
 		maps = append(maps, m)
 	}
@@ -504,7 +264,7 @@ func TestEnsembleMissingKeys(t *testing.T) {
 		t.Errorf("CAM_FRONT's tile has only %d non-background pixels", n)
 	}
 	// A value of the wrong type is an error naming the key.
-	m := kf.dataMap(t, nil)
+	m := kf.DataMap(t, nil)
 	defer m.Release()
 	m.Set(ds3d.KeyCamIntrinsicMatrix.Sensor(2), "K?")
 	r, err := raster.NewRenderer(c, nil)
@@ -563,8 +323,8 @@ func TestEnsembleAllocs(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("the race detector allocates")
 	}
-	kf := loadNuScenes(t)
-	m := kf.dataMap(t, nil)
+	kf := nusctest.Load(t)
+	m := kf.DataMap(t, nil)
 	defer m.Release()
 	r, err := raster.NewRenderer(exampleConfig(t), nil)
 	if err != nil {
@@ -588,8 +348,8 @@ func TestEnsembleAllocs(t *testing.T) {
 // images scaled into their tiles with the keyframe's 34 688 points and 69
 // GT boxes projected into each, a top and a front view), without the PNG.
 func BenchmarkEnsemble(b *testing.B) {
-	kf := loadNuScenes(b)
-	m := kf.dataMap(b, nil)
+	kf := nusctest.Load(b)
+	m := kf.DataMap(b, nil)
 	defer m.Release()
 	r, err := raster.NewRenderer(exampleConfig(b), nil)
 	if err != nil {
@@ -608,8 +368,8 @@ func BenchmarkEnsemble(b *testing.B) {
 // BenchmarkEnsemblePNG: BenchmarkEnsemble plus writing the PNG file
 // (png_compression fast).
 func BenchmarkEnsemblePNG(b *testing.B) {
-	kf := loadNuScenes(b)
-	m := kf.dataMap(b, nil)
+	kf := nusctest.Load(b)
+	m := kf.DataMap(b, nil)
 	defer m.Release()
 	r, err := raster.NewRenderer(exampleConfig(b), nil)
 	if err != nil {

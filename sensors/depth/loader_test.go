@@ -10,13 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
-	"github.com/ds3d-go/ds3d-go/ds3d/config"
-	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/depth"
 )
@@ -31,48 +29,37 @@ type depthStats struct {
 
 // record is what the recording sink saw of one datamap.
 type record struct {
-	frame, ts, src int64
-	unit           float64
-	intr           ds3d.Intrinsics
-	intrErr        error
-	w, h           int
-	depth          depthStats
-	color          *ds3d.Frame // an unpooled copy
+	dstest.Meta
+	unit    float64
+	intr    ds3d.Intrinsics
+	intrErr error
+	w, h    int
+	depth   depthStats
+	color   *ds3d.Frame // an unpooled copy
 }
 
-type recSink struct {
-	mu   sync.Mutex
-	recs []record
-}
-
-func (r *recSink) Render(_ context.Context, m *ds3d.DataMap) error {
-	var rec record
-	rec.frame, _ = m.Int64(ds3d.KeyFrameNumber)
-	rec.ts, _ = m.Timestamp()
-	rec.src, _ = m.Int64(ds3d.KeySourceID)
+func summarise(m *ds3d.DataMap) (record, error) {
+	rec := record{Meta: dstest.MetaOf(m)}
 	var err error
 	if rec.unit, err = ds3d.Get[float64](m, ds3d.KeyDepthScaleUnit); err != nil {
-		return err
+		return rec, err
 	}
 	rec.intr, rec.intrErr = ds3d.Get[ds3d.Intrinsics](m, "DS3D::Cam0_IntrinsicMatrix")
 	df, err := m.Frame(ds3d.KeyDepthFrame)
 	if err != nil {
-		return err
+		return rec, err
 	}
 	if df.Type != ds3d.FrameDepth || df.DType != ds3d.DTypeU16 || df.Shape.NumDims != 2 {
-		return fmt.Errorf("depth frame is %s %s %s", df.Type, df.DType, df.Shape)
+		return rec, fmt.Errorf("depth frame is %s %s %s", df.Type, df.DType, df.Shape)
 	}
 	rec.h, rec.w = df.Shape.D[0], df.Shape.D[1]
 	rec.depth = stats(ds3d.AsUint16(df), rec.w)
 	cf, err := m.Frame(ds3d.KeyColorFrame)
 	if err != nil {
-		return err
+		return rec, err
 	}
 	rec.color = &ds3d.Frame{DType: cf.DType, Type: cf.Type, Shape: cf.Shape, Plane: cf.Plane, Data: bytes.Clone(cf.Data)}
-	r.mu.Lock()
-	r.recs = append(r.recs, rec)
-	r.mu.Unlock()
-	return nil
+	return rec, nil
 }
 
 func stats(d []uint16, w int) depthStats {
@@ -90,49 +77,11 @@ func stats(d []uint16, w int) depthStats {
 	return s
 }
 
-type noCfg struct{}
-
-func (*noCfg) Validate() error { return nil }
-
-var sinks sync.Map
-
-func init() {
-	ds3d.Register(ds3d.KindRender, "depth_test_recorder", "Records RGB-D frames for depth loader tests.",
-		func() *noCfg { return &noCfg{} },
-		func(_ *noCfg, env *ds3d.Env) (any, error) {
-			s := &recSink{}
-			sinks.Store(env.Name, s)
-			return s, nil
-		})
-}
-
-// runLoader runs rgbd_file_loader with loaderCfg into the recording sink
-// through config.Parse, pipeline.New and Run.
+// runLoader runs rgbd_file_loader with loaderCfg (paths relative to dir)
+// into a recorder.
 func runLoader(t *testing.T, dir, loaderCfg string) ([]record, error) {
 	t.Helper()
-	doc := `[[component]]
-name = "src"
-type = "ds3d::dataloader"
-impl = "rgbd_file_loader"
-link_to = "rec_` + t.Name() + `"
-[component.config]
-` + loaderCfg + `
-[[component]]
-name = "rec_` + t.Name() + `"
-type = "ds3d::datarender"
-impl = "depth_test_recorder"
-`
-	p, err := config.Parse("pipeline.toml", dir, []byte(doc))
-	if err != nil {
-		return nil, err
-	}
-	g, err := pipeline.New(p, pipeline.Options{})
-	if err != nil {
-		return nil, err
-	}
-	err = g.Run(context.Background())
-	s, _ := sinks.Load("rec_" + t.Name())
-	return s.(*recSink).recs, err
+	return dstest.Record(t, dir, "rgbd_file_loader", loaderCfg, summarise)
 }
 
 func writeFile(t testing.TB, path, body string) string {
@@ -191,15 +140,15 @@ mem_pool_size = 2`)
 			r.intr.Skew != 0 || r.intr.Width != 640 || r.intr.Height != 480 {
 			t.Errorf("frame %d intrinsics %+v (%v), want %+v", i, r.intr, r.intrErr, wantIntr)
 		}
-		if r.w != 640 || r.h != 480 || r.unit != 0.001 || r.src != 2 || r.frame != int64(i) {
-			t.Errorf("frame %d: %dx%d unit %v src %d frame %d", i, r.w, r.h, r.unit, r.src, r.frame)
+		if r.w != 640 || r.h != 480 || r.unit != 0.001 || r.Source != 2 || r.Frame != int64(i) {
+			t.Errorf("frame %d: %dx%d unit %v src %d frame %d", i, r.w, r.h, r.unit, r.Source, r.Frame)
 		}
 		if r.depth != redwoodDepth[i] {
 			t.Errorf("frame %d depth %+v, want %+v", i, r.depth, redwoodDepth[i])
 		}
 		// No times in rgbd.match: frame k at k/30 s.
-		if want := int64(float64(i) * 1e9 / 30); r.ts != want {
-			t.Errorf("frame %d timestamp %d, want %d", i, r.ts, want)
+		if want := int64(float64(i) * 1e9 / 30); r.Timestamp != want {
+			t.Errorf("frame %d timestamp %d, want %d", i, r.Timestamp, want)
 		}
 	}
 	// Colour frame 0 against libjpeg-turbo (`djpeg -nosmooth`): a second
@@ -253,8 +202,8 @@ color_format = "rgba"`)
 	if want := (depthStats{58950, 7320, 46655, 12385.6, 10920}); r.depth != want {
 		t.Errorf("depth %+v, want %+v", r.depth, want)
 	}
-	if r.unit != 1.0/5000 || r.ts != 1305031102_160407000 || r.intr.Fx != 525 || r.intr.Cy != 239.5 || r.intr.Width != 640 {
-		t.Errorf("unit %v ts %d intrinsics %+v", r.unit, r.ts, r.intr)
+	if r.unit != 1.0/5000 || r.Timestamp != 1305031102_160407000 || r.intr.Fx != 525 || r.intr.Cy != 239.5 || r.intr.Width != 640 {
+		t.Errorf("unit %v ts %d intrinsics %+v", r.unit, r.Timestamp, r.intr)
 	}
 	// Depth d·unit is metres: PROVENANCE gives 1.46–9.33 m for 7320..46655.
 	if lo, hi := float64(r.depth.min)*r.unit, float64(r.depth.max)*r.unit; math.Abs(lo-1.464) > 1e-9 || math.Abs(hi-9.331) > 1e-9 {

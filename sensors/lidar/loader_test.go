@@ -6,36 +6,24 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
-	"github.com/ds3d-go/ds3d-go/ds3d/config"
-	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 
 // record is what the recording sink saw of one datamap.
 type record struct {
-	frame  int64
-	ts     int64
-	src    int64
+	dstest.Meta
 	points map[ds3d.Key]int
 	first  [4]float32
 }
 
-type recSink struct {
-	mu   sync.Mutex
-	recs []record
-}
-
-func (r *recSink) Render(_ context.Context, m *ds3d.DataMap) error {
-	rec := record{points: map[ds3d.Key]int{}}
-	rec.frame, _ = m.Int64(ds3d.KeyFrameNumber)
-	rec.ts, _ = m.Timestamp()
-	rec.src, _ = m.Int64(ds3d.KeySourceID)
+func summarise(m *ds3d.DataMap) (record, error) {
+	rec := record{Meta: dstest.MetaOf(m), points: map[ds3d.Key]int{}}
 	m.Range(func(k ds3d.Key, v any) bool {
 		if f, ok := v.(*ds3d.Frame); ok {
 			rec.points[k] = f.Points()
@@ -43,59 +31,14 @@ func (r *recSink) Render(_ context.Context, m *ds3d.DataMap) error {
 		}
 		return true
 	})
-	r.mu.Lock()
-	r.recs = append(r.recs, rec)
-	r.mu.Unlock()
-	return nil
+	return rec, nil
 }
 
-type noCfg struct{}
-
-func (*noCfg) Validate() error { return nil }
-
-var sinks sync.Map
-
-func init() {
-	ds3d.Register(ds3d.KindRender, "lidar_test_recorder", "Records frames for loader tests.",
-		func() *noCfg { return &noCfg{} },
-		func(_ *noCfg, env *ds3d.Env) (any, error) {
-			s := &recSink{}
-			sinks.Store(env.Name, s)
-			return s, nil
-		})
-}
-
+// runLoader runs lidar_file_loader with loaderCfg (paths relative to dir)
+// into a recorder.
 func runLoader(t *testing.T, dir, loaderCfg string) []record {
 	t.Helper()
-	doc := `[[component]]
-name = "src"
-type = "ds3d::dataloader"
-impl = "lidar_file_loader"
-link_to = "rec_` + t.Name() + `"
-[component.config]
-` + loaderCfg + `
-[[component]]
-name = "rec_` + t.Name() + `"
-type = "ds3d::datarender"
-impl = "lidar_test_recorder"
-`
-	path := filepath.Join(dir, "pipeline.toml")
-	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := pipeline.New(p, pipeline.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s, _ := sinks.Load("rec_" + t.Name())
-	return s.(*recSink).recs
+	return dstest.MustRecord(t, dir, "lidar_file_loader", loaderCfg, summarise)
 }
 
 // sizePoints is the independent count: file size over the record size.
@@ -126,12 +69,12 @@ mem_pool_size = 2`)
 	// PROVENANCE.md: 115384, 120268, 126891, 113110, 115976 points.
 	prov := []int{115384, 120268, 126891, 113110, 115976}
 	for i, r := range recs {
-		if r.frame != int64(i) || r.points[ds3d.KeyLidarXYZI] != want[i] || want[i] != prov[i] {
+		if r.Frame != int64(i) || r.points[ds3d.KeyLidarXYZI] != want[i] || want[i] != prov[i] {
 			t.Errorf("frame %d: %+v, want %d points", i, r, want[i])
 		}
 	}
-	if recs[2].ts != 200_500_000 {
-		t.Errorf("timestamp of frame 2 = %d ns, want 200.5 ms", recs[2].ts)
+	if recs[2].Timestamp != 200_500_000 {
+		t.Errorf("timestamp of frame 2 = %d ns, want 200.5 ms", recs[2].Timestamp)
 	}
 }
 
@@ -156,8 +99,8 @@ output_datamap_key = ["DS3D::LidarXYZI_0", "DS3D::LidarXYZI_1"]`)
 	if recs[0].points[k1] != 34688 || sizePoints(t, nus, 5) != 34688 {
 		t.Errorf("nuScenes source: %v", recs[0].points)
 	}
-	if recs[0].src != 7 || recs[1].ts != 50_000_000 {
-		t.Errorf("source id %d, ts %d", recs[0].src, recs[1].ts)
+	if recs[0].Source != 7 || recs[1].Timestamp != 50_000_000 {
+		t.Errorf("source id %d, ts %d", recs[0].Source, recs[1].Timestamp)
 	}
 }
 
@@ -177,8 +120,8 @@ fixed_points_num = true`)
 			t.Errorf("frame %d has %d points, want 120000", i, r.points[ds3d.KeyLidarXYZI])
 		}
 	}
-	if recs[1].ts != 50_000_000 {
-		t.Errorf("glob timestamps: %d", recs[1].ts)
+	if recs[1].Timestamp != 50_000_000 {
+		t.Errorf("glob timestamps: %d", recs[1].Timestamp)
 	}
 }
 

@@ -3,97 +3,23 @@ package hesai_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
-	"github.com/ds3d-go/ds3d-go/ds3d/config"
-	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/hesai"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 )
 
-type got struct {
-	ts, frame int64
-	pts       []float32
-}
-
-type recSink struct {
-	mu   sync.Mutex
-	recs []got
-}
-
-func (r *recSink) Render(_ context.Context, m *ds3d.DataMap) error {
-	f, err := ds3d.Get[*ds3d.Frame](m, ds3d.KeyLidarXYZI)
-	if err != nil {
-		return err
-	}
-	g := got{pts: append([]float32(nil), ds3d.AsFloat32(f)[:4*f.Points()]...)}
-	g.ts, _ = m.Timestamp()
-	g.frame, _ = m.Int64(ds3d.KeyFrameNumber)
-	r.mu.Lock()
-	r.recs = append(r.recs, g)
-	r.mu.Unlock()
-	return nil
-}
-
-type noCfg struct{}
-
-func (*noCfg) Validate() error { return nil }
-
-var sinks sync.Map
-
-func init() {
-	ds3d.Register(ds3d.KindRender, "hesai_test_recorder", "Records frames for hesai tests.",
-		func() *noCfg { return &noCfg{} },
-		func(_ *noCfg, env *ds3d.Env) (any, error) {
-			s := &recSink{}
-			sinks.Store(env.Name, s)
-			return s, nil
-		})
-}
-
-// runLoader builds and runs loader impl → recorder from a TOML document.
-func runLoader(t *testing.T, impl, cfg string) []got {
+// runLoader builds and runs loader impl → recorder from a TOML config body.
+func runLoader(t *testing.T, impl, cfg string) []dstest.Scan {
 	t.Helper()
-	sink := "rec_" + filepath.Base(t.Name())
-	doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"" + impl + "\"\nlink_to = \"" + sink +
-		"\"\n[component.config]\n" + cfg + "\n[[component]]\nname = \"" + sink + "\"\ntype = \"ds3d::datarender\"\nimpl = \"hesai_test_recorder\"\n"
-	path := filepath.Join(t.TempDir(), "p.toml")
-	os.WriteFile(path, []byte(doc), 0o644)
-	p, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := pipeline.New(p, pipeline.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := g.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, _ := sinks.Load(sink)
-	return s.(*recSink).recs
-}
-
-func samePoints(t *testing.T, what string, a, b []float32) {
-	t.Helper()
-	if len(a) != len(b) {
-		t.Fatalf("%s: %d vs %d points", what, len(a)/4, len(b)/4)
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("%s: value %d differs: %v vs %v", what, i, a[i], b[i])
-		}
-	}
+	return dstest.MustRecord(t, "", impl, cfg, dstest.ScanOf)
 }
 
 // TestPcapFileLoader replays the XT32 capture through pcap_file_loader
@@ -114,9 +40,9 @@ mem_pool_size = 2`)
 		t.Fatalf("%d datamaps, want 5", len(recs))
 	}
 	for i, r := range recs {
-		samePoints(t, "scan", r.pts, want[i].pts)
-		if r.ts != want[i].Timestamp || r.frame != int64(i) {
-			t.Errorf("scan %d: ts %d number %d, want %d", i, r.ts, r.frame, want[i].Timestamp)
+		dstest.SamePoints(t, "scan", r.Points, want[i].pts)
+		if r.Timestamp != want[i].Timestamp || r.Frame != int64(i) {
+			t.Errorf("scan %d: ts %d number %d, want %d", i, r.Timestamp, r.Frame, want[i].Timestamp)
 		}
 	}
 	recs = runLoader(t, "pcap_file_loader", `path = "`+path+`"
@@ -148,35 +74,10 @@ func TestUDPEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the sensor, paced so that loopback does not overflow
-		defer wg.Done()
-		conn, err := net.Dial("udp", l.Addr().String())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		conn.Write(make([]byte, 1080)) // no EE FF: counted, not fatal
-		for i, p := range ps {
-			conn.Write(p)
-			if i%8 == 7 {
-				time.Sleep(200 * time.Microsecond)
-			}
-		}
-	}()
-	var recs []got
-	for {
-		m, err := l.Next(ctx)
-		if err != nil {
-			break
-		}
-		f, _ := ds3d.Get[*ds3d.Frame](m, ds3d.KeyLidarXYZI)
-		recs = append(recs, got{pts: append([]float32(nil), ds3d.AsFloat32(f)[:4*f.Points()]...)})
-		m.Release()
-	}
-	wg.Wait()
+	// the sensor, with a packet without EE FF first (counted, not fatal)
+	wait := dstest.SendUDP(t, l.Addr().String(), 8, [][]byte{make([]byte, 1080)}, ps)
+	recs := dstest.Drain(ctx, t, l, dstest.ScanOf)
+	wait()
 	if st := l.Stats(); st.Received != int64(len(ps))+1 || st.Malformed != 1 || st.Dropped != 0 {
 		t.Fatalf("stats %+v (sent %d + 1 broken)", st, len(ps))
 	}
@@ -184,7 +85,7 @@ func TestUDPEndToEnd(t *testing.T) {
 		t.Fatalf("%d scans over UDP, %d from the file", len(recs), len(want))
 	}
 	for i := range recs {
-		samePoints(t, "udp scan", recs[i].pts, want[i].pts)
+		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].pts)
 	}
 	if err := (&hesai.UDPConfig{Address: ":0", OutputKey: "x", MemPoolSize: 1, CutAngle: 360}).Validate(); err == nil {
 		t.Error("cut_angle 360 validated")
@@ -201,19 +102,7 @@ func TestExampleConfig(t *testing.T) {
 		// TestExampleConfigsRun runs every example through the binary).
 		t.Skip("apps/examples/pcap_xt32.toml absent: git checkout dcd9d25 -- apps/examples/pcap_xt32.toml")
 	}
-	p, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := pipeline.New(p, pipeline.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := g.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dstest.MustRunFile(t, path)
 	r, c, err := pcap.Open(sampledata.Sample(t, "lidar-raw/pandar_xt32_dual_nebula_cut.pcap"))
 	if err != nil {
 		t.Fatal(err)
