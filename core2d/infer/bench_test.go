@@ -47,6 +47,15 @@ func BenchmarkYOLOXNano(b *testing.B) {
 					s.Run(ins, outs)
 				}
 				b.Logf("simd=%v threads=%d\n%s", simdKernels, threads, FormatProfile(s.Profile(), runs))
+				if os.Getenv("INFER_PROFILE") == "layers" {
+					lp := s.LayerProfile()
+					var total time.Duration
+					for _, st := range lp {
+						total += st.Total
+					}
+					sort.SliceStable(lp, func(i, j int) bool { return lp[i].Total > lp[j].Total })
+					b.Logf("slowest layers\n%s", FormatProfileOf(lp[:min(40, len(lp))], runs, total))
+				}
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -19,6 +20,7 @@ type gnode struct {
 
 type compileStats struct {
 	fusedSiLU, fusedSigmoid, fusedBN, folded int
+	fusedPiecewise                           int // Relu, LeakyRelu, Clip
 	macs                                     int64
 }
 
@@ -34,6 +36,7 @@ type compiler struct {
 	macs    int64 // multiply-adds of conv/gemm kernels (for Summary)
 	opsRun  map[string]int
 	fold    *engine
+	graph   *onnx.Graph
 }
 
 func (c *compiler) foldEngine() *engine {
@@ -79,7 +82,10 @@ func SupportedOps() []string {
 }
 
 func compile(m *onnx.Model, opt Options) (*compiler, error) {
-	c := &compiler{opt: opt, opset: m.Opset(), vals: map[string]*value{}, opsRun: map[string]int{}}
+	if opt.Batch < 0 {
+		return nil, fmt.Errorf("infer: Options.Batch is %d, must be ≥ 0", opt.Batch)
+	}
+	c := &compiler{opt: opt, opset: m.Opset(), vals: map[string]*value{}, opsRun: map[string]int{}, graph: &m.Graph}
 	g := &m.Graph
 	for _, t := range g.Initializers {
 		v, err := constFromTensor(t)
@@ -92,14 +98,27 @@ func compile(m *onnx.Model, opt Options) (*compiler, error) {
 		if _, ok := c.vals[in.Name]; ok {
 			continue // an initializer listed as input (IR < 4): a constant
 		}
-		if in.ElemType != onnx.Float {
-			return nil, fmt.Errorf("infer: input %q is %s; only float32 inputs are supported", in.Name, in.ElemType)
+		// Integer inputs (PointPillars' pillar coordinates, index tensors)
+		// are carried as float32 values, exact below 2²⁴: Run takes
+		// float32 slices, and the ops that read indices at run time
+		// (ScatterND) convert them back.
+		if in.ElemType != onnx.Float && !intInput(in.ElemType) {
+			return nil, fmt.Errorf("infer: input %q is %s; only float32 and integer inputs are supported", in.Name, in.ElemType)
 		}
-		shape, err := inputShape(in, opt.InputShapes[in.Name])
+		fixed := opt.InputShapes[in.Name]
+		if fixed == nil && opt.Batch > 0 && in.HasShape && len(in.Dims) > 0 && (in.Dims[0].Value == 1 || in.Dims[0].Value < 0) {
+			batched := in // the leading dim (1 or dynamic) becomes the batch
+			batched.Dims = append([]onnx.Dim{{Value: int64(opt.Batch)}}, in.Dims[1:]...)
+			in = batched
+		}
+		shape, err := inputShape(in, fixed)
 		if err != nil {
 			return nil, err
 		}
 		v := &value{name: in.Name, shape: shape, producer: -1, lastUse: -1, buf: -1, input: true}
+		if in.ElemType != onnx.Float {
+			v.dtype = in.ElemType
+		}
 		c.vals[in.Name] = v
 		c.inputs = append(c.inputs, v)
 	}
@@ -118,8 +137,17 @@ func compile(m *onnx.Model, opt Options) (*compiler, error) {
 		if v == nil {
 			return nil, fmt.Errorf("infer: graph output %q is not produced by any node", o.Name)
 		}
-		if v.isInt {
-			return nil, fmt.Errorf("infer: graph output %q is an integer tensor; only float32 outputs are supported", o.Name)
+		if v.isInt { // a folded integer (e.g. Shape): delivered as exact float32 values
+			if !v.konst {
+				return nil, fmt.Errorf("infer: graph output %q is a non-constant integer tensor; only float32 outputs are supported", o.Name)
+			}
+			v.data = make([]float32, len(v.ints))
+			for i, x := range v.ints {
+				if x >= 1<<24 || x <= -1<<24 {
+					return nil, fmt.Errorf("infer: graph output %q: integer %d is not exact in float32", o.Name, x)
+				}
+				v.data[i] = float32(x)
+			}
 		}
 		v.output = true
 		c.outputs = append(c.outputs, v)
@@ -247,13 +275,21 @@ func (c *compiler) sortAndCheck(g *onnx.Graph) ([]int, error) {
 	return order, nil
 }
 
-// fuse turns Conv→Sigmoid→Mul (SiLU), Conv→Sigmoid and
-// Conv→BatchNormalization into single Conv nodes.
+// fuse turns Conv→BatchNormalization, Conv→Sigmoid→Mul (SiLU),
+// Conv→Sigmoid, Conv→Relu, Conv→LeakyRelu and Conv→Clip (constant bounds,
+// e.g. Relu6) into single Conv nodes, and does the same for ConvTranspose
+// (BatchNormalization needs its weights and bias constant there). A fused
+// node's intermediate tensors must have no other reader and not be graph
+// outputs.
 func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 	consumers := map[string][]int{}
+	producer := map[string]int{}
 	for i := range g.Nodes {
 		for _, in := range g.Nodes[i].Inputs {
 			consumers[in] = append(consumers[in], i)
+		}
+		for _, o := range g.Nodes[i].Outputs {
+			producer[o] = i
 		}
 	}
 	isOut := map[string]bool{}
@@ -275,16 +311,26 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 	if !c.opt.NoFusion {
 		for _, i := range order {
 			n := gn[i]
-			if n.OpType != "Conv" || len(n.Outputs) != 1 {
+			if (n.OpType != "Conv" && n.OpType != "ConvTranspose") || len(n.Outputs) != 1 {
 				continue
 			}
 			y := n.Outputs[0]
-			if j, ok := only(y); ok && g.Nodes[j].OpType == "BatchNormalization" && len(g.Nodes[j].Outputs) >= 1 && bnConst(c, &g.Nodes[j]) {
+			if j, ok := only(y); ok && g.Nodes[j].OpType == "BatchNormalization" && len(g.Nodes[j].Outputs) >= 1 &&
+				bnConst(c, &g.Nodes[j]) && (n.OpType == "Conv" || c.convTConst(n.Node)) {
 				n.bn = &g.Nodes[j]
 				dead[j] = true
 				y = g.Nodes[j].Outputs[0]
 				n.out = []string{y}
 				c.stats.fusedBN++
+			}
+			if j, ok := only(y); ok && len(g.Nodes[j].Outputs) == 1 {
+				if act, ok := c.piecewiseAct(&g.Nodes[j], producer); ok {
+					n.act = act
+					n.out = []string{g.Nodes[j].Outputs[0]}
+					dead[j] = true
+					c.stats.fusedPiecewise++
+					continue
+				}
 			}
 			cs := consumers[y]
 			if isOut[y] || len(cs) == 0 || len(cs) > 2 {
@@ -332,6 +378,98 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 	return out
 }
 
+// convTConst reports whether a ConvTranspose's weights and bias are
+// constants (initializers), so that a BatchNormalization can be folded in.
+func (c *compiler) convTConst(n *onnx.Node) bool {
+	for i, in := range n.Inputs {
+		if i == 0 || in == "" {
+			continue
+		}
+		if v, ok := c.vals[in]; !ok || !v.konst || v.isInt {
+			return false
+		}
+	}
+	return len(n.Inputs) >= 2
+}
+
+// piecewiseAct returns the fused activation for a Relu, a LeakyRelu or a
+// Clip whose bounds are constants (attributes before opset 11, else
+// initializers or Constant nodes).
+func (c *compiler) piecewiseAct(n *onnx.Node, producer map[string]int) (activation, bool) {
+	switch n.OpType {
+	case "Relu":
+		return actRelu, true
+	case "LeakyRelu":
+		alpha := float32(0.01)
+		if a := n.Attr("alpha"); a != nil {
+			alpha = a.F
+		}
+		return actLeaky(alpha), true
+	case "Clip":
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		if c.opset < 11 {
+			if a := n.Attr("min"); a != nil {
+				lo = a.F
+			}
+			if a := n.Attr("max"); a != nil {
+				hi = a.F
+			}
+			return actClamp(lo, hi), true
+		}
+		for i, p := range []*float32{&lo, &hi} {
+			if len(n.Inputs) <= i+1 || n.Inputs[i+1] == "" {
+				continue
+			}
+			v, ok := c.constScalar(n.Inputs[i+1], producer)
+			if !ok {
+				return actNone, false
+			}
+			*p = v
+		}
+		return actClamp(lo, hi), true
+	}
+	return actNone, false
+}
+
+// constScalar reads a one-element constant before the graph is built: an
+// initializer or the output of a Constant node.
+func (c *compiler) constScalar(name string, producer map[string]int) (float32, bool) {
+	if v, ok := c.vals[name]; ok {
+		if !v.konst || v.numel() != 1 {
+			return 0, false
+		}
+		if v.isInt {
+			return float32(v.ints[0]), true
+		}
+		return v.data[0], true
+	}
+	j, ok := producer[name]
+	if !ok || c.graph.Nodes[j].OpType != "Constant" {
+		return 0, false
+	}
+	for _, a := range c.graph.Nodes[j].Attrs {
+		switch a.Name {
+		case "value_float":
+			return a.F, true
+		case "value_int":
+			return float32(a.I), true
+		case "value":
+			if a.T == nil || a.T.NumElements() != 1 {
+				return 0, false
+			}
+			switch {
+			case len(a.T.Floats) == 1:
+				return a.T.Floats[0], true
+			case len(a.T.Ints) == 1:
+				return float32(a.T.Ints[0]), true
+			case len(a.T.Doubles) == 1:
+				return float32(a.T.Doubles[0]), true
+			}
+		}
+	}
+	return 0, false
+}
+
 func bnConst(c *compiler, n *onnx.Node) bool {
 	if len(n.Inputs) < 5 {
 		return false
@@ -364,6 +502,9 @@ func (c *compiler) buildNode(n *gnode) error {
 	for _, name := range n.out {
 		v := &value{name: name, producer: -1, lastUse: -1, buf: -1}
 		b.out = append(b.out, v)
+	}
+	if err := b.checkIntInputs(); err != nil {
+		return err
 	}
 	var k kernel
 	var err error
@@ -402,6 +543,9 @@ func (c *compiler) buildNode(n *gnode) error {
 		}
 		c.stats.folded++
 		return nil
+	}
+	if err := b.setIntOutputs(); err != nil {
+		return err
 	}
 	idx := len(c.steps)
 	for _, v := range b.out {

@@ -298,6 +298,10 @@ func (k *convKernel) dwChannel(c, w int) {
 			clear(row[lo+n:])
 			continue
 		}
+		if k.SW == 2 {
+			k.dwSplit2(row, src, phaseW)
+			continue
+		}
 		for p := 0; p < k.SW; p++ {
 			ph := row[p*phaseW : (p+1)*phaseW]
 			// ix = j·SW + p − PL is inside [0, W) for j in [lo, hi)
@@ -321,6 +325,30 @@ func (k *convKernel) dwChannel(c, w int) {
 		}
 	}
 	dwPlane(out, k.OH, k.OW, buf, k.SH*rowLen, offs[:k.KH*k.KW], wt, k.bias[c], k.act)
+}
+
+// dwSplit2 writes one padded input row into its two stride-2 phases
+// (phase p, column j = padded column 2j+p = input column 2j+p−PL, zero
+// outside the input): the columns where both phases are inside the input
+// go through deinterleave2, the edges one by one.
+func (k *convKernel) dwSplit2(row, src []float32, phaseW int) {
+	ph0, ph1 := row[:phaseW], row[phaseW:2*phaseW]
+	ja := min((k.PL+1)/2, phaseW)
+	jb := max(ja, min(phaseW, (k.PL+k.W)/2))
+	if jb > ja {
+		deinterleave2(ph0[ja:jb], ph1[ja:jb], src[2*ja-k.PL:])
+	}
+	for _, j := range [2][2]int{{0, ja}, {jb, phaseW}} {
+		for i := j[0]; i < j[1]; i++ {
+			ph0[i], ph1[i] = 0, 0
+			if ix := 2*i - k.PL; ix >= 0 && ix < k.W {
+				ph0[i] = src[ix]
+			}
+			if ix := 2*i + 1 - k.PL; ix >= 0 && ix < k.W {
+				ph1[i] = src[ix]
+			}
+		}
+	}
 }
 
 // maxTaps bounds the depthwise window (KH·KW) handled by dwRow.

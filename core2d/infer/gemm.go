@@ -118,6 +118,9 @@ type gemm struct {
 	x       []float32
 }
 
+// zeroBias8 is the bias of a tile without one (or after the first K block).
+var zeroBias8 [2 * mr]float32
+
 // packSize is the per-worker scratch of gemm.run: an im2col block and a
 // ragged edge panel.
 const packSize = kcBlock*ncBlock + kcBlock*nr
@@ -162,6 +165,16 @@ func (g *gemm) run(j0, j1 int, pack []float32) {
 				for p := 0; p < panels; p++ {
 					rows := min(mr, g.M-p*mr)
 					ap := g.a[(p*g.K+kb)*mr : (p*g.K+kb+kc)*mr]
+					if pair8 && cols == nr && (p+2)*mr <= g.M { // two full panels: the 8×32 kernel
+						ap1 := g.a[((p+1)*g.K+kb)*mr : ((p+1)*g.K+kb+kc)*mr]
+						bias8 := zeroBias8[:]
+						if g.bias != nil && first {
+							bias8 = g.bias[p*mr : p*mr+2*mr]
+						}
+						microKernel8(kc, ap, ap1, bp, ldb, g.c[p*mr*g.ldc+col:], g.ldc, bias8, !first, act)
+						p++
+						continue
+					}
 					var bias []float32
 					switch {
 					case g.bias == nil || !first:

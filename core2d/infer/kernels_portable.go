@@ -16,6 +16,14 @@ const (
 // kernelFusesAct reports whether microKernel applies its activation.
 const kernelFusesAct = false
 
+// pair8 reports whether microKernel8 (two A panels at once) is available.
+const pair8 = false
+
+func microKernel8(kc int, a0, a1, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act activation) {
+	microKernel(kc, a0, b, ldb, c, ldc, bias[:mr], load, act)
+	microKernel(kc, a1, b, ldb, c[mr*ldc:], ldc, bias[mr:], load, act)
+}
+
 func microKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, _ activation) {
 	microKernelScalar(kc, a, b, ldb, c, ldc, bias, load)
 }
@@ -23,6 +31,9 @@ func microKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []f
 func sigmoidSlice(dst, x []float32) { sigmoidGeneric(dst, x) }
 func siluSlice(dst, x []float32)    { siluGeneric(dst, x) }
 func expSlice(dst, x []float32)     { expGeneric(dst, x) }
+
+func clampSlice(dst, x []float32, lo, hi float32) { clampGeneric(dst, x, lo, hi) }
+func leakySlice(dst, x []float32, alpha float32)  { leakyGeneric(dst, x, alpha) }
 
 func dwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w []float32, bias float32, act activation) {
 	dwPlaneScalar(dst, OH, OW, buf, rowStep, off, w, bias, act)
@@ -35,5 +46,37 @@ func maxInto(dst, x []float32) {
 		if v > dst[i] {
 			dst[i] = v
 		}
+	}
+}
+
+// deinterleave2 splits src (2·len(even) values) into its even and odd
+// elements: even[j] = src[2j], odd[j] = src[2j+1].
+func deinterleave2(even, odd, src []float32) {
+	n := len(even)
+	odd, src = odd[:n], src[:2*n]
+	for j := range even {
+		even[j], odd[j] = src[2*j], src[2*j+1]
+	}
+}
+
+// gather2 computes dst[j] = src[2j].
+func gather2(dst, src []float32) {
+	for j := range dst {
+		dst[j] = src[2*j]
+	}
+}
+
+// addSlices and mulSlices compute dst[i] = a[i] + b[i] (a[i]·b[i]).
+func addSlices(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+func mulSlices(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] * b[i]
 	}
 }

@@ -51,6 +51,56 @@ func microKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []f
 // kernelFusesAct reports whether microKernel applies its activation.
 var kernelFusesAct = useAVX512
 
+// pair8 reports whether microKernel8 (two A panels at once) is available.
+var pair8 = useAVX512
+
+//go:noescape
+func gemmTile8x32(kc int, a0, a1, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, load bool)
+
+// microKernel8 is microKernel for the 8×32 tile of two consecutive 4-row
+// A panels a0 and a1 (rows 0–3 and 4–7; bias has 8 values): the k loop
+// runs in assembly (gemm8_amd64.s) with 16 accumulators, twice the
+// arithmetic per loaded B vector of the 4×32 kernel; bias and activation
+// are applied to the tile afterwards while it is in L1.
+func microKernel8(kc int, a0, a1, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act activation) {
+	_ = a0[kc*mr-1]
+	_ = a1[kc*mr-1]
+	_ = b[(kc-1)*ldb+nr-1]
+	_ = c[7*ldc+nr-1]
+	_ = bias[7]
+	gemmTile8x32(kc, unsafe.Pointer(unsafe.SliceData(a0)), unsafe.Pointer(unsafe.SliceData(a1)), unsafe.Pointer(unsafe.SliceData(b)), ldb,
+		unsafe.Pointer(unsafe.SliceData(c)), ldc, load)
+	if load && act == actNone {
+		return
+	}
+	var lc lgConst16
+	var pl piecewise16
+	switch act.kind {
+	case actKSiLU, actKSigmoid:
+		lc = newLgConst16()
+	case actKClamp, actKLeaky:
+		pl = newPiecewise16(act)
+	}
+	for r := 0; r < 8; r++ {
+		p := unsafe.Pointer(&c[r*ldc])
+		v0, v1 := archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
+		if !load {
+			bv := archsimd.BroadcastFloat32x16(bias[r])
+			v0, v1 = v0.Add(bv), v1.Add(bv)
+		}
+		switch act.kind {
+		case actKSiLU:
+			v0, v1 = v0.Mul(lc.logistic16(v0)), v1.Mul(lc.logistic16(v1))
+		case actKSigmoid:
+			v0, v1 = lc.logistic16(v0), lc.logistic16(v1)
+		case actKClamp, actKLeaky:
+			v0, v1 = pl.apply(v0), pl.apply(v1)
+		}
+		v0.Store(f16(p))
+		v1.Store(f16(unsafe.Add(p, 64)))
+	}
+}
+
 // microKernel512 is the AVX-512 4×32 kernel.
 func microKernel512(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act activation) {
 	_ = a[kc*mr-1]
@@ -102,19 +152,25 @@ func microKernel512(kc int, a, b []float32, ldb int, c []float32, ldc int, bias 
 		v3 := archsimd.BroadcastFloat32x16(bias[3])
 		c30, c31 = c30.Add(v3), c31.Add(v3)
 	}
-	if act != actNone {
+	switch act.kind {
+	case actKSiLU:
 		lc := newLgConst16()
-		if act == actSiLU {
-			c00, c01 = c00.Mul(lc.logistic16(c00)), c01.Mul(lc.logistic16(c01))
-			c10, c11 = c10.Mul(lc.logistic16(c10)), c11.Mul(lc.logistic16(c11))
-			c20, c21 = c20.Mul(lc.logistic16(c20)), c21.Mul(lc.logistic16(c21))
-			c30, c31 = c30.Mul(lc.logistic16(c30)), c31.Mul(lc.logistic16(c31))
-		} else {
-			c00, c01 = lc.logistic16(c00), lc.logistic16(c01)
-			c10, c11 = lc.logistic16(c10), lc.logistic16(c11)
-			c20, c21 = lc.logistic16(c20), lc.logistic16(c21)
-			c30, c31 = lc.logistic16(c30), lc.logistic16(c31)
-		}
+		c00, c01 = c00.Mul(lc.logistic16(c00)), c01.Mul(lc.logistic16(c01))
+		c10, c11 = c10.Mul(lc.logistic16(c10)), c11.Mul(lc.logistic16(c11))
+		c20, c21 = c20.Mul(lc.logistic16(c20)), c21.Mul(lc.logistic16(c21))
+		c30, c31 = c30.Mul(lc.logistic16(c30)), c31.Mul(lc.logistic16(c31))
+	case actKSigmoid:
+		lc := newLgConst16()
+		c00, c01 = lc.logistic16(c00), lc.logistic16(c01)
+		c10, c11 = lc.logistic16(c10), lc.logistic16(c11)
+		c20, c21 = lc.logistic16(c20), lc.logistic16(c21)
+		c30, c31 = lc.logistic16(c30), lc.logistic16(c31)
+	case actKClamp, actKLeaky:
+		pl := newPiecewise16(act)
+		c00, c01 = pl.apply(c00), pl.apply(c01)
+		c10, c11 = pl.apply(c10), pl.apply(c11)
+		c20, c21 = pl.apply(c20), pl.apply(c21)
+		c30, c31 = pl.apply(c30), pl.apply(c31)
 	}
 	p := pc
 	c00.Store(f16(p))
@@ -353,6 +409,7 @@ func dwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 	}
 	bv := archsimd.BroadcastFloat32x16(bias)
 	lc := newLgConst16()
+	pl := newPiecewise16(act)
 	full := OW &^ 15
 	for oy := 0; oy < OH; oy++ {
 		rb := unsafe.Add(base, uintptr(oy*rowStep)*4)
@@ -376,11 +433,13 @@ func dwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 				}
 			}
 			acc = acc.Add(bv)
-			switch act {
-			case actSiLU:
+			switch act.kind {
+			case actKSiLU:
 				acc = acc.Mul(lc.logistic16(acc))
-			case actSigmoid:
+			case actKSigmoid:
 				acc = lc.logistic16(acc)
+			case actKClamp, actKLeaky:
+				acc = pl.apply(acc)
 			}
 			if i < full {
 				acc.Store(f16(unsafe.Add(ob, uintptr(i)*4)))
@@ -429,10 +488,8 @@ func maxInto(dst, x []float32) {
 			archsimd.LoadFloat32x16(d).Max(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(d)
 		}
 	}
-	if useAVX512 && i < n {
-		storePart16(loadPart16(dst[i:]).Max(loadPart16(x[i:])), dst[i:])
-		return
-	}
+	// the tail stays scalar: the short rows of small pooling planes (SPP
+	// on 13×13) make the masked-tail copies through the stack dominate
 	for ; i < n; i++ {
 		if x[i] > dst[i] {
 			dst[i] = x[i]
@@ -466,4 +523,155 @@ func storePart16(v archsimd.Float32x16, s []float32) {
 	var t [16]float32
 	v.Store(&t)
 	copy(s, t[:])
+}
+
+// piecewise16 applies a Clamp or LeakyRelu activation to 16 lanes. Leaky
+// is max(x, α·x) for α ≤ 1 and min(x, α·x) for α > 1: the same product
+// as the scalar form, selected without a mask. As in MLAS, a NaN input
+// gives a bound instead of NaN.
+type piecewise16 struct {
+	kind          actKind
+	lo, hi, alpha archsimd.Float32x16
+	useMin        bool
+}
+
+func newPiecewise16(a activation) piecewise16 {
+	bc := archsimd.BroadcastFloat32x16
+	return piecewise16{kind: a.kind, lo: bc(a.lo), hi: bc(a.hi), alpha: bc(a.alpha), useMin: a.alpha > 1}
+}
+
+func (p *piecewise16) apply(x archsimd.Float32x16) archsimd.Float32x16 {
+	if p.kind == actKClamp {
+		return x.Max(p.lo).Min(p.hi)
+	}
+	if p.useMin {
+		return x.Min(x.Mul(p.alpha))
+	}
+	return x.Max(x.Mul(p.alpha))
+}
+
+type piecewise8 struct {
+	kind          actKind
+	lo, hi, alpha archsimd.Float32x8
+	useMin        bool
+}
+
+func newPiecewise8(a activation) piecewise8 {
+	bc := archsimd.BroadcastFloat32x8
+	return piecewise8{kind: a.kind, lo: bc(a.lo), hi: bc(a.hi), alpha: bc(a.alpha), useMin: a.alpha > 1}
+}
+
+func (p *piecewise8) apply(x archsimd.Float32x8) archsimd.Float32x8 {
+	if p.kind == actKClamp {
+		return x.Max(p.lo).Min(p.hi)
+	}
+	if p.useMin {
+		return x.Min(x.Mul(p.alpha))
+	}
+	return x.Max(x.Mul(p.alpha))
+}
+
+// piecewiseSlice applies a Clamp or LeakyRelu activation to x into dst.
+func piecewiseSlice(dst, x []float32, a activation) {
+	n := len(dst)
+	x = x[:n]
+	i := 0
+	switch {
+	case useAVX512:
+		p := newPiecewise16(a)
+		for ; i+16 <= n; i += 16 {
+			p.apply(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+		if i < n {
+			storePart16(p.apply(loadPart16(x[i:])), dst[i:])
+		}
+	case useSIMD:
+		p := newPiecewise8(a)
+		for ; i+8 <= n; i += 8 {
+			p.apply(archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))).Store(f8(unsafe.Pointer(&dst[i])))
+		}
+		if i < n {
+			storePart8(p.apply(loadPart8(x[i:])), dst[i:])
+		}
+	case a.kind == actKClamp:
+		clampGeneric(dst, x, a.lo, a.hi)
+	default:
+		leakyGeneric(dst, x, a.alpha)
+	}
+}
+
+func clampSlice(dst, x []float32, lo, hi float32) { piecewiseSlice(dst, x, actClamp(lo, hi)) }
+func leakySlice(dst, x []float32, alpha float32)  { piecewiseSlice(dst, x, actLeaky(alpha)) }
+
+var (
+	evenIdx = [16]uint32{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}
+	oddIdx  = [16]uint32{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}
+)
+
+// deinterleave2 splits src (2·len(even) values) into its even and odd
+// elements: even[j] = src[2j], odd[j] = src[2j+1]. The stride-2 depthwise
+// input copy; VPERMI2PS picks 16 of 32 lanes per output vector.
+func deinterleave2(even, odd, src []float32) {
+	n := len(even)
+	odd, src = odd[:n], src[:2*n]
+	j := 0
+	if useAVX512 {
+		ie, io := archsimd.LoadUint32x16(&evenIdx), archsimd.LoadUint32x16(&oddIdx)
+		for ; j+16 <= n; j += 16 {
+			a := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&src[2*j])))
+			b := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&src[2*j+16])))
+			a.ConcatPermute(b, ie).Store(f16(unsafe.Pointer(&even[j])))
+			a.ConcatPermute(b, io).Store(f16(unsafe.Pointer(&odd[j])))
+		}
+	}
+	for ; j < n; j++ {
+		even[j], odd[j] = src[2*j], src[2*j+1]
+	}
+}
+
+// gather2 computes dst[j] = src[2j] (a stride-2 Slice row; src holds at
+// least 2·len(dst)−1 values).
+func gather2(dst, src []float32) {
+	n := len(dst)
+	j := 0
+	if useAVX512 {
+		ie := archsimd.LoadUint32x16(&evenIdx)
+		for ; j+16 <= n && 2*j+32 <= len(src); j += 16 {
+			a := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&src[2*j])))
+			b := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&src[2*j+16])))
+			a.ConcatPermute(b, ie).Store(f16(unsafe.Pointer(&dst[j])))
+		}
+	}
+	for ; j < n; j++ {
+		dst[j] = src[2*j]
+	}
+}
+
+// addSlices and mulSlices compute dst[i] = a[i] + b[i] (a[i]·b[i]).
+func addSlices(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	i := 0
+	if useAVX512 {
+		for ; i+16 <= n; i += 16 {
+			archsimd.LoadFloat32x16(f16(unsafe.Pointer(&a[i]))).Add(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&b[i])))).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+	}
+	for ; i < n; i++ {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+func mulSlices(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	i := 0
+	if useAVX512 {
+		for ; i+16 <= n; i += 16 {
+			archsimd.LoadFloat32x16(f16(unsafe.Pointer(&a[i]))).Mul(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&b[i])))).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+	}
+	for ; i < n; i++ {
+		dst[i] = a[i] * b[i]
+	}
 }

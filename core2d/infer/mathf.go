@@ -1,33 +1,86 @@
 package infer
 
-import "math"
-
-// activation is a function fused into a kernel's output.
-type activation uint8
-
-const (
-	actNone    activation = iota
-	actSigmoid            // 1 / (1 + e^-x)
-	actSiLU               // x · sigmoid(x)
+import (
+	"fmt"
+	"math"
 )
 
+// activation is a function fused into a kernel's output: its kind and,
+// for the piecewise-linear kinds, their parameters.
+type activation struct {
+	kind   actKind
+	alpha  float32 // actKLeaky: slope for x < 0
+	lo, hi float32 // actKClamp: bounds (Relu: 0, +Inf)
+}
+
+type actKind uint8
+
+const (
+	actKNone    actKind = iota
+	actKSigmoid         // 1 / (1 + e^-x)
+	actKSiLU            // x · sigmoid(x)
+	actKClamp           // min(max(x, lo), hi): Relu, Clip (e.g. Relu6)
+	actKLeaky           // x < 0 ? alpha·x : x (LeakyRelu)
+)
+
+var (
+	actNone    = activation{}
+	actSigmoid = activation{kind: actKSigmoid}
+	actSiLU    = activation{kind: actKSiLU}
+	actRelu    = activation{kind: actKClamp, lo: 0, hi: float32(math.Inf(1))}
+)
+
+func actClamp(lo, hi float32) activation { return activation{kind: actKClamp, lo: lo, hi: hi} }
+func actLeaky(alpha float32) activation  { return activation{kind: actKLeaky, alpha: alpha} }
+
 func (a activation) String() string {
-	switch a {
-	case actSigmoid:
+	switch a.kind {
+	case actKSigmoid:
 		return "Sigmoid"
-	case actSiLU:
+	case actKSiLU:
 		return "SiLU"
+	case actKClamp:
+		if a == actRelu {
+			return "Relu"
+		}
+		return fmt.Sprintf("Clip(%g,%g)", a.lo, a.hi)
+	case actKLeaky:
+		return fmt.Sprintf("LeakyRelu(%g)", a.alpha)
 	}
 	return ""
 }
 
 // applyAct applies a to x in place.
 func applyAct(a activation, x []float32) {
-	switch a {
-	case actSigmoid:
+	switch a.kind {
+	case actKSigmoid:
 		sigmoidSlice(x, x)
-	case actSiLU:
+	case actKSiLU:
 		siluSlice(x, x)
+	case actKClamp:
+		clampSlice(x, x, a.lo, a.hi)
+	case actKLeaky:
+		leakySlice(x, x, a.alpha)
+	}
+}
+
+// clampGeneric computes dst[i] = min(max(x[i], lo), hi). A NaN stays NaN
+// here; the vector kernels (like MLAS) turn it into a bound.
+func clampGeneric(dst, x []float32, lo, hi float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = min(max(v, lo), hi)
+	}
+}
+
+// leakyGeneric computes dst[i] = x[i] < 0 ? alpha·x[i] : x[i].
+func leakyGeneric(dst, x []float32, alpha float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		if v < 0 {
+			v *= alpha
+		}
+		dst[i] = v
 	}
 }
 

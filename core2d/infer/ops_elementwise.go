@@ -2,16 +2,14 @@ package infer
 
 import (
 	"math"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
 func init() {
 	register("Sigmoid", unary(func(dst, x []float32) { sigmoidSlice(dst, x) }))
 	register("Exp", unary(func(dst, x []float32) { expSlice(dst, x) }))
-	register("Relu", unary(func(dst, x []float32) {
-		for i, v := range x[:len(dst)] {
-			dst[i] = max(v, 0)
-		}
-	}))
+	register("Relu", unary(func(dst, x []float32) { clampSlice(dst, x, 0, float32(math.Inf(1))) }))
 	register("Tanh", unary(func(dst, x []float32) {
 		for i, v := range x[:len(dst)] {
 			dst[i] = float32(math.Tanh(float64(v)))
@@ -32,7 +30,21 @@ func init() {
 	register("Sub", binaryOp(opSub))
 	register("Mul", binaryOp(opMul))
 	register("Div", binaryOp(opDiv))
+	register("Pow", binaryOp(opPow))
+	register("Equal", binaryOp(opEq))
+	register("Greater", binaryOp(opGt))
+	register("Less", binaryOp(opLt))
+	register("GreaterOrEqual", binaryOp(opGe))
+	register("LessOrEqual", binaryOp(opLe))
+	register("Mod", func(b *bctx) (kernel, error) {
+		if attrInt(b, "fmod", 0) != 0 {
+			return binaryOp(opFmod)(b)
+		}
+		return binaryOp(opMod)(b)
+	})
 	register("BatchNormalization", buildBatchNorm)
+	requireInputs(1, "Sigmoid", "Exp", "Relu", "Tanh", "Sqrt", "Neg", "LeakyRelu", "BatchNormalization")
+	requireInputs(2, "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual")
 }
 
 // unaryKernel applies f elementwise, split across workers for big tensors.
@@ -47,7 +59,12 @@ func unary(f func(dst, x []float32)) func(b *bctx) (kernel, error) {
 			return nil, b.errf("needs one float input")
 		}
 		b.out[0].shape = append([]int(nil), b.in[0].shape...)
-		return &unaryKernel{x: b.in[0], y: b.out[0], f: f}, nil
+		k := &unaryKernel{x: b.in[0], y: b.out[0], f: f}
+		if dt := b.in[0].rtInt(); dt != onnx.Undefined && (b.n.OpType == "Neg" || b.n.OpType == "Abs") {
+			b.out[0].dtype = dt
+			return &wrapKernel{k: k, y: b.out[0], dt: dt}, nil
+		}
+		return k, nil
 	}
 }
 
@@ -60,14 +77,7 @@ func (k *unaryKernel) do(_, part, parts int) {
 
 func buildLeakyRelu(b *bctx) (kernel, error) {
 	alpha := attrFloat(b, "alpha", 0.01)
-	return unary(func(dst, x []float32) {
-		for i, v := range x[:len(dst)] {
-			if v < 0 {
-				v *= alpha
-			}
-			dst[i] = v
-		}
-	})(b)
+	return unary(func(dst, x []float32) { leakySlice(dst, x, alpha) })(b)
 }
 
 type binop uint8
@@ -77,7 +87,25 @@ const (
 	opSub
 	opMul
 	opDiv
+	opPow
+	opMax
+	opMin
+	// comparisons give 0 or 1 (ONNX bool, carried as float32)
+	opEq
+	opGt
+	opLt
+	opGe
+	opLe
+	opMod  // Mod fmod=0: the sign of the divisor (Python %)
+	opFmod // Mod fmod=1: the sign of the dividend (C fmod)
 )
+
+func b2f(c bool) float32 {
+	if c {
+		return 1
+	}
+	return 0
+}
 
 func (o binop) f32(a, b float32) float32 {
 	switch o {
@@ -87,8 +115,58 @@ func (o binop) f32(a, b float32) float32 {
 		return a - b
 	case opMul:
 		return a * b
+	case opDiv:
+		return a / b
+	case opPow:
+		return powf(a, b)
+	case opMax:
+		if a != a || b != b {
+			return float32(math.NaN())
+		}
+		return max(a, b)
+	case opMin:
+		if a != a || b != b {
+			return float32(math.NaN())
+		}
+		return min(a, b)
+	case opEq:
+		return b2f(a == b)
+	case opGt:
+		return b2f(a > b)
+	case opLt:
+		return b2f(a < b)
+	case opGe:
+		return b2f(a >= b)
+	case opFmod:
+		return float32(math.Mod(float64(a), float64(b)))
+	case opMod:
+		r := math.Mod(float64(a), float64(b))
+		if r != 0 && (r < 0) != (b < 0) {
+			r += float64(b)
+		}
+		return float32(r)
 	}
-	return a / b
+	return b2f(a <= b)
+}
+
+// powf is float32 Pow; the common exponents avoid math.Pow.
+func powf(a, b float32) float32 {
+	switch b {
+	case 1:
+		return a
+	case 2:
+		return a * a
+	case 0.5:
+		return float32(math.Sqrt(float64(a)))
+	}
+	return float32(math.Pow(float64(a), float64(b)))
+}
+
+func b2i(c bool) int64 {
+	if c {
+		return 1
+	}
+	return 0
 }
 
 func (o binop) i64(a, b int64) int64 {
@@ -99,11 +177,29 @@ func (o binop) i64(a, b int64) int64 {
 		return a - b
 	case opMul:
 		return a * b
+	case opDiv:
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	case opPow:
+		return int64(math.Pow(float64(a), float64(b)))
+	case opMax:
+		return max(a, b)
+	case opMin:
+		return min(a, b)
+	case opEq:
+		return b2i(a == b)
+	case opGt:
+		return b2i(a > b)
+	case opLt:
+		return b2i(a < b)
+	case opGe:
+		return b2i(a >= b)
+	case opMod, opFmod:
+		return intBinop(o, onnx.Int64, a, b)
 	}
-	if b == 0 {
-		return 0
-	}
-	return a / b
+	return b2i(a <= b)
 }
 
 // broadcastShape is the numpy-style broadcast of a and b.
@@ -171,6 +267,37 @@ type binaryKernel struct {
 	mode       int // 0 same shape, 1 b scalar, 2 a scalar, 3 channel (b is [C,1,1]-like per inner block), 4 tables
 	ia, ib     []int32
 	inner, chn int
+	it         onnx.DataType // integer operands (intsem.go): computed in int64 and wrapped
+}
+
+// binaryIntType is the integer type a binary op computes in: that of a
+// run-time integer operand (the other one an integer of the same type or
+// a constant), Undefined for float arithmetic. Pow(float, int) is float.
+func binaryIntType(b *bctx, op binop, x, z *value) (onnx.DataType, error) {
+	tx, tz := x.rtInt(), z.rtInt()
+	if tx == onnx.Undefined && tz == onnx.Undefined {
+		return onnx.Undefined, nil
+	}
+	if op == opPow { // the base's type is the result's; any exponent
+		if tx == onnx.Undefined && !x.konst {
+			return onnx.Undefined, nil // float base
+		}
+		if tx == onnx.Undefined {
+			tx = onnx.Int64 // an integer constant base
+		}
+		return tx, nil
+	}
+	other := z
+	if tx == onnx.Undefined {
+		tx, other = tz, x
+	}
+	if !other.konst && other.rtInt() == onnx.Undefined {
+		return 0, b.errf("mixes the %s tensor and the float tensor %q computed at run time", tx, other.name)
+	}
+	if t := other.rtInt(); t != onnx.Undefined && t != tx && op != opPow {
+		return 0, b.errf("mixes %s and %s operands", tx, t)
+	}
+	return tx, nil
 }
 
 func binaryOp(op binop) func(b *bctx) (kernel, error) {
@@ -185,6 +312,16 @@ func binaryOp(op binop) func(b *bctx) (kernel, error) {
 		}
 		y := b.out[0]
 		y.shape = shape
+		if x.isInt != z.isInt { // Pow(float, int exponent), or an int constant compared with floats
+			if x.isInt {
+				x = intToFloatConst(x)
+			} else {
+				z = intToFloatConst(z)
+			}
+			if x == nil || z == nil {
+				return nil, b.errf("integer operand %q must be constant", b.in[0].name+"/"+b.in[1].name)
+			}
+		}
 		if x.isInt || z.isInt { // shape arithmetic on constants
 			if !x.konst || !z.konst {
 				return nil, b.errf("integer operands must be constant")
@@ -199,6 +336,15 @@ func binaryOp(op binop) func(b *bctx) (kernel, error) {
 			return nil, nil
 		}
 		k := &binaryKernel{a: x, b: z, y: y, op: op}
+		if it, err := binaryIntType(b, op, x, z); err != nil {
+			return nil, err
+		} else if it != onnx.Undefined {
+			k.it = it
+			y.dtype = it
+			if op >= opEq && op <= opLe {
+				y.dtype = onnx.Bool
+			}
+		}
 		switch {
 		case equalShape(x.shape, z.shape):
 			k.mode = 0
@@ -212,6 +358,19 @@ func binaryOp(op binop) func(b *bctx) (kernel, error) {
 		}
 		return k, nil
 	}
+}
+
+// intToFloatConst converts an integer constant to a float one (nil when v
+// is not constant).
+func intToFloatConst(v *value) *value {
+	if !v.konst {
+		return nil
+	}
+	f := &value{name: v.name, shape: v.shape, konst: true, producer: -1, lastUse: -1, buf: -1, data: make([]float32, len(v.ints))}
+	for i, x := range v.ints {
+		f.data[i] = float32(x)
+	}
+	return f
 }
 
 func equalShape(a, b []int) bool {
@@ -231,18 +390,18 @@ func (k *binaryKernel) run(e *engine) { e.parallel(k, len(k.y.data) >= 1<<15) }
 func (k *binaryKernel) do(_, part, parts int) {
 	lo, hi := split(len(k.y.data), 64, part, parts)
 	y := k.y.data[lo:hi]
+	if k.it != onnx.Undefined {
+		k.doInt(lo, hi)
+		return
+	}
 	switch k.mode {
 	case 0:
 		a, b := k.a.data[lo:hi], k.b.data[lo:hi]
 		switch k.op {
 		case opAdd:
-			for i := range y {
-				y[i] = a[i] + b[i]
-			}
+			addSlices(y, a, b)
 		case opMul:
-			for i := range y {
-				y[i] = a[i] * b[i]
-			}
+			mulSlices(y, a, b)
 		default:
 			for i := range y {
 				y[i] = k.op.f32(a[i], b[i])
@@ -292,6 +451,9 @@ func buildBatchNorm(b *bctx) (kernel, error) {
 		}
 		p[i-1] = v.data
 	}
+	if attrInt(b, "training_mode", 0) != 0 || len(b.n.out) > 1 && b.n.out[1] != "" {
+		return nil, b.errf("training mode (running mean/var outputs) is not supported")
+	}
 	eps := attrFloat(b, "epsilon", 1e-5)
 	k := &bnKernel{x: x, y: b.out[0], scale: make([]float32, C), shift: make([]float32, C), inner: numel(x.shape[2:])}
 	for c := 0; c < C; c++ {
@@ -312,5 +474,31 @@ func (k *bnKernel) run(*engine) {
 		for j := range y {
 			y[j] = x[j]*s + t
 		}
+	}
+}
+
+// doInt computes elements lo..hi with integer semantics (intsem.go).
+func (k *binaryKernel) doInt(lo, hi int) {
+	y, a, b := k.y.data, k.a.data, k.b.data
+	for i := lo; i < hi; i++ {
+		ai, bi := i, i
+		switch k.mode {
+		case 1:
+			bi = 0
+		case 2:
+			ai = 0
+		case 4:
+			ai, bi = int(k.ia[i]), int(k.ib[i])
+		}
+		x, z := f2i(a[ai]), f2i(b[bi])
+		if k.op == opPow && float32(z) != b[bi] { // a fractional exponent: truncate the float power
+			y[i] = float32(wrapInt(k.it, f2i(powf(a[ai], b[bi]))))
+			continue
+		}
+		if k.op >= opEq && k.op <= opLe {
+			y[i] = float32(k.op.i64(x, z))
+			continue
+		}
+		y[i] = float32(intBinop(k.op, k.it, x, z))
 	}
 }

@@ -8,6 +8,7 @@ func init() {
 	register("GlobalAveragePool", buildGlobalAvg)
 	register("Resize", buildResize)
 	register("Upsample", buildResize)
+	requireInputs(1, "MaxPool", "AveragePool", "GlobalAveragePool", "Resize", "Upsample")
 }
 
 // poolKernel is a 2-D max or average pool over NCHW.
@@ -40,7 +41,7 @@ func buildPool(b *bctx, avg bool) (kernel, error) {
 	g.M = g.C
 	k.y.shape = []int{g.N, g.C, OH, OW}
 	if !avg {
-		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.H*OW)
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.H*OW, k.unitScratch())
 	}
 	return k, nil
 }
@@ -83,11 +84,21 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 				dst[ox] = m
 			}
 		}
+		for i := range out {
+			out[i] = float32(math.Inf(-1))
+		}
+		if k.SH == 1 && k.DH == 1 { // one run over all output rows per ky
+			for ky := 0; ky < k.KH; ky++ {
+				off := ky - k.PT // iy = oy + off
+				lo, hi := max(0, -off), min(k.OH, k.H-off)
+				if lo < hi {
+					maxInto(out[lo*k.OW:hi*k.OW], tmp[(lo+off)*k.OW:(hi+off)*k.OW])
+				}
+			}
+			continue
+		}
 		for oy := 0; oy < k.OH; oy++ {
 			dst := out[oy*k.OW : (oy+1)*k.OW]
-			for i := range dst {
-				dst[i] = float32(math.Inf(-1))
-			}
 			for ky := 0; ky < k.KH; ky++ {
 				iy := oy*k.SH - k.PT + ky*k.DH
 				if iy < 0 || iy >= k.H {
@@ -99,8 +110,70 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 	}
 }
 
+// unitScratch is the scratch of maxUnitStride: the padded plane and its
+// row maxima; 0 when the pool has strides or dilations.
+func (k *poolKernel) unitScratch() int {
+	if k.SH != 1 || k.SW != 1 || k.DH != 1 || k.DW != 1 {
+		return 0
+	}
+	return 2 * (k.OH + k.KH - 1) * (k.OW + k.KW - 1)
+}
+
+// maxUnitStride max-pools planes c0..c1 for stride and dilation 1 (SPP's
+// 5/9/13 "same" pools): each plane is copied into a −Inf-padded buffer of
+// row length Wp = OW+KW−1, so that both separable passes are KW (then KH)
+// long vector maxima over the whole flat plane, shifted by 1 (then by
+// Wp), instead of many short per-row runs.
+func (k *poolKernel) maxUnitStride(c0, c1 int, scratch []float32) {
+	hp, wp := k.OH+k.KH-1, k.OW+k.KW-1
+	pad, rows := scratch[:hp*wp], scratch[hp*wp:2*hp*wp]
+	inf := float32(math.Inf(-1))
+	for nc := c0; nc < c1; nc++ {
+		in := k.x.data[nc*k.H*k.W : (nc+1)*k.H*k.W]
+		out := k.y.data[nc*k.OH*k.OW : (nc+1)*k.OH*k.OW]
+		for py := 0; py < hp; py++ {
+			row := pad[py*wp : (py+1)*wp]
+			iy := py - k.PT
+			if iy < 0 || iy >= k.H {
+				for i := range row {
+					row[i] = inf
+				}
+				continue
+			}
+			lo := min(k.PL, wp)
+			n := copy(row[lo:], in[iy*k.W:(iy+1)*k.W])
+			for i := range row[:lo] {
+				row[i] = inf
+			}
+			for i := lo + n; i < wp; i++ {
+				row[i] = inf
+			}
+		}
+		// rows[i] = max_kx pad[i+kx] for i < hp·wp−KW+1
+		nr := hp*wp - k.KW + 1
+		copy(rows[:nr], pad[:nr])
+		for kx := 1; kx < k.KW; kx++ {
+			maxInto(rows[:nr], pad[kx:kx+nr])
+		}
+		// col[i] = max_ky rows[i+ky·wp] for i < (OH−1)·wp+OW, into pad
+		nc2 := (k.OH-1)*wp + k.OW
+		col := pad[:nc2]
+		copy(col, rows[:nc2])
+		for ky := 1; ky < k.KH; ky++ {
+			maxInto(col, rows[ky*wp:ky*wp+nc2])
+		}
+		for oy := 0; oy < k.OH; oy++ {
+			copy(out[oy*k.OW:(oy+1)*k.OW], col[oy*wp:oy*wp+k.OW])
+		}
+	}
+}
+
 func (k *poolKernel) do(w, part, parts int) {
 	c0, c1 := split(k.N*k.C, 1, part, parts)
+	if !k.avg && k.unitScratch() > 0 {
+		k.maxUnitStride(c0, c1, k.e.workerScratch(w, k.unitScratch()))
+		return
+	}
 	if !k.avg {
 		k.maxSeparable(c0, c1, k.e.workerScratch(w, k.H*k.OW))
 		return
@@ -248,6 +321,15 @@ func buildResize(b *bctx) (kernel, error) {
 		}
 		return float64(k.out[i]) / float64(x.shape[i])
 	}
+	// length is the resized length the coordinate transforms use: with
+	// scales it is the unrounded in·scale, as in the ONNX reference
+	// implementation (so a 4→2 downsample by 0.6 maps with 2.4, not 2).
+	length := func(i int) float64 {
+		if scales != nil && sizes == nil {
+			return float64(x.shape[i]) * scales[i]
+		}
+		return float64(k.out[i])
+	}
 	ctm := attrString(b, "coordinate_transformation_mode", "half_pixel")
 	if b.n.OpType == "Upsample" || b.c.opset < 11 {
 		ctm = "asymmetric"
@@ -258,17 +340,17 @@ func buildResize(b *bctx) (kernel, error) {
 		case "half_pixel":
 			return (float64(o)+0.5)/s - 0.5, nil
 		case "pytorch_half_pixel":
-			if k.out[i] == 1 {
+			if length(i) <= 1 {
 				return 0, nil
 			}
 			return (float64(o)+0.5)/s - 0.5, nil
 		case "asymmetric":
 			return float64(o) / s, nil
 		case "align_corners":
-			if k.out[i] == 1 {
+			if length(i) == 1 {
 				return 0, nil
 			}
-			return float64(o) * float64(x.shape[i]-1) / float64(k.out[i]-1), nil
+			return float64(o) * float64(x.shape[i]-1) / (length(i) - 1), nil
 		case "tf_half_pixel_for_nn":
 			return (float64(o) + 0.5) / s, nil
 		}

@@ -19,6 +19,9 @@ func init() {
 	register("Constant", buildConstant)
 	register("ConstantOfShape", buildConstantOfShape)
 	register("Cast", buildCast)
+	requireInputs(0, "Constant", "ConstantOfShape")
+	requireInputs(1, "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose", "Concat", "Slice", "Split",
+		"Gather", "Shape", "Cast")
 }
 
 // movementOps rearrange elements without arithmetic; on integer constants
@@ -70,6 +73,9 @@ func buildReshape(b *bctx) (kernel, error) {
 		target = t
 	}
 	x := b.in[0]
+	if bn := b.c.opt.Batch; bn > 1 && len(target) > 0 && target[0] == 1 && len(x.shape) > 0 && x.shape[0] == bn {
+		target = append([]int64{int64(bn)}, target[1:]...) // Options.Batch
+	}
 	allowZero := attrInt(b, "allowzero", 0) != 0
 	shape := make([]int, len(target))
 	infer := -1
@@ -190,7 +196,18 @@ type transposeKernel struct {
 	shape   []int // output shape
 	strides []int // input stride of each output axis
 	cnt     []int
+	// Tiled path, when the output's last axis is strided in the input:
+	// axis b is the output axis that is contiguous in the input, and
+	// every outer index (the other axes) is a 2-D [shape[b], last]
+	// transpose done in transTile×transTile tiles, so both the reads and
+	// the writes stay in cache lines already loaded.
+	b      int   // -1: row-gather path
+	ystr   []int // output stride of each output axis
+	outer  []int // the output axes other than b and the last
+	bTiles int
 }
+
+const transTile = 16
 
 func buildTranspose(b *bctx) (kernel, error) {
 	x := b.in[0]
@@ -221,15 +238,45 @@ func buildTranspose(b *bctx) (kernel, error) {
 		k.strides[i] = in[p]
 	}
 	b.out[0].shape = append([]int(nil), k.shape...)
+	k.b = -1
+	if r >= 2 && k.strides[r-1] != 1 && k.shape[r-1] > 1 {
+		for i := 0; i < r-1; i++ {
+			if k.strides[i] == 1 && k.shape[i] > 1 {
+				k.b = i
+			}
+		}
+	}
+	if k.b >= 0 {
+		k.ystr = make([]int, r)
+		s := 1
+		for i := r - 1; i >= 0; i-- {
+			k.ystr[i] = s
+			s *= k.shape[i]
+		}
+		for i := 0; i < r-1; i++ {
+			if i != k.b {
+				k.outer = append(k.outer, i)
+			}
+		}
+		k.bTiles = (k.shape[k.b] + transTile - 1) / transTile
+	}
 	return k, nil
 }
 
-func (k *transposeKernel) run(*engine) {
+func (k *transposeKernel) run(e *engine) {
+	if k.b >= 0 {
+		e.parallel(k, len(k.y.data) >= 1<<15)
+		return
+	}
 	y, x := k.y.data, k.x.data
 	if len(y) == 0 {
 		return
 	}
 	r := len(k.shape)
+	if r == 0 { // a scalar
+		copy(y, x)
+		return
+	}
 	cnt := k.cnt
 	clear(cnt)
 	last, ls := k.shape[r-1], k.strides[r-1]
@@ -247,6 +294,39 @@ func (k *transposeKernel) run(*engine) {
 			}
 			off -= k.strides[d] * cnt[d]
 			cnt[d] = 0
+		}
+	}
+}
+
+// do transposes a share of the (outer index, band of transTile b-rows)
+// units of the tiled path.
+func (k *transposeKernel) do(_, part, parts int) {
+	units := len(k.y.data) / (k.shape[k.b] * k.shape[len(k.shape)-1]) * k.bTiles
+	u0, u1 := split(units, 1, part, parts)
+	r := len(k.shape)
+	na, nb := k.shape[r-1], k.shape[k.b]
+	ls, ysb := k.strides[r-1], k.ystr[k.b]
+	x, y := k.x.data, k.y.data
+	for u := u0; u < u1; u++ {
+		o, t := u/k.bTiles, u%k.bTiles
+		xo, yo := 0, 0
+		for i := len(k.outer) - 1; i >= 0; i-- {
+			ax := k.outer[i]
+			d := o % k.shape[ax]
+			o /= k.shape[ax]
+			xo += d * k.strides[ax]
+			yo += d * k.ystr[ax]
+		}
+		b0, b1 := t*transTile, min(nb, (t+1)*transTile)
+		for a0 := 0; a0 < na; a0 += transTile {
+			a1 := min(na, a0+transTile)
+			for ib := b0; ib < b1; ib++ {
+				dst := y[yo+ib*ysb+a0 : yo+ib*ysb+a1]
+				src := x[xo+ib+a0*ls:]
+				for i := range dst {
+					dst[i] = src[i*ls]
+				}
+			}
 		}
 	}
 }
@@ -400,15 +480,22 @@ func (k *sliceKernel) run(*engine) {
 		return
 	}
 	r := len(k.shape)
+	if r == 0 { // a scalar
+		copy(y, x)
+		return
+	}
 	cnt := k.cnt
 	clear(cnt)
 	last, ls := k.shape[r-1], k.strides[r-1]
 	off := k.start
 	for o := 0; o < len(y); o += last {
 		row := y[o : o+last]
-		if ls == 1 {
+		switch {
+		case ls == 1:
 			copy(row, x[off:off+last])
-		} else {
+		case ls == 2: // YOLOX's space-to-depth stem slices
+			gather2(row, x[off:off+2*last-1])
+		default:
 			for i := range row {
 				row[i] = x[off+i*ls]
 			}
@@ -641,6 +728,14 @@ func buildCast(b *bctx) (kernel, error) {
 	y := b.out[0]
 	y.shape = append([]int(nil), x.shape...)
 	switch {
+	case to == onnx.Float16 && !x.isInt:
+		return unary(func(dst, x []float32) {
+			for i, v := range x[:len(dst)] {
+				dst[i] = roundHalf(v)
+			}
+		})(b)
+	case (to == onnx.Float || to == onnx.Double) && x.rtInt() != onnx.Undefined:
+		return &copyKernel{x: x, y: y}, nil // exact integers; the output is float
 	case to == onnx.Float || to == onnx.Double || to == onnx.Float16:
 		if x.isInt {
 			if !x.konst {
@@ -653,10 +748,10 @@ func buildCast(b *bctx) (kernel, error) {
 			return nil, nil
 		}
 		return &copyKernel{x: x, y: y}, nil
+	case to.IsInteger() && !x.konst:
+		y.dtype = to
+		return &castIntKernel{x: x, y: y, to: to}, nil
 	case to.IsInteger():
-		if !x.konst {
-			return nil, b.errf("cast to %s of a non-constant tensor is not supported", to)
-		}
 		y.isInt = true
 		y.ints = append([]int64(nil), x.int64s()...)
 		return nil, nil

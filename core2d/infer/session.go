@@ -19,9 +19,20 @@ type Options struct {
 	// InputShapes fixes the dynamic dimensions (dim_param) of graph inputs,
 	// by input name. Inputs with only static dims need no entry.
 	InputShapes map[string][]int
-	// NoFusion keeps Conv, Sigmoid and Mul as separate kernels (for tests
-	// and comparisons).
+	// NoFusion keeps every node a separate kernel: no BatchNormalization
+	// folded into Conv/ConvTranspose, no Sigmoid, SiLU, Relu, LeakyRelu or
+	// Clip fused into them (for tests and comparisons).
 	NoFusion bool
+	// Batch, when > 0, runs a model exported with a fixed batch of 1 at
+	// batch Batch: every graph input whose leading dim is 1 or dynamic
+	// (and has no InputShapes entry) gets Batch as its leading dim, and a
+	// constant Reshape target that starts with 1 starts with Batch instead
+	// when the reshaped tensor's leading dim is Batch (YOLOX's [1,85,-1]
+	// becomes [B,85,-1]; ../shared/peers/yolox/yolox_torch.py lifts the
+	// GPU peer the same way). A model whose leading 1 is not the batch
+	// would be changed wrongly, so Batch is opt-in; outputs then carry the
+	// batch as their leading dim.
+	Batch int
 }
 
 // IOInfo names a graph input or output and gives its static shape.
@@ -179,11 +190,16 @@ func (s *Session) ArenaBytes() int {
 	return n
 }
 
-// StepTime is the time a Run spent in one kind of kernel.
+// StepTime is the time a Run spent in one kind of kernel (or, from
+// LayerProfile, in one kernel).
 type StepTime struct {
-	Kernel string // op type plus fused activation, e.g. "Conv+SiLU (depthwise)"
-	Calls  int
-	Total  time.Duration
+	Kernel string        // op type plus fused activation, e.g. "Conv 3x3/1 depthwise+SiLU"
+	Layer  string        // LayerProfile: the node's label
+	Calls  int           // kernels of this kind in one Run
+	Total  time.Duration // summed over the profiled Runs
+	// MACs is the multiply-adds of one Run of these kernels (convolutions,
+	// ConvTranspose, Gemm/MatMul; 0 for the others).
+	MACs int64
 }
 
 // EnableProfile makes every later Run time each kernel; Profile reports
@@ -194,15 +210,40 @@ func (s *Session) EnableProfile() {
 	}
 }
 
+// stepKind names a step's kernel for profiles: the op type, or the conv
+// variant.
+func (s *Session) stepKind(i int) string {
+	switch k := s.steps[i].k.(type) {
+	case *convKernel:
+		return k.kind()
+	case *convTKernel:
+		if k.act != actNone {
+			return "ConvTranspose+" + k.act.String()
+		}
+	}
+	return s.steps[i].op
+}
+
+// stepMACs is the multiply-adds of step i (0 when it is not a GEMM-like
+// kernel).
+func (s *Session) stepMACs(i int) int64 {
+	switch k := s.steps[i].k.(type) {
+	case *convKernel:
+		return int64(k.N) * int64(k.M) * int64(k.OH*k.OW) * int64(k.C/k.G*k.KH*k.KW)
+	case *convTKernel:
+		return int64(k.N) * int64(k.C) * int64(k.H*k.W) * int64(k.M/k.G*k.KH*k.KW)
+	case *matmulKernel:
+		return int64(len(k.aOff)) * int64(k.M) * int64(k.N) * int64(k.K)
+	}
+	return 0
+}
+
 // Profile sums the kernel times of the Runs since EnableProfile by kernel
 // kind, largest first.
 func (s *Session) Profile() []StepTime {
 	m := map[string]*StepTime{}
 	for i, d := range s.prof {
-		name := s.steps[i].op
-		if k, ok := s.steps[i].k.(*convKernel); ok {
-			name = k.kind()
-		}
+		name := s.stepKind(i)
 		st := m[name]
 		if st == nil {
 			st = &StepTime{Kernel: name}
@@ -210,6 +251,7 @@ func (s *Session) Profile() []StepTime {
 		}
 		st.Calls++
 		st.Total += d
+		st.MACs += s.stepMACs(i)
 	}
 	var out []StepTime
 	for _, st := range m {
@@ -219,16 +261,42 @@ func (s *Session) Profile() []StepTime {
 	return out
 }
 
-// FormatProfile renders Profile as a table, with times per Run.
+// LayerProfile is Profile per kernel (graph order), for per-layer tables.
+func (s *Session) LayerProfile() []StepTime {
+	out := make([]StepTime, len(s.prof))
+	for i, d := range s.prof {
+		out[i] = StepTime{Kernel: s.stepKind(i), Layer: s.steps[i].label, Calls: 1, Total: d, MACs: s.stepMACs(i)}
+	}
+	return out
+}
+
+// FormatProfile renders Profile (or LayerProfile) as a table with times
+// per Run, the share of the total and, for GEMM-like kernels, GFLOP/s
+// (2 FLOPs per multiply-add).
 func FormatProfile(p []StepTime, runs int) string {
-	var b strings.Builder
 	var total time.Duration
 	for _, st := range p {
 		total += st.Total
 	}
+	return FormatProfileOf(p, runs, total)
+}
+
+// FormatProfileOf is FormatProfile with shares of total (e.g. the whole
+// Run when p lists only the slowest layers).
+func FormatProfileOf(p []StepTime, runs int, total time.Duration) string {
+	var b strings.Builder
+	runs = max(runs, 1)
 	for _, st := range p {
-		fmt.Fprintf(&b, "%-34s %4d calls %8.3f ms %5.1f%%\n", st.Kernel, st.Calls/max(runs, 1),
-			st.Total.Seconds()*1e3/float64(max(runs, 1)), 100*st.Total.Seconds()/total.Seconds())
+		name := st.Kernel
+		if st.Layer != "" {
+			name = st.Layer + " [" + st.Kernel + "]"
+		}
+		per := st.Total.Seconds() / float64(runs)
+		fmt.Fprintf(&b, "%-40s %4d calls %9.3f ms %5.1f%%", name, st.Calls, per*1e3, 100*st.Total.Seconds()/total.Seconds())
+		if st.MACs > 0 && per > 0 {
+			fmt.Fprintf(&b, " %6.1f GFLOP/s", 2*float64(st.MACs)/per/1e9)
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -12,6 +12,10 @@ type value struct {
 	name  string
 	shape []int
 	isInt bool // integer tensor: only as a constant (ints holds it)
+	// dtype is the ONNX type of a run-time tensor carried as float32
+	// values: an integer type (or Bool) for integer graph inputs and what
+	// is computed from them, Undefined for float (intsem.go).
+	dtype onnx.DataType
 	konst bool // data (or ints) is fixed at compile time
 	ints  []int64
 	data  []float32 // float data: constant, planned buffer, or bound by Run

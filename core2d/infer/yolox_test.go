@@ -2,6 +2,7 @@ package infer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -137,5 +138,54 @@ func TestYOLOXNanoAllocs(t *testing.T) {
 		}
 		t.Logf("%d kernels, arena %.1f MiB", s.Steps(), float64(s.ArenaBytes())/(1<<20))
 		s.Close()
+	}
+}
+
+// TestYOLOXNanoBatch runs the fixed-batch-1 export at batch 2
+// (Options.Batch) on two different images and checks each half of the
+// output equals the batch-1 run of that image exactly.
+func TestYOLOXNanoBatch(t *testing.T) {
+	if raceEnabled {
+		t.Skip("full model skipped under -race (too slow)")
+	}
+	dir := sampledata.Shared(t, yoloxDir)
+	img := readF32(t, filepath.Join(dir, "golden/000000000139_input_1x3x416x416_f32le.bin"))
+	img2 := make([]float32, len(img)) // the same image mirrored left-right: a different input
+	for c := 0; c < 3; c++ {
+		for y := 0; y < 416; y++ {
+			for x := 0; x < 416; x++ {
+				img2[(c*416+y)*416+x] = img[(c*416+y)*416+415-x]
+			}
+		}
+	}
+	s1 := openYOLOX(t, Options{Threads: 2})
+	defer s1.Close()
+	s2 := openYOLOX(t, Options{Threads: 2, Batch: 2})
+	defer s2.Close()
+	if got := fmt.Sprint(s2.Inputs()[0].Shape, s2.Outputs()[0].Shape); got != "[2 3 416 416] [2 3549 85]" {
+		t.Fatalf("batch-2 shapes %s", got)
+	}
+	per := s1.Outputs()[0].Size()
+	want := make([]float32, 2*per)
+	for i, in := range [][]float32{img, img2} {
+		if err := s1.Run([][]float32{in}, [][]float32{want[i*per : (i+1)*per]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]float32, 2*per)
+	if err := s2.Run([][]float32{append(append([]float32(nil), img...), img2...)}, [][]float32{got}); err != nil {
+		t.Fatal(err)
+	}
+	same := 0
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("element %d (image %d): batch 2 gives %v, batch 1 %v", i, i/per, got[i], want[i])
+		}
+		if i < per && got[i] == got[i+per] {
+			same++
+		}
+	}
+	if same == per {
+		t.Fatal("both images gave the same output: the test does not tell them apart")
 	}
 }

@@ -1,0 +1,5 @@
+//go:build race
+
+package lidarinfer
+
+const raceEnabled = true
