@@ -48,6 +48,8 @@ type DetectorConfig struct {
 	InputKey     string    `toml:"input_datamap_key" doc:"key of the RGB/RGBA u8 image frames"`
 	OutputKey    string    `toml:"output_datamap_key" doc:"key of the []Object2D detections (classifier: one object covering the frame)"`
 	Threads      int       `toml:"threads" doc:"inference threads; 0: all cores"`
+	Backend      string    `toml:"backend" doc:"engine: cpu (this package's, default) or cuda (core2d/infer/gpuinfer; needs a binary built with -tags cuda and an NVIDIA GPU)"`
+	Precision    string    `toml:"precision" doc:"cuda backend: fp32 (default), tf32 (3xTF32, fp32-level accuracy), tf32-fast or fp16; the cpu backend is fp32 only"`
 
 	NetScaleFactor   float64               `toml:"net_scale_factor" doc:"nvinfer net-scale-factor: input = net_scale_factor × (pixel − offset)"`
 	Offsets          []float64             `toml:"offsets" doc:"nvinfer offsets: per-channel value subtracted before scaling, in model channel order (one value for GRAY)"`
@@ -78,6 +80,14 @@ func (c *DetectorConfig) Validate() error {
 		return ds3d.ConfigErrorf("cameras", "must be ≥ 1, got %d", c.Cameras)
 	case c.Threads < 0:
 		return ds3d.ConfigErrorf("threads", "must be ≥ 0, got %d", c.Threads)
+	case c.Backend != "" && c.Backend != "cpu" && lookupBackend(c.Backend) == nil:
+		hint := ""
+		if c.Backend == "cuda" {
+			hint = "; build with -tags cuda (make build-cuda)"
+		}
+		return ds3d.ConfigErrorf("backend", "%q is not in this binary (have %s)%s", c.Backend, strings.Join(Backends(), ", "), hint)
+	case (c.Backend == "" || c.Backend == "cpu") && c.Precision != "" && c.Precision != "fp32":
+		return ds3d.ConfigErrorf("precision", "the cpu backend computes in fp32, got %q", c.Precision)
 	case !(c.NetScaleFactor > 0) || math.IsInf(c.NetScaleFactor, 0):
 		return ds3d.ConfigErrorf("net_scale_factor", "must be a positive number, got %v", c.NetScaleFactor)
 	case c.ModelColorFormat < 0 || c.ModelColorFormat > 2:
@@ -135,7 +145,7 @@ func ReadLabels(path string) ([]string, error) {
 // Detector is the infer_2d component.
 type Detector struct {
 	c       DetectorConfig
-	s       *Session
+	s       Runner
 	classes []string
 	parse   *Parser
 	in      []float32
@@ -168,7 +178,7 @@ func NewDetector(c *DetectorConfig) (*Detector, error) {
 			return nil, fmt.Errorf("labelfile_path: %w", err)
 		}
 	}
-	s, err := Open(string(c.Model), Options{Threads: c.Threads})
+	s, err := openRunner(string(c.Model), c.Backend, c.Precision, c.Threads)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +190,7 @@ func NewDetector(c *DetectorConfig) (*Detector, error) {
 	return d, nil
 }
 
-func newDetector(c *DetectorConfig, s *Session, classes []string) (*Detector, error) {
+func newDetector(c *DetectorConfig, s Runner, classes []string) (*Detector, error) {
 	d := &Detector{c: *c, s: s, classes: classes, parse: lookupParser(c.Parser), attrs: map[int]classParams{}}
 	in := s.Inputs()
 	if len(in) != 1 || len(in[0].Shape) != 4 || in[0].Shape[0] != 1 {

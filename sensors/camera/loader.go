@@ -19,6 +19,7 @@ type ImageLoaderConfig struct {
 	RateHz         float64     `toml:"rate_hz" doc:"frame rate that stamps glob cameras: frame k at k/rate_hz s"`
 	ColorFormat    string      `toml:"color_format" doc:"frame layout: rgb (3 bytes per pixel) or rgba (4, straight alpha)"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
+	MaxFrames      int         `toml:"max_frames" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
 	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the datamaps; a list's own source_id (of the first camera) wins"`
 	OutputKey      []string    `toml:"output_datamap_key" doc:"key per camera; one key for several cameras gets the _N suffix"`
 	MemPoolSize    int         `toml:"mem_pool_size" doc:"frames per camera in flight before the loader waits for one to come back"`
@@ -38,6 +39,8 @@ func (c *ImageLoaderConfig) Validate() error {
 		return ds3d.ConfigErrorf("color_format", "must be \"rgb\" or \"rgba\", got %q", c.ColorFormat)
 	case c.MemPoolSize < 1:
 		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
+	case c.MaxFrames < 0:
+		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0, got %d", c.MaxFrames)
 	case len(c.OutputKey) > 1 && len(c.OutputKey) != n:
 		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d cameras", len(c.OutputKey), n)
 	}
@@ -140,10 +143,16 @@ func NewImageLoader(cfg *ImageLoaderConfig, _ *ds3d.Env) (*ImageLoader, error) {
 	return l, nil
 }
 
-// Len is the number of datamaps the loader emits, or -1 when looping.
+// Len is the number of datamaps the loader emits, or -1 when looping
+// without max_frames.
 func (l *ImageLoader) Len() int {
-	if l.cfg.FileLoop {
+	switch {
+	case l.cfg.MaxFrames > 0 && l.cfg.FileLoop:
+		return l.cfg.MaxFrames
+	case l.cfg.FileLoop:
 		return -1
+	case l.cfg.MaxFrames > 0:
+		return min(l.n, l.cfg.MaxFrames)
 	}
 	return l.n
 }
@@ -153,6 +162,9 @@ func (l *ImageLoader) Size(i int) (width, height int) { return l.cams[i].w, l.ca
 
 // Next decodes the next image of every camera.
 func (l *ImageLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
+	if l.cfg.MaxFrames > 0 && l.k >= l.cfg.MaxFrames {
+		return nil, io.EOF
+	}
 	idx := l.k
 	if l.cfg.FileLoop {
 		idx = l.k % l.n

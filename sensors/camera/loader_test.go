@@ -2,6 +2,7 @@ package camera_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,6 +296,28 @@ output_datamap_key = "DS3D::ColorFrame_2"`)
 		}
 		if ts, _ := m.Timestamp(); ts != int64(k)*250_000_000 {
 			t.Errorf("loop %d: timestamp %d", k, ts)
+		}
+		m.Release()
+	}
+
+	// max_frames ends a looping replay: exactly 5 datamaps, then EOF.
+	cfg.MaxFrames = 5
+	if l, err = camera.NewImageLoader(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != 5 {
+		t.Errorf("Len = %d with max_frames 5", l.Len())
+	}
+	for k := 0; ; k++ {
+		m, err := l.Next(context.Background())
+		if err == io.EOF {
+			if k != 5 {
+				t.Errorf("EOF after %d datamaps, want 5", k)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 		m.Release()
 	}
