@@ -396,6 +396,17 @@ func (x *Mixer) processPublishOn(emit ds3d.Emit, final bool) error {
 	d := x.cfg.PublishOn
 	for len(x.ports[d].q) > 0 {
 		head := x.ports[d].q[0]
+		// A datamap older than another one at or before head.ts can never
+		// be the nearest, for this driving datamap or a later one: let it
+		// go now. Keeping it would hold its frames while this set waits for
+		// a newer one — with an upstream pool of two frames (the chosen one
+		// kept for reuse, one waiting) the loader could never deliver that
+		// newer datamap, and the pipeline would stall.
+		for i := range x.ports {
+			if i != d {
+				x.pruneBefore(i, head.ts)
+			}
+		}
 		ready := true
 		for i := range x.ports {
 			if i == d || x.ports[i].closed {
@@ -475,6 +486,30 @@ func (x *Mixer) processPublishOn(emit ds3d.Emit, final bool) error {
 		}
 	}
 	return nil
+}
+
+// pruneBefore discards port i's datamaps that are older than its latest
+// datamap at or before t (equal timestamps are kept: the nearest rule
+// breaks ties towards the earlier one).
+func (x *Mixer) pruneBefore(i int, t int64) {
+	q := x.ports[i].q
+	j := -1
+	for k := range q {
+		if q[k].ts > t {
+			break
+		}
+		j = k
+	}
+	if j <= 0 {
+		return
+	}
+	for j > 0 && q[j-1].ts == q[j].ts {
+		j--
+	}
+	for _, m := range q[:j] {
+		x.discard(i, m)
+	}
+	x.ports[i].q = append(q[:0], q[j:]...)
 }
 
 // nearest returns the index of the datamap nearest to t within maxSpan

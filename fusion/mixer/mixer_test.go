@@ -383,3 +383,63 @@ func TestConfigErrors(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }
+
+// A loader with a pool of two frames must never starve behind publish_on:
+// the bevfusion case — a lidar (10 Hz, at 47.95 ms) driving, cameras at
+// 10 Hz (12.46 ms) and 12 Hz — replayed in time order, each datamap
+// holding a pooled frame. Every push must find a free frame (a loader
+// blocked on its pool while the mixer waits for its next datamap is a
+// stalled pipeline) and every lidar sweep is published.
+func TestPublishOnSmallUpstreamPool(t *testing.T) {
+	for _, camHz := range []float64{10, 12} {
+		cfg := Config{Policy: PolicyPublishOn, PublishOn: 0, QueueSize: 16, RenameKeys: true, MaxIntervalMs: 50, ForceSync: true}
+		x, err := New(&cfg, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools := make([]*ds3d.FramePool, 2)
+		for p := range pools {
+			if pools[p], err = ds3d.NewFramePool(2, func() *ds3d.Frame { return ds3d.NewLidarFrame(1) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		published := 0
+		emit := func(m *ds3d.DataMap) error { published++; m.Release(); return nil }
+		type ev struct {
+			p  int
+			ts int64
+		}
+		var evs []ev
+		for k := 0; k < 40; k++ {
+			evs = append(evs, ev{0, 47_950_000 + int64(k)*100_000_000})
+		}
+		for k := 0; k < int(40*camHz/10); k++ {
+			evs = append(evs, ev{1, 12_460_000 + int64(float64(k)*1e9/camHz)})
+		}
+		sort.SliceStable(evs, func(a, b int) bool { return evs[a].ts < evs[b].ts })
+		ctx := context.Background()
+		for i, e := range evs {
+			f := pools[e.p].TryGet()
+			if f == nil {
+				t.Fatalf("camera %v Hz: event %d (port %d at %d ns): the port's pool of 2 is empty — the mixer holds every frame and the loader would block forever", camHz, i, e.p, e.ts)
+			}
+			m := ds3d.NewDataMap()
+			m.SetTimestamp(e.ts)
+			m.SetFrame("F", f)
+			if err := x.Push(ctx, e.p, m, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for p := 0; p < 2; p++ {
+			if err := x.ClosePort(ctx, p, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := x.Flush(ctx, emit); err != nil {
+			t.Fatal(err)
+		}
+		if published != 40 {
+			t.Errorf("camera %v Hz: %d of 40 lidar sweeps published", camHz, published)
+		}
+	}
+}

@@ -29,6 +29,11 @@ func Start() (stop func(), err error) {
 			continue
 		}
 		cmd := exec.Command(bin, ":"+strconv.Itoa(n), "-screen", "0", "1280x1024x24", "-nolisten", "tcp")
+		// Its own process group: Ctrl-C in a terminal signals the whole
+		// foreground group, and an Xvfb that died with ds3d's first
+		// Ctrl-C (which only drains) would kill the renderers still
+		// flushing with "XIO: fatal IO error". stop ends it.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("starting Xvfb: %w", err)
 		}
