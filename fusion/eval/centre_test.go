@@ -185,3 +185,35 @@ func FuzzReadBoxFile(f *testing.F) {
 		ReadBoxFile(p) // must not panic
 	})
 }
+
+// NuScenesRecallWithin on a hand-made sample: the far car (60 m > 50 m
+// class range) and the pedestrian without lidar points are not scored; the
+// near car is found by a car 0.5 m away; the truck prediction 1 m from the
+// second car is a class-agnostic match with the wrong class.
+func TestNuScenesRecallWithinHand(t *testing.T) {
+	box := func(x, y float32) ds3d.Box3D { return ds3d.Box3D{CX: x, CY: y, DX: 4, DY: 2, DZ: 1.5, Score: 0.5} }
+	gt := [][]NuBox{{
+		{Name: "car", Box: box(10, 0), Points: 5},
+		{Name: "car", Box: box(60, 0), Points: 9},
+		{Name: "pedestrian", Box: box(5, 5), Points: 0},
+		{Name: "car", Box: box(-20, 3), Points: 2},
+	}}
+	pred := [][]NuBox{{
+		{Name: "car", Box: box(10.5, 0)},
+		{Name: "truck", Box: box(-20, 4)},
+		{Name: "pedestrian", Box: box(5, 5.2)},
+	}}
+	r, err := NuScenesRecallWithin(gt, pred, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Classes) != 1 || r.Classes[0].Class != "car" || r.Classes[0].NumGT != 2 || r.Classes[0].Found != 1 || r.Classes[0].FoundAny != 2 {
+		t.Errorf("classes %+v, want car: 2 scored, 1 found as car, 2 by any class", r.Classes)
+	}
+	if r.Matched != 2 || r.ClassCorrect != 1 || r.ClassAccuracy() != 0.5 {
+		t.Errorf("matched %d, class-correct %d, accuracy %v; want 2, 1, 0.5", r.Matched, r.ClassCorrect, r.ClassAccuracy())
+	}
+	if r.Detections != 3 || r.Unmatched != 1 {
+		t.Errorf("detections %d, unmatched %d; want 3, 1", r.Detections, r.Unmatched)
+	}
+}

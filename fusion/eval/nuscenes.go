@@ -230,3 +230,61 @@ func interp(x float64, xp, fp []float64) float64 {
 // NuScenesName maps a label through ToNuScenes (case-insensitive); "" when
 // it has no nuScenes class.
 func NuScenesName(label string) string { return ToNuScenes[strings.ToLower(label)] }
+
+// NuScenesRecall is the recall of the scored nuScenes ground truth (points
+// > 0, within the class range) within a BEV centre distance, by
+// RecallWithin's greedy matching on nuScenes names, plus the class accuracy
+// of the class-agnostic matches: of the predictions matched to a GT box,
+// how many carry its class.
+type NuScenesRecall struct {
+	RecallResult
+	Matched      int `json:"matched"`       // class-agnostic matches
+	ClassCorrect int `json:"class_correct"` // of those, with the GT's class
+}
+
+// ClassAccuracy is ClassCorrect / Matched (NaN without matches).
+func (r NuScenesRecall) ClassAccuracy() float64 { return ratio(r.ClassCorrect, r.Matched) }
+
+// NuScenesRecallWithin scores gt against pred (samples paired by index)
+// within maxDist metres.
+func NuScenesRecallWithin(gt, pred [][]NuBox, maxDist float64) (NuScenesRecall, error) {
+	if len(gt) != len(pred) {
+		return NuScenesRecall{}, fmt.Errorf("eval: %d ground-truth samples but %d prediction samples", len(gt), len(pred))
+	}
+	g := make([][]ds3d.Box3D, len(gt))
+	p := make([][]ds3d.Box3D, len(pred))
+	same := map[string]string{}
+	for _, c := range NuScenesClasses {
+		same[c] = c
+	}
+	for s := range gt {
+		for _, b := range gt[s] {
+			if b.Points > 0 && inRange(&b.Box, b.Name) {
+				bb := b.Box
+				bb.Label = b.Name
+				g[s] = append(g[s], bb)
+			}
+		}
+		for _, b := range pred[s] {
+			bb := b.Box
+			bb.Label = b.Name
+			p[s] = append(p[s], bb)
+		}
+	}
+	rr, err := RecallWithin(g, p, maxDist, same)
+	if err != nil {
+		return NuScenesRecall{}, err
+	}
+	out := NuScenesRecall{RecallResult: rr}
+	for s := range g {
+		for i, d := range greedy(g[s], p[s], maxDist, func(*ds3d.Box3D, *ds3d.Box3D) bool { return true }) {
+			if d >= 0 {
+				out.Matched++
+				if g[s][i].Label == p[s][d].Label {
+					out.ClassCorrect++
+				}
+			}
+		}
+	}
+	return out, nil
+}

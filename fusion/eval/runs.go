@@ -179,8 +179,13 @@ func RunNuScenes(args []string, stdout, stderr io.Writer) int {
 	infoPath := fs.String("info", "", "nuScenes info JSON (datasets/nuscenes)")
 	predPath := fs.String("pred", "", "json_box_writer JSON-lines file")
 	asJSON := fs.Bool("json", false, "print JSON")
+	dist := fs.Float64("dist", 2, "recall: BEV centre distance in metres within which a GT box counts as found")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if !(*dist > 0) {
+		fmt.Fprintf(stderr, "ds3d eval nuscenes: --dist is %v, want a positive distance\n", *dist)
+		return 2
 	}
 	if *infoPath == "" || *predPath == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "ds3d eval nuscenes: need --info and --pred and no other arguments")
@@ -212,14 +217,28 @@ func RunNuScenes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ds3d eval nuscenes:", err)
 		return 1
 	}
+	rec, err := NuScenesRecallWithin(gt, pb, *dist)
+	if err != nil {
+		fmt.Fprintln(stderr, "ds3d eval nuscenes:", err)
+		return 1
+	}
 	if *asJSON {
-		printJSON(stdout, jsonNaN(res))
+		printJSON(stdout, struct {
+			AP     any            `json:"ap"`
+			Recall NuScenesRecall `json:"recall"`
+		}{jsonNaN(res), rec})
 		return 0
 	}
 	for _, c := range res.Classes {
 		fmt.Fprintf(stdout, "%-20s gt %3d  AP@0.5 %.4f  @1 %.4f  @2 %.4f  @4 %.4f  mean %.4f\n", c.Class, c.NumGT, c.AP[0], c.AP[1], c.AP[2], c.AP[3], c.Mean)
 	}
 	fmt.Fprintf(stdout, "mAP %.4f (devkit: all 10 classes)  mAP over classes with GT %.4f\n", res.MAP, res.MAPWithGT)
+	for _, c := range rec.Classes {
+		fmt.Fprintf(stdout, "recall@%gm %-13s %d/%d (same class)  %d/%d (any class)\n", *dist, c.Class, c.Found, c.NumGT, c.FoundAny, c.NumGT)
+	}
+	t := rec.Total()
+	fmt.Fprintf(stdout, "recall@%gm all           %d/%d (same class)  %d/%d (any class)\n", *dist, t.Found, t.NumGT, t.FoundAny, t.NumGT)
+	fmt.Fprintf(stdout, "class accuracy of matched predictions %d/%d; predictions %d, unmatched %d\n", rec.ClassCorrect, rec.Matched, rec.Detections, rec.Unmatched)
 	return 0
 }
 
