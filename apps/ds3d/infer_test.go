@@ -84,7 +84,7 @@ func Example_infer() {
 	// parameters 904467 (0.90 M)
 	// conv MACs 1045106816 (1.045 G), FLOPs 2.125 G
 	//   Conv 1x1/1 gemm                  82 ×    0.858 GMAC (82.1%)
-	//   Conv 3x3/1 im2col+gemm            1 ×    0.150 GMAC (14.3%)
+	//   Conv 3x3/1 direct                 1 ×    0.150 GMAC (14.3%)
 	//   Conv 3x3/1 depthwise             24 ×    0.030 GMAC ( 2.9%)
 	//   Conv 3x3/2 depthwise              6 ×    0.007 GMAC ( 0.7%)
 	// 1 detections

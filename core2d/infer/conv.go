@@ -111,10 +111,25 @@ type convKernel struct {
 	bias      []float32 // M values, never nil
 	act       activation
 	depthwise bool
+	dwS2      bool // 3×3 stride 2 on plain padded rows (dwPlaneS2)
+	dwSame    bool // 3×3 stride 1 pad 1, read in place (dwSamePlane)
+	dsDesc    []dwVec
+	dsZero    []float32   // a zero input row
 	dw        []float32   // depthwise weights, M×KH×KW
 	packed    [][]float32 // per group: packed M/G × K weights
 	direct    bool        // 1×1, stride 1, no pad: B is the input itself
 	kg        int         // K per group = C/G·KH·KW
+
+	// the direct (no im2col) path for small-K stride-1 convolutions such
+	// as a detector's stem: see runTiles
+	tiles     bool
+	tw        []float32 // per 16 output channels: K taps × 16 weights
+	toffs     []int     // per tap: byte offset into the band buffer
+	bandRows  int       // output rows per band
+	bandW     int       // padded row length of the band buffer
+	bandIn    int       // input rows per band (bandRows + KH − 1)
+	bandBands int
+	tspan     int // floats a tile reads past its start
 
 	// per-call state read by do
 	g  gemm
@@ -188,9 +203,31 @@ func buildConv(b *bctx) (kernel, error) {
 	b.c.macs += int64(g.N) * int64(g.M) * int64(g.OH*g.OW) * int64(g.C/g.G*g.KH*g.KW)
 	if g.G == g.C && g.M == g.C && g.KH*g.KW <= maxTaps {
 		k.depthwise = true
+		if dwSameKernel() && g.SH == 1 && g.SW == 1 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
+			g.PT == 1 && g.PL == 1 && pads[2] == 1 && pads[3] == 1 && k.act.kind != actKClamp && k.act.kind != actKLeaky {
+			k.dwSame = true
+			k.dsDesc = dwSameDesc(g.W)
+			k.dsZero = make([]float32, g.W)
+			k.dw = weights
+			return k, nil
+		}
+		if dwS2Kernel() && g.SH == 2 && g.SW == 2 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
+			k.act.kind != actKClamp && k.act.kind != actKLeaky {
+			k.dwS2 = true
+			padH, padW, _ := k.dwPadded()
+			b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*padW+48)
+			k.dw = weights
+			return k, nil
+		}
 		padH, _, phaseW := k.dwPadded()
-		b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*phaseW*g.SW+16)
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*phaseW*g.SW+16+2*phaseW)
 		k.dw = weights
+		return k, nil
+	}
+	if g.G == 1 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && g.KH*g.KW > 1 &&
+		g.M%16 == 0 && g.OW >= 16 && g.C*g.KH*g.KW <= kcBlock {
+		k.setupTiles(weights, pads)
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.C*k.bandIn*k.bandW)
 		return k, nil
 	}
 	mg := g.M / g.G
@@ -212,6 +249,8 @@ func (k *convKernel) kind() string {
 	switch {
 	case k.depthwise:
 		s += " depthwise"
+	case k.tiles:
+		s += " direct"
 	case k.direct:
 		s += " gemm"
 	default:
@@ -231,6 +270,10 @@ func (k *convKernel) run(e *engine) {
 		k.yn = k.y.data[n*outSz : (n+1)*outSz]
 		if k.depthwise {
 			e.parallel(k, k.M*k.OH*k.OW >= 4096)
+			continue
+		}
+		if k.tiles {
+			e.parallel(k, true)
 			continue
 		}
 		cg, mg, ohw := k.C/k.G, k.M/k.G, k.OH*k.OW
@@ -256,6 +299,13 @@ func (k *convKernel) do(w, part, parts int) {
 		}
 		return
 	}
+	if k.tiles {
+		b0, b1 := split(k.bandBands, 1, part, parts)
+		for bi := b0; bi < b1; bi++ {
+			k.runTiles(bi, w)
+		}
+		return
+	}
 	j0, j1 := split(k.g.N, nr, part, parts)
 	if j0 < j1 {
 		k.g.run(j0, j1, k.e.packB[w])
@@ -269,20 +319,35 @@ func (k *convKernel) dwPadded() (padH, padW, phaseW int) {
 	padH = (k.OH-1)*k.SH + (k.KH-1)*k.DH + 1
 	padW = (k.OW-1)*k.SW + (k.KW-1)*k.DW + 1
 	phaseW = (padW + k.SW - 1) / k.SW
+	if k.SW == 2 {
+		phaseW = (phaseW + 15) &^ 15 // whole vectors for dwSplit2
+	}
 	return padH, padW, phaseW
 }
 
-// dwChannel convolves channel c: the input is copied into a padded,
-// phase-split buffer, then every output is Σ_taps w·buf[base(oy)+ox+off(tap)]
-// + bias, computed for the whole plane in one dwPlane call (activation
-// included).
+// dwChannel convolves channel c. The two 3×3 assembly paths (AVX-512)
+// come first: stride 1 with one pixel of padding reads the input in place
+// (dwSamePlane), stride 2 from plain padded rows (dwChannelS2). Otherwise
+// the input is copied into a padded, phase-split buffer, then every output
+// is Σ_taps w·buf[base(oy)+ox+off(tap)] + bias, computed for the whole
+// plane in one dwPlane call (activation included).
 func (k *convKernel) dwChannel(c, w int) {
+	if k.dwS2 {
+		k.dwChannelS2(c, w)
+		return
+	}
+	if k.dwSame {
+		dwSamePlane(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.xn[c*k.H*k.W:(c+1)*k.H*k.W], k.H, k.W, k.dsZero, k.dsDesc,
+			k.dw[c*9:c*9+9], k.bias[c], k.act)
+		return
+	}
 	in := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
 	out := k.yn[c*k.OH*k.OW : (c+1)*k.OH*k.OW]
 	wt := k.dw[c*k.KH*k.KW : (c+1)*k.KH*k.KW]
 	padH, padW, phaseW := k.dwPadded()
 	rowLen := phaseW * k.SW
-	buf := k.e.workerScratch(w, padH*rowLen+16)
+	buf := k.e.workerScratch(w, padH*rowLen+16+2*phaseW)
+	tmp := buf[padH*rowLen+16 : padH*rowLen+16+2*phaseW]
 	for py := 0; py < padH; py++ {
 		row := buf[py*rowLen : (py+1)*rowLen]
 		iy := py - k.PT
@@ -299,7 +364,7 @@ func (k *convKernel) dwChannel(c, w int) {
 			continue
 		}
 		if k.SW == 2 {
-			k.dwSplit2(row, src, phaseW)
+			k.dwSplit2(row, src, tmp, phaseW)
 			continue
 		}
 		for p := 0; p < k.SW; p++ {
@@ -327,29 +392,153 @@ func (k *convKernel) dwChannel(c, w int) {
 	dwPlane(out, k.OH, k.OW, buf, k.SH*rowLen, offs[:k.KH*k.KW], wt, k.bias[c], k.act)
 }
 
+// dwChannelS2 is dwChannel for dwPlaneS2: the channel is copied into
+// plain zero-padded rows (no phase split; the kernel separates even and
+// odd columns in registers).
+func (k *convKernel) dwChannelS2(c, w int) {
+	in := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
+	padH, padW, _ := k.dwPadded()
+	buf := k.e.workerScratch(w, padH*padW+48)
+	for py := 0; py < padH; py++ {
+		row := buf[py*padW : (py+1)*padW]
+		iy := py - k.PT
+		if iy < 0 || iy >= k.H {
+			clear(row)
+			continue
+		}
+		lo := min(k.PL, padW)
+		clear(row[:lo])
+		n := copy(row[lo:], in[iy*k.W:(iy+1)*k.W])
+		clear(row[lo+n:])
+	}
+	dwPlaneS2(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.OH, k.OW, buf, padW, k.dw[c*9:c*9+9], k.bias[c], k.act)
+}
+
 // dwSplit2 writes one padded input row into its two stride-2 phases
 // (phase p, column j = padded column 2j+p = input column 2j+p−PL, zero
-// outside the input): the columns where both phases are inside the input
-// go through deinterleave2, the edges one by one.
-func (k *convKernel) dwSplit2(row, src []float32, phaseW int) {
-	ph0, ph1 := row[:phaseW], row[phaseW:2*phaseW]
-	ja := min((k.PL+1)/2, phaseW)
-	jb := max(ja, min(phaseW, (k.PL+k.W)/2))
-	if jb > ja {
-		deinterleave2(ph0[ja:jb], ph1[ja:jb], src[2*ja-k.PL:])
-	}
-	for _, j := range [2][2]int{{0, ja}, {jb, phaseW}} {
-		for i := j[0]; i < j[1]; i++ {
-			ph0[i], ph1[i] = 0, 0
-			if ix := 2*i - k.PL; ix >= 0 && ix < k.W {
-				ph0[i] = src[ix]
+// outside the input): the row is laid out padded in tmp (2·phaseW
+// floats, phaseW a multiple of 16), then split whole vectors at a time by
+// deinterleave2 — no scalar edge loops, which dominated narrow planes.
+func (k *convKernel) dwSplit2(row, src, tmp []float32, phaseW int) {
+	lo := min(k.PL, len(tmp))
+	clear(tmp[:lo])
+	n := copy(tmp[lo:], src)
+	clear(tmp[lo+n:])
+	deinterleave2(row[:phaseW], row[phaseW:2*phaseW], tmp)
+}
+
+// maxTaps bounds the depthwise window (KH·KW) handled by dwRow.
+const maxTaps = 49
+
+// setupTiles prepares the direct path (convTile16): the input is copied
+// band by band (bandRows output rows) into a zero-padded buffer holding
+// all C channels' rows for the band, and every 16 output channels × 16
+// pixels are one register tile summing over the K = C·KH·KW taps in the
+// im2col order, so the result is the same FMA chain as im2col + GEMM
+// without writing the K×N im2col matrix (the stem's im2col was half of
+// its time).
+func (k *convKernel) setupTiles(weights []float32, pads []int) {
+	k.tiles = true
+	taps := k.C * k.KH * k.KW
+	k.tw = make([]float32, k.M*taps)
+	for mb := 0; mb < k.M/16; mb++ {
+		for t := 0; t < taps; t++ {
+			for j := 0; j < 16; j++ {
+				k.tw[(mb*taps+t)*16+j] = weights[(mb*16+j)*taps+t]
 			}
-			if ix := 2*i + 1 - k.PL; ix >= 0 && ix < k.W {
-				ph1[i] = src[ix]
+		}
+	}
+	k.bandRows = min(8, k.OH)
+	k.bandIn = k.bandRows + k.KH - 1
+	k.bandW = k.PL + k.W + pads[3]
+	k.bandBands = (k.OH + k.bandRows - 1) / k.bandRows
+	k.toffs = make([]int, taps)
+	for c := 0; c < k.C; c++ {
+		for ky := 0; ky < k.KH; ky++ {
+			for kx := 0; kx < k.KW; kx++ {
+				k.toffs[(c*k.KH+ky)*k.KW+kx] = ((c*k.bandIn+ky)*k.bandW + kx) * 4
+			}
+		}
+	}
+	k.tspan = k.toffs[taps-1]/4 + 16
+}
+
+// runTiles computes output rows bi·bandRows… of every channel. A row's
+// last tile starts at OW−16 (overlapping the previous one, which computes
+// the same values) instead of storing a partial vector.
+func (k *convKernel) runTiles(bi, w int) {
+	oy0 := bi * k.bandRows
+	oy1 := min(k.OH, oy0+k.bandRows)
+	rows := oy1 - oy0 + k.KH - 1
+	bw := k.bandW
+	buf := k.e.workerScratch(w, k.C*k.bandIn*bw)
+	for c := 0; c < k.C; c++ {
+		plane := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
+		for r := 0; r < rows; r++ {
+			row := buf[(c*k.bandIn+r)*bw : (c*k.bandIn+r+1)*bw]
+			iy := oy0 - k.PT + r
+			if iy < 0 || iy >= k.H {
+				clear(row)
+				continue
+			}
+			clear(row[:k.PL])
+			copy(row[k.PL:k.PL+k.W], plane[iy*k.W:(iy+1)*k.W])
+			clear(row[k.PL+k.W:])
+		}
+	}
+	taps := len(k.toffs)
+	ohw := k.OH * k.OW
+	last := k.OW - 16
+	for oy := oy0; oy < oy1; oy++ {
+		for mb := 0; mb < k.M/16; mb++ {
+			wt := k.tw[mb*taps*16 : (mb+1)*taps*16]
+			bias := k.bias[mb*16 : mb*16+16]
+			out := k.yn[mb*16*ohw+oy*k.OW:]
+			for ox := 0; ox < k.OW; ox += 16 {
+				ox = min(ox, last)
+				convTile16(wt, buf[(oy-oy0)*bw+ox:], k.toffs, k.tspan, out[ox:], ohw, bias, k.act)
 			}
 		}
 	}
 }
 
-// maxTaps bounds the depthwise window (KH·KW) handled by dwRow.
-const maxTaps = 49
+// dwVec describes one output vector of a row for dwSamePlane: its first
+// column (in bytes) and the lane masks of the kx = 0, 1, 2 taps and of
+// the store (lanes whose input column lies outside the row read nothing,
+// which is the zero padding).
+type dwVec struct {
+	c              int64
+	m0, m1, m2, ms uint16
+}
+
+// dwSameDesc lists a W-wide row's output vectors: whole vectors, then the
+// last 16 columns again (W > 16) or the W < 16 columns under a mask.
+func dwSameDesc(W int) []dwVec {
+	var cs []int
+	for c := 0; c+16 <= W; c += 16 {
+		cs = append(cs, c)
+	}
+	if W%16 != 0 {
+		cs = append(cs, max(W-16, 0))
+	}
+	d := make([]dwVec, len(cs))
+	for i, c := range cs {
+		v := dwVec{c: int64(c * 4)}
+		for l := 0; l < 16; l++ {
+			x := c + l
+			if x >= W {
+				continue
+			}
+			v.ms |= 1 << l
+			v.m1 |= 1 << l
+			if x >= 1 {
+				v.m0 |= 1 << l
+			}
+			if x+1 < W {
+				v.m2 |= 1 << l
+			}
+		}
+		d[i] = v
+	}
+	return d
+}

@@ -135,6 +135,7 @@ func (g *gemm) run(j0, j1 int, pack []float32) {
 	block, edge := pack[:kcBlock*ncBlock], pack[kcBlock*ncBlock:packSize]
 	panels := (g.M + mr - 1) / mr
 	var tile [mr * nr]float32
+	var tile8 [2 * mr * nr]float32
 	var edgeBias [mr]float32
 	for jb := j0; jb < j1; jb += ncBlock {
 		nc := min(ncBlock, j1-jb)
@@ -165,13 +166,26 @@ func (g *gemm) run(j0, j1 int, pack []float32) {
 				for p := 0; p < panels; p++ {
 					rows := min(mr, g.M-p*mr)
 					ap := g.a[(p*g.K+kb)*mr : (p*g.K+kb+kc)*mr]
-					if pair8 && cols == nr && (p+2)*mr <= g.M { // two full panels: the 8×32 kernel
+					if pair8 && (p+2)*mr <= g.M { // two full panels: the 8×32 kernel
 						ap1 := g.a[((p+1)*g.K+kb)*mr : ((p+1)*g.K+kb+kc)*mr]
 						bias8 := zeroBias8[:]
 						if g.bias != nil && first {
 							bias8 = g.bias[p*mr : p*mr+2*mr]
 						}
-						microKernel8(kc, ap, ap1, bp, ldb, g.c[p*mr*g.ldc+col:], g.ldc, bias8, !first, act)
+						c0 := p*mr*g.ldc + col
+						if cols == nr {
+							microKernel8(kc, ap, ap1, bp, ldb, g.c[c0:], g.ldc, bias8, !first, act)
+						} else { // a ragged last panel (13×13 planes: 9 of 169 columns) through a tile
+							if !first {
+								for r := 0; r < 2*mr; r++ {
+									copy(tile8[r*nr:r*nr+cols], g.c[c0+r*g.ldc:c0+r*g.ldc+cols])
+								}
+							}
+							microKernel8(kc, ap, ap1, bp, ldb, tile8[:], nr, bias8, !first, act)
+							for r := 0; r < 2*mr; r++ {
+								copy(g.c[c0+r*g.ldc:c0+r*g.ldc+cols], tile8[r*nr:r*nr+cols])
+							}
+						}
 						p++
 						continue
 					}

@@ -28,6 +28,28 @@ func microKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []f
 	microKernelScalar(kc, a, b, ldb, c, ldc, bias, load)
 }
 
+func convTile16(w []float32, x []float32, offs []int, span int, c []float32, ldc int, bias []float32, act activation) {
+	convTile16Scalar(w, x, offs, span, c, ldc, bias, act)
+}
+
+// transposeTile16 has no portable fast form; the caller transposes.
+func transposeTile16(dst []float32, ldd int, src []float32, lds int) bool { return false }
+
+// dwS2Kernel reports whether dwPlaneS2 has a vector form: not here, so
+// stride-2 depthwise convolutions keep the phase-split path.
+func dwS2Kernel() bool { return false }
+
+func dwPlaneS2(dst []float32, OH, OW int, buf []float32, rowLen int, w []float32, bias float32, act activation) {
+	dwPlaneS2Scalar(dst, OH, OW, buf, rowLen, w, bias, act)
+}
+
+// dwSameKernel reports whether dwSamePlane has a vector form: not here.
+func dwSameKernel() bool { return false }
+
+func dwSamePlane(dst, x []float32, H, W int, zero []float32, desc []dwVec, w []float32, bias float32, act activation) {
+	dwSameScalar(dst, x, H, W, w, bias, act)
+}
+
 func sigmoidSlice(dst, x []float32) { sigmoidGeneric(dst, x) }
 func siluSlice(dst, x []float32)    { siluGeneric(dst, x) }
 func expSlice(dst, x []float32)     { expGeneric(dst, x) }
@@ -46,6 +68,18 @@ func maxInto(dst, x []float32) {
 		if v > dst[i] {
 			dst[i] = v
 		}
+	}
+}
+
+// maxOf computes dst[i] = max(a[i], b[i]) in increasing i (dst may be a).
+func maxOf(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		v := a[i]
+		if b[i] > v {
+			v = b[i]
+		}
+		dst[i] = v
 	}
 }
 

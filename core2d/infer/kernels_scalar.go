@@ -57,3 +57,65 @@ func dwPlaneScalar(dst []float32, OH, OW int, buf []float32, rowStep int, off []
 		applyAct(act, row)
 	}
 }
+
+// convTile16Scalar is the direct convolution tile (convTile16: 16 output
+// channels × 16 pixels, c[m·ldc+j] = act(Σ_t w[t·16+m]·x[offs[t]/4+j] +
+// bias[m]), offs in bytes) with each output summed in float64 and
+// rounded once, like microKernelScalar.
+func convTile16Scalar(w []float32, x []float32, offs []int, span int, c []float32, ldc int, bias []float32, act activation) {
+	_ = x[span-1]
+	_ = w[len(offs)*16-1]
+	for m := 0; m < 16; m++ {
+		row := c[m*ldc : m*ldc+16]
+		for j := range row {
+			var acc float64
+			for t, o := range offs {
+				acc += float64(w[t*16+m]) * float64(x[o/4+j])
+			}
+			row[j] = float32(acc + float64(bias[m]))
+		}
+		applyAct(act, row)
+	}
+}
+
+// dwPlaneS2Scalar is dwPlaneS2 (3×3, stride 2, plain padded rows) with
+// float64 sums rounded once.
+func dwPlaneS2Scalar(dst []float32, OH, OW int, buf []float32, rowLen int, w []float32, bias float32, act activation) {
+	for oy := 0; oy < OH; oy++ {
+		row := dst[oy*OW : (oy+1)*OW]
+		for ox := range row {
+			var acc float64
+			for ky := 0; ky < 3; ky++ {
+				for kx := 0; kx < 3; kx++ {
+					acc += float64(w[ky*3+kx]) * float64(buf[(2*oy+ky)*rowLen+2*ox+kx])
+				}
+			}
+			row[ox] = float32(acc + float64(bias))
+		}
+		applyAct(act, row)
+	}
+}
+
+// dwSameScalar is dwSamePlane (3×3, stride 1, one pixel of zero padding)
+// with float64 sums rounded once.
+func dwSameScalar(dst, x []float32, H, W int, w []float32, bias float32, act activation) {
+	for oy := 0; oy < H; oy++ {
+		row := dst[oy*W : (oy+1)*W]
+		for ox := range row {
+			var acc float64
+			for ky := 0; ky < 3; ky++ {
+				iy := oy + ky - 1
+				if iy < 0 || iy >= H {
+					continue
+				}
+				for kx := 0; kx < 3; kx++ {
+					if ix := ox + kx - 1; ix >= 0 && ix < W {
+						acc += float64(w[ky*3+kx]) * float64(x[iy*W+ix])
+					}
+				}
+			}
+			row[ox] = float32(acc + float64(bias))
+		}
+		applyAct(act, row)
+	}
+}

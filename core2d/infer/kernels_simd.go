@@ -55,13 +55,114 @@ var kernelFusesAct = useAVX512
 var pair8 = useAVX512
 
 //go:noescape
-func gemmTile8x32(kc int, a0, a1, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, load bool)
+func gemmTile8x32(kc int, a0, a1, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, load bool, bias unsafe.Pointer, act int, tab unsafe.Pointer)
+
+//go:noescape
+func convTile16x16(ntap int, w, x, offs, c unsafe.Pointer, ldc int, bias unsafe.Pointer, act int, tab unsafe.Pointer)
+
+//go:noescape
+func dwPlane9(out, in, offs, w, tab unsafe.Pointer, rows, nfull, inRow, outRow, tailOff, tailMask, act int)
+
+//go:noescape
+func transpose16x16(src unsafe.Pointer, lds int, dst unsafe.Pointer, ldd int)
+
+// transposeTile16 writes dst[j·ldd+i] = src[i·lds+j] for i, j < 16 with
+// register shuffles (transpose_amd64.s) and reports whether it did (only
+// with AVX-512).
+func transposeTile16(dst []float32, ldd int, src []float32, lds int) bool {
+	if !useAVX512 {
+		return false
+	}
+	_ = src[15*lds+15]
+	_ = dst[15*ldd+15]
+	transpose16x16(unsafe.Pointer(unsafe.SliceData(src)), lds, unsafe.Pointer(unsafe.SliceData(dst)), ldd)
+	return true
+}
+
+//go:noescape
+func dwPlane9s2(out, in, w, tab, idx unsafe.Pointer, rows, nfull, inRow, outRow, tailOff, tailMask, act, rowLen int)
+
+// dwS2Kernel reports whether dwPlaneS2 has its vector form (AVX-512).
+func dwS2Kernel() bool { return useAVX512 }
+
+// s2Idx is the even then the odd lane indices for dwPlane9s2's VPERMT2PS.
+var s2Idx = [32]uint32{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+	1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}
+
+// dwPlaneS2 computes a 3×3 stride-2 depthwise plane, dst[oy·OW+ox] =
+// act(Σ w[ky·3+kx]·buf[(2oy+ky)·rowLen + 2ox+kx] + bias), from plain
+// zero-padded rows; buf must extend 48 floats past its last row.
+func dwPlaneS2(dst []float32, OH, OW int, buf []float32, rowLen int, w []float32, bias float32, act activation) {
+	if !useAVX512 {
+		dwPlaneS2Scalar(dst, OH, OW, buf, rowLen, w, bias, act)
+		return
+	}
+	_ = dst[OH*OW-1]
+	_ = buf[(OH-1)*2*rowLen+2*rowLen+2*max(OW-16, 0)+33]
+	var wb [10]float32
+	copy(wb[:9], w[:9])
+	wb[9] = bias
+	tailOff, tailMask := 0, 0
+	if OW%16 != 0 {
+		tailMask = 0xffff
+		if OW < 16 {
+			tailMask = 1<<OW - 1
+		} else {
+			tailOff = (OW - 16) * 4
+		}
+	}
+	dwPlane9s2(unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(buf)), unsafe.Pointer(&wb), unsafe.Pointer(&lgTable),
+		unsafe.Pointer(&s2Idx), OH, OW/16, 2*rowLen*4, OW*4, tailOff, tailMask, asmAct(act), rowLen*4)
+}
+
+//go:noescape
+func dwSame9(out, in, zero, desc, w, tab unsafe.Pointer, ndesc, rows, rowBytes, act int)
+
+// dwSameKernel reports whether dwSamePlane has its vector form (AVX-512).
+func dwSameKernel() bool { return useAVX512 }
+
+// dwSamePlane computes a 3×3 stride-1 depthwise plane with one pixel of
+// zero padding on each side directly from the H×W input plane x (no
+// padded copy): dst = act(Σ w·x + bias). zero is a row of W zeros, desc
+// the row's vectors (dwSameDesc).
+func dwSamePlane(dst, x []float32, H, W int, zero []float32, desc []dwVec, w []float32, bias float32, act activation) {
+	if !useAVX512 {
+		dwSameScalar(dst, x, H, W, w, bias, act)
+		return
+	}
+	_ = dst[H*W-1]
+	_ = x[H*W-1]
+	_ = zero[W-1]
+	var wb [10]float32
+	copy(wb[:9], w[:9])
+	wb[9] = bias
+	dwSame9(unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(zero)),
+		unsafe.Pointer(unsafe.SliceData(desc)), unsafe.Pointer(&wb), unsafe.Pointer(&lgTable), len(desc), H, W*4, asmAct(act))
+}
+
+// lgTable holds the constants of logistic16 for the assembly kernels
+// (gemm8_amd64.s LOGISTIC): clamp bounds, α9…α1, β10…β0, ½, 0, 1.
+var lgTable = [16]float32{-18, 18, lgAlpha9, lgAlpha7, lgAlpha5, lgAlpha3, lgAlpha1,
+	lgBeta10, lgBeta8, lgBeta6, lgBeta4, lgBeta2, lgBeta0, 0.5, 0, 1}
+
+// asmAct is the assembly kernels' code for an activation they apply in
+// registers (1 SiLU, 2 Sigmoid); 0 leaves it to the caller.
+func asmAct(a activation) int {
+	switch a.kind {
+	case actKSiLU:
+		return 1
+	case actKSigmoid:
+		return 2
+	}
+	return 0
+}
 
 // microKernel8 is microKernel for the 8×32 tile of two consecutive 4-row
-// A panels a0 and a1 (rows 0–3 and 4–7; bias has 8 values): the k loop
-// runs in assembly (gemm8_amd64.s) with 16 accumulators, twice the
-// arithmetic per loaded B vector of the 4×32 kernel; bias and activation
-// are applied to the tile afterwards while it is in L1.
+// A panels a0 and a1 (rows 0–3 and 4–7; bias has 8 values): the k loop,
+// the bias and a logistic activation run in assembly (gemm8_amd64.s) with
+// 16 accumulators, twice the arithmetic per loaded B vector of the 4×32
+// kernel; a piecewise-linear activation is applied afterwards while the
+// tile is in L1.
 func microKernel8(kc int, a0, a1, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act activation) {
 	_ = a0[kc*mr-1]
 	_ = a1[kc*mr-1]
@@ -69,35 +170,38 @@ func microKernel8(kc int, a0, a1, b []float32, ldb int, c []float32, ldc int, bi
 	_ = c[7*ldc+nr-1]
 	_ = bias[7]
 	gemmTile8x32(kc, unsafe.Pointer(unsafe.SliceData(a0)), unsafe.Pointer(unsafe.SliceData(a1)), unsafe.Pointer(unsafe.SliceData(b)), ldb,
-		unsafe.Pointer(unsafe.SliceData(c)), ldc, load)
-	if load && act == actNone {
+		unsafe.Pointer(unsafe.SliceData(c)), ldc, load, unsafe.Pointer(unsafe.SliceData(bias)), asmAct(act), unsafe.Pointer(&lgTable))
+	if act.kind != actKClamp && act.kind != actKLeaky {
 		return
 	}
-	var lc lgConst16
-	var pl piecewise16
-	switch act.kind {
-	case actKSiLU, actKSigmoid:
-		lc = newLgConst16()
-	case actKClamp, actKLeaky:
-		pl = newPiecewise16(act)
-	}
+	pl := newPiecewise16(act)
 	for r := 0; r < 8; r++ {
 		p := unsafe.Pointer(&c[r*ldc])
 		v0, v1 := archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
-		if !load {
-			bv := archsimd.BroadcastFloat32x16(bias[r])
-			v0, v1 = v0.Add(bv), v1.Add(bv)
+		pl.apply(v0).Store(f16(p))
+		pl.apply(v1).Store(f16(unsafe.Add(p, 64)))
+	}
+}
+
+// convTile16 runs convTile16x16: 16 output channels (weights w[t·16+m],
+// bias[m], outputs c[m·ldc+j]) × 16 pixels over the taps x[offs[t]/4 + j]
+// (offs in bytes, the largest one (span−16)·4).
+func convTile16(w []float32, x []float32, offs []int, span int, c []float32, ldc int, bias []float32, act activation) {
+	if !useAVX512 {
+		convTile16Scalar(w, x, offs, span, c, ldc, bias, act)
+		return
+	}
+	nt := len(offs)
+	_ = w[nt*16-1]
+	_ = x[span-1]
+	_ = c[15*ldc+15]
+	_ = bias[15]
+	convTile16x16(nt, unsafe.Pointer(unsafe.SliceData(w)), unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(offs)),
+		unsafe.Pointer(unsafe.SliceData(c)), ldc, unsafe.Pointer(unsafe.SliceData(bias)), asmAct(act), unsafe.Pointer(&lgTable))
+	if act.kind == actKClamp || act.kind == actKLeaky {
+		for m := 0; m < 16; m++ {
+			piecewiseSlice(c[m*ldc:m*ldc+16], c[m*ldc:m*ldc+16], act)
 		}
-		switch act.kind {
-		case actKSiLU:
-			v0, v1 = v0.Mul(lc.logistic16(v0)), v1.Mul(lc.logistic16(v1))
-		case actKSigmoid:
-			v0, v1 = lc.logistic16(v0), lc.logistic16(v1)
-		case actKClamp, actKLeaky:
-			v0, v1 = pl.apply(v0), pl.apply(v1)
-		}
-		v0.Store(f16(p))
-		v1.Store(f16(unsafe.Add(p, 64)))
 	}
 }
 
@@ -304,10 +408,11 @@ func (c *lgConst16) logistic16(x archsimd.Float32x16) archsimd.Float32x16 {
 	q = q.MulAdd(x2, c.b2)
 	q = q.MulAdd(x2, c.b0)
 	// p/q as p·(1/q): a 14-bit reciprocal refined by one Newton step
-	// (r' = r·(2 − q·r)), about 1 ulp, cheaper than a 16-lane divide.
+	// (r' = r + r·(1 − q·r)), about 1 ulp, cheaper than a 16-lane divide;
+	// the same operations as LOGISTIC in gemm8_amd64.s.
 	r := q.Reciprocal()
-	r = r.Mul(c.two.Sub(q.Mul(r)))
-	return p.Mul(r).Add(c.half).Max(c.zero).Min(c.one)
+	r = r.MulAdd(c.zero.Sub(q).MulAdd(r, c.one), r)
+	return p.MulAdd(r, c.half).Max(c.zero).Min(c.one)
 }
 
 func sigmoidSlice(dst, x []float32) {
@@ -398,6 +503,31 @@ func dwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 	last := (OH-1)*rowStep + OW
 	for _, o := range off {
 		_ = buf[last+o-1]
+	}
+	if nt == 9 && off[0] == 0 && act.kind != actKClamp && act.kind != actKLeaky {
+		// the 3×3 kernel in assembly: a row's last partial vector is
+		// recomputed over its last 16 columns (or stored under a mask
+		// when OW < 16) instead of going through a stack copy
+		var ob [9]int
+		var wb [10]float32
+		for t := range ob {
+			_ = buf[(OH-1)*rowStep+off[t]+max(OW, 16)-1]
+			ob[t] = off[t] * 4
+			wb[t] = w[t]
+		}
+		wb[9] = bias
+		tailOff, tailMask := 0, 0
+		if OW%16 != 0 {
+			tailMask = 0xffff
+			if OW < 16 {
+				tailMask = 1<<OW - 1
+			} else {
+				tailOff = (OW - 16) * 4
+			}
+		}
+		dwPlane9(unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(buf)), unsafe.Pointer(&ob), unsafe.Pointer(&wb),
+			unsafe.Pointer(&lgTable), OH, OW/16, rowStep*4, OW*4, tailOff, tailMask, asmAct(act))
+		return
 	}
 	base := unsafe.Pointer(unsafe.SliceData(buf))
 	out := unsafe.Pointer(unsafe.SliceData(dst))
@@ -494,6 +624,29 @@ func maxInto(dst, x []float32) {
 		if x[i] > dst[i] {
 			dst[i] = x[i]
 		}
+	}
+}
+
+// maxOf computes dst[i] = max(a[i], b[i]) in increasing i, both loads
+// of a vector before its store, so dst may be a and b a later part of the
+// same buffer (slidingMax's in-place doubling).
+func maxOf(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	i := 0
+	if useAVX512 {
+		for ; i+16 <= n; i += 16 {
+			x := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&a[i])))
+			y := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&b[i])))
+			x.Max(y).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+	}
+	for ; i < n; i++ {
+		v := a[i]
+		if b[i] > v {
+			v = b[i]
+		}
+		dst[i] = v
 	}
 }
 

@@ -116,7 +116,29 @@ func (k *poolKernel) unitScratch() int {
 	if k.SH != 1 || k.SW != 1 || k.DH != 1 || k.DW != 1 {
 		return 0
 	}
-	return 2 * (k.OH + k.KH - 1) * (k.OW + k.KW - 1)
+	return 3 * (k.OH + k.KH - 1) * (k.OW + k.KW - 1)
+}
+
+// slidingMax computes dst[i] = max_{j<k} src[i+j·step] for i < len(dst)
+// (src holds len(dst)+(k−1)·step values) by doubling windows: maxima over
+// 2, 4, 8, … taps (in place in tmp, which holds len(src) values and must
+// not overlap dst), then two overlapping power-of-two windows cover k —
+// ⌈log2 k⌉ passes instead of k−1 (SPP's 13-wide pool: 4 per axis, not
+// 12). Max is exact, so the result does not depend on the grouping.
+func slidingMax(dst, src []float32, k, step int, tmp []float32) {
+	n := len(dst)
+	if k == 1 {
+		copy(dst, src[:n])
+		return
+	}
+	cur, w := src, 1 // cur[i] = max over w taps for i < len(src)−(w−1)·step
+	for 2*w < k {
+		m := len(src) - (2*w-1)*step
+		maxOf(tmp[:m], cur[:m], cur[w*step:w*step+m])
+		cur, w = tmp, 2*w
+	}
+	// w < k ≤ 2w: windows [i, i+w) and [i+k−w, i+k)
+	maxOf(dst, cur[:n], cur[(k-w)*step:(k-w)*step+n])
 }
 
 // maxUnitStride max-pools planes c0..c1 for stride and dilation 1 (SPP's
@@ -126,7 +148,7 @@ func (k *poolKernel) unitScratch() int {
 // Wp), instead of many short per-row runs.
 func (k *poolKernel) maxUnitStride(c0, c1 int, scratch []float32) {
 	hp, wp := k.OH+k.KH-1, k.OW+k.KW-1
-	pad, rows := scratch[:hp*wp], scratch[hp*wp:2*hp*wp]
+	pad, rows, tmp := scratch[:hp*wp], scratch[hp*wp:2*hp*wp], scratch[2*hp*wp:3*hp*wp]
 	inf := float32(math.Inf(-1))
 	for nc := c0; nc < c1; nc++ {
 		in := k.x.data[nc*k.H*k.W : (nc+1)*k.H*k.W]
@@ -151,17 +173,11 @@ func (k *poolKernel) maxUnitStride(c0, c1 int, scratch []float32) {
 		}
 		// rows[i] = max_kx pad[i+kx] for i < hp·wp−KW+1
 		nr := hp*wp - k.KW + 1
-		copy(rows[:nr], pad[:nr])
-		for kx := 1; kx < k.KW; kx++ {
-			maxInto(rows[:nr], pad[kx:kx+nr])
-		}
+		slidingMax(rows[:nr], pad[:hp*wp], k.KW, 1, tmp)
 		// col[i] = max_ky rows[i+ky·wp] for i < (OH−1)·wp+OW, into pad
 		nc2 := (k.OH-1)*wp + k.OW
 		col := pad[:nc2]
-		copy(col, rows[:nc2])
-		for ky := 1; ky < k.KH; ky++ {
-			maxInto(col, rows[ky*wp:ky*wp+nc2])
-		}
+		slidingMax(col, rows[:nr], k.KH, wp, tmp)
 		for oy := 0; oy < k.OH; oy++ {
 			copy(out[oy*k.OW:(oy+1)*k.OW], col[oy*wp:oy*wp+k.OW])
 		}

@@ -320,6 +320,9 @@ func (k *transposeKernel) do(_, part, parts int) {
 		b0, b1 := t*transTile, min(nb, (t+1)*transTile)
 		for a0 := 0; a0 < na; a0 += transTile {
 			a1 := min(na, a0+transTile)
+			if a1-a0 == 16 && b1-b0 == 16 && transposeTile16(y[yo+b0*ysb+a0:], ysb, x[xo+b0+a0*ls:], ls) {
+				continue
+			}
 			for ib := b0; ib < b1; ib++ {
 				dst := y[yo+ib*ysb+a0 : yo+ib*ysb+a1]
 				src := x[xo+ib+a0*ls:]

@@ -192,4 +192,49 @@ add("split-attr", "Split", {"axis": 1, "split": [1, 2]}, [dict(T(x4), name="x")]
 add("gather-axis1", "Gather", {"axis": 1}, [dict(T(x4), name="x"), dict(i64([2, 0]), name="i")], [x4[:, [2, 0]]])
 add("unsqueeze-squeeze", "Unsqueeze", {"axes": [0, 3]}, [dict(T(a2[0]), name="x")], [a2[0][None, :, :, None, :]])
 
+# Kernel-path cases (added with the direct stem tile and the 3×3 depthwise
+# assembly kernel): rows wider than 16 columns with a partial last vector,
+# several row bands with a short last one, 32 output channels, asymmetric
+# pads, and each fused activation kind (SiLU, Sigmoid, Relu, none).
+def fused_conv(name, xs, ws, st, pd, g, act):
+    x, w, b = r(*xs), r(*ws) * 0.5, r(ws[0])
+    y = conv_ref(x, w, b, st, pd, [1, 1], g)
+    attrs = {"strides": st, "pads": pd, "group": g, "kernel_shape": list(ws[2:])}
+    ins = [dict(T(x), name="x"), dict(T(w, True), name="w"), dict(T(b, True), name="b")]
+    conv = {"op": "Conv", "inputs": ["x", "w", "b"], "outputs": ["c" if act else "y"], "attrs": attrs}
+    sig = 1 / (1 + np.exp(-y))
+    if act == "silu":
+        out, nodes = y * sig, [conv, {"op": "Sigmoid", "inputs": ["c"], "outputs": ["s"]},
+                               {"op": "Mul", "inputs": ["c", "s"], "outputs": ["y"]}]
+    elif act == "sigmoid":
+        # a Sigmoid whose output is a graph output is not fused; the Relu
+        # after it (the identity on [0, 1]) keeps it inside the graph
+        out, nodes = sig, [conv, {"op": "Sigmoid", "inputs": ["c"], "outputs": ["s"]},
+                           {"op": "Relu", "inputs": ["s"], "outputs": ["y"]}]
+    elif act == "relu":
+        out, nodes = np.maximum(y, 0), [conv, {"op": "Relu", "inputs": ["c"], "outputs": ["y"]}]
+    else:
+        out, nodes = y, [conv]
+    add(name, "Conv", attrs, ins, [out], tol=1e-4, nodes=nodes)
+
+
+fused_conv("conv3x3-direct-asym-pad", (1, 3, 19, 37), (32, 3, 3, 3), [1, 1], [1, 1, 2, 1], 1, None)
+fused_conv("conv3x3-direct-silu", (1, 4, 11, 16), (16, 4, 3, 3), [1, 1], [1, 1, 1, 1], 1, "silu")
+fused_conv("conv3x3-direct-sigmoid", (1, 2, 9, 20), (16, 2, 3, 3), [1, 1], [0, 0, 0, 0], 1, "sigmoid")
+fused_conv("conv3x3-direct-relu", (1, 3, 10, 20), (16, 3, 3, 3), [1, 1], [1, 1, 1, 1], 1, "relu")
+fused_conv("conv-depthwise-s1-wide-silu", (1, 3, 5, 35), (3, 1, 3, 3), [1, 1], [1, 1, 1, 1], 3, "silu")
+fused_conv("conv-depthwise-s2-wide-sigmoid", (1, 2, 7, 41), (2, 1, 3, 3), [2, 2], [1, 1, 1, 1], 2, "sigmoid")
+fused_conv("conv-depthwise-s2-narrow-silu", (1, 4, 26, 26), (4, 1, 3, 3), [2, 2], [1, 1, 1, 1], 4, "silu")
+fused_conv("conv-depthwise-s1-relu", (1, 2, 6, 18), (2, 1, 3, 3), [1, 1], [1, 1, 1, 1], 2, "relu")
+fused_conv("conv-depthwise-s1-w32-silu", (1, 2, 4, 32), (2, 1, 3, 3), [1, 1], [1, 1, 1, 1], 2, "silu")
+fused_conv("conv-depthwise-s1-w16-h1", (1, 3, 1, 16), (3, 1, 3, 3), [1, 1], [1, 1, 1, 1], 3, None)
+
+# stride-1 max pools of several widths (slidingMax's doubling: k = 13 takes
+# windows 2, 4, 8 and then two overlapping 8-wide ones; k = 3 and 7 the
+# other shapes), with asymmetric pads
+xp = r(1, 2, 13, 15)
+for k, pd in ((13, [6, 6, 6, 6]), (3, [1, 0, 1, 2]), (7, [3, 2, 3, 4]), (2, [0, 0, 1, 1])):
+    add("maxpool-s1-k%d" % k, "MaxPool", {"kernel_shape": [k, k], "pads": pd, "strides": [1, 1]}, [dict(T(xp), name="x")],
+        [maxpool(xp, [k, k], [1, 1], pd)])
+
 print(json.dumps(cases))
