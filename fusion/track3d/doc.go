@@ -13,4 +13,8 @@
 // confirmed by `probation_age` hits, coast through up to `max_shadow_age`
 // missed frames (output as shadows when asked), and are deleted after that;
 // confirmed tracks get ids unique per stream and velocities (Box3D.VX, VY).
+// Per class (`class_motion`) or for all (`motion_model`), a track may
+// instead run the constant turn-rate and velocity model (CTRV: x, y, heading,
+// speed, yaw rate) as an extended Kalman filter with exact Jacobians, for
+// vehicles whose heading is where they go; z and the sizes stay as above.
 package track3d

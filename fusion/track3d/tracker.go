@@ -20,6 +20,24 @@ type Params struct {
 	YawNoise        float64 // measurement variance of the heading, rad²
 	SizeNoise       float64 // measurement variance of the sizes, m²
 	InitVelVar      float64 // initial velocity variance, (m/s)²
+
+	Motion       Model            // model of tracks whose class has no entry below
+	LabelMotion  map[string]Model // model by detection label
+	ClassMotion  map[int32]Model  // model by class id (labels take precedence)
+	CTRV         ctrvNoise        // process noise of the CTRV model
+	CTRVYawNoise float64          // heading measurement variance of CTRV tracks, rad²
+	InitYawRate  float64          // initial yaw-rate variance of CTRV tracks, (rad/s)²
+}
+
+// modelOf is the motion model of a new track started from d.
+func (p *Params) modelOf(d *ds3d.Box3D) Model {
+	if m, ok := p.LabelMotion[d.Label]; ok {
+		return m
+	}
+	if m, ok := p.ClassMotion[d.ClassID]; ok {
+		return m
+	}
+	return p.Motion
 }
 
 type track struct {
@@ -27,8 +45,10 @@ type track struct {
 	id         int64
 	confirmed  bool
 	hits, miss int
-	x, y, z    cv
-	yaw        con
+	model      Model
+	x, y, z    cv   // x, y: ModelCV only
+	yaw        con  // ModelCV only
+	m          ctrv // ModelCTRV only
 	l, w, h    con
 	box        ds3d.Box3D // last detection's class, label, score, colour
 }
@@ -74,10 +94,14 @@ func (t *Tracker) Update(ts int64, dets []ds3d.Box3D) []ds3d.Box3D {
 	t.lastTs = ts
 	for _, tr := range t.tracks {
 		q := t.p.AccelNoise
-		tr.x.predict(dt, q)
-		tr.y.predict(dt, q)
+		if tr.model == ModelCTRV {
+			tr.m.predict(dt, &t.p.CTRV)
+		} else {
+			tr.x.predict(dt, q)
+			tr.y.predict(dt, q)
+			tr.yaw.predict(0.01 * dt)
+		}
 		tr.z.predict(dt, q/10)
-		tr.yaw.predict(0.01 * dt)
 		tr.l.predict(1e-4)
 		tr.w.predict(1e-4)
 		tr.h.predict(1e-4)
@@ -146,10 +170,22 @@ func (t *Tracker) start(d *ds3d.Box3D) *track {
 		tr = &track{}
 	}
 	r, v := t.p.PosNoise, t.p.InitVelVar
-	tr.x = cv{p: float64(d.CX), ppp: r, pvv: v}
-	tr.y = cv{p: float64(d.CY), ppp: r, pvv: v}
+	tr.model = t.p.modelOf(d)
+	if tr.model == ModelCTRV {
+		// Speed and yaw rate unknown: zero with their prior variances. The
+		// speed is signed, so a box whose heading points backwards along its
+		// motion is tracked with v < 0 rather than turned around.
+		tr.m.s = [nCTRV]float64{float64(d.CX), float64(d.CY), wrap(float64(d.Yaw)), 0, 0}
+		tr.m.p[iX][iX], tr.m.p[iY][iY] = r, r
+		tr.m.p[iYaw][iYaw] = t.p.CTRVYawNoise
+		tr.m.p[iV][iV] = v
+		tr.m.p[iW][iW] = t.p.InitYawRate
+	} else {
+		tr.x = cv{p: float64(d.CX), ppp: r, pvv: v}
+		tr.y = cv{p: float64(d.CY), ppp: r, pvv: v}
+		tr.yaw = con{x: float64(d.Yaw), p: t.p.YawNoise}
+	}
 	tr.z = cv{p: float64(d.CZ), ppp: r, pvv: v / 10}
-	tr.yaw = con{x: float64(d.Yaw), p: t.p.YawNoise}
 	tr.l = con{x: float64(d.DX), p: t.p.SizeNoise}
 	tr.w = con{x: float64(d.DY), p: t.p.SizeNoise}
 	tr.h = con{x: float64(d.DZ), p: t.p.SizeNoise}
@@ -214,7 +250,8 @@ func (t *Tracker) associate(dets []ds3d.Box3D, used []bool) {
 			tr := t.tracks[k]
 			for b, di := range t.dets {
 				cost[a*nd+b] = math.NaN() // outside the gate: forbidden
-				dx, dy := float64(dets[di].CX)-tr.x.p, float64(dets[di].CY)-tr.y.p
+				px, py := tr.pos()
+				dx, dy := float64(dets[di].CX)-px, float64(dets[di].CY)-py
 				if d2 := dx*dx + dy*dy; d2 <= gate*gate {
 					cost[a*nd+b] = d2
 				}
@@ -242,18 +279,17 @@ func (t *Tracker) associate(dets []ds3d.Box3D, used []bool) {
 
 // update folds a detection into a track.
 func (t *Tracker) update(tr *track, d *ds3d.Box3D) {
-	tr.x.update(float64(d.CX), t.p.PosNoise)
-	tr.y.update(float64(d.CY), t.p.PosNoise)
 	tr.z.update(float64(d.CZ), t.p.PosNoise)
-	// Heading: the measurement nearest the track's, modulo π — detectors
-	// without a direction classifier report boxes backwards at times.
-	z := float64(d.Yaw)
-	diff := wrap(z - tr.yaw.x)
-	if math.Abs(diff) > math.Pi/2 {
-		diff = wrap(diff + math.Pi)
+	if tr.model == ModelCTRV {
+		tr.m.update(iX, float64(d.CX)-tr.m.s[iX], t.p.PosNoise)
+		tr.m.update(iY, float64(d.CY)-tr.m.s[iY], t.p.PosNoise)
+		tr.m.update(iYaw, yawInnovation(float64(d.Yaw), tr.m.s[iYaw]), t.p.CTRVYawNoise)
+	} else {
+		tr.x.update(float64(d.CX), t.p.PosNoise)
+		tr.y.update(float64(d.CY), t.p.PosNoise)
+		tr.yaw.update(tr.yaw.x+yawInnovation(float64(d.Yaw), tr.yaw.x), t.p.YawNoise)
+		tr.yaw.x = wrap(tr.yaw.x)
 	}
-	tr.yaw.update(tr.yaw.x+diff, t.p.YawNoise)
-	tr.yaw.x = wrap(tr.yaw.x)
 	tr.l.update(float64(d.DX), t.p.SizeNoise)
 	tr.w.update(float64(d.DY), t.p.SizeNoise)
 	tr.h.update(float64(d.DZ), t.p.SizeNoise)
@@ -265,13 +301,40 @@ func (t *Tracker) update(tr *track, d *ds3d.Box3D) {
 	}
 }
 
+// yawInnovation is measured − predicted heading, taking the measurement
+// modulo π nearest the prediction: detectors without a direction
+// classifier report boxes backwards at times.
+func yawInnovation(z, pred float64) float64 {
+	diff := wrap(z - pred)
+	if math.Abs(diff) > math.Pi/2 {
+		diff = wrap(diff + math.Pi)
+	}
+	return diff
+}
+
+// pos is the track's predicted BEV centre.
+func (tr *track) pos() (x, y float64) {
+	if tr.model == ModelCTRV {
+		return tr.m.s[iX], tr.m.s[iY]
+	}
+	return tr.x.p, tr.y.p
+}
+
 // state is the track's box as output.
 func (tr *track) state() ds3d.Box3D {
 	b := tr.box
-	b.CX, b.CY, b.CZ = float32(tr.x.p), float32(tr.y.p), float32(tr.z.p)
+	b.CZ = float32(tr.z.p)
 	b.DX, b.DY, b.DZ = float32(tr.l.x), float32(tr.w.x), float32(tr.h.x)
-	b.Yaw = float32(tr.yaw.x)
-	b.VX, b.VY = float32(tr.x.v), float32(tr.y.v)
+	if tr.model == ModelCTRV {
+		sy, cy := math.Sincos(tr.m.s[iYaw])
+		b.CX, b.CY = float32(tr.m.s[iX]), float32(tr.m.s[iY])
+		b.Yaw = float32(tr.m.s[iYaw])
+		b.VX, b.VY = float32(tr.m.s[iV]*cy), float32(tr.m.s[iV]*sy)
+	} else {
+		b.CX, b.CY = float32(tr.x.p), float32(tr.y.p)
+		b.Yaw = float32(tr.yaw.x)
+		b.VX, b.VY = float32(tr.x.v), float32(tr.y.v)
+	}
 	b.TrackID = tr.id
 	return b
 }
