@@ -1,0 +1,5 @@
+//go:build !race
+
+package paint
+
+const raceEnabled = false
