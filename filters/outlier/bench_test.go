@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/cputime"
 )
 
 func reportPoints(b *testing.B, n int) {
@@ -15,12 +16,12 @@ func BenchmarkStatistical(b *testing.B) {
 	dst := ds3d.NewLidarFrame(0)
 	s := Statistical{MeanK: 16, StdMul: 1}
 	b.Run("kitti-000000-k16", func(b *testing.B) {
-		var c cpuTimer
-		c.start()
+		var c cputime.Timer
+		c.Start()
 		for b.Loop() {
 			s.Filter(dst, src)
 		}
-		c.stop(b)
+		c.Stop(b)
 		reportPoints(b, src.Points())
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/cputime"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
@@ -154,10 +155,10 @@ func timeSOR(src *ds3d.Frame, workers int) (wall, cpu float64, kept int) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	for i := range ts {
-		t0, c0 := time.Now(), threadCPU()
+		t0, c0 := time.Now(), cputime.Thread()
 		s.Filter(dst, src)
 		ts[i] = float64(time.Since(t0).Microseconds()) / 1e3
-		cs[i] = float64((threadCPU() - c0).Microseconds()) / 1e3
+		cs[i] = float64((cputime.Thread() - c0).Microseconds()) / 1e3
 	}
 	slices.Sort(ts)
 	slices.Sort(cs)

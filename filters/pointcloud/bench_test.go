@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/cputime"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
 
@@ -45,14 +46,14 @@ func BenchmarkVoxel(b *testing.B) {
 	dst := ds3d.NewLidarFrame(0)
 	v := VoxelGrid{Leaf: [3]float32{0.2, 0.2, 0.2}}
 	b.Run("kitti-000000-0.2", func(b *testing.B) {
-		var c cpuTimer
-		c.start()
+		var c cputime.Timer
+		c.Start()
 		for b.Loop() {
 			if _, err := v.Filter(dst, src); err != nil {
 				b.Fatal(err)
 			}
 		}
-		c.stop(b)
+		c.Stop(b)
 		reportPoints(b, src.Points())
 	})
 }
