@@ -287,17 +287,8 @@ func (t *Tracker) updateCascaded(dets []ds3d.Object2D, feats []float32) []ds3d.O
 			continue
 		}
 		db := t.detBox[di]
-		if tm.MinIouDiff4NewTarget < 1 {
-			crowded := false
-			for k := 0; k < nExisting; k++ {
-				if iou(&t.targets[k].out, &db) > tm.MinIouDiff4NewTarget {
-					crowded = true
-					break
-				}
-			}
-			if crowded {
-				continue
-			}
+		if t.crowded(&db, nExisting) {
+			continue
 		}
 		d := &dets[t.dets[di]]
 		t.nextID++

@@ -146,6 +146,22 @@ func newTracker(cfg Config) *Tracker {
 	return t
 }
 
+// crowded says whether a new target at b would overlap one of the first n
+// targets by more than minIouDiff4NewTarget (nvtracker's rule against
+// duplicate targets on one object).
+func (t *Tracker) crowded(b *box, n int) bool {
+	limit := t.cfg.TargetManagement.MinIouDiff4NewTarget
+	if limit >= 1 {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		if iou(&t.targets[k].out, b) > limit {
+			return true
+		}
+	}
+	return false
+}
+
 // Reset forgets every target; ids keep counting, so they stay unique.
 func (t *Tracker) Reset() {
 	for i := range t.targets {
@@ -290,17 +306,8 @@ func (t *Tracker) Update(dets []ds3d.Object2D) []ds3d.Object2D {
 			continue
 		}
 		db := t.detBox[di]
-		if tm.MinIouDiff4NewTarget < 1 {
-			crowded := false
-			for k := 0; k < nExisting; k++ {
-				if iou(&t.targets[k].out, &db) > tm.MinIouDiff4NewTarget {
-					crowded = true
-					break
-				}
-			}
-			if crowded {
-				continue
-			}
+		if t.crowded(&db, nExisting) {
+			continue
 		}
 		d := &dets[t.dets[di]]
 		t.nextID++
