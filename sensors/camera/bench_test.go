@@ -98,7 +98,10 @@ func TestImageLoaderJPEGAllocs(t *testing.T) {
 	objs := float64(after.Mallocs-before.Mallocs) / n
 	bytes := float64(after.TotalAlloc-before.TotalAlloc) / n
 	t.Logf("%s: %.1f allocations, %.0f bytes per frame", decode.JPEGBackend, objs, bytes)
-	if decode.JPEGBackend == "libjpeg-turbo" && (bytes > 1024 || objs > 6) {
+	// The frame is 4.3 MB: what is left per frame is opening the file (≈ 0.4 KB
+	// in 4 allocations), plus whatever the runtime itself allocates meanwhile
+	// (more under -race). The bound catches any image-sized allocation.
+	if decode.JPEGBackend == "libjpeg-turbo" && (bytes > 64<<10 || objs > 20) {
 		t.Errorf("%.1f allocations, %.0f bytes per JPEG frame with libjpeg-turbo: image data is being allocated", objs, bytes)
 	}
 }
