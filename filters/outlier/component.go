@@ -42,6 +42,28 @@ func (k *keyed) source(m *ds3d.DataMap) (*ds3d.Frame, error) {
 	return f, nil
 }
 
+// pointFilter is an outlier filter working frame to frame (Statistical,
+// Radius).
+type pointFilter interface {
+	Filter(dst, src *ds3d.Frame) int
+}
+
+// process runs p on the input frame into a pooled frame stored under the
+// output key: the body of the SOR and radius components.
+func (k *keyed) process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit, p pointFilter) error {
+	src, err := k.source(m)
+	if err != nil {
+		return err
+	}
+	dst, err := k.pool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	p.Filter(dst, src)
+	m.SetFrame(k.out, dst)
+	return emit(m)
+}
+
 func checkCommon(in, out string, pool int) error {
 	switch {
 	case in == "":
@@ -89,17 +111,7 @@ type SORFilter struct {
 
 // Process filters the input frame into a pooled frame.
 func (f *SORFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
-	src, err := f.source(m)
-	if err != nil {
-		return err
-	}
-	dst, err := f.pool.Get(ctx)
-	if err != nil {
-		return err
-	}
-	f.s.Filter(dst, src)
-	m.SetFrame(f.out, dst)
-	return emit(m)
+	return f.process(ctx, m, emit, &f.s)
 }
 
 // RadiusConfig configures radius_outlier_removal.
@@ -134,17 +146,7 @@ type RadiusFilter struct {
 
 // Process filters the input frame into a pooled frame.
 func (f *RadiusFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
-	src, err := f.source(m)
-	if err != nil {
-		return err
-	}
-	dst, err := f.pool.Get(ctx)
-	if err != nil {
-		return err
-	}
-	f.r.Filter(dst, src)
-	m.SetFrame(f.out, dst)
-	return emit(m)
+	return f.process(ctx, m, emit, &f.r)
 }
 
 // GroundConfig configures ransac_ground_segmentation.
