@@ -31,18 +31,12 @@ func (c *UDPConfig) Validate() error {
 		return ds3d.ConfigErrorf("address", "must not be empty")
 	case c.Metadata == "":
 		return ds3d.ConfigErrorf("metadata", "give the sensor metadata JSON")
-	case c.MinRange < 0:
-		return ds3d.ConfigErrorf("min_range", "must be ≥ 0, got %v", c.MinRange)
-	case c.MaxRange < 0 || (c.MaxRange > 0 && c.MaxRange <= c.MinRange):
-		return ds3d.ConfigErrorf("max_range", "must be 0 or above min_range, got %v", c.MaxRange)
-	case c.IdleTimeout < 0:
-		return ds3d.ConfigErrorf("idle_timeout", "must be ≥ 0")
-	case c.MaxFrames < 0:
-		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0")
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
+	}
+	if err := pcap.CheckRangeConfig(c.MinRange, c.MaxRange); err != nil {
+		return err
+	}
+	if err := pcap.CheckListenerConfig(c.IdleTimeout, c.MaxFrames, c.MemPoolSize, c.OutputKey); err != nil {
+		return err
 	}
 	if _, err := ParseReturnMode(c.ReturnMode); err != nil {
 		return ds3d.ConfigErrorf("return_mode", "%v", err)

@@ -29,6 +29,34 @@ type ListenerOptions struct {
 	MemPoolSize int
 }
 
+// CheckListenerConfig checks the config keys every *_udp component passes
+// to the Listener (idle_timeout, max_frames, mem_pool_size,
+// output_datamap_key), naming the key as Validate errors do.
+func CheckListenerConfig(idle time.Duration, maxFrames, memPoolSize int, outputKey string) error {
+	switch {
+	case idle < 0:
+		return ds3d.ConfigErrorf("idle_timeout", "must be ≥ 0")
+	case maxFrames < 0:
+		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0")
+	case memPoolSize < 1:
+		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", memPoolSize)
+	case outputKey == "":
+		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
+	}
+	return nil
+}
+
+// CheckRangeConfig checks min_range / max_range (metres; max 0 = none).
+func CheckRangeConfig(minRange, maxRange float64) error {
+	switch {
+	case minRange < 0:
+		return ds3d.ConfigErrorf("min_range", "must be ≥ 0, got %v", minRange)
+	case maxRange < 0 || (maxRange > 0 && maxRange <= minRange):
+		return ds3d.ConfigErrorf("max_range", "must be 0 or above min_range, got %v", maxRange)
+	}
+	return nil
+}
+
 // UDPStats counts what a listener saw.
 type UDPStats struct {
 	Received  int64 // datagrams read

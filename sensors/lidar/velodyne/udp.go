@@ -36,15 +36,11 @@ func (c *UDPConfig) Validate() error {
 		return ds3d.ConfigErrorf("address", "must not be empty")
 	case len(c.FOV) != 0 && len(c.FOV) != 2:
 		return ds3d.ConfigErrorf("fov", "give two angles [start, end], got %d", len(c.FOV))
-	case c.IdleTimeout < 0:
-		return ds3d.ConfigErrorf("idle_timeout", "must be ≥ 0")
-	case c.MaxFrames < 0:
-		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0")
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	case c.CutAngle < 0 || c.CutAngle >= 360 || math.IsNaN(c.CutAngle):
+	}
+	if err := pcap.CheckListenerConfig(c.IdleTimeout, c.MaxFrames, c.MemPoolSize, c.OutputKey); err != nil {
+		return err
+	}
+	if c.CutAngle < 0 || c.CutAngle >= 360 || math.IsNaN(c.CutAngle) {
 		return ds3d.ConfigErrorf("cut_angle", "must be in [0, 360), got %v", c.CutAngle)
 	}
 	return nil
