@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/hesai"
@@ -67,57 +68,6 @@ func decodeAll(t testing.TB, cfg hesai.Config, ps [][]byte, ts []int64) ([]scan,
 	return out, d.Stats()
 }
 
-// grid is a uniform-grid nearest-neighbour index (cells of size h): a
-// query looks at the 27 cells around the point, so distances below h are
-// exact and larger ones report ≥ h.
-type grid struct {
-	h     float64
-	cells map[[3]int32][]int
-	pts   []float32
-}
-
-func newGrid(pts []float32, h float64) *grid {
-	g := &grid{h: h, cells: map[[3]int32][]int{}, pts: pts}
-	for i := 0; i+3 < len(pts); i += 4 {
-		k := g.key(pts[i], pts[i+1], pts[i+2])
-		g.cells[k] = append(g.cells[k], i)
-	}
-	return g
-}
-
-func (g *grid) key(x, y, z float32) [3]int32 {
-	return [3]int32{int32(math.Floor(float64(x) / g.h)), int32(math.Floor(float64(y) / g.h)), int32(math.Floor(float64(z) / g.h))}
-}
-
-func (g *grid) nearest(x, y, z float32) float64 {
-	k := g.key(x, y, z)
-	best := math.Inf(1)
-	for dx := int32(-1); dx <= 1; dx++ {
-		for dy := int32(-1); dy <= 1; dy++ {
-			for dz := int32(-1); dz <= 1; dz++ {
-				for _, i := range g.cells[[3]int32{k[0] + dx, k[1] + dy, k[2] + dz}] {
-					ex, ey, ez := float64(g.pts[i]-x), float64(g.pts[i+1]-y), float64(g.pts[i+2]-z)
-					best = min(best, ex*ex+ey*ey+ez*ez)
-				}
-			}
-		}
-	}
-	return math.Sqrt(best)
-}
-
-// within is the fraction of a's points with a neighbour in b closer than tol.
-func within(a, b []float32, tol float64) float64 {
-	g := newGrid(b, 0.05)
-	n, ok := 0, 0
-	for i := 0; i+3 < len(a); i += 4 {
-		n++
-		if g.nearest(a[i], a[i+1], a[i+2]) < tol {
-			ok++
-		}
-	}
-	return float64(ok) / float64(max(n, 1))
-}
-
 // golden reads nebula's reference cloud and turns it from nebula's Hesai
 // frame (x right, y forward) into ours (x forward, y left): (y, −x, z).
 func golden(t *testing.T) []float32 {
@@ -141,12 +91,12 @@ func TestAgainstNebula(t *testing.T) {
 	scans, _ := decodeAll(t, hesai.Config{MinRange: 0.05, MaxRange: 120}, ps, ts)
 	best, bestF := -1, -1.0
 	for i, s := range scans {
-		if f := within(gold, s.pts, 0.01); f > bestF {
+		if f := dstest.WithinFraction(gold, s.pts, 0.01); f > bestF {
 			best, bestF = i, f
 		}
 	}
 	s := scans[best]
-	back := within(s.pts, gold, 0.01)
+	back := dstest.WithinFraction(s.pts, gold, 0.01)
 	n, g := s.Len(), len(gold)/4
 	t.Logf("scan %d of %d (complete %v, az %d→%d, %d packets): %d points vs nebula %d (%.2f %%); nebula→ours within 1 cm %.4f, ours→nebula %.4f",
 		best, len(scans), s.Complete, s.AzimuthFirst, s.AzimuthLast, s.Packets, n, g, 100*float64(n-g)/float64(g), bestF, back)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
@@ -128,57 +129,6 @@ func TestCapturesMatchProvenance(t *testing.T) {
 	}
 }
 
-// grid is a uniform-grid nearest-neighbour index (cells of size h): a
-// query looks at the 27 cells around the point, so distances below h are
-// exact and larger ones report ≥ h.
-type grid struct {
-	h     float64
-	cells map[[3]int32][]int
-	pts   []float32
-}
-
-func newGrid(pts []float32, h float64) *grid {
-	g := &grid{h: h, cells: map[[3]int32][]int{}, pts: pts}
-	for i := 0; i+3 < len(pts); i += 4 {
-		k := g.key(pts[i], pts[i+1], pts[i+2])
-		g.cells[k] = append(g.cells[k], i)
-	}
-	return g
-}
-
-func (g *grid) key(x, y, z float32) [3]int32 {
-	return [3]int32{int32(math.Floor(float64(x) / g.h)), int32(math.Floor(float64(y) / g.h)), int32(math.Floor(float64(z) / g.h))}
-}
-
-func (g *grid) nearest(x, y, z float32) float64 {
-	k := g.key(x, y, z)
-	best := math.Inf(1)
-	for dx := int32(-1); dx <= 1; dx++ {
-		for dy := int32(-1); dy <= 1; dy++ {
-			for dz := int32(-1); dz <= 1; dz++ {
-				for _, i := range g.cells[[3]int32{k[0] + dx, k[1] + dy, k[2] + dz}] {
-					ex, ey, ez := float64(g.pts[i]-x), float64(g.pts[i+1]-y), float64(g.pts[i+2]-z)
-					best = min(best, ex*ex+ey*ey+ez*ez)
-				}
-			}
-		}
-	}
-	return math.Sqrt(best)
-}
-
-// within is the fraction of a's points with a neighbour in b closer than tol.
-func within(a, b []float32, tol float64) float64 {
-	g := newGrid(b, 0.05)
-	n, ok := 0, 0
-	for i := 0; i+3 < len(a); i += 4 {
-		n++
-		if g.nearest(a[i], a[i+1], a[i+2]) < tol {
-			ok++
-		}
-	}
-	return float64(ok) / float64(max(n, 1))
-}
-
 func readGolden(t *testing.T, name string) []float32 {
 	c, err := lidar.ReadFile(sampledata.Shared(t, "lidar-raw/velodyne/golden/"+name), lidar.ReadOptions{})
 	if err != nil {
@@ -211,19 +161,19 @@ func TestAgainstNebula(t *testing.T) {
 				scans, _ := decodeAll(t, c.cfg, ps, ts)
 				best, bestF := -1, -1.0
 				for i, s := range scans {
-					if f := within(gold, s.pts, 0.01); f > bestF {
+					if f := dstest.WithinFraction(gold, s.pts, 0.01); f > bestF {
 						best, bestF = i, f
 					}
 				}
 				s := scans[best]
-				back := within(s.pts, gold, 0.01)
+				back := dstest.WithinFraction(s.pts, gold, 0.01)
 				n, g := len(s.pts)/4, len(gold)/4
 				t.Logf("scan %d of %d (ts %d, complete %v): %d points vs nebula %d (%.2f %%); nebula→ours within 1 cm %.4f, ours→nebula %.4f",
 					best, len(scans), s.ts, s.complete, n, g, 100*float64(n-g)/float64(g), bestF, back)
 				if math.Abs(float64(n-g)) > 0.01*float64(g) {
 					t.Errorf("point count %d vs nebula's %d: over 1 %% apart", n, g)
 				}
-				if loose := within(gold, s.pts, 0.10); loose < 0.99 {
+				if loose := dstest.WithinFraction(gold, s.pts, 0.10); loose < 0.99 {
 					t.Errorf("only %.4f of nebula's points within 10 cm of ours", loose)
 				}
 				if interp == velodyne.InterpNebula && (bestF < 0.99 || back < 0.99) {
