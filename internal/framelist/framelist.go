@@ -177,3 +177,29 @@ func frameLines(data []byte) []int {
 	}
 	return out
 }
+
+// LoopSpan is how far a looped replay's timestamps advance per loop: from
+// the first to the last frame plus one mean frame period (1/rateHz for a
+// single frame), so a loop continues the timeline.
+func LoopSpan(entries []Entry, rateHz float64) int64 {
+	span := entries[len(entries)-1].TimestampNs - entries[0].TimestampNs
+	if len(entries) > 1 {
+		return span + span/int64(len(entries)-1)
+	}
+	return span + int64(1e9/rateHz)
+}
+
+// Count is how many datamaps a loader with n frames emits: with loop,
+// maxFrames, or -1 (endless) without it; otherwise n, capped by maxFrames
+// when it is set.
+func Count(n int, loop bool, maxFrames int) int {
+	switch {
+	case loop && maxFrames > 0:
+		return maxFrames
+	case loop:
+		return -1
+	case maxFrames > 0:
+		return min(n, maxFrames)
+	}
+	return n
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/framelist"
 )
 
 // ImageLoaderConfig configures image_file_loader.
@@ -132,30 +133,13 @@ func NewImageLoader(cfg *ImageLoaderConfig, _ *ds3d.Env) (*ImageLoader, error) {
 		l.cams = append(l.cams, camSource{list: li, key: key, w: w, h: h, pool: pool})
 		l.n = min(l.n, len(li.Entries))
 	}
-	// A loop continues the timeline: one frame period after the last frame.
-	first := l.cams[0].list.Entries[:l.n]
-	l.span = first[len(first)-1].TimestampNs - first[0].TimestampNs
-	if len(first) > 1 {
-		l.span += l.span / int64(len(first)-1)
-	} else {
-		l.span += int64(1e9 / cfg.RateHz)
-	}
+	l.span = framelist.LoopSpan(l.cams[0].list.Entries[:l.n], cfg.RateHz)
 	return l, nil
 }
 
 // Len is the number of datamaps the loader emits, or -1 when looping
 // without max_frames.
-func (l *ImageLoader) Len() int {
-	switch {
-	case l.cfg.MaxFrames > 0 && l.cfg.FileLoop:
-		return l.cfg.MaxFrames
-	case l.cfg.FileLoop:
-		return -1
-	case l.cfg.MaxFrames > 0:
-		return min(l.n, l.cfg.MaxFrames)
-	}
-	return l.n
-}
+func (l *ImageLoader) Len() int { return framelist.Count(l.n, l.cfg.FileLoop, l.cfg.MaxFrames) }
 
 // Size returns camera i's image size, fixed by its first image.
 func (l *ImageLoader) Size(i int) (width, height int) { return l.cams[i].w, l.cams[i].h }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/framelist"
 )
 
 // FileLoaderConfig configures lidar_file_loader, ds3d's
@@ -134,34 +135,18 @@ func NewFileLoader(cfg *FileLoaderConfig, env *ds3d.Env) (*FileLoader, error) {
 		}
 		l.sources = append(l.sources, source{list: li, key: key, id: id, pool: pool})
 	}
-	// A loop continues the timeline: one frame period after the last frame.
-	first := l.sources[0].list.Entries
-	l.span = first[len(first)-1].TimestampNs - first[0].TimestampNs
-	if len(first) > 1 {
-		l.span += l.span / int64(len(first)-1)
-	} else {
-		l.span += int64(1e9 / cfg.RateHz)
-	}
+	l.span = framelist.LoopSpan(l.sources[0].list.Entries, cfg.RateHz)
 	return l, nil
 }
 
 // Len is the number of datamaps the loader emits, or -1 when looping
 // without max_frames.
 func (l *FileLoader) Len() int {
-	if l.cfg.FileLoop {
-		if l.cfg.MaxFrames > 0 {
-			return l.cfg.MaxFrames
-		}
-		return -1
-	}
 	n := math.MaxInt
 	for _, s := range l.sources {
 		n = min(n, len(s.list.Entries))
 	}
-	if l.cfg.MaxFrames > 0 {
-		n = min(n, l.cfg.MaxFrames)
-	}
-	return n
+	return framelist.Count(n, l.cfg.FileLoop, l.cfg.MaxFrames)
 }
 
 // Next reads the next frame of every source.
