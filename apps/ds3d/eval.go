@@ -13,8 +13,9 @@ const evalUsage = `usage: ds3d eval KIND [flags]
 kinds:
   mot      --gt GT.txt --pred PRED.txt [--json] [--iou 0.5]
            MOTChallenge CLEAR-MOT, IDF1, MT/ML of 2D tracking results
-  kitti    --gt LABEL_DIR --pred PRED_DIR [--calib CALIB_DIR] [--class Car,...] [--json]
-           KITTI BEV/3D AP (R11, R40) per class and difficulty
+  kitti    --gt LABEL_DIR --pred PRED_DIR [--class Car,...] [--curve devkit|exact] [--json]
+           KITTI AP as the KITTI devkit computes it: 2D, AOS, BEV, 3D (R11, R40)
+           per class and difficulty
   v2x      --gt LABEL.json|LABEL_DIR --pred BOXES.jsonl [--dist 2] [--json]   (alias: dair)
            DAIR-V2X recall within a BEV centre distance, per labelled class
   nuscenes --info INFO.json --pred BOXES.jsonl [--json]

@@ -1,91 +1,105 @@
-// Package eval scores 3D object detections against KITTI ground truth with
-// the KITTI object benchmark protocol: average precision in bird's-eye view
-// ("bev") and 3D ("3d") per class and difficulty, as the devkit's
-// cpp/evaluate_object.cpp (named in the benchmark's devkit_object/readme.txt)
-// computes it, with the deviations listed below.
+// Package eval scores detections and tracks against ground truth: KITTI
+// object AP exactly as the KITTI devkit computes it (this file, overlap.go,
+// run.go), nuScenes detection AP, DAIR-V2X recall within a distance and 3D
+// CLEAR-MOT (the other files).
 //
-// Protocol, per class C (Car, Pedestrian, Cyclist by default) and
-// difficulty D:
+// KITTI reproduces the KITTI object devkit's evaluator
+// (evaluate_object_3d_offline.cpp, kept as a test reference in
+// ../shared/peers/kitti_eval and run against this code by
+// TestMatchesDevkit): 2D, orientation (AOS), bird's-eye-view ("bev") and 3D
+// AP per class and difficulty, R11 and R40, from the same label files. Per
+// class C (case-insensitive: Car, Pedestrian, Cyclist by default), metric
+// and difficulty D:
 //
-//   - Difficulties (the devkit's MIN_HEIGHT, MAX_OCCLUSION, MAX_TRUNCATION):
-//     Easy: 2D box height > 40 px, occlusion 0, truncation ≤ 0.15;
-//     Moderate: > 25 px, occlusion ≤ 1, truncation ≤ 0.3;
-//     Hard: > 25 px, occlusion ≤ 2, truncation ≤ 0.5.
-//   - Ground truth of class C that meets D counts (it is a TP or a FN).
-//     Ground truth of the neighbouring class (Van for Car, Person_sitting for
-//     Pedestrian) and ground truth of class C that does not meet D (height ≤
-//     the minimum, as the devkit writes it) are "ignored": a detection
-//     matched to it is neither TP nor FP and a missed one is no FN. Ground
-//     truth of any other class plays no part.
-//   - Detections of class C whose 2D box is lower than D's minimum height
-//     are ignored (a GT they match is taken out of the count, as the devkit
-//     does); detections of other classes play no part.
-//   - A detection matches when its overlap with a GT box is strictly above
-//     the class's minimum overlap (Car 0.7, Pedestrian 0.5, Cyclist 0.5 for
-//     both bev and 3d; Options.MinOverlap changes it). bev overlap is the
-//     rotated-footprint IoU (filters/postprocess.BEVIoU), 3d overlap the
-//     upright 3D IoU (filters/postprocess.IoU3D).
-//   - A detection that matches nothing and whose 2D box lies in a DontCare
-//     region (2D intersection over the detection's area above the class's
-//     minimum overlap, the devkit's boxoverlap(det, dc, 0)) is ignored;
-//     otherwise it is a false positive.
-//   - Average precision: the detections that count (TP or FP), sorted by
-//     score over all frames, give a precision/recall curve (recall = TP /
-//     number of counted GT); precision is interpolated as the maximum
-//     precision at recall ≥ r and averaged over r ∈ {0, 0.1, …, 1} (R11, the
-//     benchmark's original metric) and r ∈ {1/40, 2/40, …, 1} (R40, the
-//     devkit's metric since 2019, Simonelli et al. 2019).
+//   - Difficulties (MIN_HEIGHT, MAX_OCCLUSION, MAX_TRUNCATION): Easy: 2D
+//     box height ≥ 40 px, occlusion 0, truncation ≤ 0.15; Moderate: ≥ 25 px,
+//     occlusion ≤ 1, truncation ≤ 0.3; Hard: ≥ 25 px, occlusion ≤ 2,
+//     truncation ≤ 0.5.
+//   - Ground truth of class C that meets D is counted (a TP or a FN). Ground
+//     truth of the neighbouring class (Van for Car, Person_sitting for
+//     Pedestrian) and of class C outside D is ignored: a detection may be
+//     assigned to it, which is then neither TP nor FP, and a miss is no FN.
+//     Other ground truth plays no part, except DontCare (below).
+//   - A detection of any class whose 2D box is lower than D's minimum
+//     height (the height truncated to whole pixels, as the devkit's int32
+//     does) is an ignored detection; other detections of class C are
+//     valid; the rest play no part.
+//   - Overlaps, in float64 from the label values: 2D is the image-box IoU;
+//     bev the IoU of the rotated (x, z) footprints (ry turns (l, w) by the
+//     matrix [cos ry, sin ry; −sin ry, cos ry], as the devkit's toPolygon);
+//     3d that footprint intersection times the overlap of the [y−h, y]
+//     height ranges over the union of the volumes. A match needs an
+//     overlap strictly above the class's minimum (0.7 Car, 0.5 Pedestrian
+//     and Cyclist for all three metrics; Options.MinOverlap changes it).
+//   - Recall sampling (computeStatistics and getThresholds): first every
+//     counted GT takes the unassigned matching detection of highest score;
+//     those TP scores, sorted, give up to 41 score thresholds at recall
+//     steps of 1/40 of the counted GT. At each threshold, every GT in file
+//     order takes, among the detections scoring at least the threshold, the
+//     valid match of greatest overlap (or, failing one, the first ignored
+//     detection that matches); unassigned valid detections are FP, except
+//     those whose overlap with a DontCare region, divided by the
+//     detection's own area or volume, exceeds the minimum overlap. The
+//     DontCare test uses the metric's own overlap: for bev and 3d it is the
+//     DontCare row's 3D box, which KITTI fills with −1000, so it only
+//     excuses detections in 2D.
+//   - precision[i] = TP/(TP+FP) at threshold i (0 beyond the last
+//     threshold), replaced by its maximum over i..40. AP R11 is the mean of
+//     positions 0, 4, …, 40 (what the devkit prints); AP R40 the mean of
+//     positions 1..40 (the rows 2–41 of its plot file, KITTI's metric since
+//     2019). AOS does the same with the summed orientation similarity
+//     (1+cos Δα)/2 of the TPs; it is computed only when no detection has
+//     alpha −10, as the devkit does.
+//   - A class is evaluated for a metric only when some detection of it has
+//     x1 ≥ 0 (2D, AOS), x ≠ −1000 (bev) or y ≠ −1000 (3d); otherwise the
+//     devkit prints nothing and Entry.Evaluated is false (AP NaN). A class
+//     with detections but no counted GT has AP 0, as the devkit prints.
+//   - Only frames with a prediction file are scored (the devkit reads the
+//     frames listed in its result folder); a frame where nothing was
+//     detected needs an empty file.
 //
-// Deviations from evaluate_object.cpp, all deliberate:
+// With few counted GT the sampling is coarse: one pedestrian, found, gives
+// R11 1/11 and R40 0. Options.Curve = CurveExact keeps the same matching
+// and ignore rules but evaluates every detection score, giving the exact
+// precision/recall curve (recall TP/(TP+FN)); its AP is the maximum
+// precision at recall ≥ r averaged over r ∈ {0, 0.1, …, 1} (R11) and
+// {1/40, …, 1} (R40). It is not what published KITTI numbers use.
 //
-//   - Matching is greedy by score (as PASCAL VOC and COCO do): within a
-//     frame, detections in descending score take the unmatched counted GT
-//     of highest overlap, else an unmatched ignored GT. The devkit instead
-//     re-matches each GT to its highest-overlap detection at every score
-//     threshold; the two agree unless two detections compete for one GT.
-//   - Recall points are the exact interpolated curve above. The devkit
-//     samples 41 score thresholds from TP scores (getThresholds), which
-//     matches this when there are many GT objects but gives far lower AP
-//     when a split has fewer than ~40 counted GT (with 3 GT and all three
-//     detected the devkit reports R40 AP 2/40); here such a split scores 1.
-//   - No class/difficulty with zero counted GT gets a number: its AP is NaN
-//     (the devkit skips it).
-//
-// Frames: ReadDir reads a folder of KITTI label files (%06d.txt; a 16th
-// column is the score, ground truth has none and scores 1) and compares
-// boxes in the rectified camera frame, as the devkit does: Object.Box holds
-// camera (x, z, −y) as (CX, CY, CZ) — x right, z forward, up — with the
-// bottom-centre moved up by H/2, DX = L, DY = W, DZ = H, Yaw = −rotation_y.
-// That is a proper rotation of the camera frame in which KITTI boxes are
-// exactly upright, so BEVIoU is the devkit's x–z overlap and IoU3D its 3D
-// overlap. ReadDirLidar converts the same labels with their calibration to
-// velodyne-frame boxes (datasets/kitti.LabelToBox) instead; overlaps then
-// differ from the camera-frame ones only by the ≈0.6° camera tilt that
-// the IoU functions' upright assumption drops.
+// Boxes are the label files' values in the rectified camera frame (x
+// right, y down, z forward; (x, y, z) the bottom centre), read as float64
+// like the devkit's fscanf.
 package eval
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-
-	"github.com/ds3d-go/ds3d-go/datasets/kitti"
-	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/filters/postprocess"
-	"github.com/ds3d-go/ds3d-go/sensors/calib"
 )
 
-// Object is one ground-truth or predicted object.
+// Rect is a 2D box in image pixels, as a label file's left, top, right,
+// bottom columns.
+type Rect struct{ X1, Y1, X2, Y2 float64 }
+
+// CamBox is a label file's 3D box: height, width, length in metres, the
+// bottom centre (X, Y, Z) in the rectified camera frame (x right, y down, z
+// forward) and the rotation RotY about the camera y axis.
+type CamBox struct{ H, W, L, X, Y, Z, RotY float64 }
+
+// Object is one ground-truth or predicted object: one label file row.
 type Object struct {
-	Type      string        // KITTI type: Car, Van, Pedestrian, …, DontCare
-	Truncated float64       // ground truth only
-	Occluded  int           // ground truth only
-	BBox      ds3d.Object2D // 2D box in image pixels (Height is what difficulties use)
-	Box       ds3d.Box3D    // 3D box; any frame shared by GT and predictions
-	Score     float64       // predictions: the confidence
+	Type      string  // KITTI type: Car, Van, Pedestrian, …, DontCare
+	Truncated float64 // ground truth only
+	Occluded  int     // ground truth only
+	Alpha     float64 // observation angle; −10 in a detection turns AOS off
+	BBox      Rect
+	Box       CamBox
+	Score     float64 // predictions: the confidence (16th column)
 }
 
 // FrameBoxes is the objects of one frame; frames of GT and predictions pair
@@ -110,40 +124,53 @@ var Difficulties = []Difficulty{
 	{"hard", 25, 2, 0.5},
 }
 
-// Metrics are the overlap measures scored.
-var Metrics = []string{"bev", "3d"}
+// Metrics are the measures scored, in the devkit's order: 2D boxes,
+// orientation similarity of the 2D matches, bird's-eye view, 3D.
+var Metrics = []string{"2d", "aos", "bev", "3d"}
 
 // DefaultClasses are the classes KITTI ranks.
 var DefaultClasses = []string{"Car", "Pedestrian", "Cyclist"}
 
-// DefaultMinOverlap is the devkit's MIN_OVERLAP for bev and 3d.
+// DefaultMinOverlap is the devkit's MIN_OVERLAP, the same for 2D, bev and 3d.
 var DefaultMinOverlap = map[string]float64{"Car": 0.7, "Pedestrian": 0.5, "Cyclist": 0.5}
 
 // Neighbours are the ground-truth types ignored (not counted, not penalised)
 // for a class.
 var Neighbours = map[string]string{"Car": "Van", "Pedestrian": "Person_sitting"}
 
+// Curves: how recall is sampled.
+const (
+	CurveDevkit = "devkit" // the devkit's 41 score thresholds (the default)
+	CurveExact  = "exact"  // every detection score: the exact precision/recall curve
+)
+
 // Options configure KITTI. The zero value scores DefaultClasses with
-// DefaultMinOverlap.
+// DefaultMinOverlap and the devkit's sampling.
 type Options struct {
 	Classes    []string           // classes to score; nil: DefaultClasses
 	MinOverlap map[string]float64 // per class; missing classes take DefaultMinOverlap, else 0.5
+	Curve      string             // "" or CurveDevkit, or CurveExact
 }
 
 // Entry is the AP of one class, metric and difficulty.
 type Entry struct {
 	Class      string  `json:"class"`
-	Metric     string  `json:"metric"` // "bev" or "3d"
+	Metric     string  `json:"metric"` // "2d", "aos", "bev" or "3d"
 	Difficulty string  `json:"difficulty"`
-	AP11       float64 `json:"-"` // NaN when NumGT is 0
+	Evaluated  bool    `json:"evaluated"` // false where the devkit prints nothing (see the package doc)
+	AP11       float64 `json:"-"`         // NaN when not Evaluated
 	AP40       float64 `json:"-"`
 	NumGT      int     `json:"num_gt"` // counted GT objects
-	TP         int     `json:"tp"`     // at the lowest score
+	TP         int     `json:"tp"`     // with every detection (the lowest threshold)
 	FP         int     `json:"fp"`
+	// Precision is the devkit's 41 filtered precision (or AOS) values, the
+	// columns of its plot file; nil for CurveExact.
+	Precision []float64 `json:"-"`
 }
 
 // Result holds one Entry per class × metric × difficulty, in that order.
 type Result struct {
+	Curve   string
 	Entries []Entry
 }
 
@@ -161,19 +188,264 @@ func (o *Options) overlap(class string) float64 {
 	if v, ok := o.MinOverlap[class]; ok {
 		return v
 	}
-	if v, ok := DefaultMinOverlap[class]; ok {
-		return v
+	for k, v := range DefaultMinOverlap {
+		if strings.EqualFold(k, class) {
+			return v
+		}
 	}
 	return 0.5
 }
 
-// KITTI scores pred against gt (see the package doc). Frames pair by ID; a
-// GT frame without predictions has no detections, a prediction frame
-// without GT is an error.
+// nSample is the devkit's N_SAMPLE_PTS.
+const nSample = 41
+
+// frame is one scored frame with its overlaps, per metric (2D, bev, 3d):
+// ov[m][i][j] is the IoU of GT i and detection j (criterion −1),
+// dc[m][k][j] the overlap of DontCare k and detection j over the
+// detection's size (criterion 0).
+type frame struct {
+	gt, det []Object
+	dcIdx   []int
+	ov, dc  [3][][]float64
+}
+
+func newFrame(gt, det []Object) *frame {
+	f := &frame{gt: gt, det: det}
+	for i := range gt {
+		if strings.EqualFold(gt[i].Type, "DontCare") {
+			f.dcIdx = append(f.dcIdx, i)
+		}
+	}
+	for m := 0; m < 3; m++ {
+		f.ov[m] = make([][]float64, len(gt))
+		for i := range gt {
+			row := make([]float64, len(det))
+			for j := range det {
+				row[j] = overlap(m, &det[j], &gt[i], -1)
+			}
+			f.ov[m][i] = row
+		}
+		f.dc[m] = make([][]float64, len(f.dcIdx))
+		for k, i := range f.dcIdx {
+			row := make([]float64, len(det))
+			for j := range det {
+				row[j] = overlap(m, &det[j], &gt[i], 0)
+			}
+			f.dc[m][k] = row
+		}
+	}
+	return f
+}
+
+// overlap is the devkit's imageBoxOverlap, groundBoxOverlap or
+// box3DOverlap for metric index 0, 1 or 2.
+func overlap(m int, d, g *Object, criterion int) float64 {
+	switch m {
+	case 0:
+		return ImageOverlap(d.BBox, g.BBox, criterion)
+	case 1:
+		return GroundOverlap(d.Box, g.Box, criterion)
+	}
+	return Box3DOverlap(d.Box, g.Box, criterion)
+}
+
+// ignores is cleanData's output for one frame: per GT 0 counted, 1 ignored,
+// −1 no part; per detection 0 valid, 1 ignored, −1 no part.
+type ignores struct {
+	gt, det []int
+}
+
+func cleanData(f *frame, class string, d Difficulty) (ignores, int) {
+	ig := ignores{gt: make([]int, len(f.gt)), det: make([]int, len(f.det))}
+	n := 0
+	for i := range f.gt {
+		g := &f.gt[i]
+		valid := -1
+		switch {
+		case strings.EqualFold(g.Type, class):
+			valid = 1
+		case Neighbours[canonical(class)] != "" && strings.EqualFold(g.Type, Neighbours[canonical(class)]):
+			valid = 0
+		}
+		height := g.BBox.Y2 - g.BBox.Y1
+		ignore := g.Occluded > d.MaxOcclusion || g.Truncated > d.MaxTruncation || height < d.MinHeight
+		switch {
+		case valid == 1 && !ignore:
+			ig.gt[i] = 0
+			n++
+		case valid == 0 || (ignore && valid == 1):
+			ig.gt[i] = 1
+		default:
+			ig.gt[i] = -1
+		}
+	}
+	for j := range f.det {
+		p := &f.det[j]
+		height := math.Trunc(math.Abs(p.BBox.Y1 - p.BBox.Y2)) // int32_t in the devkit
+		switch {
+		case height < d.MinHeight:
+			ig.det[j] = 1
+		case strings.EqualFold(p.Type, class):
+			ig.det[j] = 0
+		default:
+			ig.det[j] = -1
+		}
+	}
+	return ig, n
+}
+
+// canonical maps a class name to its DefaultClasses spelling, for the
+// Neighbours lookup.
+func canonical(class string) string {
+	for k := range Neighbours {
+		if strings.EqualFold(k, class) {
+			return k
+		}
+	}
+	return class
+}
+
+// stats is the devkit's tPrData.
+type stats struct {
+	v          []float64 // TP scores (threshold pass)
+	similarity float64
+	tp, fp, fn int
+}
+
+const noDetection = -10000000
+
+// computeStatistics is the devkit's function of that name: m is the metric
+// index, thr the minimum overlap; with computeFP it counts at score
+// threshold thresh (detections below it play no part).
+func computeStatistics(f *frame, ig ignores, m int, thr float64, computeFP, computeAOS bool, thresh float64) stats {
+	var st stats
+	assigned := make([]bool, len(f.det))
+	below := make([]bool, len(f.det))
+	if computeFP {
+		for j := range f.det {
+			below[j] = f.det[j].Score < thresh
+		}
+	}
+	var delta []float64
+	ov := f.ov[m]
+	for i := range f.gt {
+		if ig.gt[i] == -1 {
+			continue
+		}
+		detIdx := -1
+		valid := float64(noDetection)
+		maxOverlap := 0.0
+		assignedIgnored := false
+		for j := range f.det {
+			if ig.det[j] == -1 || assigned[j] || below[j] {
+				continue
+			}
+			o := ov[i][j]
+			switch {
+			case !computeFP && o > thr && f.det[j].Score > valid:
+				detIdx, valid = j, f.det[j].Score
+			case computeFP && o > thr && (o > maxOverlap || assignedIgnored) && ig.det[j] == 0:
+				maxOverlap, detIdx, valid, assignedIgnored = o, j, 1, false
+			case computeFP && o > thr && valid == noDetection && ig.det[j] == 1:
+				detIdx, valid, assignedIgnored = j, 1, true
+			}
+		}
+		switch {
+		case valid == noDetection && ig.gt[i] == 0:
+			st.fn++
+		case valid != noDetection && (ig.gt[i] == 1 || ig.det[detIdx] == 1):
+			assigned[detIdx] = true
+		case valid != noDetection:
+			st.tp++
+			st.v = append(st.v, f.det[detIdx].Score)
+			if computeAOS {
+				delta = append(delta, f.gt[i].Alpha-f.det[detIdx].Alpha)
+			}
+			assigned[detIdx] = true
+		}
+	}
+	if !computeFP {
+		return st
+	}
+	for j := range f.det {
+		if !(assigned[j] || ig.det[j] == -1 || ig.det[j] == 1 || below[j]) {
+			st.fp++
+		}
+	}
+	nstuff := 0
+	for k := range f.dcIdx {
+		for j := range f.det {
+			if assigned[j] || ig.det[j] == -1 || ig.det[j] == 1 || below[j] {
+				continue
+			}
+			if f.dc[m][k][j] > thr {
+				assigned[j] = true
+				nstuff++
+			}
+		}
+	}
+	st.fp -= nstuff
+	if computeAOS {
+		if st.tp > 0 || st.fp > 0 {
+			s := 0.0
+			for _, d := range delta {
+				s += (1 + math.Cos(d)) / 2
+			}
+			st.similarity = s
+		} else {
+			st.similarity = -1
+		}
+	}
+	return st
+}
+
+// getThresholds is the devkit's function of that name: the scores at which
+// recall passes each multiple of 1/40 of nGT.
+func getThresholds(v []float64, nGT float64) []float64 {
+	sort.Sort(sort.Reverse(sort.Float64Slice(v)))
+	var t []float64
+	current := 0.0
+	for i := range v {
+		l := float64(i+1) / nGT
+		r := l
+		if i < len(v)-1 {
+			r = float64(i+2) / nGT
+		}
+		if (r-current) < (current-l) && i < len(v)-1 {
+			continue
+		}
+		t = append(t, v[i])
+		current += 1.0 / (nSample - 1.0)
+	}
+	return t
+}
+
+// maxFrom is *max_element(p.begin()+i, p.end()) with C++'s operator<
+// semantics (a NaN compares false).
+func maxFrom(p []float64, i int) float64 {
+	best := p[i]
+	for _, x := range p[i+1:] {
+		if best < x {
+			best = x
+		}
+	}
+	return best
+}
+
+// KITTI scores pred against gt (see the package doc). Frames pair by ID;
+// only frames present in pred are scored, and a prediction frame without
+// GT is an error.
 func KITTI(gt, pred []FrameBoxes, opt Options) (Result, error) {
 	classes := opt.Classes
 	if classes == nil {
 		classes = DefaultClasses
+	}
+	curve := opt.Curve
+	if curve == "" {
+		curve = CurveDevkit
+	}
+	if curve != CurveDevkit && curve != CurveExact {
+		return Result{}, fmt.Errorf("eval: curve %q, want %q or %q", opt.Curve, CurveDevkit, CurveExact)
 	}
 	for _, c := range classes {
 		if v := opt.overlap(c); !(v >= 0 && v <= 1) {
@@ -187,39 +459,78 @@ func KITTI(gt, pred []FrameBoxes, opt Options) (Result, error) {
 		}
 		byID[f.ID] = i
 	}
-	predOf := make([]*FrameBoxes, len(gt))
+	seen := make(map[string]bool, len(pred))
+	frames := make([]*frame, 0, len(pred))
+	computeAOS := true
 	for i := range pred {
 		j, ok := byID[pred[i].ID]
 		if !ok {
 			return Result{}, fmt.Errorf("eval: prediction frame %q has no ground truth", pred[i].ID)
 		}
-		if predOf[j] != nil {
+		if seen[pred[i].ID] {
 			return Result{}, fmt.Errorf("eval: prediction frame %q appears twice", pred[i].ID)
 		}
-		predOf[j] = &pred[i]
+		seen[pred[i].ID] = true
+		for _, p := range pred[i].Objects {
+			if p.Alpha == -10 {
+				computeAOS = false
+			}
+		}
+		frames = append(frames, newFrame(gt[j].Objects, pred[i].Objects))
 	}
-	var res Result
+	res := Result{Curve: curve}
 	for _, c := range classes {
 		thr := opt.overlap(c)
-		for _, m := range Metrics {
-			iou := postprocess.BEVIoU
-			if m == "3d" {
-				iou = postprocess.IoU3D
+		var evaluated [3]bool // 2D, bev, 3d: the devkit's eval_image/ground/3d
+		for _, f := range frames {
+			for _, p := range f.det {
+				if strings.EqualFold(p.Type, c) {
+					evaluated[0] = evaluated[0] || p.BBox.X1 >= 0
+					evaluated[1] = evaluated[1] || p.Box.X != -1000
+					evaluated[2] = evaluated[2] || p.Box.Y != -1000
+				}
+			}
+		}
+		for _, metric := range Metrics {
+			m, aos := 0, false
+			switch metric {
+			case "aos":
+				aos = true
+			case "bev":
+				m = 1
+			case "3d":
+				m = 2
 			}
 			for _, d := range Difficulties {
-				var dets []scored
-				ngt := 0
-				for i := range gt {
-					var p []Object
-					if predOf[i] != nil {
-						p = predOf[i].Objects
-					}
-					n, s := matchFrame(gt[i].Objects, p, c, d, thr, iou)
-					ngt += n
-					dets = append(dets, s...)
+				e := Entry{Class: c, Metric: metric, Difficulty: d.Name, AP11: math.NaN(), AP40: math.NaN()}
+				e.Evaluated = evaluated[m] && (!aos || computeAOS)
+				ig := make([]ignores, len(frames))
+				for i, f := range frames {
+					var n int
+					ig[i], n = cleanData(f, c, d)
+					e.NumGT += n
 				}
-				e := Entry{Class: c, Metric: m, Difficulty: d.Name, NumGT: ngt}
-				e.AP11, e.AP40, e.TP, e.FP = average(dets, ngt)
+				for i, f := range frames {
+					st := computeStatistics(f, ig[i], m, thr, true, false, math.Inf(-1))
+					e.TP += st.tp
+					e.FP += st.fp
+				}
+				if e.Evaluated {
+					if curve == CurveDevkit {
+						e.Precision = devkitCurve(frames, ig, m, thr, aos, e.NumGT)
+						e.AP11, e.AP40 = 0, 0
+						for i := 0; i < nSample; i += 4 {
+							e.AP11 += e.Precision[i]
+						}
+						for i := 1; i < nSample; i++ {
+							e.AP40 += e.Precision[i]
+						}
+						e.AP11 /= 11
+						e.AP40 /= nSample - 1
+					} else {
+						e.AP11, e.AP40 = exactCurve(frames, ig, m, thr, aos)
+					}
+				}
 				res.Entries = append(res.Entries, e)
 			}
 		}
@@ -227,130 +538,101 @@ func KITTI(gt, pred []FrameBoxes, opt Options) (Result, error) {
 	return res, nil
 }
 
-// scored is a detection that counts: its score and whether it is a TP.
-type scored struct {
-	score float64
-	tp    bool
-}
-
-const (
-	gtCounted = iota
-	gtIgnored
-	gtNone
-)
-
-// matchFrame matches one frame's detections of class c and returns the
-// number of counted GT and the detections that count.
-func matchFrame(gt, pred []Object, c string, d Difficulty, thr float64, iou func(a, b *ds3d.Box3D) float64) (int, []scored) {
-	state := make([]int, len(gt))
-	var dc []ds3d.Object2D
-	ngt := 0
-	for i, g := range gt {
-		state[i] = gtNone
-		switch {
-		case g.Type == kitti.DontCare:
-			dc = append(dc, g.BBox)
-		case g.Type == c:
-			if g.Occluded > d.MaxOcclusion || g.Truncated > d.MaxTruncation || float64(g.BBox.Height) <= d.MinHeight {
-				state[i] = gtIgnored
-			} else {
-				state[i] = gtCounted
-				ngt++
-			}
-		case Neighbours[c] != "" && g.Type == Neighbours[c]:
-			state[i] = gtIgnored
-		}
+// devkitCurve is the devkit's eval_class: the 41 filtered precision values
+// (AOS values with aos).
+func devkitCurve(frames []*frame, ig []ignores, m int, thr float64, aos bool, nGT int) []float64 {
+	var v []float64
+	for i, f := range frames {
+		v = append(v, computeStatistics(f, ig[i], m, thr, false, false, 0).v...)
 	}
-	idx := make([]int, 0, len(pred))
-	for j, p := range pred {
-		if p.Type == c {
-			idx = append(idx, j)
-		}
+	thresholds := getThresholds(v, float64(nGT))
+	if len(thresholds) > nSample { // cannot happen: each threshold advances recall by 1/40
+		thresholds = thresholds[:nSample]
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return pred[idx[a]].Score > pred[idx[b]].Score })
-	used := make([]bool, len(gt))
-	var out []scored
-	for _, j := range idx {
-		p := &pred[j]
-		ignoredDet := float64(p.BBox.Height) < d.MinHeight
-		best, bestIoU, bestIgn := -1, thr, -1
-		for i := range gt {
-			if used[i] || state[i] == gtNone {
-				continue
-			}
-			v := iou(&gt[i].Box, &p.Box)
-			if !(v > thr) {
-				continue
-			}
-			if state[i] == gtCounted && (best < 0 || v > bestIoU) {
-				best, bestIoU = i, v
-			} else if state[i] == gtIgnored && bestIgn < 0 {
-				bestIgn = i
+	tp := make([]int, len(thresholds))
+	fp := make([]int, len(thresholds))
+	sim := make([]float64, len(thresholds))
+	for i, f := range frames {
+		for t, th := range thresholds {
+			st := computeStatistics(f, ig[i], m, thr, true, aos, th)
+			tp[t] += st.tp
+			fp[t] += st.fp
+			if st.similarity != -1 {
+				sim[t] += st.similarity
 			}
 		}
-		switch {
-		case best >= 0:
-			used[best] = true
-			if ignoredDet { // the devkit takes this GT out of TP + FN
-				ngt--
-				continue
-			}
-			out = append(out, scored{p.Score, true})
-		case bestIgn >= 0:
-			used[bestIgn] = true
-		case ignoredDet:
-		case inDontCare(p.BBox, dc, thr):
-		default:
-			out = append(out, scored{p.Score, false})
-		}
 	}
-	return ngt, out
-}
-
-// inDontCare reports whether some DontCare box covers more than thr of b.
-func inDontCare(b ds3d.Object2D, dc []ds3d.Object2D, thr float64) bool {
-	a := float64(b.Width) * float64(b.Height)
-	if !(a > 0) {
-		return false
-	}
-	for _, r := range dc {
-		w := math.Min(float64(b.Left+b.Width), float64(r.Left+r.Width)) - math.Max(float64(b.Left), float64(r.Left))
-		h := math.Min(float64(b.Top+b.Height), float64(r.Top+r.Height)) - math.Max(float64(b.Top), float64(r.Top))
-		if w > 0 && h > 0 && w*h/a > thr {
-			return true
-		}
-	}
-	return false
-}
-
-// average returns R11 and R40 AP of the detections against ngt GT, and the
-// TP and FP counts.
-func average(dets []scored, ngt int) (ap11, ap40 float64, tp, fp int) {
-	sort.SliceStable(dets, func(a, b int) bool { return dets[a].score > dets[b].score })
-	rec := make([]float64, len(dets))
-	prec := make([]float64, len(dets))
-	for i, d := range dets {
-		if d.tp {
-			tp++
+	p := make([]float64, nSample)
+	for t := range thresholds {
+		if aos {
+			p[t] = sim[t] / float64(tp[t]+fp[t])
 		} else {
-			fp++
+			p[t] = float64(tp[t]) / float64(tp[t]+fp[t])
 		}
-		rec[i] = float64(tp) / float64(ngt)
-		prec[i] = float64(tp) / float64(tp+fp)
 	}
-	if ngt <= 0 {
-		return math.NaN(), math.NaN(), tp, fp
+	for t := range thresholds {
+		p[t] = maxFrom(p, t)
 	}
-	// interpolated precision: max precision at recall ≥ r
-	for i := len(prec) - 2; i >= 0; i-- {
-		prec[i] = math.Max(prec[i], prec[i+1])
+	return p
+}
+
+// exactCurve evaluates computeStatistics at every detection score and
+// returns R11 and R40 AP of the exact interpolated curve. A frame's
+// statistics change only at its own detections' scores, so each frame is
+// evaluated at those and the differences are summed in score order.
+func exactCurve(frames []*frame, ig []ignores, m int, thr float64, aos bool) (ap11, ap40 float64) {
+	type step struct {
+		score         float64
+		dtp, dfp, dfn int
+		dsim          float64
+	}
+	var steps []step
+	base := step{score: math.Inf(1)}
+	for i, f := range frames {
+		var scores []float64
+		for j, p := range f.det {
+			if ig[i].det[j] != -1 {
+				scores = append(scores, p.Score)
+			}
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(scores)))
+		prev := computeStatistics(f, ig[i], m, thr, true, aos, math.Inf(1))
+		base.dfn += prev.fn
+		for k, s := range scores {
+			if k > 0 && s == scores[k-1] {
+				continue
+			}
+			st := computeStatistics(f, ig[i], m, thr, true, aos, s)
+			steps = append(steps, step{s, st.tp - prev.tp, st.fp - prev.fp, st.fn - prev.fn, simOf(st) - simOf(prev)})
+			prev = st
+		}
+	}
+	sort.SliceStable(steps, func(a, b int) bool { return steps[a].score > steps[b].score })
+	var rec, prec []float64
+	tp, fp, fn, sim := 0, 0, base.dfn, 0.0
+	for k, s := range steps {
+		tp, fp, fn, sim = tp+s.dtp, fp+s.dfp, fn+s.dfn, sim+s.dsim
+		if k+1 < len(steps) && steps[k+1].score == s.score {
+			continue
+		}
+		if tp+fp == 0 || tp+fn == 0 {
+			continue
+		}
+		rec = append(rec, float64(tp)/float64(tp+fn))
+		if aos {
+			prec = append(prec, sim/float64(tp+fp))
+		} else {
+			prec = append(prec, float64(tp)/float64(tp+fp))
+		}
 	}
 	at := func(r float64) float64 {
-		i := sort.Search(len(rec), func(i int) bool { return rec[i] >= r-1e-12 })
-		if i == len(rec) {
-			return 0
+		best := 0.0
+		for i := range rec {
+			if rec[i] >= r-1e-12 && prec[i] > best {
+				best = prec[i]
+			}
 		}
-		return prec[i]
+		return best
 	}
 	for k := 0; k <= 10; k++ {
 		ap11 += at(float64(k) / 10)
@@ -358,32 +640,68 @@ func average(dets []scored, ngt int) (ap11, ap40 float64, tp, fp int) {
 	for k := 1; k <= 40; k++ {
 		ap40 += at(float64(k) / 40)
 	}
-	return ap11 / 11, ap40 / 40, tp, fp
+	return ap11 / 11, ap40 / 40
 }
 
-// CameraBox is a label's box in the rectified camera frame as (x, z, −y)
-// (see the package doc).
-func CameraBox(l kitti.Label) ds3d.Box3D {
-	return ds3d.Box3D{
-		CX: float32(l.X), CY: float32(l.Z), CZ: float32(-(l.Y - l.H/2)),
-		DX: float32(l.L), DY: float32(l.W), DZ: float32(l.H),
-		Yaw:     float32(-l.RotY),
-		ClassID: kitti.ClassID(l.Type), Label: l.Type, Score: float32(l.Score), TrackID: -1,
+func simOf(s stats) float64 {
+	if s.similarity == -1 {
+		return 0
 	}
+	return s.similarity
 }
 
-// FromLabels makes one frame's objects from its labels; box converts a
-// label to its 3D box (CameraBox, or a kitti.LabelToBox closure).
-func FromLabels(id string, labels []kitti.Label, box func(kitti.Label) ds3d.Box3D) FrameBoxes {
-	f := FrameBoxes{ID: id, Objects: make([]Object, len(labels))}
-	for i, l := range labels {
-		o := Object{Type: l.Type, Truncated: l.Truncated, Occluded: l.Occluded, BBox: l.BBox, Score: l.Score}
-		if l.Type != kitti.DontCare {
-			o.Box = box(l)
+// labelColumns names a label file's columns, for errors.
+var labelColumns = [16]string{"type", "truncated", "occluded", "alpha", "left", "top", "right", "bottom",
+	"h", "w", "l", "x", "y", "z", "rotation_y", "score"}
+
+// ReadLabels reads a KITTI label file (15 columns, or 16 with a score; a
+// missing score is 1) with every number as float64, as the devkit reads
+// it. Errors name the file, line and column.
+func ReadLabels(path string) ([]Object, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	defer fh.Close()
+	var out []Object
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 0, 1024), 1<<16)
+	line := 0
+	for sc.Scan() {
+		line++
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
 		}
-		f.Objects[i] = o
+		if len(f) != 15 && len(f) != 16 {
+			return nil, fmt.Errorf("eval %s: line %d: %d columns, want 15 (16 with a score)", path, line, len(f))
+		}
+		var v [16]float64
+		v[15] = 1
+		for i := 1; i < len(f); i++ {
+			x, err := strconv.ParseFloat(f[i], 64)
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("eval %s: line %d: column %d (%s) is %q, want a finite number", path, line, i+1, labelColumns[i], f[i])
+			}
+			v[i] = x
+		}
+		if v[2] != math.Trunc(v[2]) {
+			return nil, fmt.Errorf("eval %s: line %d: occluded is %s, want an integer", path, line, f[2])
+		}
+		out = append(out, Object{
+			Type: f[0], Truncated: v[1], Occluded: int(v[2]), Alpha: v[3],
+			BBox:  Rect{v[4], v[5], v[6], v[7]},
+			Box:   CamBox{H: v[8], W: v[9], L: v[10], X: v[11], Y: v[12], Z: v[13], RotY: v[14]},
+			Score: v[15],
+		})
 	}
-	return f
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("eval %s: line %d: too long", path, line+1)
+		}
+		return nil, fmt.Errorf("eval %s: %w", path, err)
+	}
+	return out, nil
 }
 
 // labelFiles lists dir's %06d.txt files as IDs, sorted.
@@ -408,8 +726,8 @@ func labelFiles(dir string) ([]string, error) {
 	return ids, nil
 }
 
-// ReadDir reads every %06d.txt KITTI label file in dir (ground truth or
-// predictions with a score column) into camera-frame boxes (package doc).
+// ReadDir reads every %06d.txt KITTI label file in dir (ground truth, or
+// predictions with a score column).
 func ReadDir(dir string) ([]FrameBoxes, error) {
 	ids, err := labelFiles(dir)
 	if err != nil {
@@ -417,37 +735,11 @@ func ReadDir(dir string) ([]FrameBoxes, error) {
 	}
 	out := make([]FrameBoxes, 0, len(ids))
 	for _, id := range ids {
-		ls, err := kitti.ReadLabels(filepath.Join(dir, id+".txt"))
+		obj, err := ReadLabels(filepath.Join(dir, id+".txt"))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, FromLabels(id, ls, CameraBox))
-	}
-	return out, nil
-}
-
-// ReadDirLidar is ReadDir with boxes in the velodyne frame, converted with
-// calibDir/%06d.txt (datasets/kitti.LabelToBox).
-func ReadDirLidar(dir, calibDir string) ([]FrameBoxes, error) {
-	ids, err := labelFiles(dir)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]FrameBoxes, 0, len(ids))
-	for _, id := range ids {
-		ls, err := kitti.ReadLabels(filepath.Join(dir, id+".txt"))
-		if err != nil {
-			return nil, err
-		}
-		c, err := calib.ReadKITTI(filepath.Join(calibDir, id+".txt"))
-		if err != nil {
-			return nil, err
-		}
-		inv, err := c.VeloToRect().Inverse()
-		if err != nil {
-			return nil, fmt.Errorf("eval: %s calib: %w", id, err)
-		}
-		out = append(out, FromLabels(id, ls, func(l kitti.Label) ds3d.Box3D { return kitti.LabelToBox(l, inv) }))
+		out = append(out, FrameBoxes{ID: id, Objects: obj})
 	}
 	return out, nil
 }

@@ -1,5 +1,0 @@
-//go:build race
-
-package track
-
-const raceEnabled = true

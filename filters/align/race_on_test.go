@@ -1,6 +1,0 @@
-//go:build race
-
-package align
-
-// raceEnabled skips the timing tests under the race detector.
-const raceEnabled = true

@@ -1,5 +1,0 @@
-//go:build race
-
-package lidarinfer
-
-const raceEnabled = true

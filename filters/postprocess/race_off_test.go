@@ -1,5 +1,0 @@
-//go:build !race
-
-package postprocess
-
-const raceEnabled = false

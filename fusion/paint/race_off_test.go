@@ -1,5 +1,0 @@
-//go:build !race
-
-package paint
-
-const raceEnabled = false

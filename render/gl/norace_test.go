@@ -1,5 +1,0 @@
-//go:build !race
-
-package gl_test
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package raster_test
-
-const raceEnabled = false
