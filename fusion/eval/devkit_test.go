@@ -1,152 +1,27 @@
 package eval
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/internal/kittidevkit"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
-	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
-// devkitBinary builds the KITTI devkit's evaluator from
-// ../shared/peers/kitti_eval with g++ (about 20 s of CPU: boost::geometry)
-// and returns its path. The binary is kept in the user cache directory
-// under the SHA-256 of its source, so later runs reuse it; without a cache
-// directory it is built in t.TempDir().
-func devkitBinary(t *testing.T) string {
+// runDevkit runs the devkit on gtDir with the predictions (frame id →
+// KITTI rows).
+func runDevkit(t *testing.T, bin, gtDir string, pred map[string]string) kittidevkit.Result {
 	t.Helper()
-	gxx := testenv.Tool(t, "g++", "apt-get install g++ libboost-dev")
-	src := filepath.Join(sampledata.RepoRoot(t), "..", "shared", "peers", "kitti_eval", "evaluate_object_3d_offline.cpp")
-	code, err := os.ReadFile(src)
-	if err != nil {
-		testenv.SkipOrFail(t, "KITTI devkit source not found (%v): clone ../shared beside the repository", err)
+	files := make(map[string][]byte, len(pred))
+	for id, rows := range pred {
+		files[id+".txt"] = []byte(rows)
 	}
-	if _, err := os.Stat("/usr/include/boost/geometry.hpp"); err != nil {
-		testenv.SkipOrFail(t, "boost headers not found (apt-get install libboost-dev)")
-	}
-	sum := sha256.Sum256(code)
-	dir := t.TempDir()
-	if c, err := os.UserCacheDir(); err == nil {
-		dir = filepath.Join(c, "ds3d-go", "kitti_eval-"+hex.EncodeToString(sum[:8]))
-	}
-	bin := filepath.Join(dir, "evaluate_object_3d_offline")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp := filepath.Join(t.TempDir(), "evaluate_object_3d_offline")
-	if out, err := exec.Command(gxx, "-O2", "-w", "-o", tmp, src).CombinedOutput(); err != nil {
-		t.Fatalf("building the KITTI devkit: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	part := bin + fmt.Sprintf(".%d", os.Getpid())
-	if err := os.WriteFile(part, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(part, bin); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-// devkitResult is what the devkit printed: R11 per "car_detection_ground"
-// etc. (fractions), and the 41×3 plot values of the same names.
-type devkitResult struct {
-	r11  map[string][3]float64
-	plot map[string][41][3]float64
-}
-
-var apLine = regexp.MustCompile(`^(\w+) AP: (\S+) (\S+) (\S+)$`)
-
-func parseNum(s string) (float64, error) {
-	if strings.EqualFold(strings.TrimLeft(s, "+-"), "nan") {
-		return math.NaN(), nil
-	}
-	return strconv.ParseFloat(s, 64)
-}
-
-// runDevkit writes the predictions to RESULT_DIR/data and runs the devkit
-// against gtDir.
-func runDevkit(t *testing.T, bin, gtDir string, pred map[string]string) devkitResult {
-	t.Helper()
-	res := t.TempDir()
-	if err := os.Mkdir(filepath.Join(res, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for id, s := range pred {
-		if err := os.WriteFile(filepath.Join(res, "data", id+".txt"), []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(bin, gtDir, res)
-	cmd.Dir = res
-	out := string(testenv.Output(t, cmd))
-	if strings.Contains(out, "ERROR") || strings.Contains(out, "error occured") {
-		t.Fatalf("devkit failed:\n%s", out)
-	}
-	if !strings.Contains(out, fmt.Sprintf("number of files for evaluation: %d", len(pred))) {
-		t.Fatalf("devkit did not read %d files:\n%s", len(pred), out)
-	}
-	r := devkitResult{r11: map[string][3]float64{}, plot: map[string][41][3]float64{}}
-	for _, line := range strings.Split(out, "\n") {
-		m := apLine.FindStringSubmatch(strings.TrimSpace(line))
-		if m == nil {
-			continue
-		}
-		var v [3]float64
-		for k := range v {
-			x, err := parseNum(m[k+2])
-			if err != nil {
-				t.Fatalf("devkit line %q: %v", line, err)
-			}
-			v[k] = x / 100
-		}
-		r.r11[m[1]] = v
-		f, err := os.Open(filepath.Join(res, "plot", m[1]+".txt"))
-		if err != nil {
-			t.Fatalf("devkit plot file: %v", err)
-		}
-		var p [41][3]float64
-		sc := bufio.NewScanner(f)
-		row := 0
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			if len(fs) != 4 || row >= 41 {
-				t.Fatalf("%s.txt: line %d: %q", m[1], row+1, sc.Text())
-			}
-			for k := 0; k < 3; k++ {
-				if p[row][k], err = parseNum(fs[k+1]); err != nil {
-					t.Fatalf("%s.txt: %v", m[1], err)
-				}
-			}
-			row++
-		}
-		f.Close()
-		if row != 41 {
-			t.Fatalf("%s.txt: %d rows, want 41", m[1], row)
-		}
-		r.plot[m[1]] = p
-	}
-	if len(r.r11) == 0 {
-		t.Fatalf("devkit printed no AP:\n%s", out)
-	}
-	return r
+	return kittidevkit.Run(t, bin, gtDir, files)
 }
 
 var devkitSuffix = map[string]string{"2d": "_detection", "aos": "_orientation", "bev": "_detection_ground", "3d": "_detection_3d"}
@@ -161,7 +36,7 @@ func sameNum(a, b, tol float64) bool {
 // compareDevkit scores the same folders with KITTI and checks every value
 // the devkit printed (and that it printed nothing where we evaluate
 // nothing); it returns the largest AP difference.
-func compareDevkit(t *testing.T, dev devkitResult, gtDir string, pred map[string]string) (float64, Result) {
+func compareDevkit(t *testing.T, dev kittidevkit.Result, gtDir string, pred map[string]string) (float64, Result) {
 	t.Helper()
 	gt, err := ReadDir(gtDir)
 	if err != nil {
@@ -192,7 +67,7 @@ func compareDevkit(t *testing.T, dev devkitResult, gtDir string, pred map[string
 				continue
 			}
 			key := strings.ToLower(e.Class) + devkitSuffix[e.Metric]
-			want, ok := dev.r11[key]
+			want, ok := dev.R11[key]
 			if !ok {
 				if e.Evaluated {
 					t.Errorf("%s %s %s: evaluated (R11 %.4f), the devkit printed nothing", e.Class, e.Metric, e.Difficulty, e.AP11)
@@ -204,7 +79,7 @@ func compareDevkit(t *testing.T, dev devkitResult, gtDir string, pred map[string
 				t.Errorf("%s %s %s: not evaluated, the devkit printed %v", e.Class, e.Metric, e.Difficulty, want)
 				continue
 			}
-			p := dev.plot[key]
+			p := dev.Plot[key]
 			r40 := 0.0
 			for i := 1; i < 41; i++ {
 				r40 += p[i][di]
@@ -222,8 +97,8 @@ func compareDevkit(t *testing.T, dev devkitResult, gtDir string, pred map[string
 			worst = math.Max(worst, math.Max(math.Abs(e.AP11-want[di]), math.Abs(e.AP40-r40)))
 		}
 	}
-	if seen != 3*len(dev.r11) {
-		t.Errorf("compared %d values, the devkit printed %d", seen, 3*len(dev.r11))
+	if seen != 3*len(dev.R11) {
+		t.Errorf("compared %d values, the devkit printed %d", seen, 3*len(dev.R11))
 	}
 	return worst, res
 }
@@ -235,7 +110,7 @@ func TestMatchesDevkit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the KITTI devkit")
 	}
-	bin := devkitBinary(t)
+	bin := kittidevkit.Binary(t)
 
 	t.Run("one-pedestrian", func(t *testing.T) {
 		gtDir := t.TempDir()
@@ -245,12 +120,12 @@ func TestMatchesDevkit(t *testing.T) {
 		}
 		pred := map[string]string{"000000": line + " 0.9\n"}
 		dev := runDevkit(t, bin, gtDir, pred)
-		if got := dev.r11["pedestrian_detection_3d"][1]; math.Abs(got-1.0/11) > 1e-4 {
+		if got := dev.R11["pedestrian_detection_3d"][1]; math.Abs(got-1.0/11) > 1e-4 {
 			t.Fatalf("devkit: one pedestrian out of one: %.4f, want 0.0909", got)
 		}
 		worst, res := compareDevkit(t, dev, gtDir, pred)
 		e, _ := res.Get("Pedestrian", "3d", "moderate")
-		t.Logf("R11 %.4f R40 %.4f (devkit %.4f); max |diff| %.2g", e.AP11, e.AP40, dev.r11["pedestrian_detection_3d"][1], worst)
+		t.Logf("R11 %.4f R40 %.4f (devkit %.4f); max |diff| %.2g", e.AP11, e.AP40, dev.R11["pedestrian_detection_3d"][1], worst)
 	})
 
 	t.Run("kitti-training", func(t *testing.T) {
@@ -284,7 +159,7 @@ func TestMatchesDevkit(t *testing.T) {
 				t.Errorf("%s 3d moderate: %+v: want 0 < AP < 1 with FP", c, e)
 			}
 		}
-		t.Logf("%d frames, %d AP values compared: max |diff| %.2g", len(pred), 6*len(dev.r11), worst)
+		t.Logf("%d frames, %d AP values compared: max |diff| %.2g", len(pred), 6*len(dev.R11), worst)
 	})
 }
 
