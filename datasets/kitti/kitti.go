@@ -65,6 +65,7 @@ type Label struct {
 	Occluded  int
 	Alpha     float64
 	BBox      ds3d.Object2D
+	Rect      [4]float64 // the 2D box as written: left, top, right, bottom (BBox is its float32 form)
 	H, W, L   float64
 	X, Y, Z   float64
 	RotY      float64
@@ -115,7 +116,8 @@ func ParseLabels(r io.Reader, name string) ([]Label, error) {
 		}
 		l := Label{
 			Type: f[0], Truncated: v[1], Occluded: int(v[2]), Alpha: v[3],
-			H: v[8], W: v[9], L: v[10], X: v[11], Y: v[12], Z: v[13], RotY: v[14], Score: v[15],
+			Rect: [4]float64{v[4], v[5], v[6], v[7]},
+			H:    v[8], W: v[9], L: v[10], X: v[11], Y: v[12], Z: v[13], RotY: v[14], Score: v[15],
 		}
 		l.BBox = ds3d.Object2D{
 			Left: float32(v[4]), Top: float32(v[5]),

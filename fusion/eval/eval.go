@@ -71,15 +71,14 @@
 package eval
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/ds3d-go/ds3d-go/datasets/kitti"
 )
 
 // Rect is a 2D box in image pixels, as a label file's left, top, right,
@@ -650,56 +649,22 @@ func simOf(s stats) float64 {
 	return s.similarity
 }
 
-// labelColumns names a label file's columns, for errors.
-var labelColumns = [16]string{"type", "truncated", "occluded", "alpha", "left", "top", "right", "bottom",
-	"h", "w", "l", "x", "y", "z", "rotation_y", "score"}
-
 // ReadLabels reads a KITTI label file (15 columns, or 16 with a score; a
 // missing score is 1) with every number as float64, as the devkit reads
 // it. Errors name the file, line and column.
 func ReadLabels(path string) ([]Object, error) {
-	fh, err := os.Open(path)
+	ls, err := kitti.ReadLabels(path)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	defer fh.Close()
-	var out []Object
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 0, 1024), 1<<16)
-	line := 0
-	for sc.Scan() {
-		line++
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
+	out := make([]Object, len(ls))
+	for i, l := range ls {
+		out[i] = Object{
+			Type: l.Type, Truncated: l.Truncated, Occluded: l.Occluded, Alpha: l.Alpha,
+			BBox:  Rect{l.Rect[0], l.Rect[1], l.Rect[2], l.Rect[3]},
+			Box:   CamBox{H: l.H, W: l.W, L: l.L, X: l.X, Y: l.Y, Z: l.Z, RotY: l.RotY},
+			Score: l.Score,
 		}
-		if len(f) != 15 && len(f) != 16 {
-			return nil, fmt.Errorf("eval %s: line %d: %d columns, want 15 (16 with a score)", path, line, len(f))
-		}
-		var v [16]float64
-		v[15] = 1
-		for i := 1; i < len(f); i++ {
-			x, err := strconv.ParseFloat(f[i], 64)
-			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, fmt.Errorf("eval %s: line %d: column %d (%s) is %q, want a finite number", path, line, i+1, labelColumns[i], f[i])
-			}
-			v[i] = x
-		}
-		if v[2] != math.Trunc(v[2]) {
-			return nil, fmt.Errorf("eval %s: line %d: occluded is %s, want an integer", path, line, f[2])
-		}
-		out = append(out, Object{
-			Type: f[0], Truncated: v[1], Occluded: int(v[2]), Alpha: v[3],
-			BBox:  Rect{v[4], v[5], v[6], v[7]},
-			Box:   CamBox{H: v[8], W: v[9], L: v[10], X: v[11], Y: v[12], Z: v[13], RotY: v[14]},
-			Score: v[15],
-		})
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("eval %s: line %d: too long", path, line+1)
-		}
-		return nil, fmt.Errorf("eval %s: %w", path, err)
 	}
 	return out, nil
 }
