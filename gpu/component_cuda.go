@@ -244,7 +244,7 @@ type ToCPU struct {
 // ToHost replaces every device frame of m (or those under keys, when given)
 // by a CPU copy taken from pool, and returns how many it moved. It is the
 // frame-level transfer a pipeline hook would call before a CPU component
-// (see gpu/NOTES.md).
+// (the runtime does so through ds3d.ToHost; docs/ARCHITECTURE.md).
 func (c *Context) ToHost(ctx context.Context, m *ds3d.DataMap, keys []ds3d.Key, pool *ds3d.FramePool, scan []ds3d.Key) (int, []ds3d.Key, error) {
 	if len(keys) == 0 {
 		scan = m.Keys(scan[:0])

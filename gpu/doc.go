@@ -30,6 +30,7 @@
 // int32, float32, float64, int64, uint64 or cu.DevicePtr, at most 32).
 // CI (.ci/cuda-check.sh) vets the cuda build against a CUDA 11.8 header and
 // link stub, assembles every committed PTX with ptxas for sm_80 and sm_90
-// and checks it is what gen-ptx.sh makes from the .cu. gpu/NOTES.md says how
-// the tests and benchmarks were run on the lent H100 and what they measured.
+// and checks it is what gen-ptx.sh makes from the .cu. gpu/Makefile.inc and
+// gpu/run-device.sh say how the tests and benchmarks run on a GPU machine;
+// docs/PERF.md and docs/ACCURACY.md hold what they measured.
 package gpu

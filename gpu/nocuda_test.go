@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // TestCPUBuildDoesNotImportCU: without the cuda tag no package of the module
@@ -12,10 +14,7 @@ func TestCPUBuildDoesNotImportCU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list over the module")
 	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command (e.g. a test binary carried to a GPU machine)")
-	}
+	gobin := testenv.Tool(t, "go", "a test binary carried to a machine without Go")
 	out, err := exec.Command(gobin, "list", "-deps", "-test", "github.com/ds3d-go/ds3d-go/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
@@ -34,10 +33,7 @@ func TestDS3DBinaryDoesNotImportCU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command (e.g. a test binary carried to a GPU machine)")
-	}
+	gobin := testenv.Tool(t, "go", "a test binary carried to a machine without Go")
 	deps := func(args ...string) map[string]bool {
 		out, err := exec.Command(gobin, append([]string{"list", "-deps"}, append(args, "github.com/ds3d-go/ds3d-go/apps/ds3d")...)...).CombinedOutput()
 		if err != nil {

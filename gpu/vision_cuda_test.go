@@ -45,7 +45,7 @@ func gpuData(t testing.TB, name string) string {
 			return p
 		}
 	}
-	t.Skipf("no %s in .gpudata (see gpu/NOTES.md for how it is made)", name)
+	t.Skipf("no %s in .gpudata (make gpu-data writes it; gpu/Makefile.inc)", name)
 	return ""
 }
 
@@ -359,7 +359,7 @@ func TestLetterboxMatchesCPU(t *testing.T) {
 }
 
 // nmsBoxes are the peers' 2000 benchmark boxes (bench_nms.py's input,
-// gen_data.py seed 20240501; .gpudata/boxes.bin, see gpu/NOTES.md).
+// gen_data.py seed 20240501; .gpudata/boxes.bin, written by make gpu-data).
 func nmsBoxes(t testing.TB) []ds3d.Box3D {
 	b, err := os.ReadFile(gpuData(t, "boxes.bin"))
 	if err != nil {

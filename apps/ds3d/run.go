@@ -28,6 +28,10 @@ import (
 var defaultConfig []byte
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
+	// The logger, the progress line and the signal handler write stderr from
+	// their own goroutines; one lock keeps their lines whole (and a
+	// bytes.Buffer stderr race-free).
+	stderr = &lockedWriter{w: stderr}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quiet := fs.Bool("quiet", false, "print no progress and no metrics table")
@@ -210,4 +214,16 @@ func defaultDir() string {
 		}
 		dir = parent
 	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -41,7 +41,7 @@ type label struct {
 // detections sit on the labelled objects of DAIR-V2X-C frame 001366 — at
 // least 5 of its 7 labelled vehicles and riders (the traffic cone has no
 // detector class) have a detection centre within 2 m, as measured when the
-// roadside settings were chosen (6 of 7; fusion/eval/NOTES.md).
+// roadside settings were chosen (6 of 7; docs/ACCURACY.md).
 func TestV2XFusionApp(t *testing.T) {
 	root := sampledata.RepoRoot(t)
 	p, err := config.Load(filepath.Join(root, "apps", "v2xfusion", "config.toml"))

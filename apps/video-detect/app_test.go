@@ -27,6 +27,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // streams is the batch size of config.toml: two streams of vtest.avi.
@@ -45,9 +46,7 @@ type result struct {
 func runApp(t *testing.T, frames int, dir string) result {
 	t.Helper()
 	sampledata.Shared(t, "video-vtest/vtest.avi")
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (Debian ffmpeg): vtest.avi is MS-MPEG4v3")
-	}
+	testenv.Tool(t, "ffmpeg", "apt-get install ffmpeg: vtest.avi is MS-MPEG4v3")
 	p, err := config.Load("config.toml")
 	if err != nil {
 		t.Fatal(err)

@@ -19,17 +19,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 func needFFmpeg(tb testing.TB) {
 	tb.Helper()
 	for _, t := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(t); err != nil {
-			if os.Getenv("CI") != "" {
-				tb.Fatalf("%s is needed (apt-get install ffmpeg): %v", t, err)
-			}
-			tb.Skipf("no %s on PATH: %v", t, err)
-		}
+		testenv.Tool(tb, t, "apt-get install ffmpeg")
 	}
 }
 

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // cvDecode writes a Python script that decodes each JPEG with OpenCV's
@@ -20,8 +20,8 @@ import (
 // IDCT and fancy upsampling: the TurboJPEG defaults) and returns the RGB
 // pixels. The KITTI PNG is first re-encoded to JPEG (quality 90) by
 // cv2.imencode, so the test also covers an encoder other than the one that
-// made the bundled JPEGs. It skips when python3 with cv2 is missing (and
-// fails under CI).
+// made the bundled JPEGs. Without the reference Python and cv2 it skips
+// (fails under CI: internal/testenv).
 func cvDecode(t *testing.T, jpegs []string, kittiPNG, kittiJPEG string) map[string][]byte {
 	t.Helper()
 	dir := t.TempDir()
@@ -35,13 +35,7 @@ for i, p in enumerate(sys.argv[3:]):
     with open(p + ".rgb", "wb") as f:
         f.write(np.array([w, h], "<u4").tobytes()); f.write(np.ascontiguousarray(img[:, :, ::-1]).tobytes())
 `
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import cv2").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s with cv2 (python3-opencv) is needed for the reference decode: %v", py, err)
-		}
-		t.Skipf("no %s with cv2 for the reference decode: %v", py, err)
-	}
+	testenv.Python(t, "numpy", "cv2")
 	var copies []string
 	for _, p := range append(jpegs, kittiJPEG) {
 		if p == kittiJPEG {
@@ -57,9 +51,7 @@ for i, p in enumerate(sys.argv[3:]):
 		copies = append(copies, c)
 	}
 	args := append([]string{"-c", script, kittiPNG, kittiJPEG}, copies...)
-	if out, err := exec.Command(py, args...).CombinedOutput(); err != nil {
-		t.Fatalf("reference decode: %v\n%s", err, out)
-	}
+	testenv.RunPython(t, []string{"numpy", "cv2"}, args...)
 	ref := map[string][]byte{}
 	for i, c := range copies {
 		b, err := os.ReadFile(c + ".rgb")
@@ -78,8 +70,11 @@ for i, p in enumerate(sys.argv[3:]):
 // TestJPEGMatchesOpenCV decodes real JPEGs (nuScenes and Redwood camera
 // images, and the KITTI image re-encoded by OpenCV) into RGB and RGBA
 // frames and compares them with OpenCV's decode. libjpeg-turbo with the
-// same settings must match exactly; image/jpeg (a different IDCT and
-// chroma upsampling) within a mean of 2 levels.
+// same settings must match exactly (OpenCV decodes with the same system
+// libjpeg-turbo, whose accurate integer IDCT and fancy upsampling give the
+// same bytes with or without its SIMD: JSIMD_FORCENONE=1 passes too);
+// image/jpeg (a different IDCT and chroma upsampling) within a mean of 2
+// levels.
 func TestJPEGMatchesOpenCV(t *testing.T) {
 	root := sampledata.RepoRoot(t)
 	jpegs := []string{
@@ -258,12 +253,9 @@ func BenchmarkJPEG(b *testing.B) {
 	if len(files) == 0 {
 		root := sampledata.RepoRoot(b)
 		out := filepath.Join(b.TempDir(), "k.jpg")
-		cmd := exec.Command("/usr/bin/python3", "-c", `import sys, cv2
+		testenv.RunPython(b, []string{"cv2"}, "-c", `import sys, cv2
 cv2.imwrite(sys.argv[2], cv2.resize(cv2.imread(sys.argv[1]), (1242, 375)), [cv2.IMWRITE_JPEG_QUALITY, 90])`,
 			filepath.Join(root, "datasets/samples/kitti/image_2/000000.png"), out)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.Skipf("no python3 cv2 to make the benchmark JPEG: %v %s", err, msg)
-		}
 		data, _ := os.ReadFile(out)
 		files = append(files, data)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnxbuild"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // identityModel writes an Identity model [1, C, H, W] → same, so that the
@@ -307,9 +308,7 @@ func TestDetectorConfigErrors(t *testing.T) {
 // YOLOX.DetectRGB returns — the path checked against the onnxruntime
 // golden detections — on real COCO images.
 func TestDetectorMatchesYOLOX(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the full model is slow under -race")
-	}
+	testenv.SkipUnderRace(t, "the full model is slow under -race")
 	dir := sampledata.Shared(t, "models-2d/yolox-nano")
 	c := defaultConfig(t)
 	c.Model = ds3d.Path(filepath.Join(dir, "yolox_nano.onnx"))

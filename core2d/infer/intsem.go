@@ -182,11 +182,6 @@ func f2i(f float32) int64 {
 	return int64(f)
 }
 
-// unsignedType reports whether dt is an unsigned integer type.
-func unsignedType(dt onnx.DataType) bool {
-	return dt == onnx.Uint8 || dt == onnx.Uint16 || dt == onnx.Uint32 || dt == onnx.Uint64
-}
-
 // ipow is a^e with wrap-around in 64 bits (the caller wraps to the type);
 // a negative exponent gives the truncated 1/a^|e|.
 func ipow(a, e int64) int64 {

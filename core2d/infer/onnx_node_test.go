@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // nodeDataDir holds the ONNX backend node tests of Debian's libonnx-testdata
@@ -485,13 +486,8 @@ func tensorValues(t *onnx.Tensor) []float64 {
 	return v
 }
 
-// runNodeCase loads and runs one node test with opt and checks every
-// output of every data set.
-func runNodeCase(dir string, tol float64, opt Options) error {
-	return runNodeCaseWith(dir, nodeCase{tol: tol}, opt)
-}
-
-// runNodeCaseWith is runNodeCase with every nodeCase setting.
+// runNodeCaseWith loads and runs one node test with opt and the case's
+// settings, and checks every output of every data set.
 func runNodeCaseWith(dir string, c nodeCase, opt Options) error {
 	tol := c.tol
 	m, data, err := readNodeCase(dir)
@@ -566,8 +562,9 @@ func runNodeCaseWith(dir string, c nodeCase, opt Options) error {
 }
 
 func needNodeData(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(nodeDataDir); err != nil {
-		t.Skipf("ONNX node tests not installed (apt-get install libonnx-testdata): %v", err)
+		testenv.SkipOrFail(t, "ONNX node tests not installed (apt-get install libonnx-testdata): %v", err)
 	}
 }
 

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os/exec"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnxbuild"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // numpyConvT is ConvTranspose written from the ONNX definition in numpy:
@@ -59,12 +59,9 @@ func (c convTCase) args() string {
 
 func runNumpy(t *testing.T, script, args string, out any) {
 	t.Helper()
-	b, err := exec.Command("/usr/bin/python3", "-c", script, args).Output()
-	if err != nil {
-		t.Skipf("numpy reference unavailable: %v", err)
-	}
+	b := testenv.RunPython(t, []string{"numpy"}, "-c", script, args)
 	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the numpy reference printed %.200q: %v", b, err)
 	}
 }
 

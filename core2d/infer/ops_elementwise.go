@@ -262,12 +262,11 @@ func broadcastIndex(out, in []int) []int32 {
 // binaryKernel is a broadcasting Add/Sub/Mul/Div. Same shapes and a
 // scalar operand have fast paths; other broadcasts use index tables.
 type binaryKernel struct {
-	a, b, y    *value
-	op         binop
-	mode       int // 0 same shape, 1 b scalar, 2 a scalar, 3 channel (b is [C,1,1]-like per inner block), 4 tables
-	ia, ib     []int32
-	inner, chn int
-	it         onnx.DataType // integer operands (intsem.go): computed in int64 and wrapped
+	a, b, y *value
+	op      binop
+	mode    int // 0 same shape, 1 b scalar, 2 a scalar, 3 channel (b is [C,1,1]-like per inner block), 4 tables
+	ia, ib  []int32
+	it      onnx.DataType // integer operands (intsem.go): computed in int64 and wrapped
 }
 
 // binaryIntType is the integer type a binary op computes in: that of a

@@ -122,7 +122,7 @@ func (k *scatterNDKernel) run(*engine) {
 		copy(y, k.data.data)
 	}
 	var tuple [8]int64
-	ix := tuple[:0]
+	var ix []int64
 	if k.k <= len(tuple) {
 		ix = tuple[:k.k]
 	} else {

@@ -227,7 +227,8 @@ func TestMatMulNoAllocs(t *testing.T) {
 }
 
 // BenchmarkMatMul: X[M×K]·W[K×N], one thread; reports GFLOP/s (2·M·N·K per
-// Run). Peer: numpy/OpenBLAS on one thread (see NOTES_OPS.md).
+// Run). Peers: numpy/OpenBLAS on one thread and onnxruntime (docs/PERF.md,
+// "GEMM / MatMul against onnxruntime").
 func BenchmarkMatMul(b *testing.B) {
 	for _, sz := range [][3]int{{256, 512, 256}, {1, 1024, 1000}, {1024, 64, 64}} {
 		M, K, N := sz[0], sz[1], sz[2]
@@ -249,7 +250,7 @@ func BenchmarkMatMul(b *testing.B) {
 }
 
 // TestWriteMatMulModels (MATMUL_MODEL_DIR=dir) writes the models of
-// BenchmarkMatMul as .onnx files for the onnxruntime peer (NOTES_OPS.md).
+// BenchmarkMatMul as .onnx files for the onnxruntime peer (docs/PERF.md).
 func TestWriteMatMulModels(t *testing.T) {
 	dir := os.Getenv("MATMUL_MODEL_DIR")
 	if dir == "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/filters/pointcloud"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 
@@ -87,7 +88,7 @@ func ppSession(tb testing.TB, cfg onnxbuild.PointPillarsConfig, threads int) (*S
 // the architecture's output shapes, and the scattered BEV canvas against
 // the PFN computed here in float64 from the model's own initializers.
 func TestPointPillarsKITTI(t *testing.T) {
-	small := raceEnabled || testing.Short()
+	small := testenv.RaceEnabled || testing.Short()
 	cfg, pp := ppConfig(small)
 	cfg.SpatialOutput = true
 	f := pillarizeKITTI(t, cfg, pp)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // TestYOLOXGoldenDetections runs the whole 2D path — decode, letterbox,
@@ -21,9 +22,7 @@ import (
 // within 0.02. Detections within 0.02 of the 0.3 threshold may fall on
 // either side (JPEG decoders differ by a grey level here and there).
 func TestYOLOXGoldenDetections(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the full model is slow under -race; run without it")
-	}
+	testenv.SkipUnderRace(t, "the full model is too slow under -race")
 	dir := sampledata.Shared(t, "models-2d/yolox-nano")
 	var golden struct {
 		Images map[string]struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 const yoloxDir = "models-2d/yolox-nano"
@@ -54,9 +55,7 @@ func openYOLOX(t testing.TB, opt Options) *Session {
 // TestYOLOXNanoGolden is the acceptance test: the golden input through the
 // real model must match onnxruntime's output.
 func TestYOLOXNanoGolden(t *testing.T) {
-	if raceEnabled {
-		t.Skip("full model skipped under -race (too slow); runs in the normal test")
-	}
+	testenv.SkipUnderRace(t, "the full model is too slow under -race")
 	dir := sampledata.Shared(t, yoloxDir)
 	in := readF32(t, filepath.Join(dir, "golden/000000000139_input_1x3x416x416_f32le.bin"))
 	want := readF32(t, filepath.Join(dir, "golden/000000000139_output_1x3549x85_f32le.bin"))
@@ -125,9 +124,7 @@ func TestYOLOXNanoSummary(t *testing.T) {
 
 // TestYOLOXNanoAllocs: the full model allocates nothing per Run.
 func TestYOLOXNanoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("full model skipped under -race")
-	}
+	testenv.SkipUnderRace(t, "the full model is too slow under -race")
 	for _, threads := range []int{1, 2} {
 		s := openYOLOX(t, Options{Threads: threads})
 		in := make([]float32, s.Inputs()[0].Size())
@@ -145,9 +142,7 @@ func TestYOLOXNanoAllocs(t *testing.T) {
 // (Options.Batch) on two different images and checks each half of the
 // output equals the batch-1 run of that image exactly.
 func TestYOLOXNanoBatch(t *testing.T) {
-	if raceEnabled {
-		t.Skip("full model skipped under -race (too slow)")
-	}
+	testenv.SkipUnderRace(t, "the full model is too slow under -race")
 	dir := sampledata.Shared(t, yoloxDir)
 	img := readF32(t, filepath.Join(dir, "golden/000000000139_input_1x3x416x416_f32le.bin"))
 	img2 := make([]float32, len(img)) // the same image mirrored left-right: a different input

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 func fillBatch(b *BatchMeta, frames, objs int) {
@@ -48,9 +49,7 @@ func TestResetKeepsCapacityAndClears(t *testing.T) {
 }
 
 func TestPoolSteadyStateNoAllocs(t *testing.T) {
-	if raceOn {
-		t.Skip("sync.Pool drops items at random under -race")
-	}
+	testenv.SkipUnderRace(t, "sync.Pool drops items at random under -race")
 	var p Pool
 	b := p.Get()
 	fillBatch(b, 4, 20)

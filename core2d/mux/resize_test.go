@@ -7,15 +7,13 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
-
-const peerPython = "/usr/bin/python3"
 
 // loadRGB reads a PNG into an RGB frame.
 func loadRGB(t testing.TB, path string) *ds3d.Frame {
@@ -47,20 +45,18 @@ func loadRGB(t testing.TB, path string) *ds3d.Frame {
 // TestResizeMatchesOpenCV resamples the first vtest frame (768×576) down
 // and up and compares every byte with OpenCV's cv2.resize INTER_LINEAR run
 // on the same PNG: both use the same pixel-centre mapping and 11-bit
-// weights, so no byte may differ by more than one level.
+// weights, so no byte may differ by more than one level. (OpenCV's 8-bit
+// INTER_LINEAR is its fixed-point "bit-exact" resize: the same bytes with
+// or without its AVX2/AVX-512 paths.)
 func TestResizeMatchesOpenCV(t *testing.T) {
 	src := sampledata.Shared(t, "video-vtest/vtest_frame0000.png")
-	if err := exec.Command(peerPython, "-c", "import cv2").Run(); err != nil {
-		t.Skipf("peer %s with cv2 unavailable: %v", peerPython, err)
-	}
+	testenv.Python(t, "numpy", "cv2")
 	in := loadRGB(t, src)
 	for _, sz := range [][2]int{{640, 384}, {416, 416}, {1000, 700}, {97, 53}} {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			w, h := sz[0], sz[1]
 			raw := filepath.Join(t.TempDir(), "cv.raw")
-			if out, err := exec.Command(peerPython, "testdata/cv_resize.py", src, fmt.Sprint(w), fmt.Sprint(h), raw).CombinedOutput(); err != nil {
-				t.Fatalf("peer: %v\n%s", err, out)
-			}
+			testenv.RunPython(t, []string{"numpy", "cv2"}, "testdata/cv_resize.py", src, fmt.Sprint(w), fmt.Sprint(h), raw)
 			want, err := os.ReadFile(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -135,8 +131,8 @@ func TestLetterbox(t *testing.T) {
 }
 
 // BenchmarkResize scales a vtest frame 768×576 → 640×384 and 416×416 RGB
-// (compare: go run-free peer `testdata/cv_resize.py --bench 768 576 640 384
-// 200`, see NOTES.md).
+// (the OpenCV peer: `testdata/cv_resize.py --bench 768 576 640 384 200`;
+// docs/PERF.md, "Stream mux, resize, OSD, video-detect").
 func BenchmarkResize(b *testing.B) {
 	in := loadRGB(b, sampledata.Shared(b, "video-vtest/vtest_frame0000.png"))
 	vec := hvecAvailable

@@ -14,6 +14,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/render/raster"
 )
 
@@ -196,11 +197,8 @@ func vtestCanvas(t testing.TB) (*ds3d.Frame, Canvas) {
 // ffprobeFrames counts the decoded video frames of path with ffprobe.
 func ffprobeFrames(t *testing.T, path string) int {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
-	}
+	out := testenv.Output(t, exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0", path))
 	parts := strings.Split(strings.TrimSpace(string(out)), ",")
 	n, err := strconv.Atoi(parts[len(parts)-1])
 	if err != nil {
@@ -213,9 +211,7 @@ func ffprobeFrames(t *testing.T, path string) int {
 // and counts the frames ffprobe decodes; the AVI also reads back through
 // core2d/decode's reader at the right size.
 func TestWriters(t *testing.T) {
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("ffprobe not installed (Debian ffmpeg)")
-	}
+	testenv.Tool(t, "ffprobe", "apt-get install ffmpeg")
 	_, c := vtestCanvas(t)
 	o, _ := New(DefaultConfig())
 	dir := t.TempDir()

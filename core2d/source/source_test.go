@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,16 +20,12 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 func needFFmpeg(tb testing.TB) {
 	tb.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("ffmpeg is needed: apt-get install ffmpeg")
-		}
-		tb.Skip("no ffmpeg on PATH")
-	}
+	testenv.Tool(tb, "ffmpeg", "apt-get install ffmpeg")
 }
 
 func newLoader(t *testing.T, c Config) *Loader {

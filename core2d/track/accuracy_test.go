@@ -65,7 +65,7 @@ func writeRows(path string, rows []mot.Row) error {
 // sort.py with its published parameters, which also reproduces the
 // TUD-Campus figure exactly (FP 15, FN 113, IDs 6). The IOU tracker's floors
 // are conservative: about 3 points under what it measured when written
-// (57.9 % and 40.2 %, ACCURACY_NOTES.md), so a regression fails.
+// (57.9 % and 40.2 %), so a regression fails.
 func TestAccuracy(t *testing.T) {
 	cases := []struct {
 		tracker string

@@ -12,6 +12,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/datasets/mot"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // seqVideo is each sequence's video in the shared data (mot15 and
@@ -78,7 +79,8 @@ func trackSequenceFrames(tb testing.TB, cfg Config, seq string) []mot.Row {
 // TUD-Campus and PETS09-S2L1 against gt.txt, next to SORT on the same
 // detections. The requirement (issue 7): no more identity switches than
 // SORT. Floors on MOTA are a few points under what it measured when
-// written (NOTES.md), so a regression fails.
+// written (docs/ACCURACY.md, "DeepSORT-style tracker on MOT15"), so a
+// regression fails.
 func TestAccuracyDeepSORT(t *testing.T) {
 	noReID := DefaultDeepSORT()
 	noReID.ReID.ReIDType = ReIDNone
@@ -93,7 +95,7 @@ func TestAccuracyDeepSORT(t *testing.T) {
 		{"deepsort-noreid", noReID, "TUD-Campus", 0.56},
 		{"deepsort-noreid", noReID, "PETS09-S2L1", 0.60},
 	}
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testenv.RaceEnabled {
 		cases = cases[:1] // PETS09 decodes 795 frames: too slow under the race detector
 	}
 	dir := os.Getenv("TRACK_WRITE_DIR")

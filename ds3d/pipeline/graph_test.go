@@ -18,6 +18,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // Test components, registered once for this package's tests.
@@ -383,9 +384,7 @@ func TestRealtimePacesAtTimestamps(t *testing.T) {
 }
 
 func TestSteadyStateAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are meaningless under -race")
-	}
+	testenv.SkipUnderRace(t, "allocation counts are meaningless under -race")
 	run := func(n int) uint64 {
 		doc := chain(fmt.Sprintf("test_source\n--\ncount = %d\npoints = 1000\n", n),
 			[]string{"passthrough", "passthrough", "passthrough"}, "counting_sink\n")

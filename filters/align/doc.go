@@ -21,8 +21,10 @@
 // (nearest wins) and 0 where nothing landed.
 //
 // Rounding (so the map equals ../shared/peers/bench_numpy.py's
-// project_depth bit for bit, as the tests check on KITTI 000000–000004): M
-// is computed in float64 and rounded to float32 once; per point, each row
+// project_depth bit for bit, as the tests check on KITTI 000000–000004 with
+// the reference's products in this order, not through BLAS): M is computed
+// in float64, each entry summed left to right, and rounded to float32 once;
+// per point, each row
 // is ((m0·x + m1·y) + m2·z) + m3 in float32 with every product and sum
 // rounded (no fused multiply-add), the divisions u'/w and v'/w are float32
 // and ⌊·⌋ is taken of the float32 quotient. The u16 map stores

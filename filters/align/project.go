@@ -67,9 +67,11 @@ const MinDepth = 1e-3
 
 // project maps one point: (u, v, w) = M·[x y z 1] in float32, each row
 // summed as ((m0·x + m1·y) + m2·z) + m3 with every product and sum rounded
-// to float32 (no fused multiply-add): the arithmetic of numpy's float32
-// `pts @ M[:, :3].T + M[:, 3]` on this machine (checked bit for bit by the
-// tests).
+// to float32 (no fused multiply-add; the float32 conversions keep the
+// compiler from fusing even with GOAMD64=v3): the same operations in the
+// same order as testdata/depth_peer.py's element-wise numpy, checked bit for
+// bit by the tests. numpy's `pts @ M[:, :3].T + M[:, 3]` goes through BLAS
+// and agrees only to the last bit, which varies with the CPU.
 func project(m *[12]float32, x, y, z float32) (u, v, w float32) {
 	w = float32(float32(float32(m[8]*x)+float32(m[9]*y))+float32(m[10]*z)) + m[11]
 	u = float32(float32(float32(m[0]*x)+float32(m[1]*y))+float32(m[2]*z)) + m[3]

@@ -47,7 +47,8 @@ type Params struct {
 	MinScore float32
 }
 
-// DefaultParams are tuned on KITTI (see ../ACCURACY_NOTES.md).
+// DefaultParams are tuned on KITTI training 000000–000004 (docs/ACCURACY.md,
+// "Model-free 3D detector").
 var DefaultParams = Params{
 	Range:           [6]float32{0, -40, -3, 70.4, 40, 1},
 	GroundThreshold: 0.2, GroundIters: 200, GroundSeed: 1,

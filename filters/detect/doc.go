@@ -41,6 +41,7 @@
 //
 // Headings are ambiguous by π (a rectangle fit cannot tell front from
 // back): Yaw is in (−π/2, π/2]. The thresholds were tuned on KITTI
-// training 000000–000004, the same frames the accuracy test scores (see
-// ../ACCURACY_NOTES.md): the numbers are optimistic for other scenes.
+// training 000000–000004, the same frames the accuracy test scores: the
+// numbers are optimistic for other scenes (docs/ACCURACY.md reports
+// in-sample and held-out frames separately).
 package detect

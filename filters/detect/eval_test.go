@@ -140,7 +140,7 @@ func kittiParams() Params {
 
 // TestAccuracyKITTI evaluates apps/examples/detect_kitti.toml's parameters on
 // KITTI training 000000–000004 against their labels and holds the measured
-// floor (filters/ACCURACY_NOTES.md): every unoccluded Car within 40 m found
+// floor (docs/ACCURACY.md, "Model-free 3D detector"): every unoccluded Car within 40 m found
 // at ≤ 2 m (3 of 3), 2 of 3 at BEV IoU ≥ 0.5, at most 2.5 false positives
 // per frame (all classes). Three cars are a small sample: the floor guards
 // against regressions, it is not a benchmark score.

@@ -9,7 +9,8 @@ import (
 
 // BenchmarkBEVFusion6: the six nuScenes 1600×900 cameras → [1, 6, 3, 256,
 // 704] (BEVFusion's preprocessing) per op. The OpenCV peer for the same
-// work is in NOTES.md.
+// work is testdata/peer_bevfusion6.py (docs/PERF.md, "Camera tensor
+// preprocessing").
 func BenchmarkBEVFusion6(b *testing.B) {
 	frames := loadFrames(b, nuScenesCams(b))
 	f := newFilter(b, nil)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,18 +14,9 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/filters/align"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
-
-const python = "/usr/bin/python3"
-
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; CI is set, so this is a failure, not a skip")
-	}
-	t.Skip(msg)
-}
 
 // nuScenes keyframe cameras in CUDA-BEVFusion's order (0-FRONT,
 // 1-FRONT_RIGHT, 2-FRONT_LEFT, 3-BACK, 4-BACK_LEFT, 5-BACK_RIGHT), which is
@@ -168,9 +158,6 @@ np.stack(flt).astype(np.float32).tofile(a["out"] + ".float")
 // opencv returns the cv2 reference and the float64-bilinear reference.
 func opencv(t *testing.T, frames []*ds3d.Frame, g Geometry, bgr bool, mean, std []float64) (cv, flt []float32) {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import numpy, cv2").Run(); err != nil {
-		skipOrFail(t, python+" with numpy and cv2 is needed (apt-get install python3-opencv)")
-	}
 	dir := t.TempDir()
 	var imgs [][]any
 	for i, fr := range frames {
@@ -183,9 +170,7 @@ func opencv(t *testing.T, frames []*ds3d.Frame, g Geometry, bgr bool, mean, std 
 	out := filepath.Join(dir, "ref.f32")
 	arg, _ := json.Marshal(map[string]any{"images": imgs, "rw": g.ResW, "rh": g.ResH, "crop": []int{g.X0, g.Y0},
 		"w": g.W, "h": g.H, "bgr": bgr, "mean": mean, "std": std, "out": out})
-	if b, err := exec.Command(python, "-c", opencvRef, string(arg)).CombinedOutput(); err != nil {
-		t.Fatalf("opencv reference: %v\n%s", err, b)
-	}
+	testenv.RunPython(t, []string{"numpy", "cv2"}, "-c", opencvRef, string(arg))
 	return readF32(t, out), readF32(t, out+".float")
 }
 

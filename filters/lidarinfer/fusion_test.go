@@ -21,6 +21,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/filters/voxelize"
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/sensors/camera"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
@@ -456,7 +457,7 @@ impl = "lidarinfer_test_frames"
 func TestV2XFusionImages(t *testing.T) {
 	root := sampledata.RepoRoot(t)
 	H, W := 864, 1536 // ds3d's v2xfusion images [4, 3, 864, 1536]
-	if raceEnabled || testing.Short() {
+	if testenv.RaceEnabled || testing.Short() {
 		H, W = 216, 384
 	}
 	cfg := fusionCfg{Batch: 4, H: H, W: W, Stride: 32, V: 8000, P: 10, F: 4, NY: 128, NX: 128, Cc: 4, Cl: 8, Ch: 8, K: 6, Images: true, Seed: 13}

@@ -17,6 +17,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
 	"github.com/ds3d-go/ds3d-go/filters/postprocess"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 
@@ -80,7 +81,7 @@ func gridFor(small bool) (cfg onnxbuild.PointPillarsConfig, rng string) {
 // TestPipelinePointPillars: KITTI sample → pillar_scatter_prep → lidar_infer
 // (the random-weight PointPillars written to a temporary .onnx) → sink.
 func TestPipelinePointPillars(t *testing.T) {
-	small := raceEnabled || testing.Short()
+	small := testenv.RaceEnabled || testing.Short()
 	cfg, rng := gridFor(small)
 	dir := t.TempDir()
 	model, err := onnxbuild.PointPillars(cfg)

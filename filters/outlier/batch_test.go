@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // treeDistances is the per-point exact k-d tree search (sorWorker), the
@@ -47,7 +48,7 @@ func sameDistances(t *testing.T, what string, got, want []float32) {
 func TestGroupedMatchesTree(t *testing.T) {
 	src, _ := kitti(t, 1)
 	ks, iters := []int{16, 3, 40}, 40
-	if raceEnabled || testing.Short() {
+	if testenv.RaceEnabled || testing.Short() {
 		ks, iters = ks[:1], 15 // the per-point reference is slow under -race
 	}
 	for _, k := range ks {

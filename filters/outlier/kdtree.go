@@ -257,50 +257,47 @@ func (t *KDTree) Nearest(r *KNN, x, y, z float32, k int) {
 // Mount's incremental distance, as in nanoflann). A point is taken when
 // its squared distance is < worst, or = worst while fewer than k are held.
 func (r *KNN) search(n int32, md float32, off *[3]float32) {
-	for {
-		nd := &r.nodes[n]
-		if nd.dim < 0 {
-			lp := r.pts[3*nd.a : 3*nd.b]
-			x, y, z := r.x, r.y, r.z
-			w, full := r.worst, len(r.D) == r.k
-			for j := 0; j+3 <= len(lp); j += 3 {
-				q := (*[3]float32)(lp[j : j+3])
-				d := sqDist(x, y, z, q[0], q[1], q[2])
-				if d < w || (d == w && !full) {
-					r.add(d, nd.a+int32(j/3))
-					w, full = r.worst, len(r.D) == r.k
-				}
+	nd := &r.nodes[n]
+	if nd.dim < 0 {
+		lp := r.pts[3*nd.a : 3*nd.b]
+		x, y, z := r.x, r.y, r.z
+		w, full := r.worst, len(r.D) == r.k
+		for j := 0; j+3 <= len(lp); j += 3 {
+			q := (*[3]float32)(lp[j : j+3])
+			d := sqDist(x, y, z, q[0], q[1], q[2])
+			if d < w || (d == w && !full) {
+				r.add(d, nd.a+int32(j/3))
+				w, full = r.worst, len(r.D) == r.k
 			}
-			return
 		}
-		var q float32
-		switch nd.dim {
-		case 0:
-			q = r.x
-		case 1:
-			q = r.y
-		default:
-			q = r.z
-		}
-		diff := q - nd.split
-		near, far := nd.a, nd.b
-		if diff > 0 {
-			near, far = far, near
-		}
-		r.search(near, md, off)
-		old := off[nd.dim]
-		fmd := md - old*old + diff*diff
-		// fmd bounds the squared distance of every point of the far cell
-		// from below up to rounding: prune with a relative margin so that
-		// rounding never drops a true neighbour.
-		if fmd*(1-1e-5) > r.worst {
-			return
-		}
-		off[nd.dim] = diff
-		r.search(far, fmd, off)
-		off[nd.dim] = old
 		return
 	}
+	var q float32
+	switch nd.dim {
+	case 0:
+		q = r.x
+	case 1:
+		q = r.y
+	default:
+		q = r.z
+	}
+	diff := q - nd.split
+	near, far := nd.a, nd.b
+	if diff > 0 {
+		near, far = far, near
+	}
+	r.search(near, md, off)
+	old := off[nd.dim]
+	fmd := md - old*old + diff*diff
+	// fmd bounds the squared distance of every point of the far cell
+	// from below up to rounding: prune with a relative margin so that
+	// rounding never drops a true neighbour.
+	if fmd*(1-1e-5) > r.worst {
+		return
+	}
+	off[nd.dim] = diff
+	r.search(far, fmd, off)
+	off[nd.dim] = old
 }
 
 // CountWithin returns the number of tree points whose squared distance

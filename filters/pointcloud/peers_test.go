@@ -9,52 +9,31 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
-
-const python = "/usr/bin/python3"
-
-// skipOrFail skips with msg, or fails when CI is set (CI installs the peers).
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; CI is set, so this is a failure, not a skip")
-	}
-	t.Skip(msg)
-}
 
 // peersDir returns ../shared/peers beside the repository.
 func peersDir(t testing.TB) string {
 	t.Helper()
-	d := filepath.Join(sampledata.RepoRoot(t), "..", "shared", "peers")
-	if _, err := os.Stat(filepath.Join(d, "bench_numpy.py")); err != nil {
-		skipOrFail(t, "peers not found at "+d)
-	}
-	return d
+	return sampledata.Peers(t, "bench_numpy.py")
 }
 
-// needNumpy skips unless Debian's python3 has numpy.
-func needNumpy(t testing.TB) {
+// needNumpy skips (fails under CI) unless the reference Python has numpy.
+func needNumpy(t testing.TB) string {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import numpy").Run(); err != nil {
-		skipOrFail(t, python+" with numpy is needed for the numpy cross-check (apt-get install python3-numpy)")
-	}
+	return testenv.Python(t, "numpy")
 }
 
 // peer runs testdata/peer.py.
 func peer(t testing.TB, args ...string) {
 	t.Helper()
-	cmd := exec.Command(python, append([]string{"testdata/peer.py", peersDir(t)}, args...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("peer.py %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	testenv.RunPython(t, []string{"numpy"}, append([]string{"testdata/peer.py", peersDir(t)}, args...)...)
 }
 
 var synth struct {
@@ -66,7 +45,7 @@ var synth struct {
 // synthCloud is gen_data.py's synthetic 120k-point cloud, generated once.
 func synthCloud(t testing.TB) string {
 	t.Helper()
-	needNumpy(t)
+	python := needNumpy(t)
 	pd := peersDir(t)
 	synth.once.Do(func() {
 		synth.dir, synth.err = os.MkdirTemp("", "pointcloud-synth")
@@ -136,6 +115,8 @@ func ftoa(v ...float64) []string {
 	return s
 }
 
+// TestCropMatchesNumpy: Crop keeps the bytes and CropIndices the indices of
+// bench_numpy.crop_roi's mask (comparisons only: exact on any CPU).
 func TestCropMatchesNumpy(t *testing.T) {
 	needNumpy(t)
 	boxes := [][6]float64{
@@ -174,10 +155,7 @@ func TestCropMatchesNumpy(t *testing.T) {
 // pclVoxel runs pcl-tools' pcl_voxel_grid on src and returns its output cloud.
 func pclVoxel(t *testing.T, src *ds3d.Frame, leaf float64) *ds3d.Frame {
 	t.Helper()
-	tool, err := exec.LookPath("pcl_voxel_grid")
-	if err != nil {
-		skipOrFail(t, "pcl_voxel_grid not found (apt-get install pcl-tools)")
-	}
+	tool := testenv.Tool(t, "pcl_voxel_grid", "apt-get install pcl-tools")
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pcd"), filepath.Join(dir, "out.pcd")
 	if err := lidar.WriteFile(in, &lidar.Cloud{Points: src}, "binary"); err != nil {
@@ -185,10 +163,7 @@ func pclVoxel(t *testing.T, src *ds3d.Frame, leaf float64) *ds3d.Frame {
 	}
 	l := strconv.FormatFloat(leaf, 'g', -1, 64)
 	// -fmin/-fmax: PCL's tool filters on z by default; make that a no-op.
-	res, err := exec.Command(tool, in, out, "-leaf", l+","+l+","+l, "-fmin", "-1e30", "-fmax", "1e30").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pcl_voxel_grid: %v\n%s", err, res)
-	}
+	testenv.Output(t, exec.Command(tool, in, out, "-leaf", l+","+l+","+l, "-fmin", "-1e30", "-fmax", "1e30"))
 	return readCloud(t, out)
 }
 
@@ -224,7 +199,11 @@ func TestVoxelMatchesPCL(t *testing.T) {
 }
 
 // pillarCase runs numpy's pillarize and ours with the same parameters and
-// compares the bytes.
+// compares the bytes. Exact on any CPU: bench_numpy.pillarize uses only
+// element-wise float32/float64 operations (each one correctly rounded
+// IEEE operation whatever SIMD numpy picks) and numpy's add-reduce, whose
+// order is fixed by numpy's C code, not by the CPU; no BLAS, no
+// transcendental functions.
 func pillarCase(t *testing.T, cloud string, src *ds3d.Frame, p PillarParams) {
 	t.Helper()
 	dir := t.TempDir()

@@ -174,7 +174,6 @@ func TestVoxelProperties(t *testing.T) {
 func TestPillarProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	z, _ := NewPillarizer(DefaultPillarParams)
-	z2, _ := NewPillarizer(DefaultPillarParams)
 	mk := func() (f, c, n *ds3d.Frame) {
 		return ds3d.NewTensorFrame(ds3d.DTypeF32, 0), ds3d.NewTensorFrame(ds3d.DTypeI32, 0), ds3d.NewTensorFrame(ds3d.DTypeI32, 0)
 	}
@@ -187,7 +186,7 @@ func TestPillarProperties(t *testing.T) {
 			t.Fatal(err)
 		}
 		// a fresh pillarizer gives the same bytes (scratch reset is complete)
-		z2, _ = NewPillarizer(DefaultPillarParams)
+		z2, _ := NewPillarizer(DefaultPillarParams)
 		if _, err := z2.Pillarize(f2, c2, n2, src); err != nil {
 			t.Fatal(err)
 		}

@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // TestZeroAllocs: in steady state a frame of the nuScenes keyframe (six
 // cameras, 84 boxes) allocates nothing.
 func TestZeroAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
+	testenv.SkipUnderRace(t, "allocation counts are not meaningful under the race detector")
 	kf := loadKeyframe(t)
 	f, err := New(testConfig(6, true))
 	if err != nil {

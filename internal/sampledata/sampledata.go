@@ -3,13 +3,15 @@
 // and the small bundled samples in datasets/samples. A test that needs a set
 // which is absent is skipped with a message saying where it looked — except
 // when CI is set, where a missing set is a failure, so CI never goes green by
-// skipping.
+// skipping (the rule lives in internal/testenv).
 package sampledata
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // RepoRoot returns the repository root (the folder holding go.mod), found by
@@ -49,14 +51,22 @@ func Shared(tb testing.TB, rel string) string {
 	tb.Helper()
 	p := filepath.Join(SharedDir(tb), rel)
 	if _, err := os.Stat(p); err != nil {
-		msg := "sampledata: shared data " + rel + " not found at " + p +
-			" (clone the shared data beside the repository or set DS3D_SHARED_DATA)"
-		if os.Getenv("CI") != "" {
-			tb.Fatal(msg + "; CI is set, so this is a failure, not a skip")
-		}
-		tb.Skip(msg)
+		testenv.SkipOrFail(tb, "sampledata: shared data %s not found at %s (clone the shared data beside the repository or set DS3D_SHARED_DATA)", rel, p)
 	}
 	return p
+}
+
+// Peers returns the folder of the peer scripts, ../shared/peers beside the
+// repository (bench_numpy.py, bench_nms.py, …), checking that rel (a file
+// inside it) exists. When it is absent the test is skipped, or fails when
+// CI is set.
+func Peers(tb testing.TB, rel string) string {
+	tb.Helper()
+	d := filepath.Join(RepoRoot(tb), "..", "shared", "peers")
+	if _, err := os.Stat(filepath.Join(d, rel)); err != nil {
+		testenv.SkipOrFail(tb, "sampledata: peer %s not found in %s (clone ../shared beside the repository)", rel, d)
+	}
+	return d
 }
 
 // Sample returns the path of a file in the bundled samples

@@ -48,7 +48,7 @@ func Start() (stop func(), err error) {
 			case <-deadline:
 				cmd.Process.Kill()
 				<-exited
-				return nil, fmt.Errorf("Xvfb :%d did not create %s in 15 s", n, sock)
+				return nil, fmt.Errorf("xvfb: Xvfb :%d did not create %s in 15 s", n, sock)
 			case <-time.After(20 * time.Millisecond):
 				if _, err := os.Stat(sock); err == nil {
 					os.Setenv("DISPLAY", ":"+strconv.Itoa(n))

@@ -2,20 +2,19 @@ package xvfb
 
 import (
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // The Xvfb that Start runs is in a process group of its own, so a terminal's
 // Ctrl-C (sent to ds3d's foreground group, which ds3d turns into a drain)
 // does not kill the display under the renderers that are still flushing.
 func TestOwnProcessGroup(t *testing.T) {
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		t.Skip("Xvfb not installed")
-	}
+	testenv.Tool(t, "Xvfb", "apt-get install xvfb")
 	old, had := os.LookupEnv("DISPLAY")
 	stop, err := Start()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	gl "github.com/ds3d-go/ds3d-go/render/gl"
 )
 
@@ -97,9 +98,7 @@ func BenchmarkFrame(b *testing.B) {
 // back allocates nothing on the Go side once the staging buffers have grown.
 func TestUploadAllocs(t *testing.T) {
 	needDisplay(t)
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
+	testenv.SkipUnderRace(t, "the race detector allocates")
 	m := syntheticScene(120000, 50)
 	defer m.Release()
 	c := gl.NewConfig()
@@ -170,8 +169,9 @@ func BenchmarkEnsemble(b *testing.B) {
 // tolerance is TestUploadAllocs'.
 func TestEnsembleAllocs(t *testing.T) {
 	needDisplay(t)
-	if raceEnabled || testing.Short() {
-		t.Skip("the race detector allocates")
+	testenv.SkipUnderRace(t, "the race detector allocates")
+	if testing.Short() {
+		t.Skip("-short: allocation count over many frames")
 	}
 	kf := loadNuScenes(t)
 	m := kf.dataMap(t, nil)

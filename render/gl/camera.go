@@ -7,8 +7,6 @@ import "math"
 // and converted to float32 only when handed to a shader.
 type mat4 [16]float64
 
-func (m *mat4) at(r, c int) float64 { return m[c*4+r] }
-
 // mul returns a·b (b applied first).
 func (a mat4) mul(b mat4) mat4 {
 	var o mat4

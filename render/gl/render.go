@@ -68,7 +68,7 @@ type Renderer struct {
 	interactiveErr error
 
 	// ReadbackTime is the total time spent reading frames back (glReadPixels
-	// and the row flip), for PERF_NOTES; Frames counts drawn frames.
+	// and the row flip), for docs/PERF.md; Frames counts drawn frames.
 	ReadbackTime time.Duration
 	Frames       int64
 }

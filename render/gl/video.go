@@ -28,7 +28,7 @@ type VideoRenderer struct {
 
 	// WriteTime is the total time spent handing frames to the video
 	// writer (conversion and the pipe write, or JPEG encoding), for
-	// PERF_NOTES.
+	// docs/PERF.md.
 	WriteTime time.Duration
 }
 

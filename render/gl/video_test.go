@@ -10,7 +10,6 @@ import (
 	"image"
 	"image/color"
 	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -18,19 +17,15 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	gl "github.com/ds3d-go/ds3d-go/render/gl"
 )
 
-// needFFmpeg skips t without ffmpeg and ffprobe (CI installs them).
+// needFFmpeg skips t without ffmpeg and ffprobe (fails it under CI).
 func needFFmpeg(t *testing.T) {
 	t.Helper()
 	for _, p := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(p); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s: %v; CI is set", p, err)
-			}
-			t.Skipf("%s: %v", p, err)
-		}
+		testenv.Tool(t, p, "apt-get install ffmpeg")
 	}
 }
 
@@ -38,11 +33,8 @@ func needFFmpeg(t *testing.T) {
 // stream as ffprobe reports them.
 func probe(t *testing.T, path string) (codec string, w, h, frames int) {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
+	out := testenv.Output(t, exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", path))
 	var p struct {
 		Streams []struct {
 			Codec  string `json:"codec_name"`
@@ -235,8 +227,9 @@ func TestVideoConfigErrors(t *testing.T) {
 func TestVideoAllocs(t *testing.T) {
 	needDisplay(t)
 	needFFmpeg(t)
-	if raceEnabled || testing.Short() {
-		t.Skip("the race detector allocates")
+	testenv.SkipUnderRace(t, "the race detector allocates")
+	if testing.Short() {
+		t.Skip("-short: allocation count over many frames")
 	}
 	pts, boxes := kittiSample(t)
 	m := dataMap(pts, boxes)

@@ -16,6 +16,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/nusctest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/render/layout"
 	"github.com/ds3d-go/ds3d-go/render/raster"
 )
@@ -320,8 +321,9 @@ func TestEnsembleConfigErrors(t *testing.T) {
 // TestEnsembleAllocs: an ensemble frame allocates nothing once the
 // picture, the depth buffers and the scaling tables exist.
 func TestEnsembleAllocs(t *testing.T) {
-	if raceEnabled || testing.Short() {
-		t.Skip("the race detector allocates")
+	testenv.SkipUnderRace(t, "the race detector allocates")
+	if testing.Short() {
+		t.Skip("-short: allocation count over many frames")
 	}
 	kf := nusctest.Load(t)
 	m := kf.DataMap(t, nil)

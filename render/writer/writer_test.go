@@ -16,6 +16,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
@@ -64,7 +65,7 @@ func TestKITTILabelRoundTrip(t *testing.T) {
 		ids  []string
 	}
 	sets := []set{{filepath.Dir(filepath.Dir(sampledata.Sample(t, "kitti/calib/000000.txt"))), []string{"000000"}}}
-	if os.Getenv("CI") != "" || dirExists(filepath.Join(sampledata.SharedDir(t), "kitti-object/training")) {
+	if testenv.CI() || dirExists(filepath.Join(sampledata.SharedDir(t), "kitti-object/training")) {
 		sets = append(sets, set{sampledata.Shared(t, "kitti-object/training"), []string{"000000", "000001", "000002", "000003", "000004"}})
 	} else {
 		t.Log("shared KITTI training set absent: round trip on the bundled 000000 only")

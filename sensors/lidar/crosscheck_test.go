@@ -5,14 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // pySummary is what testdata/pcinfo.py (numpy, written from the format
@@ -31,27 +30,13 @@ type pySummary struct {
 	}
 }
 
-const python = "/usr/bin/python3"
-
-// runPCInfo runs the independent reader on paths, skipping the test when
-// Debian's python3 with numpy is missing (failing when CI is set).
+// runPCInfo runs the independent reader on paths (internal/testenv's
+// Python with numpy: a missing one skips, or fails under CI).
 func runPCInfo(t *testing.T, paths ...string) []pySummary {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import numpy").Run(); err != nil {
-		msg := python + " with numpy is needed for the cross-check (apt-get install python3-numpy): " + err.Error()
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	var out, stderr bytes.Buffer
-	cmd := exec.Command(python, append([]string{filepath.Join("testdata", "pcinfo.py")}, paths...)...)
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("pcinfo.py: %v\n%s", err, stderr.String())
-	}
+	out := testenv.RunPython(t, []string{"numpy"}, append([]string{filepath.Join("testdata", "pcinfo.py")}, paths...)...)
 	var res []pySummary
-	sc := bufio.NewScanner(&out)
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<24)
 	for sc.Scan() {
 		var s pySummary

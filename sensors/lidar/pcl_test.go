@@ -7,17 +7,15 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // TestPCLConvert has PCL's own reader and writer (pcl-tools'
 // pcl_convert_pcd_ascii_binary) check our binary_compressed both ways: PCL
 // decompresses what our LZF compressor wrote, and we read what PCL's
-// compressor wrote. Optional peer: skipped when pcl-tools is not installed.
+// compressor wrote.
 func TestPCLConvert(t *testing.T) {
-	tool, err := exec.LookPath("pcl_convert_pcd_ascii_binary")
-	if err != nil {
-		t.Skip("pcl-tools not installed (apt-get install pcl-tools): optional PCL cross-check skipped")
-	}
+	tool := testenv.Tool(t, "pcl_convert_pcd_ascii_binary", "apt-get install pcl-tools")
 	dir := t.TempDir()
 	for _, rel := range []string{"pcd-ply/pcl/five_people.pcd", "pcd-ply/pcl/cturtle.pcd",
 		"lidar-raw/velodyne/golden/nebula_vlp16_dual_1673400472138016708.pcd"} {
@@ -31,9 +29,7 @@ func TestPCLConvert(t *testing.T) {
 		}
 		for _, mode := range []string{"1", "2"} { // PCL binary, PCL binary_compressed
 			theirs := filepath.Join(dir, "pcl"+mode+".pcd")
-			if out, err := exec.Command(tool, ours, theirs, mode).CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", rel, err, out)
-			}
+			testenv.Output(t, exec.Command(tool, ours, theirs, mode))
 			back, err := ReadFile(theirs, ReadOptions{})
 			if err != nil {
 				t.Fatalf("%s via PCL mode %s: %v", rel, mode, err)

@@ -68,7 +68,7 @@ func repeat(x []float32, n int) []float32 {
 // onnxruntime's (the golden tensor): fp32 and tf32 (3xTF32) within 1e-3
 // relative L2. tf32-fast and fp16 round the conv operands to 10 mantissa
 // bits, which on this model gives about 1e-2 relative L2 (max abs 0.45;
-// PyTorch/cuDNN TF32 in the same device run: max abs 0.4, see NOTES.md):
+// PyTorch/cuDNN TF32 in the same device run: max abs 0.4, docs/ACCURACY.md):
 // they are held to 2e-2. Batch 3 runs
 // the image three times; each copy must match too (this exercises the
 // Reshape batch rewrite and every batch stride). The eager path (no CUDA
@@ -114,7 +114,7 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// TestYOLOXLatency prints the latency table of NOTES.md: per precision and
+// TestYOLOXLatency prints the latency table of docs/PERF.md: per precision and
 // batch, the median over 100 forwards (after 20 warm-ups) of the GPU time
 // between two events around one CUDA graph launch, each followed by a
 // sync — the method of yolox_torch.py — plus eager launches and

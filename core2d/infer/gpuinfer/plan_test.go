@@ -38,7 +38,7 @@ func loadYOLOX(t *testing.T) *onnx.Model {
 // TestCompileYOLOX checks the plan of YOLOX-Nano: every one of the 113
 // convolutions is a launch, the fusions the graph allows happened (104
 // SiLU = Conv·Sigmoid(Conv), 6 head Sigmoids, 7 residual Adds: counted
-// from the ONNX file, see the Python listing in NOTES.md), and no two
+// from the ONNX file's nodes), and no two
 // buffers that are live at the same launch overlap in the arena.
 func TestCompileYOLOX(t *testing.T) {
 	m := loadYOLOX(t)

@@ -152,9 +152,10 @@ func TestEncodeRoundTripYOLOX(t *testing.T) {
 // libonnx-testdata node tests: each comes back equal, or Encode refuses
 // it for a documented reason (subgraphs, string tensors).
 func TestEncodeRoundTripNodeTests(t *testing.T) {
-	paths, _ := filepath.Glob("/usr/share/libonnx-testdata/data/node/*/model.onnx")
+	needNodeData(t)
+	paths, _ := filepath.Glob(filepath.Join(nodeData, "*", "model.onnx"))
 	if len(paths) == 0 {
-		t.Skip("libonnx-testdata not installed")
+		t.Fatalf("no model.onnx under %s", nodeData)
 	}
 	ok := 0
 	for _, p := range paths {

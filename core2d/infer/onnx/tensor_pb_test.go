@@ -6,17 +6,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 const nodeData = "/usr/share/libonnx-testdata/data/node"
+
+// needNodeData skips, or fails under CI, without Debian's libonnx-testdata.
+func needNodeData(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(nodeData); err != nil {
+		testenv.SkipOrFail(t, "%s missing (apt-get install libonnx-testdata): %v", nodeData, err)
+	}
+}
 
 // TestDecodeTensor decodes test-data tensors of libonnx-testdata and checks
 // them against values printed in the ONNX operator docs (Abs/Gemm inputs are
 // random, so it checks their shapes and types; Shape's output is exact).
 func TestDecodeTensor(t *testing.T) {
-	if _, err := os.Stat(nodeData); err != nil {
-		t.Skipf("%s missing (install Debian's libonnx-testdata): %v", nodeData, err)
-	}
+	needNodeData(t)
 	read := func(c, f string) *Tensor {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(nodeData, c, "test_data_set_0", f))

@@ -40,17 +40,17 @@ pc = o3d.geometry.PointCloud()
 pc.points = o3d.utility.Vector3dVector(arr[:, :3].astype(np.float64))
 r, res["open3d_ms"] = timed(lambda: pc.remove_statistical_outlier(16, 1.0), "open3d_cpu_ms")
 res["open3d_kept"] = len(r[1])
-try:
-    from scipy.spatial import cKDTree
+from scipy.spatial import cKDTree  # noqa: E402
 
-    def sor():
-        xyz = arr[:, :3]
-        d, _ = cKDTree(xyz).query(xyz, k=17, workers=1)
-        md = d[:, 1:].mean(1)
-        return arr[md <= md.mean() + md.std(ddof=1)]
-    r, res["scipy_ms"] = timed(sor)
-    res["scipy_kept"] = int(r.shape[0])
-except ImportError:
-    pass
+
+def sor():
+    xyz = arr[:, :3]
+    d, _ = cKDTree(xyz).query(xyz, k=17, workers=1)
+    md = d[:, 1:].mean(1)
+    return arr[md <= md.mean() + md.std(ddof=1)]
+
+
+r, res["scipy_ms"] = timed(sor)
+res["scipy_kept"] = int(r.shape[0])
 res.update(cpu)
 print(json.dumps(res))

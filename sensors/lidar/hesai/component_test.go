@@ -97,10 +97,8 @@ func TestUDPEndToEnd(t *testing.T) {
 // bundled cut decodes as the same packets of the shared capture do.
 func TestExampleConfig(t *testing.T) {
 	path := filepath.Join(sampledata.RepoRoot(t), "apps", "examples", "pcap_xt32.toml")
-	if _, err := os.Stat(path); err != nil && os.Getenv("CI") == "" {
-		// Shipped once apps/ds3d imports this package (its
-		// TestExampleConfigsRun runs every example through the binary).
-		t.Skip("apps/examples/pcap_xt32.toml absent: git checkout dcd9d25 -- apps/examples/pcap_xt32.toml")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the shipped example is part of the repository: %v", err)
 	}
 	dstest.MustRunFile(t, path)
 	r, c, err := pcap.Open(sampledata.Sample(t, "lidar-raw/pandar_xt32_dual_nebula_cut.pcap"))

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/las"
 )
@@ -63,22 +63,12 @@ type pyInfo struct {
 }
 
 func lasInfoPy(t *testing.T, path string) *pyInfo {
-	tool := filepath.Join(sampledata.SharedDir(t), "tools", "las_info.py")
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("las_info.py needs %s", py)
-		}
-		t.Skipf("skipping the las_info.py cross-check: %s not found", py)
-		return nil
-	}
-	out, err := exec.Command(py, tool, "--json", path).Output()
-	if err != nil {
-		t.Fatalf("las_info.py: %v", err)
-	}
+	t.Helper()
+	tool := sampledata.Shared(t, "tools/las_info.py")
+	out := testenv.RunPython(t, nil, tool, "--json", path)
 	var res []pyInfo
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(out, &res); err != nil || len(res) == 0 {
+		t.Fatalf("las_info.py printed %.200q: %v", out, err)
 	}
 	return &res[0]
 }
