@@ -138,6 +138,20 @@ run: setup build
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# docs: the component reference, generated from the registered specs (keys,
+# types, defaults, rules, docs); apps/ds3d's TestComponentsDocFresh fails
+# when the checked-in file differs.
+.PHONY: docs
+docs:
+	$(GO) run $(GOTAGS) ./apps/ds3d components --markdown > docs/COMPONENTS.md
+
+# gen-asm regenerates the AVX-512 assembly kernels from their generator
+# (core2d/infer/kernels/gen_asm.py → gemm8_amd64.s); make lint checks that
+# the committed file is what it prints.
+.PHONY: gen-asm
+gen-asm:
+	python3 core2d/infer/kernels/gen_asm.py
+
 clean:
 	rm -rf $(BIN) out
 include gpu/Makefile.inc

@@ -5,7 +5,7 @@
 #      module proxy) is clean on the shipped build (GOEXPERIMENT=simd, tag
 #      turbojpeg) and on the portable build (no experiment, no tag)
 #   3. generated files equal what their generator prints now
-#      (core2d/infer/gen_asm.py → gemm8_amd64.s)
+#      (core2d/infer/kernels/gen_asm.py → gemm8_amd64.s)
 #   4. no code or doc refers to a notes file (NOTES.md, *_NOTES.md, NOTES_*.md)
 #      that is not in the repository
 #   5. no test makes its own skip-or-fail decision (internal/testenv does)
@@ -43,12 +43,12 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cp core2d/infer/gen_asm.py "$tmp/"
+cp core2d/infer/kernels/gen_asm.py "$tmp/"
 python3 "$tmp/gen_asm.py"
-if cmp -s "$tmp/gemm8_amd64.s" core2d/infer/gemm8_amd64.s; then
+if cmp -s "$tmp/gemm8_amd64.s" core2d/infer/kernels/gemm8_amd64.s; then
   echo "lint: gemm8_amd64.s matches gen_asm.py"
 else
-  echo "lint: FAIL — core2d/infer/gemm8_amd64.s is stale: run python3 core2d/infer/gen_asm.py and commit it" >&2
+  echo "lint: FAIL — core2d/infer/kernels/gemm8_amd64.s is stale: run make gen-asm and commit it" >&2
   fail=1
 fi
 

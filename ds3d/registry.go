@@ -8,11 +8,23 @@ import (
 	"sync"
 )
 
-// Validator is implemented by every component config: Validate checks the
-// values after defaults and TOML are applied, and returns an error naming
-// the offending key (its toml name).
+// Validator is implemented by a component config with rules that tie
+// several keys together: Validate checks the values after defaults, TOML
+// and the tag rules (rules.go) are applied, and returns a *ConfigError
+// naming the offending key (its toml name). A config whose rules are all
+// tags needs no Validate.
 type Validator interface {
 	Validate() error
+}
+
+// Updater is implemented by a component with runtime-updatable keys (tagged
+// `runtime:"true"`). The pipeline calls Update on the component's own
+// goroutine, between two datamaps, with a fresh config of the component's
+// type: the running config with the changed keys applied, validated like a
+// config at load. Update must take what it needs from cfg and keep no
+// reference to its slices or maps beyond that; an error refuses the change.
+type Updater interface {
+	Update(cfg any) error
 }
 
 // Spec describes a registered component implementation: its kind, its name
@@ -42,7 +54,7 @@ func (s *Spec) Build(cfg any, env *Env) (any, error) {
 	if reflect.TypeOf(cfg) != reflect.PointerTo(s.configType) {
 		return nil, fmt.Errorf("%s: config is %T, want *%s", s.Impl, cfg, s.configType)
 	}
-	if err := cfg.(Validator).Validate(); err != nil {
+	if err := CheckConfig(cfg); err != nil {
 		return nil, err
 	}
 	c, err := s.build(cfg, env)
@@ -83,10 +95,13 @@ var registry = struct {
 // returns a pointer to a config struct holding the defaults; build makes the
 // component from a validated config. Every exported field of the config
 // struct needs a `toml` tag and a `doc` tag; `required:"true"` marks keys
-// without a default. Register panics on a programming error (a duplicate
-// impl, a config that is not a struct pointer, an undocumented field), so
-// such mistakes fail every test at once.
-func Register[C Validator](kind Kind, impl, doc string, newC func() C, build func(C, *Env) (any, error)) {
+// without a default, and the rule tags of rules.go (enum, min, max, unit,
+// nonempty, path, runtime) state the checks the loader makes. Embedded
+// structs (and fields tagged `toml:",squash"`) are groups whose keys are the
+// config's own. Register panics on a programming error (a duplicate impl, a
+// config that is not a struct pointer, an undocumented field, a malformed
+// rule tag), so such mistakes fail every test at once.
+func Register[C any](kind Kind, impl, doc string, newC func() C, build func(C, *Env) (any, error)) {
 	if !kind.Valid() {
 		panic(fmt.Sprintf("ds3d.Register(%q): unknown kind %q", impl, kind))
 	}
@@ -111,6 +126,28 @@ func Register[C Validator](kind Kind, impl, doc string, newC func() C, build fun
 		panic(fmt.Sprintf("ds3d.Register: impl %q registered twice", impl))
 	}
 	registry.specs[impl] = s
+}
+
+var elsewhere sync.Map // impl → hint
+
+// RegisterElsewhere names impls that exist only in another build of the
+// program (the cuda build's GPU components), with what to do to get them
+// ("rebuild with -tags cuda (make build-cuda)"): the config loader says so
+// instead of "not registered". Call it from init() in the build that lacks
+// them; a registered impl of the same name wins.
+func RegisterElsewhere(hint string, impls ...string) {
+	for _, impl := range impls {
+		elsewhere.Store(impl, hint)
+	}
+}
+
+// Elsewhere returns the hint RegisterElsewhere gave for impl.
+func Elsewhere(impl string) (string, bool) {
+	h, ok := elsewhere.Load(impl)
+	if !ok {
+		return "", false
+	}
+	return h.(string), true
 }
 
 // Lookup returns the spec registered under impl.
@@ -142,8 +179,8 @@ func Specs() []*Spec {
 	return out
 }
 
-// ConfigError is what a config's Validate returns to point at one key; the
-// config loader turns Key into a file line.
+// ConfigError is what a config's Validate (or a broken tag rule) returns to
+// point at one key; the config loader turns Key into a file line.
 type ConfigError struct {
 	Key string // toml key, dotted for nested tables ("roi.x_range")
 	Msg string

@@ -19,6 +19,19 @@ type Field struct {
 	Required bool    // no default; the key must be given
 	Default  string  // the default in TOML syntax; empty when required or zero
 	Fields   []Field // keys of a nested table (or of each table of an array of tables)
+
+	// Rules from the field's tags, enforced by the config loader and by
+	// CheckConfig (see rules.go for the tags and their meaning).
+	Enum       []string // `enum:"a|b|c"`: one of these (each element of a list)
+	Min, Max   string   // `min:"1"`, `max:"<360"`: bounds as written, "" for none
+	MinExcl    bool     // Min is strict (written `min:">0"`)
+	MaxExcl    bool     // Max is strict (written `max:"<360"`)
+	Unit       string   // `unit:"m"`: the unit of the value, for docs
+	NonEmpty   bool     // `nonempty:"true"`: a string or list must not be empty
+	PathExists bool     // `path:"exists"`: the file (or every glob) must exist when loaded
+	Runtime    bool     // `runtime:"true"`: may change while the pipeline runs (Updater)
+
+	minV, maxV float64 // parsed Min and Max (nanoseconds for durations)
 }
 
 var (
@@ -77,25 +90,80 @@ func TOMLKey(sf reflect.StructField) (string, bool) {
 	return name, true
 }
 
-func fieldsOf(t reflect.Type, def reflect.Value, prefix string) ([]Field, error) {
-	var out []Field
+// StructKey is one config key of a struct: its TOML name and the index path
+// of its field, through the groups squashed into the struct.
+type StructKey struct {
+	Name  string
+	Index []int
+	Field reflect.StructField
+	Doc   string // the doc tag, or the one of the squashed field for a one-key group
+}
+
+// Squashed reports whether a struct field is a group whose keys are the
+// parent's own: an embedded struct without a toml name, or a field tagged
+// `toml:",squash"`.
+func Squashed(sf reflect.StructField) bool {
+	if sf.Type.Kind() != reflect.Struct || sf.Type == durationType {
+		return false
+	}
+	tag, has := sf.Tag.Lookup("toml")
+	name, opts, _ := strings.Cut(tag, ",")
+	if name == "" && strings.Contains(","+opts+",", ",squash,") {
+		return true
+	}
+	return sf.Anonymous && !has
+}
+
+// StructKeys lists the config keys of struct type t in field order, with
+// the keys of squashed groups in place of the group. A field without a toml
+// tag is returned with an empty Name (an error for the caller).
+func StructKeys(t reflect.Type) []StructKey {
+	var out []StructKey
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
+		if Squashed(sf) {
+			sub := StructKeys(sf.Type)
+			if d := sf.Tag.Get("doc"); d != "" && len(sub) == 1 {
+				sub[0].Doc = d // the component says what its one key of the group holds
+			}
+			for _, k := range sub {
+				k.Index = append([]int{i}, k.Index...)
+				out = append(out, k)
+			}
+			continue
+		}
 		name, ok := TOMLKey(sf)
 		if !ok {
 			continue
 		}
+		out = append(out, StructKey{Name: name, Index: []int{i}, Field: sf, Doc: sf.Tag.Get("doc")})
+	}
+	return out
+}
+
+func fieldsOf(t reflect.Type, def reflect.Value, prefix string) ([]Field, error) {
+	var out []Field
+	seen := map[string]bool{}
+	for _, k := range StructKeys(t) {
+		sf, name := k.Field, k.Name
 		if name == "" {
 			return nil, fmt.Errorf("config field %s%s has no toml tag", prefix, sf.Name)
 		}
-		doc := sf.Tag.Get("doc")
+		if seen[name] {
+			return nil, fmt.Errorf("config key %s%s is declared twice (a squashed group repeats it?)", prefix, name)
+		}
+		seen[name] = true
+		doc := k.Doc
 		if strings.TrimSpace(doc) == "" {
 			return nil, fmt.Errorf("config key %s%s has no doc tag", prefix, name)
 		}
-		f := Field{Name: name, Index: sf.Index, Type: TypeName(sf.Type), Doc: doc, Required: sf.Tag.Get("required") == "true"}
+		f := Field{Name: name, Index: k.Index, Type: TypeName(sf.Type), Doc: doc, Required: sf.Tag.Get("required") == "true"}
+		if err := parseRules(&f, sf); err != nil {
+			return nil, fmt.Errorf("config key %s%s: %v", prefix, name, err)
+		}
 		var dv reflect.Value
 		if def.IsValid() {
-			dv = def.Field(i)
+			dv = def.FieldByIndex(k.Index)
 		}
 		ft := sf.Type
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {

@@ -302,7 +302,7 @@ func (c *CropConfig) cpu() *pointcloud.CropConfig {
 
 // Validate checks the config as roi_crop's.
 func (c *CropConfig) Validate() error {
-	if err := c.cpu().Validate(); err != nil {
+	if err := ds3d.CheckConfig(c.cpu()); err != nil {
 		return err
 	}
 	return checkDevice(c.GPUID, c.MemPoolSize)
@@ -361,7 +361,7 @@ func (c *PillarConfig) cpu() *pointcloud.PillarConfig {
 
 // Validate checks the config as pillar_scatter_prep's, and the GPU's caps.
 func (c *PillarConfig) Validate() error {
-	if err := c.cpu().Validate(); err != nil {
+	if err := ds3d.CheckConfig(c.cpu()); err != nil {
 		return err
 	}
 	if c.MaxPoints > 32 {

@@ -28,7 +28,7 @@ func TestCPUBuildDoesNotImportCU(t *testing.T) {
 
 // TestDS3DBinaryDoesNotImportCU: the ds3d binary's plain build links no
 // cu, and (the control that shows the check can fail) its cuda build does,
-// through apps/ds3d/components_cuda.go.
+// through apps/components (package gpu registers only with -tags cuda).
 func TestDS3DBinaryDoesNotImportCU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")

@@ -393,7 +393,7 @@ type Normalize struct {
 	Mean, Scale [3]float32
 }
 
-// Letterbox is infer.LetterboxRGB on the GPU, bit for bit (then the
+// Letterbox is infer2d.LetterboxRGB on the GPU, bit for bit (then the
 // optional normalisation): the [H,W,3|4] u8 RGB(A) image src goes into dst
 // as a [1,3,size,size] f32 NCHW tensor, BGR, at the top left, scaled by
 // r = min(size/h, size/w) (returned) to ⌊w·r⌋×⌊h·r⌋ by bilinear
@@ -421,7 +421,7 @@ func (c *Context) Letterbox(dst, src *ds3d.Frame, size int, norm *Normalize) (fl
 	if !dev && len(src.Data) < nbytes {
 		return 0, fmt.Errorf("gpu: image of %dx%d (pitch %d) holds only %d bytes", w, h, pitch, len(src.Data))
 	}
-	// as infer.letterbox
+	// as infer2d.LetterboxRGB
 	r := math.Min(float64(size)/float64(h), float64(size)/float64(w))
 	nw, nh := int(math.Floor(float64(w)*r)), int(math.Floor(float64(h)*r))
 	if nw < 1 || nh < 1 {

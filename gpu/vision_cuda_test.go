@@ -14,7 +14,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/core2d/infer"
+	"github.com/ds3d-go/ds3d-go/core2d/infer/infer2d"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/filters/align"
 	"github.com/ds3d-go/ds3d-go/filters/depth2point"
@@ -325,7 +325,7 @@ func TestLetterboxMatchesCPU(t *testing.T) {
 		S := tc.size
 		want := make([]float32, 3*S*S)
 		pitch := src.Plane.Pitch
-		rw := infer.LetterboxRGB(want, src.Data, src.Shape.D[1], src.Shape.D[0], pitch, src.Shape.D[2], S)
+		rw := infer2d.LetterboxRGB(want, src.Data, src.Shape.D[1], src.Shape.D[0], pitch, src.Shape.D[2], S)
 		if tc.norm != nil {
 			for c := 0; c < 3; c++ {
 				for i := c * S * S; i < (c+1)*S*S; i++ {
@@ -565,7 +565,7 @@ func BenchmarkLetterboxGPUDevice(b *testing.B) {
 func BenchmarkLetterboxCPU(b *testing.B) {
 	img := kittiImage(b)
 	out := make([]float32, 3*416*416)
-	benchCPU(b, func() { infer.LetterboxRGB(out, img.Data, img.Shape.D[1], img.Shape.D[0], img.Plane.Pitch, 3, 416) })
+	benchCPU(b, func() { infer2d.LetterboxRGB(out, img.Data, img.Shape.D[1], img.Shape.D[0], img.Plane.Pitch, 3, 416) })
 }
 
 // NMS over the 2000 boxes at OpenPCDet's KITTI threshold 0.01; bytes: the

@@ -3,9 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-
-	"github.com/ds3d-go/ds3d-go/core2d/moteval"
-	"github.com/ds3d-go/ds3d-go/fusion/eval"
 )
 
 const evalUsage = `usage: ds3d eval KIND [flags]
@@ -34,15 +31,15 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "mot":
-		return moteval.Run(args[1:], stdout, stderr)
+		return evalMOT(args[1:], stdout, stderr)
 	case "kitti":
-		return eval.Run(args[1:], stdout, stderr)
+		return evalKITTI(args[1:], stdout, stderr)
 	case "v2x", "dair":
-		return eval.RunV2X(args[1:], stdout, stderr)
+		return evalV2X(args[1:], stdout, stderr)
 	case "nuscenes":
-		return eval.RunNuScenes(args[1:], stdout, stderr)
+		return evalNuScenes(args[1:], stdout, stderr)
 	case "mot3d":
-		return eval.RunMOT3D(args[1:], stdout, stderr)
+		return evalMOT3D(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, evalUsage)
 		return 0

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer"
+	"github.com/ds3d-go/ds3d-go/core2d/infer/infer2d"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
@@ -117,8 +118,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if lf == "" {
 		lf = filepath.Join(filepath.Dir(path), "coco_classes.txt")
 	}
-	classes, _ := infer.ReadLabels(lf) // without names, detections carry class ids only
-	y, err := infer.NewYOLOX(path, classes, infer.Options{Threads: *threads})
+	classes, _ := infer2d.ReadLabels(lf) // without names, detections carry class ids only
+	y, err := infer2d.NewYOLOX(path, classes, infer.Options{Threads: *threads})
 	if err != nil {
 		fmt.Fprintf(stdout, "not a YOLOX model (%v): no detections printed\n", err)
 		return 0
@@ -156,7 +157,7 @@ func fillInput(dst []float32, info infer.IOInfo, path string) (image.Image, erro
 		}
 		per := 3 * sh[2] * sh[3]
 		for i := 0; i < sh[0]; i++ {
-			infer.Letterbox(dst[i*per:(i+1)*per], im, sh[2])
+			infer2d.Letterbox(dst[i*per:(i+1)*per], im, sh[2])
 		}
 		return im, nil
 	}

@@ -10,8 +10,9 @@
 //	ds3d eval KIND ...         score results: mot, kitti, v2x|dair, nuscenes, mot3d
 //	ds3d version               print the version
 //
-// It imports every component package, so everything registered anywhere in
-// ds3d-go is available to configs.
+// It imports apps/components, which links every package that registers a
+// component, so everything registered anywhere in ds3d-go is available to
+// configs.
 package main
 
 import (
@@ -20,29 +21,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	_ "github.com/ds3d-go/ds3d-go/core2d/infer"
-	_ "github.com/ds3d-go/ds3d-go/core2d/track"
-	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
-	_ "github.com/ds3d-go/ds3d-go/filters/align"
-	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
-	_ "github.com/ds3d-go/ds3d-go/filters/detect"
-	_ "github.com/ds3d-go/ds3d-go/filters/outlier"
-	_ "github.com/ds3d-go/ds3d-go/filters/pointcloud"
-	_ "github.com/ds3d-go/ds3d-go/filters/postprocess"
-	_ "github.com/ds3d-go/ds3d-go/fusion/late"
-	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
-	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
-	_ "github.com/ds3d-go/ds3d-go/render/gl"
-	_ "github.com/ds3d-go/ds3d-go/render/raster"
-	_ "github.com/ds3d-go/ds3d-go/render/writer"
-	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
-	_ "github.com/ds3d-go/ds3d-go/sensors/depth"
-	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
-	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/hesai"
-	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/las"
-	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/ouster"
-	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
-	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/velodyne"
+	_ "github.com/ds3d-go/ds3d-go/apps/components" // every component, format and backend
 )
 
 // version is set at link time (-ldflags "-X main.version=…"); otherwise the

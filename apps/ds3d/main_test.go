@@ -102,7 +102,7 @@ func TestComponentsDocumentsEverySpecField(t *testing.T) {
 		walk(s.Impl, s.Fields)
 	}
 	code, out, _ = runCmd(t, "components", "test_source")
-	if code != 0 || !strings.Contains(out, "count (integer, default 100)") {
+	if code != 0 || !strings.Contains(out, "count (integer, default 100, count ≥ 0)") {
 		t.Errorf("components test_source: %d\n%s", code, out)
 	}
 	if code, _, errs := runCmd(t, "components", "nope"); code != 1 || !strings.Contains(errs, `no component "nope"`) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
@@ -181,7 +182,7 @@ func checkMosaic(t *testing.T, path string, streams [4]string) {
 		tile := image.Rect((i%2)*404, (i/2)*554, (i%2)*404+400, (i/2)*554+550)
 		checked, hit := 0, 0
 		for _, b := range line.Boxes {
-			c := raster.BoxColor([4]uint8{}, b.Class, nil)
+			c := draw.BoxColor([4]uint8{}, b.Class, nil)
 			want := color.RGBA{c.R, c.G, c.B, 255}
 			cos, sin := math.Cos(b.Yaw), math.Sin(b.Yaw)
 			hx, hy := b.Size[0]/2, b.Size[1]/2

@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/ds3d-go/ds3d-go/core2d/infer"
-	"github.com/ds3d-go/ds3d-go/core2d/moteval"
+	_ "github.com/ds3d-go/ds3d-go/core2d/infer/infer2d"
 	_ "github.com/ds3d-go/ds3d-go/core2d/mux"
 	"github.com/ds3d-go/ds3d-go/core2d/osd"
 	"github.com/ds3d-go/ds3d-go/core2d/source"
@@ -26,6 +25,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
+	"github.com/ds3d-go/ds3d-go/fusion/eval"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
@@ -113,7 +113,7 @@ func countLines(t *testing.T, path string) int {
 
 // score evaluates the MOT file against PETS09-S2L1's ground truth over
 // frames 1..frames (video frame i is MOT frame i+1).
-func score(t *testing.T, predPath string, frames int) (moteval.Metrics, []mot.Row) {
+func score(t *testing.T, predPath string, frames int) (eval.MOTMetrics, []mot.Row) {
 	t.Helper()
 	gt, err := mot.Read(sampledata.Shared(t, "mot15/PETS09-S2L1/gt.txt"))
 	if err != nil {
@@ -129,7 +129,7 @@ func score(t *testing.T, predPath string, frames int) (moteval.Metrics, []mot.Ro
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := moteval.Evaluate(first, pred, moteval.DefaultOptions())
+	m, err := eval.EvaluateMOT(first, pred, eval.DefaultMOTOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ const (
 
 // Config configures video_bridge_2d3d.
 type Config struct {
-	ObjectsKey        string `toml:"objects_key" doc:"key of the 2D detections in the incoming datamap (the unsuffixed key for a batch of one, else key_N per slot); used for a slot whose FrameMeta holds no objects"`
-	Index             string `toml:"index" doc:"what N in DS3D::ColorFrame_N / DS3D::Object2DBboxKey_N counts: slot (batch position) or source (source id = camera index)"`
+	ObjectsKey        string `toml:"objects_key" nonempty:"true" doc:"key of the 2D detections in the incoming datamap (the unsuffixed key for a batch of one, else key_N per slot); used for a slot whose FrameMeta holds no objects"`
+	Index             string `toml:"index" enum:"slot|source" doc:"what N in DS3D::ColorFrame_N / DS3D::Object2DBboxKey_N counts: slot (batch position) or source (source id = camera index)"`
 	SourceCoordinates bool   `toml:"source_coordinates" doc:"map boxes from the muxer's scaled frame back to source-frame pixels (the muxer's Transform per frame)"`
 	KeepBatchMeta     bool   `toml:"keep_batch_meta" doc:"keep DS3D::BatchMeta in the output datamap"`
 }
@@ -38,17 +38,6 @@ func DefaultConfig() Config {
 	return Config{ObjectsKey: string(ds3d.KeyObject2DBbox), Index: IndexSlot, KeepBatchMeta: true}
 }
 
-// Validate checks the config.
-func (c *Config) Validate() error {
-	switch {
-	case c.Index != IndexSlot && c.Index != IndexSource:
-		return ds3d.ConfigErrorf("index", "expected %q or %q, got %q", IndexSlot, IndexSource, c.Index)
-	case c.ObjectsKey == "":
-		return ds3d.ConfigErrorf("objects_key", "must not be empty")
-	}
-	return nil
-}
-
 // Bridge is the video_bridge_2d3d component.
 type Bridge struct {
 	cfg Config
@@ -57,7 +46,7 @@ type Bridge struct {
 
 // New returns a bridge for cfg (validated here).
 func New(cfg Config) (*Bridge, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
 	return &Bridge{cfg: cfg, key: ds3d.Key(cfg.ObjectsKey)}, nil

@@ -7,4 +7,10 @@
 // without `idx1`, `JUNK` and nested `LIST`s skipped); and H.264, H.265,
 // MPEG-4 files and rtsp:// streams through an ffmpeg subprocess that
 // writes raw RGB, RGBA or NV12 frames to a pipe, with each frame's PTS.
+//
+// It also holds the image file I/O that sensors/camera, sensors/depth and
+// core2d/source share: ReadFile (into a reused buffer), ImageSize (header
+// only), Decode and DecodeFile (any format registered with
+// image.RegisterFormat), NewColorFrame and ToFrame (an image.Image into a
+// pooled RGB or RGBA frame).
 package decode

@@ -67,8 +67,9 @@ func Backends() []string {
 	return out
 }
 
-// openRunner opens the model on the configured backend.
-func openRunner(path, backend, precision string, threads int) (Runner, error) {
+// OpenRunner opens the model at path on a backend ("" or "cpu": this
+// engine with threads workers; else a registered one, with precision).
+func OpenRunner(path, backend, precision string, threads int) (Runner, error) {
 	if backend == "" || backend == "cpu" {
 		if precision != "" && precision != "fp32" {
 			return nil, fmt.Errorf("precision %q: the cpu backend computes in fp32", precision)

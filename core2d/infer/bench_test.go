@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkYOLOXNano(b *testing.B) {
 				for i := 0; i < runs; i++ {
 					s.Run(ins, outs)
 				}
-				b.Logf("simd=%v threads=%d\n%s", simdKernels, threads, FormatProfile(s.Profile(), runs))
+				b.Logf("simd=%v threads=%d\n%s", kernels.SIMD, threads, FormatProfile(s.Profile(), runs))
 				if os.Getenv("INFER_PROFILE") == "layers" {
 					lp := s.LayerProfile()
 					var total time.Duration

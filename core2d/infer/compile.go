@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
@@ -13,9 +14,9 @@ import (
 // into it.
 type gnode struct {
 	*onnx.Node
-	act activation // Conv: fused activation
-	bn  *onnx.Node // Conv: fused BatchNormalization
-	out []string   // outputs after fusion (the last fused node's)
+	act kernels.Activation // Conv: fused activation
+	bn  *onnx.Node         // Conv: fused BatchNormalization
+	out []string           // outputs after fusion (the last fused node's)
 }
 
 type compileStats struct {
@@ -350,7 +351,7 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 			}
 			s := g.Nodes[sig].Outputs[0]
 			if len(cs) == 1 { // Conv → Sigmoid
-				n.act = actSigmoid
+				n.act = kernels.ActSigmoid
 				n.out = []string{s}
 				dead[sig] = true
 				c.stats.fusedSigmoid++
@@ -363,7 +364,7 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 			if k, ok := only(s); !ok || k != mul || len(mi) != 2 || !((mi[0] == y && mi[1] == s) || (mi[0] == s && mi[1] == y)) {
 				continue
 			}
-			n.act = actSiLU
+			n.act = kernels.ActSiLU
 			n.out = []string{g.Nodes[mul].Outputs[0]}
 			dead[sig], dead[mul] = true, true
 			c.stats.fusedSiLU++
@@ -395,16 +396,16 @@ func (c *compiler) convTConst(n *onnx.Node) bool {
 // piecewiseAct returns the fused activation for a Relu, a LeakyRelu or a
 // Clip whose bounds are constants (attributes before opset 11, else
 // initializers or Constant nodes).
-func (c *compiler) piecewiseAct(n *onnx.Node, producer map[string]int) (activation, bool) {
+func (c *compiler) piecewiseAct(n *onnx.Node, producer map[string]int) (kernels.Activation, bool) {
 	switch n.OpType {
 	case "Relu":
-		return actRelu, true
+		return kernels.ActRelu, true
 	case "LeakyRelu":
 		alpha := float32(0.01)
 		if a := n.Attr("alpha"); a != nil {
 			alpha = a.F
 		}
-		return actLeaky(alpha), true
+		return kernels.ActLeaky(alpha), true
 	case "Clip":
 		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
 		if c.opset < 11 {
@@ -414,7 +415,7 @@ func (c *compiler) piecewiseAct(n *onnx.Node, producer map[string]int) (activati
 			if a := n.Attr("max"); a != nil {
 				hi = a.F
 			}
-			return actClamp(lo, hi), true
+			return kernels.ActClamp(lo, hi), true
 		}
 		for i, p := range []*float32{&lo, &hi} {
 			if len(n.Inputs) <= i+1 || n.Inputs[i+1] == "" {
@@ -422,13 +423,13 @@ func (c *compiler) piecewiseAct(n *onnx.Node, producer map[string]int) (activati
 			}
 			v, ok := c.constScalar(n.Inputs[i+1], producer)
 			if !ok {
-				return actNone, false
+				return kernels.ActNone, false
 			}
 			*p = v
 		}
-		return actClamp(lo, hi), true
+		return kernels.ActClamp(lo, hi), true
 	}
-	return actNone, false
+	return kernels.ActNone, false
 }
 
 // constScalar reads a one-element constant before the graph is built: an

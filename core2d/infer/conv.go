@@ -3,18 +3,11 @@ package infer
 import (
 	"fmt"
 	"math"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 )
 
 func init() { register("Conv", buildConv) }
-
-// convGeom is a 2-D convolution's geometry (NCHW input, OIHW weights).
-type convGeom struct {
-	N, C, H, W     int
-	M, OH, OW      int
-	KH, KW, SH, SW int
-	PT, PL, DH, DW int
-	G              int
-}
 
 // attrInts returns an ints attribute or def.
 func attrInts(b *bctx, name string, def []int) []int {
@@ -106,14 +99,14 @@ func poolGeom(b *bctx, H, W int, kernel []int) (s, d, pads []int, OH, OW int, er
 }
 
 type convKernel struct {
-	convGeom
+	kernels.ConvGeom
 	x, y      *value
 	bias      []float32 // M values, never nil
-	act       activation
+	act       kernels.Activation
 	depthwise bool
-	dwS2      bool // 3×3 stride 2 on plain padded rows (dwPlaneS2)
-	dwSame    bool // 3×3 stride 1 pad 1, read in place (dwSamePlane)
-	dsDesc    []dwVec
+	dwS2      bool // 3×3 stride 2 on plain padded rows (kernels.DwPlaneS2)
+	dwSame    bool // 3×3 stride 1 pad 1, read in place (kernels.DwSamePlane)
+	dsDesc    []kernels.DwVec
 	dsZero    []float32   // a zero input row
 	dw        []float32   // depthwise weights, M×KH×KW
 	packed    [][]float32 // per group: packed M/G × K weights
@@ -132,7 +125,7 @@ type convKernel struct {
 	tspan     int // floats a tile reads past its start
 
 	// per-call state read by do
-	g  gemm
+	g  kernels.GEMM
 	xn []float32
 	yn []float32
 	e  *engine
@@ -150,7 +143,7 @@ func buildConv(b *bctx) (kernel, error) {
 		return nil, b.errf("only 2-D convolution is supported: X %v, W %v", x.shape, w.shape)
 	}
 	k := &convKernel{x: x, y: b.out[0], act: b.n.act}
-	g := &k.convGeom
+	g := &k.ConvGeom
 	g.N, g.C, g.H, g.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	g.M = w.shape[0]
 	g.G = attrInt(b, "group", 1)
@@ -201,18 +194,18 @@ func buildConv(b *bctx) (kernel, error) {
 		}
 	}
 	b.c.macs += int64(g.N) * int64(g.M) * int64(g.OH*g.OW) * int64(g.C/g.G*g.KH*g.KW)
-	if g.G == g.C && g.M == g.C && g.KH*g.KW <= maxTaps {
+	if g.G == g.C && g.M == g.C && g.KH*g.KW <= kernels.MaxTaps {
 		k.depthwise = true
-		if dwSameKernel() && g.SH == 1 && g.SW == 1 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
-			g.PT == 1 && g.PL == 1 && pads[2] == 1 && pads[3] == 1 && k.act.kind != actKClamp && k.act.kind != actKLeaky {
+		if kernels.DwSameKernel() && g.SH == 1 && g.SW == 1 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
+			g.PT == 1 && g.PL == 1 && pads[2] == 1 && pads[3] == 1 && !k.act.Piecewise() {
 			k.dwSame = true
-			k.dsDesc = dwSameDesc(g.W)
+			k.dsDesc = kernels.DwSameDesc(g.W)
 			k.dsZero = make([]float32, g.W)
 			k.dw = weights
 			return k, nil
 		}
-		if dwS2Kernel() && g.SH == 2 && g.SW == 2 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
-			k.act.kind != actKClamp && k.act.kind != actKLeaky {
+		if kernels.DwS2Kernel() && g.SH == 2 && g.SW == 2 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
+			!k.act.Piecewise() {
 			k.dwS2 = true
 			padH, padW, _ := k.dwPadded()
 			b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*padW+48)
@@ -225,7 +218,7 @@ func buildConv(b *bctx) (kernel, error) {
 		return k, nil
 	}
 	if g.G == 1 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && g.KH*g.KW > 1 &&
-		g.M%16 == 0 && g.OW >= 16 && g.C*g.KH*g.KW <= kcBlock {
+		g.M%16 == 0 && g.OW >= 16 && g.C*g.KH*g.KW <= kernels.KCBlock {
 		k.setupTiles(weights, pads)
 		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.C*k.bandIn*k.bandW)
 		return k, nil
@@ -233,7 +226,7 @@ func buildConv(b *bctx) (kernel, error) {
 	mg := g.M / g.G
 	k.kg = g.C / g.G * g.KH * g.KW
 	for gi := 0; gi < g.G; gi++ {
-		k.packed = append(k.packed, packA(weights[gi*mg*k.kg:(gi+1)*mg*k.kg], mg, k.kg))
+		k.packed = append(k.packed, kernels.PackA(weights[gi*mg*k.kg:(gi+1)*mg*k.kg], mg, k.kg))
 	}
 	k.direct = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && pads[2] == 0 && pads[3] == 0
 	return k, nil
@@ -256,7 +249,7 @@ func (k *convKernel) kind() string {
 	default:
 		s += " im2col+gemm"
 	}
-	if k.act != actNone {
+	if k.act != kernels.ActNone {
 		s += "+" + k.act.String()
 	}
 	return s
@@ -279,12 +272,12 @@ func (k *convKernel) run(e *engine) {
 		cg, mg, ohw := k.C/k.G, k.M/k.G, k.OH*k.OW
 		for gi := 0; gi < k.G; gi++ {
 			xg := k.xn[gi*cg*k.H*k.W : (gi+1)*cg*k.H*k.W]
-			k.g = gemm{M: mg, N: ohw, K: k.kg, a: k.packed[gi], c: k.yn[gi*mg*ohw : (gi+1)*mg*ohw], ldc: ohw,
-				bias: k.bias[gi*mg : (gi+1)*mg], act: k.act}
+			k.g = kernels.GEMM{M: mg, N: ohw, K: k.kg, A: k.packed[gi], C: k.yn[gi*mg*ohw : (gi+1)*mg*ohw], LDC: ohw,
+				Bias: k.bias[gi*mg : (gi+1)*mg], Act: k.act}
 			if k.direct {
-				k.g.b, k.g.ldb = xg, ohw
+				k.g.B, k.g.LDB = xg, ohw
 			} else {
-				k.g.conv, k.g.x = &k.convGeom, xg
+				k.g.Conv, k.g.X = &k.ConvGeom, xg
 			}
 			e.parallel(k, int64(mg)*int64(ohw)*int64(k.kg) >= 1<<16)
 		}
@@ -306,9 +299,9 @@ func (k *convKernel) do(w, part, parts int) {
 		}
 		return
 	}
-	j0, j1 := split(k.g.N, nr, part, parts)
+	j0, j1 := split(k.g.N, kernels.NR, part, parts)
 	if j0 < j1 {
-		k.g.run(j0, j1, k.e.packB[w])
+		k.g.Run(j0, j1, k.e.packB[w])
 	}
 }
 
@@ -327,17 +320,17 @@ func (k *convKernel) dwPadded() (padH, padW, phaseW int) {
 
 // dwChannel convolves channel c. The two 3×3 assembly paths (AVX-512)
 // come first: stride 1 with one pixel of padding reads the input in place
-// (dwSamePlane), stride 2 from plain padded rows (dwChannelS2). Otherwise
+// (kernels.DwSamePlane), stride 2 from plain padded rows (dwChannelS2). Otherwise
 // the input is copied into a padded, phase-split buffer, then every output
 // is Σ_taps w·buf[base(oy)+ox+off(tap)] + bias, computed for the whole
-// plane in one dwPlane call (activation included).
+// plane in one kernels.DwPlane call (activation included).
 func (k *convKernel) dwChannel(c, w int) {
 	if k.dwS2 {
 		k.dwChannelS2(c, w)
 		return
 	}
 	if k.dwSame {
-		dwSamePlane(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.xn[c*k.H*k.W:(c+1)*k.H*k.W], k.H, k.W, k.dsZero, k.dsDesc,
+		kernels.DwSamePlane(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.xn[c*k.H*k.W:(c+1)*k.H*k.W], k.H, k.W, k.dsZero, k.dsDesc,
 			k.dw[c*9:c*9+9], k.bias[c], k.act)
 		return
 	}
@@ -382,17 +375,17 @@ func (k *convKernel) dwChannel(c, w int) {
 			clear(ph[hi:])
 		}
 	}
-	var offs [maxTaps]int
+	var offs [kernels.MaxTaps]int
 	for ky := 0; ky < k.KH; ky++ {
 		for kx := 0; kx < k.KW; kx++ {
 			col := kx * k.DW
 			offs[ky*k.KW+kx] = ky*k.DH*rowLen + (col%k.SW)*phaseW + col/k.SW
 		}
 	}
-	dwPlane(out, k.OH, k.OW, buf, k.SH*rowLen, offs[:k.KH*k.KW], wt, k.bias[c], k.act)
+	kernels.DwPlane(out, k.OH, k.OW, buf, k.SH*rowLen, offs[:k.KH*k.KW], wt, k.bias[c], k.act)
 }
 
-// dwChannelS2 is dwChannel for dwPlaneS2: the channel is copied into
+// dwChannelS2 is dwChannel for kernels.DwPlaneS2: the channel is copied into
 // plain zero-padded rows (no phase split; the kernel separates even and
 // odd columns in registers).
 func (k *convKernel) dwChannelS2(c, w int) {
@@ -411,26 +404,23 @@ func (k *convKernel) dwChannelS2(c, w int) {
 		n := copy(row[lo:], in[iy*k.W:(iy+1)*k.W])
 		clear(row[lo+n:])
 	}
-	dwPlaneS2(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.OH, k.OW, buf, padW, k.dw[c*9:c*9+9], k.bias[c], k.act)
+	kernels.DwPlaneS2(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.OH, k.OW, buf, padW, k.dw[c*9:c*9+9], k.bias[c], k.act)
 }
 
 // dwSplit2 writes one padded input row into its two stride-2 phases
 // (phase p, column j = padded column 2j+p = input column 2j+p−PL, zero
 // outside the input): the row is laid out padded in tmp (2·phaseW
 // floats, phaseW a multiple of 16), then split whole vectors at a time by
-// deinterleave2 — no scalar edge loops, which dominated narrow planes.
+// kernels.Deinterleave2 — no scalar edge loops, which dominated narrow planes.
 func (k *convKernel) dwSplit2(row, src, tmp []float32, phaseW int) {
 	lo := min(k.PL, len(tmp))
 	clear(tmp[:lo])
 	n := copy(tmp[lo:], src)
 	clear(tmp[lo+n:])
-	deinterleave2(row[:phaseW], row[phaseW:2*phaseW], tmp)
+	kernels.Deinterleave2(row[:phaseW], row[phaseW:2*phaseW], tmp)
 }
 
-// maxTaps bounds the depthwise window (KH·KW) handled by dwRow.
-const maxTaps = 49
-
-// setupTiles prepares the direct path (convTile16): the input is copied
+// setupTiles prepares the direct path (kernels.ConvTile16): the input is copied
 // band by band (bandRows output rows) into a zero-padded buffer holding
 // all C channels' rows for the band, and every 16 output channels × 16
 // pixels are one register tile summing over the K = C·KH·KW taps in the
@@ -496,49 +486,8 @@ func (k *convKernel) runTiles(bi, w int) {
 			out := k.yn[mb*16*ohw+oy*k.OW:]
 			for ox := 0; ox < k.OW; ox += 16 {
 				ox = min(ox, last)
-				convTile16(wt, buf[(oy-oy0)*bw+ox:], k.toffs, k.tspan, out[ox:], ohw, bias, k.act)
+				kernels.ConvTile16(wt, buf[(oy-oy0)*bw+ox:], k.toffs, k.tspan, out[ox:], ohw, bias, k.act)
 			}
 		}
 	}
-}
-
-// dwVec describes one output vector of a row for dwSamePlane: its first
-// column (in bytes) and the lane masks of the kx = 0, 1, 2 taps and of
-// the store (lanes whose input column lies outside the row read nothing,
-// which is the zero padding).
-type dwVec struct {
-	c              int64
-	m0, m1, m2, ms uint16
-}
-
-// dwSameDesc lists a W-wide row's output vectors: whole vectors, then the
-// last 16 columns again (W > 16) or the W < 16 columns under a mask.
-func dwSameDesc(W int) []dwVec {
-	var cs []int
-	for c := 0; c+16 <= W; c += 16 {
-		cs = append(cs, c)
-	}
-	if W%16 != 0 {
-		cs = append(cs, max(W-16, 0))
-	}
-	d := make([]dwVec, len(cs))
-	for i, c := range cs {
-		v := dwVec{c: int64(c * 4)}
-		for l := 0; l < 16; l++ {
-			x := c + l
-			if x >= W {
-				continue
-			}
-			v.ms |= 1 << l
-			v.m1 |= 1 << l
-			if x >= 1 {
-				v.m0 |= 1 << l
-			}
-			if x+1 < W {
-				v.m2 |= 1 << l
-			}
-		}
-		d[i] = v
-	}
-	return d
 }

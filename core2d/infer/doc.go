@@ -7,9 +7,12 @@
 // Convolutions run as GEMMs with weights packed at compile time (1×1 reading
 // the input in place, k×k through im2col blocks, depthwise as a direct
 // stencil over a padded copy) split across a persistent worker pool that
-// Close stops. Built with GOEXPERIMENT=simd the kernels use simd/archsimd
-// (AVX-512, else AVX2+FMA, chosen at run time; about 12× faster); the
-// default build uses portable scalar kernels. Activations are float32 NCHW;
+// Close stops. The inner loops live in package kernels: built with
+// GOEXPERIMENT=simd they use simd/archsimd and assembly (AVX-512, else
+// AVX2+FMA, chosen at run time; about 12× faster); the default build uses
+// portable scalar kernels. The infer_2d component and the YOLOX, YOLOv8
+// and SSD parsers are package infer2d; other engines (gpuinfer) plug in
+// through RegisterBackend. Activations are float32 NCHW;
 // integer tensors exist only as constants. Summary reports a model's ops,
 // parameters and FLOPs without running it.
 package infer

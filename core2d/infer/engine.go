@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 )
 
 // scratchNeed is the temporary memory the compiled kernels ask for.
@@ -52,7 +54,7 @@ func newEngine(threads int, need scratchNeed) *engine {
 	e.packB = make([][]float32, threads)
 	e.ws = make([][]float32, threads)
 	for i := range e.packB {
-		e.packB[i] = make([]float32, packSize)
+		e.packB[i] = make([]float32, kernels.PackSize)
 		e.ws[i] = make([]float32, need.perWorker)
 	}
 	e.sleeping = make([]atomic.Bool, threads)

@@ -3,6 +3,8 @@ package infer
 import (
 	"strings"
 	"testing"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 )
 
 // TestKernelPaths checks that the kernel-path cases of ops_golden.json
@@ -31,7 +33,7 @@ func TestKernelPaths(t *testing.T) {
 			if k, ok := st.k.(*convKernel); ok {
 				found = strings.Contains(k.kind(), want)
 				if strings.Contains(c.Name, "-silu") || strings.Contains(c.Name, "-sigmoid") || strings.Contains(c.Name, "-relu") {
-					found = found && k.act != actNone
+					found = found && k.act != kernels.ActNone
 				}
 			}
 		}
@@ -43,27 +45,5 @@ func TestKernelPaths(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no kernel-path cases in ops_golden.json")
-	}
-}
-
-// TestTransposeTile16 checks the register-shuffle 16×16 transpose against
-// its definition on strided rows (distinct values everywhere, so any lane
-// taken from the wrong place shows).
-func TestTransposeTile16(t *testing.T) {
-	const lds, ldd = 37, 21
-	src := make([]float32, 15*lds+16)
-	for i := range src {
-		src[i] = float32(i) + 0.5
-	}
-	dst := make([]float32, 15*ldd+16)
-	if !transposeTile16(dst, ldd, src, lds) {
-		t.Skip("no vector transpose on this build/CPU")
-	}
-	for i := 0; i < 16; i++ {
-		for j := 0; j < 16; j++ {
-			if got, want := dst[j*ldd+i], src[i*lds+j]; got != want {
-				t.Fatalf("dst[%d][%d] = %g, want src[%d][%d] = %g", j, i, got, i, j, want)
-			}
-		}
 	}
 }

@@ -3,6 +3,7 @@ package infer
 import (
 	"math"
 
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
@@ -23,13 +24,13 @@ type convTKernel struct {
 	KH, KW, SH, SW int
 	PT, PL, DH, DW int
 	G              int
-	x, y, w, bv    *value      // bv: run-time bias, else nil
-	bias           []float32   // M values (zeros when absent)
-	packed         [][]float32 // per group: Wᵀ packed in mr-row panels
-	kk             int         // KH·KW
-	chunk          int         // output channels per unit of work (chunk·kk is a multiple of mr)
-	tileCh         int         // output channels per row tile
-	act            activation  // fused activation, applied to finished planes
+	x, y, w, bv    *value             // bv: run-time bias, else nil
+	bias           []float32          // M values (zeros when absent)
+	packed         [][]float32        // per group: Wᵀ packed in mr-row panels
+	kk             int                // KH·KW
+	chunk          int                // output channels per unit of work (chunk·kk is a multiple of mr)
+	tileCh         int                // output channels per row tile
+	act            kernels.Activation // fused activation, applied to finished planes
 
 	// per-call state read by do
 	xn, yn []float32
@@ -41,7 +42,7 @@ type convTKernel struct {
 // per worker.
 const (
 	tileRows = 256
-	tileCols = ncBlock
+	tileCols = kernels.NCBlock
 )
 
 func buildConvTranspose(b *bctx) (kernel, error) {
@@ -176,16 +177,16 @@ func buildConvTranspose(b *bctx) (kernel, error) {
 	k.act = b.n.act
 	k.kk = k.KH * k.KW
 	rows := mg * k.kk
-	panels := (rows + mr - 1) / mr
+	panels := (rows + kernels.MR - 1) / kernels.MR
 	for gi := 0; gi < k.G; gi++ {
-		k.packed = append(k.packed, make([]float32, panels*cg*mr))
+		k.packed = append(k.packed, make([]float32, panels*cg*kernels.MR))
 	}
 	if w.konst {
 		k.pack()
 	}
-	k.chunk = mr / gcdInt(k.kk, mr)
+	k.chunk = kernels.MR / gcdInt(k.kk, kernels.MR)
 	k.tileCh = max(k.chunk, tileRows/k.kk/k.chunk*k.chunk)
-	b.c.scratch.perWorker = max(b.c.scratch.perWorker, k.tileCh*k.kk*tileCols+mr*tileCols)
+	b.c.scratch.perWorker = max(b.c.scratch.perWorker, k.tileCh*k.kk*tileCols+kernels.MR*tileCols)
 	b.c.macs += int64(k.N) * int64(k.C) * int64(k.H*k.W) * int64(mg*k.kk)
 	return k, nil
 }
@@ -232,7 +233,7 @@ func (k *convTKernel) foldBN(b *bctx, bn *onnx.Node) error {
 }
 
 // pack writes Wᵀ of every group — row (co, ky, kx), column ci, W being
-// [C, M/G, KH, KW] — into mr-row panels as packA lays them out:
+// [C, M/G, KH, KW] — into mr-row panels as kernels.PackA lays them out:
 // a[(p·K + ci)·mr + r] = Wᵀ[p·mr + r][ci]. Run-time weights are repacked
 // on every run into the same buffers.
 func (k *convTKernel) pack() {
@@ -242,8 +243,8 @@ func (k *convTKernel) pack() {
 		for ci := 0; ci < cg; ci++ {
 			src := k.w.data[(gi*cg+ci)*rows : (gi*cg+ci+1)*rows]
 			for row, v := range src {
-				p, r := row/mr, row%mr
-				a[(p*cg+ci)*mr+r] = v
+				p, r := row/kernels.MR, row%kernels.MR
+				a[(p*cg+ci)*kernels.MR+r] = v
 			}
 		}
 	}
@@ -300,20 +301,20 @@ func (k *convTKernel) do(w, part, parts int) {
 			plane[i] = bv
 		}
 	}
-	scratch := k.e.workerScratch(w, k.tileCh*k.kk*tileCols+mr*tileCols)
+	scratch := k.e.workerScratch(w, k.tileCh*k.kk*tileCols+kernels.MR*tileCols)
 	for t0 := c0; t0 < c1; t0 += k.tileCh {
 		t1 := min(t0+k.tileCh, c1)
 		r0, rows := t0*k.kk, (t1-t0)*k.kk
 		for j0 := 0; j0 < hw; j0 += tileCols {
 			nc := min(tileCols, hw-j0)
 			tile := scratch[:rows*nc]
-			g := gemm{M: rows, N: nc, K: cg, a: k.packed[k.gi][r0/mr*cg*mr:], b: xg[j0:], ldb: hw, c: tile, ldc: nc}
-			g.run(0, nc, k.e.packB[w])
+			g := kernels.GEMM{M: rows, N: nc, K: cg, A: k.packed[k.gi][r0/kernels.MR*cg*kernels.MR:], B: xg[j0:], LDB: hw, C: tile, LDC: nc}
+			g.Run(0, nc, k.e.packB[w])
 			k.col2im(tile, t0, t1, j0, nc)
 		}
-		if k.act != actNone { // planes t0..t1 are complete
+		if k.act != kernels.ActNone { // planes t0..t1 are complete
 			m0 := k.gi*mg + t0
-			applyAct(k.act, k.yn[m0*ohw:(m0+t1-t0)*ohw])
+			kernels.ApplyAct(k.act, k.yn[m0*ohw:(m0+t1-t0)*ohw])
 		}
 	}
 }

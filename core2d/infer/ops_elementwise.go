@@ -3,13 +3,14 @@ package infer
 import (
 	"math"
 
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
 func init() {
-	register("Sigmoid", unary(func(dst, x []float32) { sigmoidSlice(dst, x) }))
-	register("Exp", unary(func(dst, x []float32) { expSlice(dst, x) }))
-	register("Relu", unary(func(dst, x []float32) { clampSlice(dst, x, 0, float32(math.Inf(1))) }))
+	register("Sigmoid", unary(func(dst, x []float32) { kernels.Sigmoid(dst, x) }))
+	register("Exp", unary(func(dst, x []float32) { kernels.Exp(dst, x) }))
+	register("Relu", unary(func(dst, x []float32) { kernels.Clamp(dst, x, 0, float32(math.Inf(1))) }))
 	register("Tanh", unary(func(dst, x []float32) {
 		for i, v := range x[:len(dst)] {
 			dst[i] = float32(math.Tanh(float64(v)))
@@ -77,7 +78,7 @@ func (k *unaryKernel) do(_, part, parts int) {
 
 func buildLeakyRelu(b *bctx) (kernel, error) {
 	alpha := attrFloat(b, "alpha", 0.01)
-	return unary(func(dst, x []float32) { leakySlice(dst, x, alpha) })(b)
+	return unary(func(dst, x []float32) { kernels.Leaky(dst, x, alpha) })(b)
 }
 
 type binop uint8
@@ -398,9 +399,9 @@ func (k *binaryKernel) do(_, part, parts int) {
 		a, b := k.a.data[lo:hi], k.b.data[lo:hi]
 		switch k.op {
 		case opAdd:
-			addSlices(y, a, b)
+			kernels.Add(y, a, b)
 		case opMul:
-			mulSlices(y, a, b)
+			kernels.Mul(y, a, b)
 		default:
 			for i := range y {
 				y[i] = k.op.f32(a[i], b[i])

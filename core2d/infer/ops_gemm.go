@@ -1,6 +1,8 @@
 package infer
 
-// Gemm and MatMul on the packed GEMM of gemm.go: the left operand is packed
+import "github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
+
+// Gemm and MatMul on the packed GEMM of kernels/gemm.go: the left operand is packed
 // into mr-row panels (once at compile time when constant, else per Run
 // into a buffer the kernel owns), the right one is read in place when
 // row-major (or transposed once when constant, per Run otherwise).
@@ -25,19 +27,19 @@ type matmulKernel struct {
 	beta       float32
 	cIdx       []int32 // broadcast index of C over [M, N]
 
-	g gemm
+	g kernels.GEMM
 	e *engine
 }
 
 // packAStrided packs the M×K matrix A[i][k] = a[i·rs + k·cs] into mr-row
-// panels (the layout of packA), zero-padding the last panel.
+// panels (the layout of kernels.PackA), zero-padding the last panel.
 func packAStrided(dst, a []float32, M, K, rs, cs int) {
-	panels := (M + mr - 1) / mr
+	panels := (M + kernels.MR - 1) / kernels.MR
 	for p := 0; p < panels; p++ {
 		for k := 0; k < K; k++ {
-			d := dst[(p*K+k)*mr : (p*K+k+1)*mr]
+			d := dst[(p*K+k)*kernels.MR : (p*K+k+1)*kernels.MR]
 			for r := range d {
-				if row := p*mr + r; row < M {
+				if row := p*kernels.MR + r; row < M {
 					d[r] = a[row*rs+k*cs]
 				} else {
 					d[r] = 0
@@ -63,7 +65,7 @@ func (k *matmulKernel) prepare(b *bctx) error {
 			return b.errf("integer operand %q is not supported", v.name)
 		}
 	}
-	panelSize := (k.M + mr - 1) / mr * k.K * mr
+	panelSize := (k.M + kernels.MR - 1) / kernels.MR * k.K * kernels.MR
 	if k.a.konst {
 		seen := map[int][]float32{}
 		for _, off := range k.aOff {
@@ -119,8 +121,8 @@ func (k *matmulKernel) run(e *engine) {
 		default:
 			bp = k.b.data[k.bOff[p]:]
 		}
-		k.g = gemm{M: k.M, N: k.N, K: k.K, a: ap, b: bp, ldb: k.N, c: yp, ldc: k.N}
-		e.parallel(k, int64(mn)*int64(k.K) >= 1<<16 && k.N >= 2*nr)
+		k.g = kernels.GEMM{M: k.M, N: k.N, K: k.K, A: ap, B: bp, LDB: k.N, C: yp, LDC: k.N}
+		e.parallel(k, int64(mn)*int64(k.K) >= 1<<16 && k.N >= 2*kernels.NR)
 	}
 	if k.alpha != 1 || k.c != nil {
 		var c []float32
@@ -138,9 +140,9 @@ func (k *matmulKernel) run(e *engine) {
 }
 
 func (k *matmulKernel) do(w, part, parts int) {
-	j0, j1 := split(k.g.N, nr, part, parts)
+	j0, j1 := split(k.g.N, kernels.NR, part, parts)
 	if j0 < j1 {
-		k.g.run(j0, j1, k.e.packB[w])
+		k.g.Run(j0, j1, k.e.packB[w])
 	}
 }
 

@@ -2,6 +2,8 @@ package infer
 
 import (
 	"math"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 )
 
 // Elementwise math beyond the basic arithmetic of ops_elementwise.go:
@@ -139,7 +141,7 @@ func (k *clipKernel) run(*engine) {
 	if k.hi != nil {
 		hi = k.hi.data[0]
 	}
-	clampSlice(k.y.data, k.x.data, lo, hi)
+	kernels.Clamp(k.y.data, k.x.data, lo, hi)
 }
 
 // naryKernel folds a broadcasting binary op over any number of inputs

@@ -1,6 +1,10 @@
 package infer
 
-import "math"
+import (
+	"math"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
+)
 
 func init() {
 	register("MaxPool", func(b *bctx) (kernel, error) { return buildPool(b, false) })
@@ -13,7 +17,7 @@ func init() {
 
 // poolKernel is a 2-D max or average pool over NCHW.
 type poolKernel struct {
-	convGeom
+	kernels.ConvGeom
 	x, y         *value
 	avg, inclPad bool
 	padB, padR   int
@@ -30,7 +34,7 @@ func buildPool(b *bctx, avg bool) (kernel, error) {
 	}
 	ks := attrInts(b, "kernel_shape", nil)
 	k := &poolKernel{x: x, y: b.out[0], avg: avg, inclPad: attrInt(b, "count_include_pad", 0) != 0}
-	g := &k.convGeom
+	g := &k.ConvGeom
 	g.N, g.C, g.H, g.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	s, d, pads, OH, OW, err := poolGeom(b, g.H, g.W, ks)
 	if err != nil {
@@ -69,7 +73,7 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 					off := kx - k.PL // ix = ox + off
 					lo, hi := max(0, -off), min(k.OW, k.W-off)
 					if lo < hi {
-						maxInto(dst[lo:hi], src[lo+off:hi+off])
+						kernels.MaxInto(dst[lo:hi], src[lo+off:hi+off])
 					}
 				}
 				continue
@@ -92,7 +96,7 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 				off := ky - k.PT // iy = oy + off
 				lo, hi := max(0, -off), min(k.OH, k.H-off)
 				if lo < hi {
-					maxInto(out[lo*k.OW:hi*k.OW], tmp[(lo+off)*k.OW:(hi+off)*k.OW])
+					kernels.MaxInto(out[lo*k.OW:hi*k.OW], tmp[(lo+off)*k.OW:(hi+off)*k.OW])
 				}
 			}
 			continue
@@ -104,7 +108,7 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 				if iy < 0 || iy >= k.H {
 					continue
 				}
-				maxInto(dst, tmp[iy*k.OW:(iy+1)*k.OW])
+				kernels.MaxInto(dst, tmp[iy*k.OW:(iy+1)*k.OW])
 			}
 		}
 	}
@@ -134,11 +138,11 @@ func slidingMax(dst, src []float32, k, step int, tmp []float32) {
 	cur, w := src, 1 // cur[i] = max over w taps for i < len(src)−(w−1)·step
 	for 2*w < k {
 		m := len(src) - (2*w-1)*step
-		maxOf(tmp[:m], cur[:m], cur[w*step:w*step+m])
+		kernels.MaxOf(tmp[:m], cur[:m], cur[w*step:w*step+m])
 		cur, w = tmp, 2*w
 	}
 	// w < k ≤ 2w: windows [i, i+w) and [i+k−w, i+k)
-	maxOf(dst, cur[:n], cur[(k-w)*step:(k-w)*step+n])
+	kernels.MaxOf(dst, cur[:n], cur[(k-w)*step:(k-w)*step+n])
 }
 
 // maxUnitStride max-pools planes c0..c1 for stride and dilation 1 (SPP's

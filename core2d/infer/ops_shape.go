@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
@@ -320,7 +321,7 @@ func (k *transposeKernel) do(_, part, parts int) {
 		b0, b1 := t*transTile, min(nb, (t+1)*transTile)
 		for a0 := 0; a0 < na; a0 += transTile {
 			a1 := min(na, a0+transTile)
-			if a1-a0 == 16 && b1-b0 == 16 && transposeTile16(y[yo+b0*ysb+a0:], ysb, x[xo+b0+a0*ls:], ls) {
+			if a1-a0 == 16 && b1-b0 == 16 && kernels.TransposeTile16(y[yo+b0*ysb+a0:], ysb, x[xo+b0+a0*ls:], ls) {
 				continue
 			}
 			for ib := b0; ib < b1; ib++ {
@@ -497,7 +498,7 @@ func (k *sliceKernel) run(*engine) {
 		case ls == 1:
 			copy(row, x[off:off+last])
 		case ls == 2: // YOLOX's space-to-depth stem slices
-			gather2(row, x[off:off+2*last-1])
+			kernels.Gather2(row, x[off:off+2*last-1])
 		default:
 			for i := range row {
 				row[i] = x[off+i*ls]

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnxbuild"
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -193,7 +194,7 @@ func BenchmarkPointPillars(b *testing.B) {
 				for i := 0; i < runs; i++ {
 					s.Run(in, outs)
 				}
-				b.Logf("simd=%v threads=%d\n%s", simdKernels, th, FormatProfile(s.Profile(), runs))
+				b.Logf("simd=%v threads=%d\n%s", kernels.SIMD, th, FormatProfile(s.Profile(), runs))
 			}
 		})
 	}

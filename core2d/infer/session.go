@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
@@ -217,7 +218,7 @@ func (s *Session) stepKind(i int) string {
 	case *convKernel:
 		return k.kind()
 	case *convTKernel:
-		if k.act != actNone {
+		if k.act != kernels.ActNone {
 			return "ConvTranspose+" + k.act.String()
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
 // ErrStopped is returned by Push, EOS, AddSource and RemoveSource once Run
@@ -31,7 +33,7 @@ type Mux struct {
 
 // New returns a muxer for cfg (validated here).
 func New(cfg Config) (*Mux, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
 	// One batch closed ahead of the one Run is sending: more would let a

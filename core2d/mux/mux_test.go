@@ -534,12 +534,12 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.BatchSize = 0 }, "batch_size: must be ≥ 1, got 0"},
 		{func(c *Config) { c.BatchedPushTimeout = -2 }, "batched_push_timeout"},
 		{func(c *Config) { c.Width = 640 }, "width: width and height must both be 0"},
-		{func(c *Config) { c.MaxFPS = []float64{10, -1} }, "max_fps: entry 1"},
+		{func(c *Config) { c.MaxFPS = []float64{10, -1} }, "max_fps: element 1: must be ≥ 0"},
 		{func(c *Config) { c.QueueSize = 0 }, "queue_size"},
 	} {
 		c := DefaultConfig()
 		tc.mod(&c)
-		err := c.Validate()
+		err := ds3d.CheckConfig(&c)
 		if err == nil || !contains(err.Error(), tc.want) {
 			t.Errorf("Validate = %v, want %q", err, tc.want)
 		}

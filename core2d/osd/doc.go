@@ -1,5 +1,5 @@
 // Package osd is the 2D core's on-screen display (DeepStream's nvdsosd)
-// and video writers: it draws 2D boxes, labels in render/raster's built-in
+// and video writers: it draws 2D boxes, labels in core2d/draw's built-in
 // bitmap font, track trails, class masks (alpha-blended) and projected
 // lidar points (coloured by depth) into RGB/RGBA frames in place, and
 // writes frames as PNG/JPEG files, Motion-JPEG AVI (a pure-Go RIFF writer)

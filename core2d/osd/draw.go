@@ -6,8 +6,8 @@ import (
 	"image/color"
 	"math"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/render/raster"
 )
 
 // Canvas is a view of an 8-bit RGB or RGBA image (a ds3d image frame) that
@@ -97,11 +97,11 @@ func (c Canvas) Rect(x0, y0, x1, y1, thick int, col color.RGBA) {
 }
 
 // Line draws a segment between pixel centres (x0, y0) and (x1, y1) with a
-// square pen of the given width, along render/raster's Bresenham walk.
+// square pen of the given width, along core2d/draw's Bresenham walk.
 func (c Canvas) Line(x0, y0, x1, y1, width int, col color.RGBA) {
 	w := max(width, 1)
 	lo := (w - 1) / 2
-	for s := raster.NewSegment(x0, y0, x1, y1); ; {
+	for s := draw.NewSegment(x0, y0, x1, y1); ; {
 		c.FillRect(s.X-lo, s.Y-lo, s.X-lo+w, s.Y-lo+w, col)
 		if !s.Next() {
 			return
@@ -109,7 +109,7 @@ func (c Canvas) Line(x0, y0, x1, y1, width int, col color.RGBA) {
 	}
 }
 
-// TextDrawer draws text with render/raster's built-in 5×7 bitmap font.
+// TextDrawer draws text with core2d/draw's built-in 5×7 bitmap font.
 // The font draws on *image.RGBA, so each label is drawn into a scratch
 // image the size of the label and its set pixels are copied onto the
 // canvas; the scratch image is kept for the next label.
@@ -120,7 +120,7 @@ type TextDrawer struct {
 
 // TextSize returns the size in pixels of s at scale.
 func TextSize(s string, scale int) (w, h int) {
-	return raster.TextWidth(s, scale), raster.CellHeight * max(scale, 1)
+	return draw.TextWidth(s, scale), draw.CellHeight * max(scale, 1)
 }
 
 // Label draws s with its top-left at (x, y) in fg on a filled bg box
@@ -142,7 +142,7 @@ func (t *TextDrawer) Label(c Canvas, x, y int, s string, scale int, fg, bg color
 	scratch := t.img
 	*scratch = image.RGBA{Pix: t.buf[:w*h*4], Stride: w * 4, Rect: image.Rect(0, 0, w, h)}
 	clear(scratch.Pix)
-	raster.DrawText(scratch, 0, 0, s, scale, color.RGBA{255, 255, 255, 255})
+	draw.Text(scratch, 0, 0, s, scale, color.RGBA{255, 255, 255, 255})
 	x++
 	y++
 	for yy := 0; yy < h; yy++ {
@@ -189,7 +189,7 @@ func (c Canvas) BlendMask(mask []byte, mw, mh, x0, y0, w, h int, col color.RGBA,
 }
 
 // Points draws projected points as size×size squares centred on (u, v)
-// pixels, coloured by depth through render/raster's colour map over
+// pixels, coloured by depth through core2d/draw's colour map over
 // [near, far] (near: warm, far: cool); uvd holds u, v, depth per point
 // (stride 3) or u, v (stride 2, drawn in col).
 func (c Canvas) Points(uvd []float32, stride, size int, near, far float32, col color.RGBA) {
@@ -209,7 +209,7 @@ func (c Canvas) Points(uvd []float32, stride, size int, near, far float32, col c
 			if !(d > 0) {
 				continue
 			}
-			pc = raster.Colormap(1 - float64((d-near)/span))
+			pc = draw.Colormap(1 - float64((d-near)/span))
 		}
 		x, y := int(u), int(v)
 		c.FillRect(x-lo, y-lo, x-lo+size, y-lo+size, pc)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,18 +15,15 @@ import (
 type ObjectSinkConfig struct {
 	JSONPath    ds3d.Path `toml:"json_path" doc:"JSON lines file: one object per datamap with frame, source, pts and its objects; empty: none"`
 	MOTPath     ds3d.Path `toml:"mot_path" doc:"MOTChallenge results file (frame,id,left,top,width,height,conf,-1,-1,-1) of the tracked objects; empty: none"`
-	ObjectsKey  string    `toml:"objects_key" doc:"key of the []Object2D"`
+	ObjectsKey  string    `toml:"objects_key" nonempty:"true" doc:"key of the []Object2D"`
 	MOTLabels   []string  `toml:"mot_labels" doc:"labels written to the MOT file (e.g. [\"person\"]); empty: every class"`
 	FrameOffset int       `toml:"mot_frame_offset" doc:"added to DS3D::FrameNumber to make the MOT frame (MOTChallenge frames start at 1)"`
 }
 
 // Validate checks the config.
 func (c *ObjectSinkConfig) Validate() error {
-	switch {
-	case c.JSONPath == "" && c.MOTPath == "":
+	if c.JSONPath == "" && c.MOTPath == "" {
 		return ds3d.ConfigErrorf("json_path", "give json_path, mot_path or both")
-	case c.ObjectsKey == "":
-		return ds3d.ConfigErrorf("objects_key", "must not be empty")
 	}
 	return nil
 }
@@ -65,7 +61,7 @@ type frameRecord struct {
 
 // NewObjectSink creates the files.
 func NewObjectSink(cfg ObjectSinkConfig) (*ObjectSink, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
 	s := &ObjectSink{cfg: cfg, key: ds3d.Key(cfg.ObjectsKey)}
@@ -162,7 +158,7 @@ func (s *ObjectSink) Close() error {
 	}
 	for _, f := range s.files {
 		if err := f.Close(); err != nil && first == nil {
-			first = fmt.Errorf("object_file_sink: %w", err)
+			first = err
 		}
 	}
 	s.files = nil

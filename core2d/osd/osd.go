@@ -7,28 +7,28 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/render/raster"
 )
 
 // Config configures osd, the nvdsosd-style drawing filter.
 type Config struct {
-	Cameras      int        `toml:"cameras" doc:"number of frames per datamap: frame_key_N/objects_key_N for N < cameras (1: the keys without suffix)"`
-	FrameKey     string     `toml:"frame_key" doc:"key of the RGB/RGBA u8 frame drawn into (in place)"`
+	Cameras      int        `toml:"cameras" min:"1" doc:"number of frames per datamap: frame_key_N/objects_key_N for N < cameras (1: the keys without suffix)"`
+	FrameKey     string     `toml:"frame_key" nonempty:"true" doc:"key of the RGB/RGBA u8 frame drawn into (in place)"`
 	ObjectsKey   string     `toml:"objects_key" doc:"key of the []Object2D to draw; absent: no boxes"`
-	BorderWidth  int        `toml:"border_width" doc:"box outline thickness in pixels, drawn inside the box"`
+	BorderWidth  int        `toml:"border_width" min:"0" max:"64" doc:"box outline thickness in pixels, drawn inside the box"`
 	ShowLabel    bool       `toml:"display_text" doc:"draw a label above each box: class label (or id), score and track id"`
 	ShowScore    bool       `toml:"display_score" doc:"include the detector score in the label"`
-	FontScale    int        `toml:"font_scale" doc:"size of a font pixel (the built-in font is 5×7)"`
-	TrailLength  int        `toml:"trail_length" doc:"box centres kept per track id and drawn as a trail; 0 draws none"`
-	TrailWidth   int        `toml:"trail_width" doc:"trail line width in pixels"`
+	FontScale    int        `toml:"font_scale" min:"1" max:"16" doc:"size of a font pixel (the built-in font is 5×7)"`
+	TrailLength  int        `toml:"trail_length" min:"0" max:"10000" doc:"box centres kept per track id and drawn as a trail; 0 draws none"`
+	TrailWidth   int        `toml:"trail_width" min:"1" doc:"trail line width in pixels"`
 	ColorByTrack bool       `toml:"color_by_track" doc:"colour tracked boxes by track id instead of class"`
-	Palette      [][3]uint8 `toml:"palette" doc:"RGB colour per class id (or track id); empty: render/raster's default palette"`
+	Palette      [][3]uint8 `toml:"palette" doc:"RGB colour per class id (or track id); empty: core2d/draw's default palette"`
 	MaskKey      string     `toml:"mask_key" doc:"key of a [H,W] u8 frame (tensor or custom) of class ids, blended over the frame where non-zero, stretched to the frame; empty: none"`
-	MaskAlpha    float64    `toml:"mask_alpha" doc:"opacity of the mask colours, 0..1"`
+	MaskAlpha    float64    `toml:"mask_alpha" min:"0" max:"1" doc:"opacity of the mask colours, 0..1"`
 	PointsKey    string     `toml:"points_key" doc:"key of an [N,2] (u, v) or [N,3] (u, v, depth) f32 frame of projected lidar points in frame pixels; empty: none"`
-	PointsUnits  string     `toml:"points_units" doc:"u, v units: pixels, or normalized (0..1 of the frame size)"`
-	PointSize    int        `toml:"point_size" doc:"side of the square drawn per point, pixels"`
+	PointsUnits  string     `toml:"points_units" enum:"pixels|normalized" doc:"u, v units: pixels, or normalized (0..1 of the frame size)"`
+	PointSize    int        `toml:"point_size" min:"1" max:"64" doc:"side of the square drawn per point, pixels"`
 	DepthRange   [2]float64 `toml:"depth_range" doc:"depth mapped onto the colour map: near (red) to far (blue), metres"`
 	PointColor   [3]uint8   `toml:"point_color" doc:"RGB of points without depth"`
 }
@@ -44,26 +44,7 @@ func DefaultConfig() Config {
 
 // Validate checks the config.
 func (c *Config) Validate() error {
-	switch {
-	case c.Cameras < 1:
-		return ds3d.ConfigErrorf("cameras", "must be ≥ 1, got %d", c.Cameras)
-	case c.FrameKey == "":
-		return ds3d.ConfigErrorf("frame_key", "must not be empty")
-	case c.BorderWidth < 0 || c.BorderWidth > 64:
-		return ds3d.ConfigErrorf("border_width", "must be in [0, 64], got %d", c.BorderWidth)
-	case c.FontScale < 1 || c.FontScale > 16:
-		return ds3d.ConfigErrorf("font_scale", "must be in [1, 16], got %d", c.FontScale)
-	case c.TrailLength < 0 || c.TrailLength > 10000:
-		return ds3d.ConfigErrorf("trail_length", "must be in [0, 10000], got %d", c.TrailLength)
-	case c.TrailWidth < 1:
-		return ds3d.ConfigErrorf("trail_width", "must be ≥ 1, got %d", c.TrailWidth)
-	case !(c.MaskAlpha >= 0 && c.MaskAlpha <= 1):
-		return ds3d.ConfigErrorf("mask_alpha", "must be in [0, 1], got %v", c.MaskAlpha)
-	case c.PointsUnits != "pixels" && c.PointsUnits != "normalized":
-		return ds3d.ConfigErrorf("points_units", "expected \"pixels\" or \"normalized\", got %q", c.PointsUnits)
-	case c.PointSize < 1 || c.PointSize > 64:
-		return ds3d.ConfigErrorf("point_size", "must be in [1, 64], got %d", c.PointSize)
-	case !(c.DepthRange[1] > c.DepthRange[0]):
+	if !(c.DepthRange[1] > c.DepthRange[0]) {
 		return ds3d.ConfigErrorf("depth_range", "far (%v) must exceed near (%v)", c.DepthRange[1], c.DepthRange[0])
 	}
 	return nil
@@ -96,7 +77,7 @@ type OSD struct {
 
 // New returns an OSD for cfg (validated here).
 func New(cfg Config) (*OSD, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
 	o := &OSD{cfg: cfg, trails: map[trailKey]*trail{}}
@@ -104,7 +85,7 @@ func New(cfg Config) (*OSD, error) {
 		o.palette = append(o.palette, color.RGBA{p[0], p[1], p[2], 255})
 	}
 	if len(o.palette) == 0 {
-		o.palette = raster.DefaultPalette
+		o.palette = draw.DefaultPalette
 	}
 	for n := 0; n < cfg.Cameras; n++ {
 		f, ob := ds3d.Key(cfg.FrameKey), ds3d.Key(cfg.ObjectsKey)
@@ -125,7 +106,7 @@ func (o *OSD) Color(ob *ds3d.Object2D) color.RGBA {
 	if o.cfg.ColorByTrack && ob.TrackID >= 0 {
 		return o.palette[ob.TrackID%int64(len(o.palette))]
 	}
-	return raster.BoxColor([4]uint8{}, ob.ClassID, o.palette)
+	return draw.BoxColor([4]uint8{}, ob.ClassID, o.palette)
 }
 
 // Draw paints objs (and their trails) onto c. Objects are in c's pixels.

@@ -12,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/core2d/decode"
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
-	"github.com/ds3d-go/ds3d-go/render/raster"
 )
 
 func newCanvas(t testing.TB, w, h int) (*ds3d.Frame, Canvas) {
@@ -40,7 +40,7 @@ func noLabels() Config {
 // TestBoxEdgePixels draws one box and checks pixels at hand-computed
 // places: the box (10.4, 20.6, 30×15) rounds to pixel columns 10..39 and
 // rows 21..35; a 2-pixel border covers columns 10–11 and 38–39 and rows
-// 21–22 and 34–35, in class 0's colour (raster.DefaultPalette[0] =
+// 21–22 and 34–35, in class 0's colour (draw.DefaultPalette[0] =
 // 0,200,0); pixels just inside and just outside stay black.
 func TestBoxEdgePixels(t *testing.T) {
 	_, c := newCanvas(t, 64, 48)
@@ -103,7 +103,7 @@ func TestTrail(t *testing.T) {
 	for k := 0; k < 3; k++ {
 		o.Draw(c, []ds3d.Object2D{{Left: float32(10 + 10*k), Top: 20, Width: 10, Height: 20, TrackID: 3}})
 	}
-	col := raster.DefaultPalette[3]
+	col := draw.DefaultPalette[3]
 	// Centres (15,30), (25,30), (35,30): every pixel of row 30 from 15 to 35.
 	for x := 15; x <= 35; x++ {
 		if got := c.At(x, 30); got != col {
@@ -155,16 +155,16 @@ func TestMaskBlend(t *testing.T) {
 }
 
 // TestPoints: a point at (5.5, 7.2) at the near depth is drawn at pixel
-// (5, 7) in the colour map's warm end (raster.Colormap(1)); a far one at
+// (5, 7) in the colour map's warm end (draw.Colormap(1)); a far one at
 // (20, 3) in its cool end; points outside or behind the camera are not.
 func TestPoints(t *testing.T) {
 	_, c := newCanvas(t, 32, 16)
 	c.Points([]float32{5.5, 7.2, 2, 20, 3, 60, -1, 4, 5, 10, 10, -3}, 3, 1, 2, 60, color.RGBA{})
-	if got := c.At(5, 7); got != raster.Colormap(1) {
-		t.Errorf("near point = %v, want %v", got, raster.Colormap(1))
+	if got := c.At(5, 7); got != draw.Colormap(1) {
+		t.Errorf("near point = %v, want %v", got, draw.Colormap(1))
 	}
-	if got := c.At(20, 3); got != raster.Colormap(0) {
-		t.Errorf("far point = %v, want %v", got, raster.Colormap(0))
+	if got := c.At(20, 3); got != draw.Colormap(0) {
+		t.Errorf("far point = %v, want %v", got, draw.Colormap(0))
 	}
 	if got := c.At(10, 10); got != (color.RGBA{0, 0, 0, 255}) {
 		t.Errorf("point behind the camera drawn: %v", got)
@@ -220,7 +220,7 @@ func TestWriters(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := DefaultSinkConfig()
 			cfg.Path = ds3d.Path(filepath.Join(dir, name))
-			if err := cfg.Validate(); err != nil {
+			if err := ds3d.CheckConfig(&cfg); err != nil {
 				t.Fatal(err)
 			}
 			w, err := Open(context.Background(), &cfg, c.Width, c.Height)
@@ -256,7 +256,7 @@ func TestWriters(t *testing.T) {
 	// The last box's left edge (x = 155) is drawn in track 1's colour;
 	// JPEG keeps it within a few levels.
 	r, g, b, _ := img.At(155, 240).RGBA()
-	want := raster.DefaultPalette[1]
+	want := draw.DefaultPalette[1]
 	if d := absDiff(r>>8, want.R) + absDiff(g>>8, want.G) + absDiff(b>>8, want.B); d > 90 {
 		t.Errorf("box edge after JPEG = %d,%d,%d, want near %v", r>>8, g>>8, b>>8, want)
 	}
@@ -277,7 +277,7 @@ func TestAVIErrors(t *testing.T) {
 	}
 	cfg := DefaultSinkConfig()
 	cfg.Path = "frames.png"
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "%d") {
+	if err := ds3d.CheckConfig(&cfg); err == nil || !strings.Contains(err.Error(), "%d") {
 		t.Errorf("png sink without %%d: %v", err)
 	}
 }

@@ -28,12 +28,12 @@ const (
 
 // SinkConfig configures video_sink.
 type SinkConfig struct {
-	Path     ds3d.Path `toml:"path" required:"true" doc:"output file: .avi or .mp4 for a video; for png/jpeg a pattern with one %d verb for the frame number (out/frame_%05d.png)"`
+	Path     ds3d.Path `toml:"path" nonempty:"true" required:"true" doc:"output file: .avi or .mp4 for a video; for png/jpeg a pattern with one %d verb for the frame number (out/frame_%05d.png)"`
 	Format   string    `toml:"format" doc:"avi, mp4, png or jpeg; empty: from the path's extension"`
-	FrameKey string    `toml:"frame_key" doc:"key of the RGB/RGBA u8 frame to write"`
-	FPS      int       `toml:"fps" doc:"frame rate written into the video"`
-	Quality  int       `toml:"quality" doc:"JPEG quality 1..100 (jpeg frames and AVI)"`
-	CRF      int       `toml:"crf" doc:"mp4: x264 constant rate factor (0 lossless … 51)"`
+	FrameKey string    `toml:"frame_key" nonempty:"true" doc:"key of the RGB/RGBA u8 frame to write"`
+	FPS      int       `toml:"fps" min:"1" max:"1000" doc:"frame rate written into the video"`
+	Quality  int       `toml:"quality" min:"1" max:"100" doc:"JPEG quality 1..100 (jpeg frames and AVI)"`
+	CRF      int       `toml:"crf" min:"0" max:"51" doc:"mp4: x264 constant rate factor (0 lossless … 51)"`
 	Preset   string    `toml:"preset" doc:"mp4: x264 preset (ultrafast … veryslow)"`
 	FFmpeg   string    `toml:"ffmpeg" doc:"mp4: the ffmpeg executable"`
 }
@@ -65,20 +65,10 @@ func (c *SinkConfig) format() string {
 // Validate checks the config.
 func (c *SinkConfig) Validate() error {
 	switch f := c.format(); {
-	case c.Path == "":
-		return ds3d.ConfigErrorf("path", "must be given")
 	case f != FormatAVI && f != FormatMP4 && f != FormatPNG && f != FormatJPEG:
 		return ds3d.ConfigErrorf("format", "expected avi, mp4, png or jpeg (or a path ending in one), got %q for %q", c.Format, c.Path)
 	case (f == FormatPNG || f == FormatJPEG) && strings.Count(string(c.Path), "%") != 1:
 		return ds3d.ConfigErrorf("path", "a %s sink needs one %%d verb for the frame number in %q", f, c.Path)
-	case c.FPS < 1 || c.FPS > 1000:
-		return ds3d.ConfigErrorf("fps", "must be in [1, 1000], got %d", c.FPS)
-	case c.Quality < 1 || c.Quality > 100:
-		return ds3d.ConfigErrorf("quality", "must be in [1, 100], got %d", c.Quality)
-	case c.CRF < 0 || c.CRF > 51:
-		return ds3d.ConfigErrorf("crf", "must be in [0, 51], got %d", c.CRF)
-	case c.FrameKey == "":
-		return ds3d.ConfigErrorf("frame_key", "must not be empty")
 	}
 	return nil
 }
@@ -286,7 +276,7 @@ type Sink struct {
 // NewSink returns a video_sink; the file is created at the first frame,
 // when the size is known.
 func NewSink(cfg SinkConfig, log *slog.Logger) (*Sink, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
 	if log == nil {

@@ -39,7 +39,7 @@ type Loader struct {
 // cannot be opened is an error here; with "eos" the error is kept and the
 // first Next logs it, marks the source failed and ends its stream.
 func New(cfg *Config, env *ds3d.Env) (*Loader, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		return nil, err
 	}
 	if env == nil {

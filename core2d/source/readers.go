@@ -13,7 +13,6 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 // reader is one pass over an input: frames decoded into pooled frames.
@@ -152,7 +151,7 @@ func openImages(pattern string, rateHz float64) (*imageReader, error) {
 		}
 		files = []string{pattern}
 	}
-	w, h, err := camera.ImageSize(files[0])
+	w, h, err := decode.ImageSize(files[0])
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +177,7 @@ func (r *imageReader) read(_ context.Context, f *ds3d.Frame) (int64, error) {
 	}
 	p := r.files[r.k]
 	var err error
-	r.buf, err = camera.ReadFile(p, r.buf)
+	r.buf, err = decode.ReadFile(p, r.buf)
 	if err != nil {
 		return 0, err
 	}

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/core2d/moteval"
 	"github.com/ds3d-go/ds3d-go/datasets/mot"
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/fusion/eval"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
 
@@ -54,14 +54,14 @@ func writeRows(path string, rows []mot.Row) error {
 }
 
 // TestAccuracy tracks the public detections of TUD-Campus and PETS09-S2L1
-// with both trackers and scores them with moteval against gt.txt. Set
+// with both trackers and scores them with fusion/eval (CLEAR-MOT) against gt.txt. Set
 // TRACK_WRITE_DIR to keep the results as MOTChallenge files
 // (<dir>/<tracker>-<seq>.txt) for `ds3d eval mot`.
 //
 // Floors: SORT must reach SORT's own MOTA on the same detections —
 // TUD-Campus 62.7 % as published in the abewley/sort README (MOT devkit);
 // PETS09-S2L1 has no published number, so its floor is 61.8 %, the MOTA
-// (scored by moteval) of testdata/sort_ref.py, a numpy reimplementation of
+// (scored by fusion/eval) of testdata/sort_ref.py, a numpy reimplementation of
 // sort.py with its published parameters, which also reproduces the
 // TUD-Campus figure exactly (FP 15, FN 113, IDs 6). The IOU tracker's floors
 // are conservative: about 3 points under what it measured when written
@@ -86,7 +86,7 @@ func TestAccuracy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := moteval.Evaluate(gt, pred, moteval.DefaultOptions())
+			m, err := eval.EvaluateMOT(gt, pred, eval.DefaultMOTOptions())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,14 +43,14 @@ func (f *Filter) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) er
 func (f *Filter) processBatch(in *ds3d.DataMap) error {
 	bm, err := ds3d.Get[*meta.BatchMeta](in, ds3d.KeyBatchMeta)
 	if err != nil {
-		return fmt.Errorf("nvtracker_2d: %w", err)
+		return err
 	}
 	for i := range bm.Frames {
 		fm := &bm.Frames[i]
 		objKey, frameKey := ds3d.KeyObject2DBbox.Sensor(i), ds3d.KeyColorFrame.Sensor(i)
 		if !in.Has(objKey) {
 			if len(bm.Frames) != 1 || !in.Has(ds3d.KeyObject2DBbox) {
-				return fmt.Errorf("nvtracker_2d: batch slot %d (source %d, frame %d) has no %s: the detector must write one object list per slot (infer_2d: cameras = batch_size)",
+				return fmt.Errorf("batch slot %d (source %d, frame %d) has no %s: the detector must write one object list per slot (infer_2d: cameras = batch_size)",
 					i, fm.SourceID, fm.FrameNum, objKey)
 			}
 			objKey = ds3d.KeyObject2DBbox

@@ -28,7 +28,7 @@ const (
 // ReID network (reidType 1 = DEEP there); here type 1 is a colour
 // histogram and a network plugs in through the Embedder interface (type 2).
 type ReID struct {
-	ReIDType        int `toml:"reidType" doc:"0: none, 1: colour histogram of the box crop (upper and lower half, 16 bins per RGB channel: 96 values), 2: an Embedder set in code"`
+	ReIDType        int `toml:"reidType" min:"0" max:"2" doc:"0: none, 1: colour histogram of the box crop (upper and lower half, 16 bins per RGB channel: 96 values), 2: an Embedder set in code"`
 	ReIDHistorySize int `toml:"reidHistorySize" doc:"features kept per target (DeepSORT's gallery budget); the appearance distance is the least cosine distance to any of them"`
 }
 
@@ -45,11 +45,11 @@ type BaseConfig struct {
 // terminated after earlyTerminationAge such frames in a row, a confirmed
 // one after more than maxShadowTrackingAge.
 type TargetManagement struct {
-	MaxTargetsPerStream    int     `toml:"maxTargetsPerStream" doc:"most targets (tentative, confirmed and shadow) kept per stream; detections beyond it start no target"`
-	MinIouDiff4NewTarget   float64 `toml:"minIouDiff4NewTarget" doc:"an unmatched detection overlapping an existing target with an IoU above this starts no new target (1 disables the check)"`
-	ProbationAge           int     `toml:"probationAge" doc:"frames a new target must be matched in, after the one that created it, before it is confirmed and output (SORT min_hits − 1)"`
-	MaxShadowTrackingAge   int     `toml:"maxShadowTrackingAge" doc:"a confirmed target unmatched for more frames in a row than this is terminated (SORT max_age)"`
-	EarlyTerminationAge    int     `toml:"earlyTerminationAge" doc:"a tentative target unmatched for this many frames in a row is terminated"`
+	MaxTargetsPerStream    int     `toml:"maxTargetsPerStream" min:"1" doc:"most targets (tentative, confirmed and shadow) kept per stream; detections beyond it start no target"`
+	MinIouDiff4NewTarget   float64 `toml:"minIouDiff4NewTarget" min:"0" max:"1" doc:"an unmatched detection overlapping an existing target with an IoU above this starts no new target (1 disables the check)"`
+	ProbationAge           int     `toml:"probationAge" min:"0" doc:"frames a new target must be matched in, after the one that created it, before it is confirmed and output (SORT min_hits − 1)"`
+	MaxShadowTrackingAge   int     `toml:"maxShadowTrackingAge" min:"0" doc:"a confirmed target unmatched for more frames in a row than this is terminated (SORT max_age)"`
+	EarlyTerminationAge    int     `toml:"earlyTerminationAge" min:"1" doc:"a tentative target unmatched for this many frames in a row is terminated"`
 	OutputShadowTracks     bool    `toml:"outputShadowTracks" doc:"also output confirmed targets that were not matched in this frame, at their predicted box"`
 	OutputTentativeAtStart bool    `toml:"outputTentativeAtStart" doc:"in the first probationAge+1 frames of a stream, also output matched tentative targets (SORT's rule: every track is output while frame_count ≤ min_hits); not an nvtracker key"`
 }
@@ -70,13 +70,13 @@ const (
 // matchingScoreWeight4SizeSimilarity·size similarity — at least
 // minMatchingScore4Overall.
 type DataAssociator struct {
-	AssociationMatcherType             int     `toml:"associationMatcherType" doc:"0: GREEDY (best-scoring pairs first), 1: GLOBAL (Hungarian, greatest total score)"`
+	AssociationMatcherType             int     `toml:"associationMatcherType" min:"0" max:"2" doc:"0: GREEDY (best-scoring pairs first), 1: GLOBAL (Hungarian, greatest total score)"`
 	CheckClassMatch                    bool    `toml:"checkClassMatch" doc:"only pair detections with targets of the same class id"`
-	MinMatchingScore4Overall           float64 `toml:"minMatchingScore4Overall" doc:"least weighted matching score of an allowed pair"`
-	MinMatchingScore4SizeSimilarity    float64 `toml:"minMatchingScore4SizeSimilarity" doc:"least size similarity of an allowed pair"`
-	MinMatchingScore4Iou               float64 `toml:"minMatchingScore4Iou" doc:"least IoU of an allowed pair (SORT iou_threshold)"`
-	MatchingScoreWeight4SizeSimilarity float64 `toml:"matchingScoreWeight4SizeSimilarity" doc:"weight of the size similarity in the matching score"`
-	MatchingScoreWeight4Iou            float64 `toml:"matchingScoreWeight4Iou" doc:"weight of the IoU in the matching score"`
+	MinMatchingScore4Overall           float64 `toml:"minMatchingScore4Overall" min:"0" max:"1e30" doc:"least weighted matching score of an allowed pair"`
+	MinMatchingScore4SizeSimilarity    float64 `toml:"minMatchingScore4SizeSimilarity" min:"0" max:"1" doc:"least size similarity of an allowed pair"`
+	MinMatchingScore4Iou               float64 `toml:"minMatchingScore4Iou" min:"0" max:"1" doc:"least IoU of an allowed pair (SORT iou_threshold)"`
+	MatchingScoreWeight4SizeSimilarity float64 `toml:"matchingScoreWeight4SizeSimilarity" min:"0" max:"1e30" doc:"weight of the size similarity in the matching score"`
+	MatchingScoreWeight4Iou            float64 `toml:"matchingScoreWeight4Iou" min:"0" max:"1e30" doc:"weight of the IoU in the matching score"`
 	// Cascaded matcher (DeepSORT) only:
 	ThresholdMahalanobis            float64 `toml:"thresholdMahalanobis" doc:"cascaded matcher: a detection farther from a target's predicted state than this squared Mahalanobis distance (4 dof) is not matched to it; 9.4877 is the chi-square 95 % quantile DeepSORT uses"`
 	MinMatchingScore4ReidSimilarity float64 `toml:"minMatchingScore4ReidSimilarity" doc:"cascaded matcher: least appearance similarity (1 − cosine distance, best over the target's gallery) of a pair matched in the cascade (DeepSORT 1 − max_cosine_distance)"`
@@ -99,7 +99,7 @@ const (
 // 2016's (sort.py). nvtracker's noise keys have no aspect-ratio term and one
 // measurement noise; these keys split them as SORT does.
 type StateEstimator struct {
-	StateEstimatorType       int     `toml:"stateEstimatorType" doc:"0: none (IOU tracker: a target is its last matched box), 1: SORT constant-velocity Kalman filter on (u, v, s, r)"`
+	StateEstimatorType       int     `toml:"stateEstimatorType" min:"0" max:"2" doc:"0: none (IOU tracker: a target is its last matched box), 1: SORT constant-velocity Kalman filter on (u, v, s, r)"`
 	ProcessNoiseVar4Loc      float64 `toml:"processNoiseVar4Loc" doc:"process noise variance of the box centre u, v"`
 	ProcessNoiseVar4Size     float64 `toml:"processNoiseVar4Size" doc:"process noise variance of the area s and aspect ratio r"`
 	ProcessNoiseVar4Vel      float64 `toml:"processNoiseVar4Vel" doc:"process noise variance of the centre velocity u', v'"`
@@ -176,7 +176,7 @@ func DefaultIOU() Config {
 
 // Validate checks the values and names the offending key.
 func (c *Config) Validate() error {
-	tm, da, se := &c.TargetManagement, &c.DataAssociator, &c.StateEstimator
+	da, se := &c.DataAssociator, &c.StateEstimator
 	unit := func(key string, v float64) error {
 		if !(v >= 0 && v <= 1) {
 			return ds3d.ConfigErrorf(key, "is %g, want a value in [0, 1]", v)
@@ -199,22 +199,8 @@ func (c *Config) Validate() error {
 		return ds3d.ConfigErrorf("BaseConfig.minDetectorConfidence", "is NaN")
 	}
 	switch {
-	case tm.MaxTargetsPerStream < 1:
-		return ds3d.ConfigErrorf("TargetManagement.maxTargetsPerStream", "is %d, want ≥ 1", tm.MaxTargetsPerStream)
-	case tm.ProbationAge < 0:
-		return ds3d.ConfigErrorf("TargetManagement.probationAge", "is %d, want ≥ 0", tm.ProbationAge)
-	case tm.MaxShadowTrackingAge < 0:
-		return ds3d.ConfigErrorf("TargetManagement.maxShadowTrackingAge", "is %d, want ≥ 0", tm.MaxShadowTrackingAge)
-	case tm.EarlyTerminationAge < 1:
-		return ds3d.ConfigErrorf("TargetManagement.earlyTerminationAge", "is %d, want ≥ 1", tm.EarlyTerminationAge)
-	case da.AssociationMatcherType < MatcherGreedy || da.AssociationMatcherType > MatcherCascaded:
-		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d, want 0 (GREEDY), 1 (GLOBAL) or 2 (CASCADED)", da.AssociationMatcherType)
-	case se.StateEstimatorType < EstimatorNone || se.StateEstimatorType > EstimatorDeepSORT:
-		return ds3d.ConfigErrorf("StateEstimator.stateEstimatorType", "is %d, want 0 (none), 1 (SORT Kalman filter) or 2 (DeepSORT Kalman filter)", se.StateEstimatorType)
 	case (da.AssociationMatcherType == MatcherCascaded) != (se.StateEstimatorType == EstimatorDeepSORT):
 		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d with StateEstimator.stateEstimatorType %d: the cascaded matcher (2) and the DeepSORT filter (2) go together", da.AssociationMatcherType, se.StateEstimatorType)
-	case c.ReID.ReIDType < ReIDNone || c.ReID.ReIDType > ReIDExternal:
-		return ds3d.ConfigErrorf("ReID.reidType", "is %d, want 0 (none), 1 (colour histogram) or 2 (Embedder set in code)", c.ReID.ReIDType)
 	case c.ReID.ReIDType != ReIDNone && c.ReID.ReIDHistorySize < 1:
 		return ds3d.ConfigErrorf("ReID.reidHistorySize", "is %d, want ≥ 1", c.ReID.ReIDHistorySize)
 	}
@@ -233,22 +219,6 @@ func (c *Config) Validate() error {
 			if err := f.chk(f.key, f.v); err != nil {
 				return err
 			}
-		}
-	}
-	for _, f := range []struct {
-		key string
-		v   float64
-		chk func(string, float64) error
-	}{
-		{"TargetManagement.minIouDiff4NewTarget", tm.MinIouDiff4NewTarget, unit},
-		{"DataAssociator.minMatchingScore4Overall", da.MinMatchingScore4Overall, nonNeg},
-		{"DataAssociator.minMatchingScore4SizeSimilarity", da.MinMatchingScore4SizeSimilarity, unit},
-		{"DataAssociator.minMatchingScore4Iou", da.MinMatchingScore4Iou, unit},
-		{"DataAssociator.matchingScoreWeight4SizeSimilarity", da.MatchingScoreWeight4SizeSimilarity, nonNeg},
-		{"DataAssociator.matchingScoreWeight4Iou", da.MatchingScoreWeight4Iou, nonNeg},
-	} {
-		if err := f.chk(f.key, f.v); err != nil {
-			return err
 		}
 	}
 	if da.MatchingScoreWeight4Iou+da.MatchingScoreWeight4SizeSimilarity <= 0 {

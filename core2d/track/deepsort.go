@@ -59,7 +59,7 @@ func (t *Tracker) UpdateFeatures(dets []ds3d.Object2D, feats []float32) []ds3d.O
 	if t.cfg.DataAssociator.AssociationMatcherType != MatcherCascaded {
 		return t.Update(dets)
 	}
-	return t.updateCascaded(dets, feats)
+	return t.track(dets, feats)
 }
 
 // recycle keeps a dropped target's gallery for the next new target.
@@ -132,66 +132,56 @@ func dot(a, b []float32) float32 {
 // assignment and the pair is dropped afterwards.
 const gatedInf = 1e5
 
-func (t *Tracker) updateCascaded(dets []ds3d.Object2D, feats []float32) []ds3d.Object2D {
-	cfg := &t.cfg
-	da, tm, se := &cfg.DataAssociator, &cfg.TargetManagement, &cfg.StateEstimator
-	wp, wv := se.NoiseWeightVar4Loc, se.NoiseWeightVar4Vel
-	t.frames++
-	// 1. Usable detections and their normalised features.
+// normaliseFeatures sets t.dim and stores the usable detections' features
+// (feats holds len(feats)/len(dets) values per detection) scaled to unit
+// length in t.feat; t.featOK says which were non-zero and finite.
+func (t *Tracker) normaliseFeatures(dets []ds3d.Object2D, feats []float32) {
 	t.dim = 0
 	if len(dets) > 0 && len(feats) >= len(dets) && len(feats)%len(dets) == 0 {
 		t.dim = len(feats) / len(dets)
 	}
-	t.dets, t.detBox = t.dets[:0], t.detBox[:0]
 	t.feat, t.featOK = t.feat[:0], t.featOK[:0]
-	for i := range dets {
-		d := &dets[i]
-		b := boxOf(d)
-		if !(float64(d.Score) >= cfg.BaseConfig.MinDetectorConfidence) || !(b.x2 > b.x1 && b.y2 > b.y1) ||
-			math.IsInf(b.x2, 0) || math.IsInf(b.y2, 0) || math.IsNaN(b.x1) || math.IsNaN(b.y1) {
-			continue
-		}
-		t.dets = append(t.dets, int32(i))
-		t.detBox = append(t.detBox, b)
-		if t.dim > 0 {
-			f := feats[i*t.dim : (i+1)*t.dim]
-			var n float64
-			for _, x := range f {
-				n += float64(x) * float64(x)
-			}
-			ok := n > 0 && !math.IsInf(n, 0) && !math.IsNaN(n)
-			inv := float32(0)
-			if ok {
-				inv = float32(1 / math.Sqrt(n))
-			}
-			for _, x := range f {
-				t.feat = append(t.feat, x*inv)
-			}
-			t.featOK = append(t.featOK, ok)
-		}
+	if t.dim == 0 {
+		return
 	}
-	nd := len(t.dets)
-	// 2. Predict and project; drop targets that no longer make a box.
-	w := 0
-	for i := range t.targets {
-		tg := &t.targets[i]
-		tg.det = -1
-		tg.kf8.predict(wp, wv)
-		b, ok := tg.kf8.box()
-		if !ok || !tg.kf8.project(wp) {
-			t.recycle(tg)
-			continue
+	for _, i := range t.dets {
+		f := feats[int(i)*t.dim : (int(i)+1)*t.dim]
+		var n float64
+		for _, x := range f {
+			n += float64(x) * float64(x)
 		}
-		tg.pred = b
-		if w != i {
-			t.targets[w] = *tg
-			t.targets[i].gal = nil
+		ok := n > 0 && !math.IsInf(n, 0) && !math.IsNaN(n)
+		inv := float32(0)
+		if ok {
+			inv = float32(1 / math.Sqrt(n))
 		}
-		w++
+		for _, x := range f {
+			t.feat = append(t.feat, x*inv)
+		}
+		t.featOK = append(t.featOK, ok)
 	}
-	t.targets = t.targets[:w]
-	t.detT = fill(t.detT, nd, -1)
-	// 3. Matching cascade over confirmed targets, by frames since matched.
+}
+
+// predictDeep is DeepSORT's prediction: the 8-state Kalman filter, then
+// its projection to measurement space; false when the state no longer
+// makes a box.
+func (t *Tracker) predictDeep(tg *target) bool {
+	se := &t.cfg.StateEstimator
+	tg.kf8.predict(se.NoiseWeightVar4Loc, se.NoiseWeightVar4Vel)
+	b, ok := tg.kf8.box()
+	if !ok || !tg.kf8.project(se.NoiseWeightVar4Loc) {
+		return false
+	}
+	tg.pred = b
+	return true
+}
+
+// matchCascade is DeepSORT's matching: a cascade over the confirmed
+// targets by frames since matched (gated Mahalanobis distance blended with
+// the appearance cosine distance), then IoU matching of the tentative
+// targets and of the confirmed ones missed only now.
+func (t *Tracker) matchCascade(dets []ds3d.Object2D) {
+	da, tm := &t.cfg.DataAssociator, &t.cfg.TargetManagement
 	lambda := da.MatchingScoreWeight4Mahalanobis
 	maxCost := 1 - da.MinMatchingScore4ReidSimilarity
 	if t.dim == 0 {
@@ -222,7 +212,6 @@ func (t *Tracker) updateCascaded(dets []ds3d.Object2D, feats []float32) []ds3d.O
 			return c
 		}, maxCost)
 	}
-	// 4. IoU matching: tentative targets and confirmed ones missed only now.
 	t.rows = t.rows[:0]
 	for i := range t.targets {
 		if tg := &t.targets[i]; tg.det < 0 && (!tg.confirmed || tg.shadow == 0) {
@@ -237,85 +226,33 @@ func (t *Tracker) updateCascaded(dets []ds3d.Object2D, feats []float32) []ds3d.O
 			return 1 - iou(&tg.pred, &t.detBox[di])
 		}, 1-da.MinMatchingScore4Iou)
 	}
-	// 5. Update matched targets, age the others, terminate.
-	w = 0
-	for i := range t.targets {
-		tg := &t.targets[i]
-		tg.age++
-		if tg.det >= 0 {
-			d := &dets[t.dets[tg.det]]
-			db := t.detBox[tg.det]
-			tg.shadow = 0
-			tg.hits++
-			tg.class, tg.label, tg.score = d.ClassID, d.Label, d.Score
-			if !tg.kf8.update(measure8(db)) {
-				t.recycle(tg)
-				continue
-			}
-			tg.out = db
-			if !se.OutputDetectionBox {
-				b, ok := tg.kf8.box()
-				if !ok {
-					t.recycle(tg)
-					continue
-				}
-				tg.out = b
-			}
-			t.addFeature(tg, int(tg.det))
-			if !tg.confirmed && tg.hits > tm.ProbationAge {
-				tg.confirmed = true
-			}
-		} else {
-			tg.shadow++
-			tg.out = tg.pred
-			if (!tg.confirmed && tg.shadow >= tm.EarlyTerminationAge) || tg.shadow > tm.MaxShadowTrackingAge {
-				t.recycle(tg)
-				continue
-			}
-		}
-		if w != i {
-			t.targets[w] = *tg
-			t.targets[i].gal = nil
-		}
-		w++
+}
+
+// updateMatchedDeep is DeepSORT's update of a target matched to d: the
+// Kalman update, the detection's feature into the gallery, confirmation
+// after probationAge further hits; false when the state no longer makes a
+// box (the target ends).
+func (t *Tracker) updateMatchedDeep(tg *target, d *ds3d.Object2D) bool {
+	db := t.detBox[tg.det]
+	tg.shadow = 0
+	tg.hits++
+	tg.class, tg.label, tg.score = d.ClassID, d.Label, d.Score
+	if !tg.kf8.update(measure8(db)) {
+		return false
 	}
-	t.targets = t.targets[:w]
-	// 6. New targets from unmatched detections.
-	nExisting := len(t.targets)
-	for di := 0; di < nd; di++ {
-		if t.detT[di] >= 0 || len(t.targets) >= tm.MaxTargetsPerStream {
-			continue
+	tg.out = db
+	if !t.cfg.StateEstimator.OutputDetectionBox {
+		b, ok := tg.kf8.box()
+		if !ok {
+			return false
 		}
-		db := t.detBox[di]
-		if t.crowded(&db, nExisting) {
-			continue
-		}
-		d := &dets[t.dets[di]]
-		t.nextID++
-		t.targets = append(t.targets, target{id: t.nextID, out: db, pred: db, det: int32(di), class: d.ClassID, label: d.Label,
-			score: d.Score, hits: 1, confirmed: tm.ProbationAge == 0})
-		tg := &t.targets[len(t.targets)-1]
-		tg.kf8.init(measure8(db), wp, wv)
-		t.addFeature(tg, di)
+		tg.out = b
 	}
-	// 7. Output.
-	t.out = t.out[:0]
-	var src int32
-	if len(dets) > 0 {
-		src = dets[0].SourceID
+	t.addFeature(tg, int(tg.det))
+	if !tg.confirmed && tg.hits > t.cfg.TargetManagement.ProbationAge {
+		tg.confirmed = true
 	}
-	for i := range t.targets {
-		tg := &t.targets[i]
-		if !tg.confirmed || (tg.shadow > 0 && !tm.OutputShadowTracks) {
-			continue
-		}
-		t.out = append(t.out, ds3d.Object2D{
-			Left: float32(tg.out.x1), Top: float32(tg.out.y1),
-			Width: float32(tg.out.x2 - tg.out.x1), Height: float32(tg.out.y2 - tg.out.y1),
-			ClassID: tg.class, Label: tg.label, Score: tg.score, TrackID: tg.id, SourceID: src,
-		})
-	}
-	return t.out
+	return true
 }
 
 // freeCols collects the unmatched detections into t.cols; false when none.

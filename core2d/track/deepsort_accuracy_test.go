@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/core2d/decode"
-	"github.com/ds3d-go/ds3d-go/core2d/moteval"
 	"github.com/ds3d-go/ds3d-go/datasets/mot"
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/fusion/eval"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
@@ -107,7 +107,7 @@ func TestAccuracyDeepSORT(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, ok := sortIDs[c.seq]; !ok {
-				m, err := moteval.Evaluate(gt, trackSequence(t, DefaultSORT(), c.seq), moteval.DefaultOptions())
+				m, err := eval.EvaluateMOT(gt, trackSequence(t, DefaultSORT(), c.seq), eval.DefaultMOTOptions())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -115,7 +115,7 @@ func TestAccuracyDeepSORT(t *testing.T) {
 				t.Logf("%-15s %-12s MOTA %.3f IDF1 %.3f IDs %d FP %d FN %d", "sort", c.seq, m.MOTA, m.IDF1, m.NumSwitches, m.NumFalsePositives, m.NumMisses)
 			}
 			pred := trackSequenceFrames(t, c.cfg, c.seq)
-			m, err := moteval.Evaluate(gt, pred, moteval.DefaultOptions())
+			m, err := eval.EvaluateMOT(gt, pred, eval.DefaultMOTOptions())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -247,11 +247,11 @@ func TestDeepSORTConfig(t *testing.T) {
 		cfg := DefaultDeepSORT()
 		c.f(&cfg)
 		var ce *ds3d.ConfigError
-		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Key != c.key {
+		if err := ds3d.CheckConfig(&cfg); !errors.As(err, &ce) || ce.Key != c.key {
 			t.Errorf("%s: %v", c.key, err)
 		}
 	}
-	if c := DefaultDeepSORT(); c.Validate() != nil {
-		t.Error(c.Validate())
+	if c := DefaultDeepSORT(); ds3d.CheckConfig(&c) != nil {
+		t.Error(ds3d.CheckConfig(&c))
 	}
 }

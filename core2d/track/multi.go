@@ -17,7 +17,7 @@ type Multi struct {
 
 // NewMulti validates cfg and returns an empty Multi.
 func NewMulti(cfg Config) (*Multi, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, fmt.Errorf("track: %w", err)
 	}
 	return &Multi{cfg: cfg, streams: map[int32]*Tracker{}}, nil

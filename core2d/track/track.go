@@ -132,7 +132,7 @@ type Tracker struct {
 
 // New makes a tracker from a validated copy of cfg.
 func New(cfg Config) (*Tracker, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, fmt.Errorf("track: %w", err)
 	}
 	return newTracker(cfg), nil
@@ -180,50 +180,193 @@ func (t *Tracker) Len() int { return len(t.targets) }
 // label and score of their detection, the frame's source id and their
 // TrackID. The slice is reused by the next call.
 func (t *Tracker) Update(dets []ds3d.Object2D) []ds3d.Object2D {
-	if t.cfg.DataAssociator.AssociationMatcherType == MatcherCascaded {
-		return t.updateCascaded(dets, nil)
-	}
-	cfg := &t.cfg
-	kalmanOn := cfg.StateEstimator.StateEstimatorType == EstimatorSORT
+	return t.track(dets, nil)
+}
+
+// track is one frame of either tracker: the steps SORT/IoU and DeepSORT
+// share are here once, and where they differ (prediction, matching, the
+// update of a matched target, a new target's state) a method of each
+// variant is called: predict/matchPairs/updateMatched for SORT and IoU
+// (track.go), predictDeep/matchCascade/updateMatchedDeep for DeepSORT
+// (deepsort.go). feats are DeepSORT's appearance features (nil: none).
+func (t *Tracker) track(dets []ds3d.Object2D, feats []float32) []ds3d.Object2D {
+	deep := t.cfg.DataAssociator.AssociationMatcherType == MatcherCascaded
+	tm := &t.cfg.TargetManagement
 	t.frames++
-	// 1. Usable detections.
+	// 1. Usable detections (DeepSORT: and their normalised features).
+	t.usableDetections(dets)
+	if deep {
+		t.normaliseFeatures(dets, feats)
+	}
+	nd := len(t.dets)
+	// 2. Predict; drop targets whose state no longer makes a box.
+	t.predictAll(deep)
+	// 3. Match targets to detections (t.detT, tg.det).
+	t.detT = fill(t.detT, nd, -1)
+	if deep {
+		t.matchCascade(dets)
+	} else {
+		t.matchPairs(dets)
+	}
+	// 4. Update matched targets, age the others, terminate.
+	w := 0
+	for i := range t.targets {
+		tg := &t.targets[i]
+		tg.age++
+		keep := false
+		switch {
+		case tg.det < 0:
+			tg.shadow++
+			tg.out = tg.pred
+			keep = !((!tg.confirmed && tg.shadow >= tm.EarlyTerminationAge) || tg.shadow > tm.MaxShadowTrackingAge)
+		case deep:
+			keep = t.updateMatchedDeep(tg, &dets[t.dets[tg.det]])
+		default:
+			keep = t.updateMatched(tg, &dets[t.dets[tg.det]])
+		}
+		if !keep {
+			t.recycle(tg)
+			continue
+		}
+		t.moveTarget(w, i)
+		w++
+	}
+	t.targets = t.targets[:w]
+	// 5. New targets from unmatched detections.
+	t.newTargets(dets, deep)
+	// 6. Output. SORT and IoU may also output tentative targets while the
+	// stream starts (outputTentativeAtStart).
+	startup := !deep && tm.OutputTentativeAtStart && t.frames <= tm.ProbationAge+1
+	return t.output(dets, startup)
+}
+
+// predictAll predicts every target, dropping those whose state no longer
+// makes a box, and marks them unmatched.
+func (t *Tracker) predictAll(deep bool) {
+	w := 0
+	for i := range t.targets {
+		tg := &t.targets[i]
+		tg.det = -1
+		ok := false
+		if deep {
+			ok = t.predictDeep(tg)
+		} else {
+			ok = t.predict(tg)
+		}
+		if !ok {
+			t.recycle(tg)
+			continue
+		}
+		t.moveTarget(w, i)
+		w++
+	}
+	t.targets = t.targets[:w]
+}
+
+// newTargets starts a target for every unmatched usable detection, up to
+// maxTargetsPerStream, unless it would overlap an existing target
+// (crowded).
+func (t *Tracker) newTargets(dets []ds3d.Object2D, deep bool) {
+	tm := &t.cfg.TargetManagement
+	nd := len(t.dets)
+	nExisting := len(t.targets)
+	for di := 0; di < nd; di++ {
+		if t.detT[di] >= 0 || len(t.targets) >= tm.MaxTargetsPerStream {
+			continue
+		}
+		db := t.detBox[di]
+		if t.crowded(&db, nExisting) {
+			continue
+		}
+		d := &dets[t.dets[di]]
+		t.nextID++
+		t.targets = append(t.targets, target{id: t.nextID, out: db, pred: db, det: int32(di), class: d.ClassID, label: d.Label,
+			score: d.Score, confirmed: tm.ProbationAge == 0})
+		tg := &t.targets[len(t.targets)-1]
+		switch {
+		case deep:
+			tg.hits = 1
+			tg.kf8.init(measure8(db), t.cfg.StateEstimator.NoiseWeightVar4Loc, t.cfg.StateEstimator.NoiseWeightVar4Vel)
+			t.addFeature(tg, di)
+		case t.cfg.StateEstimator.StateEstimatorType == EstimatorSORT:
+			tg.kf.init(measure(db), &t.noise)
+		}
+	}
+}
+
+// usableDetections collects the detections with a finite, non-empty box
+// and a confidence of at least minDetectorConfidence: their indices into
+// t.dets and their boxes into t.detBox.
+func (t *Tracker) usableDetections(dets []ds3d.Object2D) {
 	t.dets, t.detBox = t.dets[:0], t.detBox[:0]
 	for i := range dets {
 		d := &dets[i]
 		b := boxOf(d)
-		if !(float64(d.Score) >= cfg.BaseConfig.MinDetectorConfidence) || !(b.x2 > b.x1 && b.y2 > b.y1) ||
+		if !(float64(d.Score) >= t.cfg.BaseConfig.MinDetectorConfidence) || !(b.x2 > b.x1 && b.y2 > b.y1) ||
 			math.IsInf(b.x2, 0) || math.IsInf(b.y2, 0) || math.IsNaN(b.x1) || math.IsNaN(b.y1) {
 			continue
 		}
 		t.dets = append(t.dets, int32(i))
 		t.detBox = append(t.detBox, b)
 	}
-	nd := len(t.dets)
-	// 2. Predict; drop targets whose state no longer makes a box.
-	w := 0
+}
+
+// moveTarget moves target i to position w ≤ i while the targets are
+// compacted (the gallery moves with it, so position i forgets it).
+func (t *Tracker) moveTarget(w, i int) {
+	if w != i {
+		t.targets[w] = t.targets[i]
+		t.targets[i].gal = nil
+	}
+}
+
+// output lists the targets to report this frame: confirmed ones (with
+// startup, also tentative ones matched now), shadow ones only with
+// outputShadowTracks.
+func (t *Tracker) output(dets []ds3d.Object2D, startup bool) []ds3d.Object2D {
+	tm := &t.cfg.TargetManagement
+	t.out = t.out[:0]
+	var src int32
+	if len(dets) > 0 {
+		src = dets[0].SourceID
+	}
 	for i := range t.targets {
 		tg := &t.targets[i]
-		tg.det = -1
-		if kalmanOn {
-			tg.kf.predict(&t.noise)
-			b, ok := tg.kf.box()
-			if !ok {
-				continue
-			}
-			tg.pred = b
-		} else {
-			tg.pred = tg.out
+		if !(tg.confirmed || (startup && tg.shadow == 0)) || (tg.shadow > 0 && !tm.OutputShadowTracks) {
+			continue
 		}
-		if w != i {
-			t.targets[w] = *tg
-		}
-		w++
+		t.out = append(t.out, ds3d.Object2D{
+			Left: float32(tg.out.x1), Top: float32(tg.out.y1),
+			Width: float32(tg.out.x2 - tg.out.x1), Height: float32(tg.out.y2 - tg.out.y1),
+			ClassID: tg.class, Label: tg.label, Score: tg.score, TrackID: tg.id, SourceID: src,
+		})
 	}
-	t.targets = t.targets[:w]
-	nt := len(t.targets)
-	// 3. Allowed pairs and their scores.
+	return t.out
+}
+
+// predict is SORT's and IoU's prediction: the Kalman filter's (SORT) or
+// the last output box (IoU); false when the state no longer makes a box.
+func (t *Tracker) predict(tg *target) bool {
+	if t.cfg.StateEstimator.StateEstimatorType != EstimatorSORT {
+		tg.pred = tg.out
+		return true
+	}
+	tg.kf.predict(&t.noise)
+	b, ok := tg.kf.box()
+	if !ok {
+		return false
+	}
+	tg.pred = b
+	return true
+}
+
+// matchPairs is SORT's and IoU's matching: the allowed pairs (overlapping,
+// same class when checkClassMatch, each score above its minimum) scored by
+// weighted IoU and size similarity, matched greedily or globally.
+func (t *Tracker) matchPairs(dets []ds3d.Object2D) {
+	da := &t.cfg.DataAssociator
+	nd := len(t.dets)
 	t.pairs = t.pairs[:0]
-	da := &cfg.DataAssociator
 	for ti := range t.targets {
 		tg := &t.targets[ti]
 		for di := 0; di < nd; di++ {
@@ -252,91 +395,37 @@ func (t *Tracker) Update(dets []ds3d.Object2D) []ds3d.Object2D {
 			t.pairs = append(t.pairs, pair{int32(ti), int32(di), score})
 		}
 	}
-	// 4. Match.
-	t.detT = fill(t.detT, nd, -1)
 	if da.AssociationMatcherType == MatcherGreedy {
 		t.matchGreedy()
 	} else {
-		t.matchGlobal(nt, nd)
+		t.matchGlobal(len(t.targets), nd)
 	}
-	// 5. Update matched targets, age the others, terminate.
-	tm := &cfg.TargetManagement
-	w = 0
-	for i := range t.targets {
-		tg := &t.targets[i]
-		tg.age++
-		if tg.det >= 0 {
-			d := &dets[t.dets[tg.det]]
-			db := t.detBox[tg.det]
-			tg.shadow = 0
-			tg.class, tg.label, tg.score = d.ClassID, d.Label, d.Score
-			tg.out = db
-			if kalmanOn {
-				if !tg.kf.update(measure(db), &t.noise) {
-					continue
-				}
-				if !cfg.StateEstimator.OutputDetectionBox {
-					b, ok := tg.kf.box()
-					if !ok {
-						continue
-					}
-					tg.out = b
-				}
+}
+
+// updateMatched is SORT's and IoU's update of a target matched to d:
+// false when its Kalman state no longer makes a box (the target ends).
+func (t *Tracker) updateMatched(tg *target, d *ds3d.Object2D) bool {
+	se := &t.cfg.StateEstimator
+	db := t.detBox[tg.det]
+	tg.shadow = 0
+	tg.class, tg.label, tg.score = d.ClassID, d.Label, d.Score
+	tg.out = db
+	if se.StateEstimatorType == EstimatorSORT {
+		if !tg.kf.update(measure(db), &t.noise) {
+			return false
+		}
+		if !se.OutputDetectionBox {
+			b, ok := tg.kf.box()
+			if !ok {
+				return false
 			}
-			if !tg.confirmed && tg.age >= tm.ProbationAge {
-				tg.confirmed = true
-			}
-		} else {
-			tg.shadow++
-			tg.out = tg.pred
-			if (!tg.confirmed && tg.shadow >= tm.EarlyTerminationAge) || tg.shadow > tm.MaxShadowTrackingAge {
-				continue
-			}
+			tg.out = b
 		}
-		if w != i {
-			t.targets[w] = *tg
-		}
-		w++
 	}
-	t.targets = t.targets[:w]
-	// 6. New targets from unmatched detections.
-	nExisting := len(t.targets)
-	for di := 0; di < nd; di++ {
-		if t.detT[di] >= 0 || len(t.targets) >= tm.MaxTargetsPerStream {
-			continue
-		}
-		db := t.detBox[di]
-		if t.crowded(&db, nExisting) {
-			continue
-		}
-		d := &dets[t.dets[di]]
-		t.nextID++
-		tg := target{id: t.nextID, out: db, pred: db, det: int32(di), class: d.ClassID, label: d.Label, score: d.Score}
-		if kalmanOn {
-			tg.kf.init(measure(db), &t.noise)
-		}
-		tg.confirmed = tm.ProbationAge == 0
-		t.targets = append(t.targets, tg)
+	if !tg.confirmed && tg.age >= t.cfg.TargetManagement.ProbationAge {
+		tg.confirmed = true
 	}
-	// 7. Output.
-	t.out = t.out[:0]
-	var src int32
-	if len(dets) > 0 {
-		src = dets[0].SourceID
-	}
-	startup := tm.OutputTentativeAtStart && t.frames <= tm.ProbationAge+1
-	for i := range t.targets {
-		tg := &t.targets[i]
-		if !(tg.confirmed || (startup && tg.shadow == 0)) || (tg.shadow > 0 && !tm.OutputShadowTracks) {
-			continue
-		}
-		t.out = append(t.out, ds3d.Object2D{
-			Left: float32(tg.out.x1), Top: float32(tg.out.y1),
-			Width: float32(tg.out.x2 - tg.out.x1), Height: float32(tg.out.y2 - tg.out.y1),
-			ClassID: tg.class, Label: tg.label, Score: tg.score, TrackID: tg.id, SourceID: src,
-		})
-	}
-	return t.out
+	return true
 }
 
 // sizeSimilarity is min(w)/max(w) · min(h)/max(h) of two boxes.

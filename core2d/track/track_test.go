@@ -139,14 +139,14 @@ func TestConfigValidate(t *testing.T) {
 	} {
 		cfg := DefaultSORT()
 		c.f(&cfg)
-		err := cfg.Validate()
+		err := ds3d.CheckConfig(&cfg)
 		var ce *ds3d.ConfigError
 		if !errors.As(err, &ce) || ce.Key != c.key {
 			t.Errorf("%s: got %v", c.key, err)
 		}
 	}
 	for _, c := range []Config{DefaultSORT(), DefaultIOU()} {
-		if err := c.Validate(); err != nil {
+		if err := ds3d.CheckConfig(&c); err != nil {
 			t.Error(err)
 		}
 	}

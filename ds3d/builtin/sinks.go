@@ -18,9 +18,6 @@ import (
 // PassthroughConfig configures passthrough (nothing to set).
 type PassthroughConfig struct{}
 
-// Validate accepts everything.
-func (*PassthroughConfig) Validate() error { return nil }
-
 // Passthrough emits each datamap unchanged.
 type Passthrough struct{}
 
@@ -31,19 +28,14 @@ func (Passthrough) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) 
 
 // CountConfig configures counting_sink.
 type CountConfig struct {
-	Expect     int           `toml:"expect" doc:"fail at end of stream unless exactly this many datamaps arrived; 0 checks nothing"`
+	Expect     int           `toml:"expect" min:"0" doc:"fail at end of stream unless exactly this many datamaps arrived; 0 checks nothing"`
 	CheckOrder bool          `toml:"check_order" doc:"fail when DS3D::FrameNumber does not increase by one per DS3D::SourceId"`
-	Delay      time.Duration `toml:"delay" doc:"artificial time spent per datamap, to test backpressure (e.g. \"2ms\")"`
+	Delay      time.Duration `toml:"delay" min:"0s" runtime:"true" doc:"artificial time spent per datamap, to test backpressure (e.g. \"2ms\")"`
 }
 
-// Validate checks the ranges.
-func (c *CountConfig) Validate() error {
-	if c.Expect < 0 {
-		return ds3d.ConfigErrorf("expect", "must be ≥ 0, got %d", c.Expect)
-	}
-	if c.Delay < 0 {
-		return ds3d.ConfigErrorf("delay", "must be ≥ 0, got %s", c.Delay)
-	}
+// Update applies a new delay while the pipeline runs.
+func (c *Counter) Update(cfg any) error {
+	c.cfg.Delay = cfg.(*CountConfig).Delay
 	return nil
 }
 
@@ -93,15 +85,7 @@ func (c *Counter) Close() error {
 
 // FileSinkConfig configures datamap_file_sink.
 type FileSinkConfig struct {
-	Path ds3d.Path `toml:"path" required:"true" doc:"JSON-lines output file; \"-\" writes to standard output"`
-}
-
-// Validate requires a path.
-func (c *FileSinkConfig) Validate() error {
-	if c.Path == "" {
-		return ds3d.ConfigErrorf("path", "must not be empty")
-	}
-	return nil
+	Path ds3d.Path `toml:"path" required:"true" nonempty:"true" doc:"JSON-lines output file; \"-\" writes to standard output"`
 }
 
 // FileSink writes one JSON object per datamap: its sequence number and, per

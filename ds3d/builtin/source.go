@@ -11,34 +11,15 @@ import (
 
 // SourceConfig configures test_source.
 type SourceConfig struct {
-	Count       int     `toml:"count" doc:"datamaps to emit before end of stream; 0 means forever"`
-	RateHz      float64 `toml:"rate_hz" doc:"timestamp rate: datamap k is stamped k/rate_hz seconds after the first"`
-	Points      int     `toml:"points" doc:"points in the DS3D::LidarXYZI payload (a deterministic helix); 0 emits no frame"`
-	MemPoolSize int     `toml:"mem_pool_size" doc:"payload frames in flight before the source waits for one to come back"`
-	SourceID    int     `toml:"source_id" doc:"value of DS3D::SourceId"`
-	StartNs     int64   `toml:"start_timestamp_ns" doc:"timestamp of the first datamap in nanoseconds"`
-	JitterMs    float64 `toml:"jitter_ms" doc:"uniform timestamp jitter of ±jitter_ms, to test time matching (seeded, repeatable)"`
-	DropRate    float64 `toml:"drop_rate" doc:"fraction of frames never emitted (a lossy sensor), in [0, 1) (seeded, repeatable)"`
-	Seed        int64   `toml:"seed" doc:"seed of the jitter and drop generator"`
-}
-
-// Validate checks the ranges.
-func (c *SourceConfig) Validate() error {
-	switch {
-	case c.Count < 0:
-		return ds3d.ConfigErrorf("count", "must be ≥ 0, got %d", c.Count)
-	case !(c.RateHz > 0) || math.IsInf(c.RateHz, 0):
-		return ds3d.ConfigErrorf("rate_hz", "must be a positive number, got %v", c.RateHz)
-	case c.Points < 0:
-		return ds3d.ConfigErrorf("points", "must be ≥ 0, got %d", c.Points)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	case c.JitterMs < 0 || math.IsNaN(c.JitterMs):
-		return ds3d.ConfigErrorf("jitter_ms", "must be ≥ 0, got %v", c.JitterMs)
-	case !(c.DropRate >= 0 && c.DropRate < 1):
-		return ds3d.ConfigErrorf("drop_rate", "must be in [0, 1), got %v", c.DropRate)
-	}
-	return nil
+	Count          int     `toml:"count" min:"0" doc:"datamaps to emit before end of stream; 0 means forever"`
+	RateHz         float64 `toml:"rate_hz" min:">0" unit:"Hz" doc:"timestamp rate: datamap k is stamped k/rate_hz seconds after the first"`
+	Points         int     `toml:"points" min:"0" doc:"points in the DS3D::LidarXYZI payload (a deterministic helix); 0 emits no frame"`
+	ds3d.PoolGroup `doc:"payload frames in flight before the source waits for one to come back"`
+	SourceID       int     `toml:"source_id" doc:"value of DS3D::SourceId"`
+	StartNs        int64   `toml:"start_timestamp_ns" doc:"timestamp of the first datamap in nanoseconds"`
+	JitterMs       float64 `toml:"jitter_ms" min:"0" unit:"ms" doc:"uniform timestamp jitter of ±jitter_ms, to test time matching (seeded, repeatable)"`
+	DropRate       float64 `toml:"drop_rate" min:"0" max:"<1" doc:"fraction of frames never emitted (a lossy sensor), in [0, 1) (seeded, repeatable)"`
+	Seed           int64   `toml:"seed" doc:"seed of the jitter and drop generator"`
 }
 
 // Source emits numbered datamaps: DS3D::FrameNumber, DS3D::Timestamp,
@@ -126,6 +107,8 @@ func fillHelix(p []float32, k int) {
 func init() {
 	ds3d.Register(ds3d.KindLoader, "test_source",
 		`Emits numbered datamaps with timestamps, and optionally a pooled lidar frame: a test signal for pipelines, like GStreamer's videotestsrc.`,
-		func() *SourceConfig { return &SourceConfig{Count: 100, RateHz: 10, MemPoolSize: 4} },
+		func() *SourceConfig {
+			return &SourceConfig{Count: 100, RateHz: 10, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
+		},
 		func(c *SourceConfig, _ *ds3d.Env) (any, error) { return NewSource(c) })
 }

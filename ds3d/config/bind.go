@@ -57,11 +57,10 @@ func tomlTypeOf(v any) string {
 
 // bindTable binds a TOML table into the struct v points at.
 func (b *binder) bindTable(path string, tbl map[string]any, v reflect.Value) {
-	t := v.Type()
-	known := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		if name, ok := ds3d.TOMLKey(t.Field(i)); ok && name != "" {
-			known[name] = i
+	known := map[string]ds3d.StructKey{}
+	for _, k := range ds3d.StructKeys(v.Type()) {
+		if k.Name != "" {
+			known[k.Name] = k
 		}
 	}
 	keys := make([]string, 0, len(tbl))
@@ -70,21 +69,21 @@ func (b *binder) bindTable(path string, tbl map[string]any, v reflect.Value) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		i, ok := known[k]
+		f, ok := known[k]
 		if !ok {
 			b.fail(pathJoin(path, k), "unknown key %q (known: %s)", k, strings.Join(sortedKeys(known), ", "))
 			continue
 		}
-		b.bindValue(pathJoin(path, k), tbl[k], v.Field(i))
+		b.bindValue(pathJoin(path, k), tbl[k], v.FieldByIndex(f.Index))
 	}
-	for name, i := range known {
-		if _, given := tbl[name]; !given && t.Field(i).Tag.Get("required") == "true" {
+	for name, f := range known {
+		if _, given := tbl[name]; !given && f.Field.Tag.Get("required") == "true" {
 			b.fail(pathJoin(path, name), "missing required key %q", name)
 		}
 	}
 }
 
-func sortedKeys(m map[string]int) []string {
+func sortedKeys(m map[string]ds3d.StructKey) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -68,11 +68,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
 	}
-	b.WriteString(": ")
 	if e.Component != "" {
 		fmt.Fprintf(&b, "component %q: ", e.Component)
 	}
@@ -311,7 +313,10 @@ func (l *loader) component(base string, tbl map[string]any, defQueue int) (*Comp
 		ok = false
 	}
 	spec, found := ds3d.Lookup(h.Impl)
-	if !found {
+	if hint, other := ds3d.Elsewhere(h.Impl); !found && other {
+		l.fail(pathJoin(base, "impl"), c.Name, "impl", "component implementation %q is not in this build: %s", h.Impl, hint)
+		ok = false
+	} else if !found {
 		l.fail(pathJoin(base, "impl"), c.Name, "impl", "no component implementation %q is registered (ds3d components lists them)", h.Impl)
 		ok = false
 	} else if c.Kind.Valid() && spec.Kind != c.Kind {
@@ -332,13 +337,8 @@ func (l *loader) component(base string, tbl map[string]any, defQueue int) (*Comp
 			l.fail(e.path, c.Name, "config"+strings.TrimPrefix(e.path, cfgPath), "%s", e.msg)
 		}
 		if len(cb.errs) == 0 {
-			if err := cfg.(ds3d.Validator).Validate(); err != nil {
-				var ce *ds3d.ConfigError
-				if errors.As(err, &ce) {
-					l.fail(pathJoin(cfgPath, ce.Key), c.Name, "config."+ce.Key, "%s", ce.Msg)
-				} else {
-					l.fail(cfgPath, c.Name, "config", "%v", err)
-				}
+			for _, err := range checkConfig(cfg, true) {
+				l.configFail(cfgPath, c.Name, err)
 				ok = false
 			}
 		} else {
@@ -348,6 +348,34 @@ func (l *loader) component(base string, tbl map[string]any, defQueue int) (*Comp
 	}
 	_ = ok // a bad component is reported; it stays for link checks
 	return c, l.links(c, base, h)
+}
+
+// checkConfig checks a bound config: its tag rules (with paths, also the
+// files it names), then, when they hold, its own Validate.
+func checkConfig(cfg any, paths bool) []error {
+	var errs []error
+	for _, e := range ds3d.CheckRules(cfg, paths) {
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	if v, ok := cfg.(ds3d.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return []error{err}
+		}
+	}
+	return nil
+}
+
+// configFail reports an error of a component's config at its key's line.
+func (l *loader) configFail(cfgPath, comp string, err error) {
+	var ce *ds3d.ConfigError
+	if errors.As(err, &ce) {
+		l.fail(pathJoin(cfgPath, ce.Key), comp, "config."+ce.Key, "%s", ce.Msg)
+	} else {
+		l.fail(cfgPath, comp, "config", "%v", err)
+	}
 }
 
 func (l *loader) links(c *Component, base string, h componentHeader) []link {

@@ -10,6 +10,7 @@ import (
 
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
+	_ "github.com/ds3d-go/ds3d-go/gpu" // names the cuda build's components
 )
 
 const good = `[pipeline]
@@ -51,7 +52,7 @@ func TestGoodConfig(t *testing.T) {
 		t.Fatalf("got %d components %d edges", len(p.Components), len(p.Edges))
 	}
 	// The relative path resolves against the config's folder, not the cwd.
-	sink := p.Component("sink").Config.(interface{ Validate() error })
+	sink := p.Component("sink").Config
 	got := reflectPath(t, sink)
 	if want := filepath.Join(dir, "out", "x.jsonl"); got != want {
 		t.Errorf("path = %q, want %q", got, want)
@@ -121,6 +122,15 @@ link_to = "mid2"
 		{"unknown impl", func(s string) string {
 			return strings.Replace(s, `impl = "passthrough"`, `impl = "passthru"`, 1)
 		}, 15, []string{`key "impl"`, `no component implementation "passthru"`}},
+		{"cuda-only impl", func(s string) string {
+			return strings.Replace(s, `impl = "passthrough"`, `impl = "gpu_roi_crop"`, 1)
+		}, 15, []string{`key "impl"`, `component implementation "gpu_roi_crop" is not in this build: rebuild with -tags cuda (make build-cuda)`}},
+		{"rule tag: strict bound", func(s string) string {
+			return strings.Replace(s, "count = 5", "count = 5\nrate_hz = 0.0", 1)
+		}, 11, []string{`component "src"`, `key "config.rate_hz"`, "must be > 0, got 0.0"}},
+		{"rule tag: nonempty", func(s string) string {
+			return strings.Replace(s, `path = "out/x.jsonl"`, `path = ""`, 1)
+		}, 23, []string{`component "sink"`, `key "config.path"`, "must not be empty"}},
 		{"validate range", func(s string) string {
 			return strings.Replace(s, "count = 5", "count = -1", 1)
 		}, 10, []string{`key "config.count"`, "must be ≥ 0"}},

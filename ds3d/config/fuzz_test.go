@@ -134,9 +134,8 @@ func TestEveryFieldDocumented(t *testing.T) {
 			t.Errorf("%s has no doc", s.Impl)
 		}
 		n := 0
-		typ := s.ConfigType()
-		for i := 0; i < typ.NumField(); i++ {
-			if name, ok := ds3d.TOMLKey(typ.Field(i)); ok && name != "" {
+		for _, k := range ds3d.StructKeys(s.ConfigType()) { // squashed groups' keys included
+			if k.Name != "" {
 				n++
 			}
 		}

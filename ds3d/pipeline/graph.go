@@ -109,11 +109,25 @@ type node struct {
 	curSent bool
 	emitFn  ds3d.Emit
 	ctx     context.Context
+
+	// runtime config changes (UpdateConfig): handed to the node's goroutine,
+	// which applies them between two datamaps.
+	updates chan update
+	stopped chan struct{} // closed when the node's goroutine returns
+	updMu   sync.Mutex    // one change at a time; guards live
+	live    any           // the running config
+}
+
+// update is a validated config change on its way to a node's goroutine.
+type update struct {
+	cfg  any
+	done chan error
 }
 
 // Graph is a built pipeline, ready to Run once.
 type Graph struct {
 	name     string
+	dir      string // the config's folder
 	realtime bool
 	nodes    []*node
 	drain    chan struct{}
@@ -128,10 +142,11 @@ func New(p *config.Pipeline, opts Options) (*Graph, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Graph{name: p.Name, realtime: p.Realtime || opts.Realtime, drain: make(chan struct{})}
+	g := &Graph{name: p.Name, dir: p.Dir, realtime: p.Realtime || opts.Realtime, drain: make(chan struct{})}
 	byCfg := map[*config.Component]*node{}
 	for _, c := range p.Components {
-		n := &node{g: g, cfg: c, log: log.With("component", c.Name)}
+		n := &node{g: g, cfg: c, log: log.With("component", c.Name),
+			updates: make(chan update), stopped: make(chan struct{}), live: c.Config}
 		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Headless: opts.Headless, Log: n.log}
 		comp, err := c.Spec.Build(c.Config, env)
 		if err != nil {
@@ -167,6 +182,59 @@ func (g *Graph) closeAll() {
 			_ = c.Close()
 		}
 	}
+}
+
+// UpdateConfig changes keys of a running component's config: changes maps
+// keys of its [component.config] table to values as TOML decodes them
+// (config.ParseUpdate reads them from text). Only keys its spec marks
+// `runtime:"true"` may change; the new config is validated like a config at
+// load, then handed to the component's goroutine, which applies it (the
+// component's ds3d.Updater) between two datamaps. A refused change leaves
+// the component as it was. It waits for the component to apply the change,
+// ctx to end, or the component to stop. The control API and remote
+// commands change running pipelines through it.
+func (g *Graph) UpdateConfig(ctx context.Context, component string, changes map[string]any) error {
+	var n *node
+	for _, x := range g.nodes {
+		if x.cfg.Name == component {
+			n = x
+		}
+	}
+	if n == nil {
+		return fmt.Errorf("pipeline: no component %q", component)
+	}
+	if _, ok := n.comp.(ds3d.Updater); !ok {
+		return &config.Error{Component: component, Msg: fmt.Sprintf("%s has no runtime-updatable keys", n.cfg.Impl)}
+	}
+	n.updMu.Lock()
+	defer n.updMu.Unlock()
+	cfg, err := config.Update(n.cfg, n.live, n.g.dir, changes)
+	if err != nil {
+		return err
+	}
+	u := update{cfg: cfg, done: make(chan error, 1)}
+	select {
+	case n.updates <- u:
+	case <-n.stopped:
+		return fmt.Errorf("component %q has stopped", component)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err = <-u.done:
+	case <-ctx.Done():
+		return ctx.Err() // the change is applied or refused all the same
+	}
+	if err != nil {
+		return &config.Error{Component: component, Msg: "update refused: " + err.Error()}
+	}
+	n.live = cfg
+	return nil
+}
+
+// applyUpdate runs on the node's goroutine.
+func (n *node) applyUpdate(u update) {
+	u.done <- n.call(func() error { return n.comp.(ds3d.Updater).Update(u.cfg) })
 }
 
 // Drain asks the loaders to stop: they end their streams as if their data
@@ -314,6 +382,7 @@ func (n *node) process(ctx context.Context, it item) (err error) {
 }
 
 func (n *node) run(ctx context.Context) (err error) {
+	defer close(n.stopped)
 	n.ctx = ctx
 	if g, ok := n.comp.(ds3d.GPUAware); ok {
 		n.gpuAware = g.AcceptsGPUFrames()
@@ -383,6 +452,9 @@ func (n *node) runLoader(ctx context.Context) error {
 		select {
 		case <-n.g.drain:
 			return n.sendEOS(ctx)
+		case u := <-n.updates:
+			n.applyUpdate(u)
+			continue
 		default:
 		}
 		start := time.Now()
@@ -421,6 +493,9 @@ func (n *node) runConsumer(ctx context.Context) error {
 		var it item
 		select {
 		case it = <-n.in.ch:
+		case u := <-n.updates:
+			n.applyUpdate(u)
+			continue
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -12,32 +12,30 @@ import (
 
 // CameraConfig is one camera given by matrices.
 type CameraConfig struct {
-	Index     int       `toml:"index" doc:"N of the camera's keys (DS3D::CamN_IntrinsicMatrix, DS3D::DepthFrame_N); -1: its position in the list"`
+	Index     int       `toml:"index" min:"-1" doc:"N of the camera's keys (DS3D::CamN_IntrinsicMatrix, DS3D::DepthFrame_N); -1: its position in the list"`
 	Intrinsic []float64 `toml:"intrinsic" doc:"row-major 3×3 K, or 3×4 K·[I|p] (a rectified projection such as KITTI P2: its last column becomes the translation K⁻¹·p after the extrinsic)"`
 	Extrinsic []float64 `toml:"extrinsic" doc:"lidar→camera transform, row-major 3×4 [R|t] or 4×4"`
-	Width     int       `toml:"width" doc:"image width in pixels"`
-	Height    int       `toml:"height" doc:"image height in pixels"`
+	Width     int       `toml:"width" min:"1" max:"32768" doc:"image width in pixels"`
+	Height    int       `toml:"height" min:"1" max:"32768" doc:"image height in pixels"`
 }
 
 // Config configures lidar_alignment_filter.
 type Config struct {
-	InputKey      string         `toml:"input_datamap_key" doc:"key of the [N,C≥3] f32 lidar frame"`
-	KITTICalib    ds3d.Path      `toml:"kitti_calib_file" doc:"KITTI calib file; its cameras are kitti_cameras (P_i·R0_rect·Tr_velo_to_cam); empty: use cameras"`
-	KITTICameras  []int          `toml:"kitti_cameras" doc:"KITTI cameras to align (2: image_2, the left colour camera)"`
-	KITTIWidth    int            `toml:"kitti_image_width" doc:"image width of the KITTI cameras"`
-	KITTIHeight   int            `toml:"kitti_image_height" doc:"image height of the KITTI cameras"`
-	Cameras       []CameraConfig `toml:"cameras" doc:"cameras given by matrices (used when kitti_calib_file is empty)"`
-	DepthMap      string         `toml:"depth_map" doc:"render a sparse z-buffered depth map per camera under DS3D::DepthFrame_N: none, f32 (metres) or u16 (1/depth_scale metres)"`
-	DepthScale    float64        `toml:"depth_scale" doc:"u16 depth units per metre (KITTI depth maps: 256)"`
-	ProjectPoints bool           `toml:"project_points" doc:"store (u, v, depth) per point, [N,3] f32 (NaN when not in the image), under DS3D::PointColorCoord_N"`
-	MemPoolSize   int            `toml:"mem_pool_size" doc:"output frames in flight per camera before the filter waits for one to come back"`
+	ds3d.InputGroup `doc:"key of the [N,C≥3] f32 lidar frame"`
+	KITTICalib      ds3d.Path      `toml:"kitti_calib_file" path:"exists" doc:"KITTI calib file; its cameras are kitti_cameras (P_i·R0_rect·Tr_velo_to_cam); empty: use cameras"`
+	KITTICameras    []int          `toml:"kitti_cameras" doc:"KITTI cameras to align (2: image_2, the left colour camera)"`
+	KITTIWidth      int            `toml:"kitti_image_width" doc:"image width of the KITTI cameras"`
+	KITTIHeight     int            `toml:"kitti_image_height" doc:"image height of the KITTI cameras"`
+	Cameras         []CameraConfig `toml:"cameras" doc:"cameras given by matrices (used when kitti_calib_file is empty)"`
+	DepthMap        string         `toml:"depth_map" enum:"none|f32|u16" doc:"render a sparse z-buffered depth map per camera under DS3D::DepthFrame_N: none, f32 (metres) or u16 (1/depth_scale metres)"`
+	DepthScale      float64        `toml:"depth_scale" min:">0" max:"1e6" doc:"u16 depth units per metre (KITTI depth maps: 256)"`
+	ProjectPoints   bool           `toml:"project_points" doc:"store (u, v, depth) per point, [N,3] f32 (NaN when not in the image), under DS3D::PointColorCoord_N"`
+	ds3d.PoolGroup  `doc:"output frames in flight per camera before the filter waits for one to come back"`
 }
 
-// Validate checks the config.
+// Validate checks the KITTI calibration or the cameras (one of them, and
+// their matrices).
 func (c *Config) Validate() error {
-	if c.InputKey == "" {
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	}
 	if c.KITTICalib != "" {
 		if len(c.KITTICameras) == 0 {
 			return ds3d.ConfigErrorf("kitti_cameras", "must list at least one camera")
@@ -60,27 +58,12 @@ func (c *Config) Validate() error {
 			return ds3d.ConfigErrorf(key+".intrinsic", "needs 9 (3×3) or 12 (3×4) values, got %d", len(cc.Intrinsic))
 		case len(cc.Extrinsic) != 12 && len(cc.Extrinsic) != 16:
 			return ds3d.ConfigErrorf(key+".extrinsic", "needs 12 (3×4) or 16 (4×4) values, got %d", len(cc.Extrinsic))
-		case cc.Width < 1 || cc.Height < 1 || cc.Width > 1<<15 || cc.Height > 1<<15:
-			return ds3d.ConfigErrorf(key+".width", "image %d×%d must be 1..32768 on each side", cc.Width, cc.Height)
-		case cc.Index < -1:
-			return ds3d.ConfigErrorf(key+".index", "must be ≥ -1, got %d", cc.Index)
 		}
 		for _, v := range append(slices.Clone(cc.Intrinsic), cc.Extrinsic...) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return ds3d.ConfigErrorf(key, "matrices must be finite")
 			}
 		}
-	}
-	switch c.DepthMap {
-	case "none", "f32", "u16":
-	default:
-		return ds3d.ConfigErrorf("depth_map", "must be none, f32 or u16, got %q", c.DepthMap)
-	}
-	if !(c.DepthScale > 0) || c.DepthScale > 1e6 {
-		return ds3d.ConfigErrorf("depth_scale", "must be in (0, 1e6], got %v", c.DepthScale)
-	}
-	if c.MemPoolSize < 1 {
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	return nil
 }
@@ -252,8 +235,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "lidar_alignment_filter",
 		`ds3d's lidar_alignment_filter: publishes DS3D::CamN_IntrinsicMatrix (ds3d.Intrinsics) and DS3D::LidarToCamN_ExtrinsicMatrix (ds3d.Mat4) per camera from matrices or a KITTI calib file, and optionally renders a z-buffered sparse depth map (DS3D::DepthFrame_N, f32 or u16) and per-point (u, v, depth) (DS3D::PointColorCoord_N).`,
 		func() *Config {
-			return &Config{InputKey: string(ds3d.KeyLidarXYZI), KITTICameras: []int{2}, KITTIWidth: 1242, KITTIHeight: 375,
-				DepthMap: "f32", DepthScale: 256, MemPoolSize: 4}
+			return &Config{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, KITTICameras: []int{2}, KITTIWidth: 1242, KITTIHeight: 375,
+				DepthMap: "f32", DepthScale: 256, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return NewFilter(c) })
 }

@@ -17,9 +17,9 @@ import (
 func TestComponentKITTI(t *testing.T) {
 	kf := loadKITTI(t, 0)
 	newCfg := func(depth string) *Config {
-		c := &Config{InputKey: string(ds3d.KeyLidarXYZI), KITTICalib: ds3d.Path(kf.cal), KITTICameras: []int{2},
-			KITTIWidth: 1242, KITTIHeight: 375, DepthMap: depth, DepthScale: 256, ProjectPoints: true, MemPoolSize: 2}
-		if err := c.Validate(); err != nil {
+		c := &Config{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, KITTICalib: ds3d.Path(kf.cal), KITTICameras: []int{2},
+			KITTIWidth: 1242, KITTIHeight: 375, DepthMap: depth, DepthScale: 256, ProjectPoints: true, PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}}
+		if err := ds3d.CheckConfig(c); err != nil {
 			t.Fatal(err)
 		}
 		return c
@@ -115,9 +115,9 @@ func TestMatrixCameraEqualsKITTI(t *testing.T) {
 	kf := loadKITTI(t, 0)
 	k, _ := calib.ReadKITTI(kf.cal)
 	vr := k.VeloToRect()
-	c := &Config{InputKey: string(ds3d.KeyLidarXYZI), DepthMap: "none", DepthScale: 256, MemPoolSize: 1,
+	c := &Config{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, DepthMap: "none", DepthScale: 256, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1},
 		Cameras: []CameraConfig{{Index: -1, Intrinsic: k.P[2][:], Extrinsic: vr[:], Width: 1242, Height: 375}}}
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	f, err := NewFilter(c)
@@ -137,8 +137,8 @@ func TestMatrixCameraEqualsKITTI(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	good := func() *Config {
-		return &Config{InputKey: "k", KITTICalib: "x.txt", KITTICameras: []int{2}, KITTIWidth: 10, KITTIHeight: 10,
-			DepthMap: "f32", DepthScale: 256, MemPoolSize: 1}
+		return &Config{InputGroup: ds3d.InputGroup{InputKey: "k"}, KITTICalib: "x.txt", KITTICameras: []int{2}, KITTIWidth: 10, KITTIHeight: 10,
+			DepthMap: "f32", DepthScale: 256, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}}
 	}
 	bad := []struct {
 		key  string
@@ -157,11 +157,11 @@ func TestConfigValidate(t *testing.T) {
 	for _, b := range bad {
 		c := good()
 		b.edit(c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), b.key) {
+		if err := ds3d.CheckConfig(c); err == nil || !strings.Contains(err.Error(), b.key) {
 			t.Errorf("%s: %v", b.key, err)
 		}
 	}
-	if err := good().Validate(); err != nil {
+	if err := ds3d.CheckConfig(good()); err != nil {
 		t.Error(err)
 	}
 }

@@ -99,36 +99,23 @@ func Unproject(pts, uv *ds3d.Frame, depth *ds3d.Frame, p *Params) (int, error) {
 
 // Config configures the depth2point component.
 type Config struct {
-	DepthKey      string  `toml:"depth_datamap_key" doc:"key of the [H,W] u16/f32 depth frame"`
-	IntrinsicsKey string  `toml:"intrinsics_datamap_key" doc:"key of the depth camera's ds3d.Intrinsics"`
-	ScaleKey      string  `toml:"depth_scale_datamap_key" doc:"key of the float64 metres-per-unit value; used unless depth_unit is set"`
-	DepthUnit     float64 `toml:"depth_unit" doc:"metres per raw depth unit, overriding the datamap's (0: take the datamap's)"`
-	PointsKey     string  `toml:"points_datamap_key" doc:"key of the [N,3] f32 output points (camera frame)"`
-	CoordKey      string  `toml:"color_coord_datamap_key" doc:"key of the [N,2] f32 colour coordinates; empty skips them"`
-	CoordUnits    string  `toml:"color_coord_units" doc:"colour coordinates as \"normalized\" texture coordinates (pixel centres) or \"pixels\""`
-	MinDepth      float64 `toml:"min_depth" doc:"nearest depth kept, metres"`
-	MaxDepth      float64 `toml:"max_depth" doc:"farthest depth kept, metres; 0 keeps all"`
-	MaxPoints     int     `toml:"max_points" doc:"cap on points per frame (ds3d's max_points); 0: width × height"`
-	MemPoolSize   int     `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	DepthKey       string  `toml:"depth_datamap_key" nonempty:"true" doc:"key of the [H,W] u16/f32 depth frame"`
+	IntrinsicsKey  string  `toml:"intrinsics_datamap_key" doc:"key of the depth camera's ds3d.Intrinsics"`
+	ScaleKey       string  `toml:"depth_scale_datamap_key" doc:"key of the float64 metres-per-unit value; used unless depth_unit is set"`
+	DepthUnit      float64 `toml:"depth_unit" min:"0" unit:"m" doc:"metres per raw depth unit, overriding the datamap's (0: take the datamap's)"`
+	PointsKey      string  `toml:"points_datamap_key" nonempty:"true" doc:"key of the [N,3] f32 output points (camera frame)"`
+	CoordKey       string  `toml:"color_coord_datamap_key" doc:"key of the [N,2] f32 colour coordinates; empty skips them"`
+	CoordUnits     string  `toml:"color_coord_units" enum:"normalized|pixels" doc:"colour coordinates as \"normalized\" texture coordinates (pixel centres) or \"pixels\""`
+	MinDepth       float64 `toml:"min_depth" min:"0" unit:"m" doc:"nearest depth kept, metres"`
+	MaxDepth       float64 `toml:"max_depth" min:"0" unit:"m" doc:"farthest depth kept, metres; 0 keeps all"`
+	MaxPoints      int     `toml:"max_points" min:"0" doc:"cap on points per frame (ds3d's max_points); 0: width × height"`
+	ds3d.PoolGroup `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Validate checks the config.
 func (c *Config) Validate() error {
-	switch {
-	case c.DepthKey == "":
-		return ds3d.ConfigErrorf("depth_datamap_key", "must not be empty")
-	case c.PointsKey == "":
-		return ds3d.ConfigErrorf("points_datamap_key", "must not be empty")
-	case c.CoordUnits != "normalized" && c.CoordUnits != "pixels":
-		return ds3d.ConfigErrorf("color_coord_units", "expected \"normalized\" or \"pixels\", got %q", c.CoordUnits)
-	case c.DepthUnit < 0 || math.IsNaN(c.DepthUnit):
-		return ds3d.ConfigErrorf("depth_unit", "must be ≥ 0, got %v", c.DepthUnit)
-	case c.MinDepth < 0 || c.MaxDepth < 0 || (c.MaxDepth > 0 && c.MaxDepth < c.MinDepth):
+	if c.MaxDepth > 0 && c.MaxDepth < c.MinDepth {
 		return ds3d.ConfigErrorf("max_depth", "want 0 ≤ min_depth ≤ max_depth (or max_depth = 0), got %v, %v", c.MinDepth, c.MaxDepth)
-	case c.MaxPoints < 0:
-		return ds3d.ConfigErrorf("max_points", "must be ≥ 0, got %d", c.MaxPoints)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	return nil
 }
@@ -205,7 +192,7 @@ func init() {
 			return &Config{
 				DepthKey: string(ds3d.KeyDepthFrame), IntrinsicsKey: string(ds3d.KeyCamIntrinsicMatrix.Sensor(0)),
 				ScaleKey: string(ds3d.KeyDepthScaleUnit), PointsKey: string(ds3d.KeyPointXYZ),
-				CoordKey: string(ds3d.KeyPointColorCoord), CoordUnits: "normalized", MemPoolSize: 4,
+				CoordKey: string(ds3d.KeyPointColorCoord), CoordUnits: "normalized", PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 			}
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(c) })

@@ -11,23 +11,23 @@ import (
 
 // Config configures model_free_detector.
 type Config struct {
-	InputKey        string    `toml:"input_datamap_key" doc:"key of the [N,C≥3] f32 lidar frame (x forward, y left, z up)"`
-	OutputKey       string    `toml:"output_datamap_key" doc:"key the []Box3D detections are stored under"`
-	XRange          []float64 `toml:"x_range" doc:"[min, max] of x in metres of the region of interest"`
-	YRange          []float64 `toml:"y_range" doc:"[min, max] of y in metres"`
-	ZRange          []float64 `toml:"z_range" doc:"[min, max] of z in metres"`
-	FOVDeg          float64   `toml:"fov_deg" doc:"keep points with x > 0 within ±fov_deg/2 of +x (a camera's view); 0: all around"`
-	GroundThreshold float64   `toml:"ground_threshold" doc:"RANSAC ground plane inlier distance in metres"`
-	GroundIters     int       `toml:"ground_iterations" doc:"RANSAC hypotheses"`
-	Seed            int64     `toml:"seed" doc:"RANSAC seed: the same cloud gives the same boxes"`
-	GroundClearance float64   `toml:"ground_clearance" doc:"points less than this many metres above the local ground are ground"`
-	MaxHeight       float64   `toml:"max_height" doc:"points more than this many metres above the local ground are dropped (canopies, signs)"`
-	CellSize        float64   `toml:"cell_size" doc:"BEV clustering cell in metres (8-connected cells join)"`
-	MinPoints       int       `toml:"min_points" doc:"smallest cluster in points"`
-	AngleStepDeg    float64   `toml:"angle_step_deg" doc:"heading search step of the L-shape fit in degrees"`
-	Criterion       string    `toml:"criterion" doc:"L-shape fit criterion: closeness or area (Zhang et al. 2017)"`
-	ScoreThreshold  float64   `toml:"score_threshold" doc:"boxes with a lower score are dropped"`
-	NMSThreshold    float64   `toml:"nms_iou_threshold" doc:"BEV IoU above which the lower-scored of two boxes is dropped; 1: no NMS"`
+	ds3d.InputGroup  `doc:"key of the [N,C≥3] f32 lidar frame (x forward, y left, z up)"`
+	ds3d.OutputGroup `doc:"key the []Box3D detections are stored under"`
+	XRange           []float64 `toml:"x_range" doc:"[min, max] of x in metres of the region of interest"`
+	YRange           []float64 `toml:"y_range" doc:"[min, max] of y in metres"`
+	ZRange           []float64 `toml:"z_range" doc:"[min, max] of z in metres"`
+	FOVDeg           float64   `toml:"fov_deg" min:"0" max:"360" unit:"°" doc:"keep points with x > 0 within ±fov_deg/2 of +x (a camera's view); 0: all around"`
+	GroundThreshold  float64   `toml:"ground_threshold" min:">0" unit:"m" doc:"RANSAC ground plane inlier distance in metres"`
+	GroundIters      int       `toml:"ground_iterations" min:"1" max:"100000" doc:"RANSAC hypotheses"`
+	Seed             int64     `toml:"seed" doc:"RANSAC seed: the same cloud gives the same boxes"`
+	GroundClearance  float64   `toml:"ground_clearance" doc:"points less than this many metres above the local ground are ground"`
+	MaxHeight        float64   `toml:"max_height" min:">0" unit:"m" doc:"points more than this many metres above the local ground are dropped (canopies, signs)"`
+	CellSize         float64   `toml:"cell_size" min:">0" unit:"m" doc:"BEV clustering cell in metres (8-connected cells join)"`
+	MinPoints        int       `toml:"min_points" min:"1" doc:"smallest cluster in points"`
+	AngleStepDeg     float64   `toml:"angle_step_deg" min:">0" unit:"°" doc:"heading search step of the L-shape fit in degrees"`
+	Criterion        string    `toml:"criterion" enum:"closeness|area" doc:"L-shape fit criterion: closeness or area (Zhang et al. 2017)"`
+	ScoreThreshold   float64   `toml:"score_threshold" runtime:"true" doc:"boxes with a lower score are dropped"`
+	NMSThreshold     float64   `toml:"nms_iou_threshold" min:"0" max:"1" runtime:"true" doc:"BEV IoU above which the lower-scored of two boxes is dropped; 1: no NMS"`
 }
 
 func checkRange(key string, r []float64) error {
@@ -42,12 +42,6 @@ func checkRange(key string, r []float64) error {
 
 // Validate checks the parameters.
 func (c *Config) Validate() error {
-	switch {
-	case c.InputKey == "":
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	}
 	for _, r := range []struct {
 		k string
 		v []float64
@@ -56,38 +50,14 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	pos := func(key string, v float64) error {
-		if !(v > 0) || math.IsInf(v, 0) {
-			return ds3d.ConfigErrorf(key, "must be a positive finite number, got %v", v)
-		}
-		return nil
-	}
-	for _, f := range []struct {
-		k string
-		v float64
-	}{{"ground_threshold", c.GroundThreshold}, {"max_height", c.MaxHeight}, {"cell_size", c.CellSize}, {"angle_step_deg", c.AngleStepDeg}} {
-		if err := pos(f.k, f.v); err != nil {
-			return err
-		}
-	}
 	cells := (c.XRange[1] - c.XRange[0]) / c.CellSize * (c.YRange[1] - c.YRange[0]) / c.CellSize
 	switch {
-	case !(c.FOVDeg >= 0 && c.FOVDeg <= 360):
-		return ds3d.ConfigErrorf("fov_deg", "must be in [0, 360], got %v", c.FOVDeg)
-	case c.GroundIters < 1 || c.GroundIters > 100000:
-		return ds3d.ConfigErrorf("ground_iterations", "must be in [1, 100000], got %d", c.GroundIters)
 	case !(c.GroundClearance >= 0 && c.GroundClearance < c.MaxHeight):
 		return ds3d.ConfigErrorf("ground_clearance", "must be in [0, max_height), got %v", c.GroundClearance)
 	case cells > 64e6:
 		return ds3d.ConfigErrorf("cell_size", "%v m makes %.0f cells over the range; at most 64 million", c.CellSize, cells)
-	case c.MinPoints < 1:
-		return ds3d.ConfigErrorf("min_points", "must be ≥ 1, got %d", c.MinPoints)
-	case c.Criterion != "closeness" && c.Criterion != "area":
-		return ds3d.ConfigErrorf("criterion", "must be closeness or area, got %q", c.Criterion)
 	case math.IsNaN(c.ScoreThreshold):
 		return ds3d.ConfigErrorf("score_threshold", "must be a number")
-	case !(c.NMSThreshold >= 0 && c.NMSThreshold <= 1):
-		return ds3d.ConfigErrorf("nms_iou_threshold", "must be in [0, 1], got %v", c.NMSThreshold)
 	}
 	return nil
 }
@@ -119,6 +89,14 @@ type Filter struct {
 // NewFilter builds model_free_detector from a validated config.
 func NewFilter(c *Config) *Filter {
 	return &Filter{in: ds3d.Key(c.InputKey), out: ds3d.Key(c.OutputKey), det: New(c.Params()), nmsThr: c.NMSThreshold}
+}
+
+// Update applies a new score_threshold and nms_iou_threshold between two
+// datamaps.
+func (f *Filter) Update(cfg any) error {
+	c := cfg.(*Config)
+	f.det, f.nmsThr = New(c.Params()), c.NMSThreshold
+	return nil
 }
 
 // Process detects the objects of the input cloud and stores a new box
@@ -153,7 +131,7 @@ func init() {
 func defaultConfig() *Config {
 	p := DefaultParams
 	return &Config{
-		InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidar3DBboxRawData),
+		InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidar3DBboxRawData)},
 		XRange: []float64{0, 70.4}, YRange: []float64{-40, 40}, ZRange: []float64{-3, 1},
 		GroundThreshold: p.GroundThreshold, GroundIters: p.GroundIters, Seed: int64(p.GroundSeed),
 		GroundClearance: float64(p.GroundClearance), MaxHeight: float64(p.MaxHeight),

@@ -107,12 +107,12 @@ func TestConfigValidate(t *testing.T) {
 	for _, b := range bad {
 		c := defaultConfig()
 		b.edit(c)
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		if err == nil || !strings.Contains(err.Error(), b.key) {
 			t.Errorf("%s: error %v", b.key, err)
 		}
 	}
-	if err := defaultConfig().Validate(); err != nil {
+	if err := ds3d.CheckConfig(defaultConfig()); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
 }

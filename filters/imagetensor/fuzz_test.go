@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 // FuzzImageTensor drives image_tensor with arbitrary image sizes, output
@@ -27,7 +27,7 @@ func FuzzImageTensor(f *testing.F) {
 		if cx >= 0 && cy >= 0 {
 			c.Crop = []int{int(cx), int(cy)}
 		}
-		if err := c.Validate(); err != nil {
+		if err := ds3d.CheckConfig(c); err != nil {
 			return
 		}
 		flt, err := New(c)
@@ -37,7 +37,7 @@ func FuzzImageTensor(f *testing.F) {
 		m := ds3d.NewDataMap()
 		defer m.Reset()
 		for i := 0; i < 2; i++ {
-			fr, err := camera.NewColorFrame(max(int(sw), 1), max(int(sh), 1), rgba)
+			fr, err := decode.NewColorFrame(max(int(sw), 1), max(int(sh), 1), rgba)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -56,36 +56,36 @@ const KeyLidarToImageTensor ds3d.Key = "DS3D::LidarToImageTensor"
 
 // Config configures image_tensor.
 type Config struct {
-	InputKey       string    `toml:"input_datamap_key" doc:"base key of the colour frames: camera i is read from its Sensor(i) key (DS3D::ColorFrame+1 → DS3D::ColorFrame_i+1); used when input_datamap_keys is empty"`
-	Cameras        int       `toml:"cameras" doc:"number of cameras N read through input_datamap_key"`
-	InputKeys      []string  `toml:"input_datamap_keys" doc:"explicit keys of the N colour frames, in tensor order (overrides input_datamap_key/cameras)"`
-	OutputKey      string    `toml:"output_datamap_key" doc:"key of the f32 camera tensor"`
-	Width          int       `toml:"width" doc:"output width W of the tensor (BEVFusion 704)"`
-	Height         int       `toml:"height" doc:"output height H of the tensor (BEVFusion 256)"`
-	ResizeScale    float64   `toml:"resize_scale" doc:"resize factor s before the crop (BEVFusion resize_lim 0.48: 1600×900 → 768×432); 0: stretch the image to width×height, no crop"`
-	Crop           []int     `toml:"crop" doc:"[x0, y0] top-left of the width×height window in the resized image; empty: BEVFusion's ((Wr − width)/2, Hr − height)"`
-	Mean           []float64 `toml:"mean" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
-	Std            []float64 `toml:"std" doc:"per-channel standard deviation divided by, in the tensor's channel order"`
-	PixelScale     float64   `toml:"pixel_scale" doc:"factor applied to the 8-bit value before the mean (1/255 for ImageNet statistics in [0, 1]; 1 for statistics in 0–255)"`
-	ChannelOrder   string    `toml:"channel_order" doc:"RGB or BGR: channel order of the tensor"`
-	BatchDim       bool      `toml:"batch_dim" doc:"true: [1, N, 3, H, W] (BEVFusion img); false: [N, 3, H, W] (V2XFusion images)"`
-	MatricesKey    string    `toml:"camera_matrices_key" doc:"key of the [1, N, 4, 4] f32 lidar→image matrices ([N, 4, 4] without batch_dim); empty: not written"`
-	IntrinsicsKey  string    `toml:"intrinsics_key" doc:"camera_matrices: base key of the ds3d.Intrinsics values (lidar_alignment_filter's DS3D::CamN_IntrinsicMatrix), read for calib_indices"`
-	ExtrinsicsKey  string    `toml:"extrinsics_key" doc:"camera_matrices: base key of the lidar→camera ds3d.Mat4 values (DS3D::LidarToCamN_ExtrinsicMatrix)"`
-	CalibIndices   []int     `toml:"calib_indices" doc:"camera_matrices: calibration index (the N of DS3D::CamN_…) of each tensor camera; empty: 0 … N−1"`
-	FoldAugment    bool      `toml:"fold_augmentation" doc:"camera_matrices: fold the resize and crop into the matrices (they then map lidar points to tensor pixels); false: BEVFusion's lidar2image of the original image"`
-	AugMatricesKey string    `toml:"aug_matrices_key" doc:"key of the [1, N, 4, 4] f32 resize/crop matrices alone (BEVFusion img_aug_matrix); empty: not written"`
-	MemPoolSize    int       `toml:"mem_pool_size" doc:"output tensors in flight before the filter waits for one to come back"`
+	InputKey         string   `toml:"input_datamap_key" doc:"base key of the colour frames: camera i is read from its Sensor(i) key (DS3D::ColorFrame+1 → DS3D::ColorFrame_i+1); used when input_datamap_keys is empty"`
+	Cameras          int      `toml:"cameras" doc:"number of cameras N read through input_datamap_key"`
+	InputKeys        []string `toml:"input_datamap_keys" doc:"explicit keys of the N colour frames, in tensor order (overrides input_datamap_key/cameras)"`
+	ds3d.OutputGroup `doc:"key of the f32 camera tensor"`
+	Width            int       `toml:"width" min:"1" max:"16384" doc:"output width W of the tensor (BEVFusion 704)"`
+	Height           int       `toml:"height" min:"1" max:"16384" doc:"output height H of the tensor (BEVFusion 256)"`
+	ResizeScale      float64   `toml:"resize_scale" min:"0" max:"64" doc:"resize factor s before the crop (BEVFusion resize_lim 0.48: 1600×900 → 768×432); 0: stretch the image to width×height, no crop"`
+	Crop             []int     `toml:"crop" min:"0" doc:"[x0, y0] top-left of the width×height window in the resized image; empty: BEVFusion's ((Wr − width)/2, Hr − height)"`
+	Mean             []float64 `toml:"mean" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
+	Std              []float64 `toml:"std" doc:"per-channel standard deviation divided by, in the tensor's channel order"`
+	PixelScale       float64   `toml:"pixel_scale" doc:"factor applied to the 8-bit value before the mean (1/255 for ImageNet statistics in [0, 1]; 1 for statistics in 0–255)"`
+	ChannelOrder     string    `toml:"channel_order" doc:"RGB or BGR: channel order of the tensor"`
+	BatchDim         bool      `toml:"batch_dim" doc:"true: [1, N, 3, H, W] (BEVFusion img); false: [N, 3, H, W] (V2XFusion images)"`
+	MatricesKey      string    `toml:"camera_matrices_key" doc:"key of the [1, N, 4, 4] f32 lidar→image matrices ([N, 4, 4] without batch_dim); empty: not written"`
+	IntrinsicsKey    string    `toml:"intrinsics_key" doc:"camera_matrices: base key of the ds3d.Intrinsics values (lidar_alignment_filter's DS3D::CamN_IntrinsicMatrix), read for calib_indices"`
+	ExtrinsicsKey    string    `toml:"extrinsics_key" doc:"camera_matrices: base key of the lidar→camera ds3d.Mat4 values (DS3D::LidarToCamN_ExtrinsicMatrix)"`
+	CalibIndices     []int     `toml:"calib_indices" min:"0" doc:"camera_matrices: calibration index (the N of DS3D::CamN_…) of each tensor camera; empty: 0 … N−1"`
+	FoldAugment      bool      `toml:"fold_augmentation" doc:"camera_matrices: fold the resize and crop into the matrices (they then map lidar points to tensor pixels); false: BEVFusion's lidar2image of the original image"`
+	AugMatricesKey   string    `toml:"aug_matrices_key" doc:"key of the [1, N, 4, 4] f32 resize/crop matrices alone (BEVFusion img_aug_matrix); empty: not written"`
+	ds3d.PoolGroup   `doc:"output tensors in flight before the filter waits for one to come back"`
 }
 
 func defaultConfig() *Config {
 	return &Config{
-		InputKey: string(ds3d.KeyColorFrame), Cameras: 6, OutputKey: string(KeyVideoPreprocessTensor),
+		InputKey: string(ds3d.KeyColorFrame), Cameras: 6, OutputGroup: ds3d.OutputGroup{OutputKey: string(KeyVideoPreprocessTensor)},
 		Width: 704, Height: 256, ResizeScale: 0.48,
 		Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}, PixelScale: 1.0 / 255,
 		ChannelOrder: "RGB", BatchDim: true,
 		IntrinsicsKey: string(ds3d.KeyCamIntrinsicMatrix), ExtrinsicsKey: string(ds3d.KeyLidarToCamExtrinsic),
-		FoldAugment: true, MemPoolSize: 4,
+		FoldAugment: true, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 	}
 }
 
@@ -114,16 +114,8 @@ func (c *Config) Validate() error {
 		return ds3d.ConfigErrorf("cameras", "must be 1–64, got %d", c.Cameras)
 	case len(c.InputKeys) > 64:
 		return ds3d.ConfigErrorf("input_datamap_keys", "at most 64 cameras, got %d", len(c.InputKeys))
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	case c.Width < 1 || c.Height < 1 || c.Width > 1<<14 || c.Height > 1<<14:
-		return ds3d.ConfigErrorf("width", "output %d×%d must be 1–16384 on each side", c.Width, c.Height)
-	case !finite(c.ResizeScale) || c.ResizeScale < 0 || c.ResizeScale > 64:
-		return ds3d.ConfigErrorf("resize_scale", "must be 0 (stretch) or in (0, 64], got %v", c.ResizeScale)
 	case len(c.Crop) != 0 && len(c.Crop) != 2:
 		return ds3d.ConfigErrorf("crop", "needs [x0, y0], got %d values", len(c.Crop))
-	case len(c.Crop) == 2 && (c.Crop[0] < 0 || c.Crop[1] < 0):
-		return ds3d.ConfigErrorf("crop", "must be ≥ 0, got %v", c.Crop)
 	case len(c.Crop) == 2 && c.ResizeScale == 0:
 		return ds3d.ConfigErrorf("crop", "needs resize_scale > 0 (resize_scale 0 stretches without a crop)")
 	case len(c.Mean) != 3:
@@ -132,8 +124,6 @@ func (c *Config) Validate() error {
 		return ds3d.ConfigErrorf("std", "needs 3 values, got %d", len(c.Std))
 	case !finite(c.PixelScale) || c.PixelScale == 0:
 		return ds3d.ConfigErrorf("pixel_scale", "must be finite and non-zero, got %v", c.PixelScale)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	for i, k := range c.InputKeys {
 		if k == "" {
@@ -160,11 +150,6 @@ func (c *Config) Validate() error {
 			return ds3d.ConfigErrorf("intrinsics_key", "camera_matrices_key needs intrinsics_key and extrinsics_key")
 		case len(c.CalibIndices) != 0 && len(c.CalibIndices) != n:
 			return ds3d.ConfigErrorf("calib_indices", "has %d entries for %d cameras", len(c.CalibIndices), n)
-		}
-		for _, i := range c.CalibIndices {
-			if i < 0 {
-				return ds3d.ConfigErrorf("calib_indices", "must be ≥ 0, got %d", i)
-			}
 		}
 	}
 	return nil
@@ -342,15 +327,15 @@ func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) e
 		fr, err := m.Frame(cs.key)
 		if err != nil {
 			out.Release()
-			return fmt.Errorf("image_tensor: camera %d: %w", i, err)
+			return fmt.Errorf("camera %d: %w", i, err)
 		}
 		if err := checkImage(fr); err != nil {
 			out.Release()
-			return fmt.Errorf("image_tensor: camera %d (%s): %w", i, cs.key, err)
+			return fmt.Errorf("camera %d (%s): %w", i, cs.key, err)
 		}
 		if err := f.plan(i, fr.Plane.Width, fr.Plane.Height); err != nil {
 			out.Release()
-			return fmt.Errorf("image_tensor: camera %d (%s): %w", i, cs.key, err)
+			return fmt.Errorf("camera %d (%s): %w", i, cs.key, err)
 		}
 		f.convert(dst[i*3*plane:(i+1)*3*plane], fr, cs)
 	}
@@ -440,12 +425,12 @@ func (f *Filter) matrices(ctx context.Context, m *ds3d.DataMap) error {
 		in, err := ds3d.Get[ds3d.Intrinsics](m, cs.kIntr)
 		if err != nil {
 			release()
-			return fmt.Errorf("image_tensor: camera_matrices of camera %d: %w", i, err)
+			return fmt.Errorf("camera_matrices of camera %d: %w", i, err)
 		}
 		ex, err := ds3d.Get[ds3d.Mat4](m, cs.kEx)
 		if err != nil {
 			release()
-			return fmt.Errorf("image_tensor: camera_matrices of camera %d: %w", i, err)
+			return fmt.Errorf("camera_matrices of camera %d: %w", i, err)
 		}
 		p := LidarToImage(in, ex)
 		if f.c.FoldAugment {

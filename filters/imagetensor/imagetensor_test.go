@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/filters/align"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 // nuScenes keyframe cameras in CUDA-BEVFusion's order (0-FRONT,
@@ -65,16 +65,16 @@ func loadFrames(t testing.TB, cams []nuCam) []*ds3d.Frame {
 	t.Helper()
 	var out []*ds3d.Frame
 	for _, c := range cams {
-		img, _, err := camera.DecodeFile(c.Path, nil)
+		img, _, err := decode.DecodeFile(c.Path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := img.Bounds()
-		fr, err := camera.NewColorFrame(b.Dx(), b.Dy(), false)
+		fr, err := decode.NewColorFrame(b.Dx(), b.Dy(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := camera.ToFrame(fr, img); err != nil {
+		if err := decode.ToFrame(fr, img); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, fr)
@@ -88,7 +88,7 @@ func newFilter(t testing.TB, edit func(*Config)) *Filter {
 	if edit != nil {
 		edit(c)
 	}
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	f, err := New(c)
@@ -262,7 +262,7 @@ func TestMatchesOpenCV(t *testing.T) {
 func TestCameraMatrices(t *testing.T) {
 	cams := nuScenesCams(t)
 	frames := loadFrames(t, cams)
-	ac := &align.Config{InputKey: string(ds3d.KeyLidarXYZI), DepthMap: "none", DepthScale: 256, MemPoolSize: 2}
+	ac := &align.Config{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, DepthMap: "none", DepthScale: 256, PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}}
 	for i, c := range cams {
 		var k, e []float64
 		for r := 0; r < 3; r++ {
@@ -273,7 +273,7 @@ func TestCameraMatrices(t *testing.T) {
 		}
 		ac.Cameras = append(ac.Cameras, align.CameraConfig{Index: i, Intrinsic: k, Extrinsic: e, Width: 1600, Height: 900})
 	}
-	if err := ac.Validate(); err != nil {
+	if err := ds3d.CheckConfig(ac); err != nil {
 		t.Fatal(err)
 	}
 	al, err := align.NewFilter(ac)
@@ -378,7 +378,7 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		c := defaultConfig()
 		tc.edit(c)
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %q", name, err, tc.want)
 		}
@@ -388,9 +388,9 @@ func TestConfigErrors(t *testing.T) {
 // TestFrameErrors: a missing camera, a window larger than the resized
 // image, a depth frame and missing calibration are errors naming the camera.
 func TestFrameErrors(t *testing.T) {
-	small, _ := camera.NewColorFrame(100, 60, false)
+	small, _ := decode.NewColorFrame(100, 60, false)
 	depth, _ := ds3d.NewImageFrame(ds3d.FrameDepth, ds3d.DTypeF32, 1600, 900, 0)
-	big, _ := camera.NewColorFrame(1600, 900, true)
+	big, _ := decode.NewColorFrame(1600, 900, true)
 	for name, tc := range map[string]struct {
 		edit   func(*Config)
 		frames []*ds3d.Frame

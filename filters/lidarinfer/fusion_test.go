@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnxbuild"
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -22,7 +23,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
+	_ "github.com/ds3d-go/ds3d-go/sensors/camera" // image_file_loader
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 )
 
@@ -472,12 +473,12 @@ func TestV2XFusionImages(t *testing.T) {
 		if len(matches) != 1 {
 			t.Fatalf("%s: %d images", n, len(matches))
 		}
-		img, _, err := camera.DecodeFile(matches[0], nil)
+		img, _, err := decode.DecodeFile(matches[0], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fr, _ := camera.NewColorFrame(img.Bounds().Dx(), img.Bounds().Dy(), false)
-		if err := camera.ToFrame(fr, img); err != nil {
+		fr, _ := decode.NewColorFrame(img.Bounds().Dx(), img.Bounds().Dy(), false)
+		if err := decode.ToFrame(fr, img); err != nil {
 			t.Fatal(err)
 		}
 		m.SetFrame(ds3d.KeyColorFrame.Sensor(i), fr)
@@ -508,7 +509,7 @@ func TestV2XFusionImages(t *testing.T) {
 	m.SetFrame(ds3d.KeyLidarCoordTensor, coords)
 	m.SetFrame(voxelize.KeyLidarVoxelNumTensor, nvox)
 
-	f, err := New(&Config{ModelPath: ds3d.Path(mp), Threads: 2, MemPoolSize: 1,
+	f, err := New(&Config{ModelPath: ds3d.Path(mp), Threads: 2, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1},
 		ModelInputs: []ModelInput{
 			{Name: "images", DatamapKey: string(imagetensor.KeyVideoPreprocessTensor), Shape: []int{4, 3, H, W}},
 			{Name: "feats", DatamapKey: string(ds3d.KeyLidarFeatureTensor)},
@@ -599,7 +600,7 @@ func TestUnsupportedOpsRejected(t *testing.T) {
 	g.Output("bev", onnx.Float, 1, 80, 360, 360)
 	b, err := g.Build()
 	mp := writeModel(t, b, err)
-	_, err = New(&Config{ModelPath: ds3d.Path(mp), MemPoolSize: 1, ModelInputs: []ModelInput{{Name: "camera_feature", DatamapKey: "a"}, {Name: "camera_depth_weights", DatamapKey: "b"}}})
+	_, err = New(&Config{ModelPath: ds3d.Path(mp), PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}, ModelInputs: []ModelInput{{Name: "camera_feature", DatamapKey: "a"}, {Name: "camera_depth_weights", DatamapKey: "b"}}})
 	if err == nil || !strings.Contains(err.Error(), "unsupported ops: BEVPool (1: ") {
 		t.Fatalf("err %v, want the unsupported BEVPool named", err)
 	}

@@ -21,8 +21,8 @@ import (
 
 // ModelInput maps a datamap frame to a model input.
 type ModelInput struct {
-	Name       string    `toml:"name" doc:"model input name"`
-	DatamapKey string    `toml:"datamap_key" doc:"key of the frame fed to it (ds3d: the <name>From keys, e.g. DS3D::LidarFeatureTensor+1); f32, f16, f64 and integer frames (i32, i64, u8, …) are converted to the engine's float32; a frame of the model input's rank that is shorter along one non-leading axis (e.g. [B, V, 4] coords with fewer voxels) is padded per batch entry with pad_row"`
+	Name       string    `toml:"name" nonempty:"true" doc:"model input name"`
+	DatamapKey string    `toml:"datamap_key" nonempty:"true" doc:"key of the frame fed to it (ds3d: the <name>From keys, e.g. DS3D::LidarFeatureTensor+1); f32, f16, f64 and integer frames (i32, i64, u8, …) are converted to the engine's float32; a frame of the model input's rank that is shorter along one non-leading axis (e.g. [B, V, 4] coords with fewer voxels) is padded per batch entry with pad_row"`
 	Shape      []int     `toml:"shape" doc:"optional: the model input's shape as ds3d writes it (checked against the model at start)"`
 	Datatype   string    `toml:"datatype" doc:"optional: ds3d datatype of the frame (FP32, FP16, INT32, INT64, …); checked against each frame"`
 	PadRow     []float64 `toml:"pad_row" doc:"values of one padding row: a frame with fewer rows than the model's first dim is padded with it (default zeros); PointPillars coords use [0, 0, NY, 0] so padding lands in the dropped row"`
@@ -30,60 +30,40 @@ type ModelInput struct {
 
 // ModelOutput maps a model output to a datamap key.
 type ModelOutput struct {
-	Name       string `toml:"name" doc:"model output name"`
-	DatamapKey string `toml:"datamap_key" doc:"key the output is stored under, as an f32 tensor frame of the model's output shape"`
+	Name       string `toml:"name" nonempty:"true" doc:"model output name"`
+	DatamapKey string `toml:"datamap_key" nonempty:"true" doc:"key the output is stored under, as an f32 tensor frame of the model's output shape"`
 }
 
 // Config configures lidar_infer.
 type Config struct {
-	ModelPath    ds3d.Path     `toml:"model_path" required:"true" doc:"ONNX model file"`
-	ModelInputs  []ModelInput  `toml:"model_inputs" doc:"model inputs and the datamap frames that feed them (ds3d model_inputs); every model input must be listed"`
-	ModelOutputs []ModelOutput `toml:"model_outputs" doc:"model outputs stored into the datamap (ds3d model_outputs); may be empty when postprocess consumes them"`
-	Threads      int           `toml:"threads" doc:"inference threads; 0: all cores"`
-	MemPoolSize  int           `toml:"mem_pool_size" doc:"output frame sets in flight before the filter waits for one to come back (ds3d mem_pool_size)"`
+	ModelPath      ds3d.Path     `toml:"model_path" nonempty:"true" required:"true" doc:"ONNX model file"`
+	ModelInputs    []ModelInput  `toml:"model_inputs" nonempty:"true" doc:"model inputs and the datamap frames that feed them (ds3d model_inputs); every model input must be listed"`
+	ModelOutputs   []ModelOutput `toml:"model_outputs" doc:"model outputs stored into the datamap (ds3d model_outputs); may be empty when postprocess consumes them"`
+	Threads        int           `toml:"threads" min:"0" doc:"inference threads; 0: all cores"`
+	ds3d.PoolGroup `doc:"output frame sets in flight before the filter waits for one to come back (ds3d mem_pool_size)"`
 
-	Postprocess    string    `toml:"postprocess" doc:"\"\" (none) or \"pointpillars\": decode the anchor head outputs (OpenPCDet KITTI anchors) and run rotated-BEV NMS"`
+	Postprocess    string    `toml:"postprocess" enum:"|pointpillars" doc:"\"\" (none) or \"pointpillars\": decode the anchor head outputs (OpenPCDet KITTI anchors) and run rotated-BEV NMS"`
 	ClsOutput      string    `toml:"cls_output" doc:"pointpillars: model output with the class logits [1, NY, NX, A·C]"`
 	BoxOutput      string    `toml:"box_output" doc:"pointpillars: model output with the box residuals [1, NY, NX, A·7]"`
 	DirOutput      string    `toml:"dir_output" doc:"pointpillars: model output with the direction logits [1, NY, NX, A·2]; empty: no direction classifier"`
 	Range          []float64 `toml:"point_cloud_range" doc:"pointpillars: anchor range [x0, y0, z0, x1, y1, z1] (OpenPCDet POINT_CLOUD_RANGE)"`
 	ScoreThreshold float64   `toml:"score_threshold" doc:"pointpillars: least class score of a box (OpenPCDet SCORE_THRESH)"`
-	NMSThreshold   float64   `toml:"nms_iou_threshold" doc:"pointpillars: rotated BEV IoU above which a lower-scored box is dropped (OpenPCDet NMS_THRESH 0.01)"`
+	NMSThreshold   float64   `toml:"nms_iou_threshold" min:"0" max:"1" doc:"pointpillars: rotated BEV IoU above which a lower-scored box is dropped (OpenPCDet NMS_THRESH 0.01)"`
 	PreNMSMax      int       `toml:"nms_pre_max_size" doc:"pointpillars: best-scored boxes that go into NMS (OpenPCDet NMS_PRE_MAXSIZE); -1: all"`
-	MaxOutput      int       `toml:"max_output" doc:"pointpillars: boxes kept after NMS, best first (OpenPCDet NMS_POST_MAXSIZE)"`
+	MaxOutput      int       `toml:"max_output" min:"-1" doc:"pointpillars: boxes kept after NMS, best first (OpenPCDet NMS_POST_MAXSIZE)"`
 	OutputKey      string    `toml:"output_datamap_key" doc:"pointpillars: key of the []Box3D result"`
 }
 
-// Validate checks the config.
+// Validate checks the datatypes and what pointpillars post-processing needs.
 func (c *Config) Validate() error {
-	switch {
-	case c.ModelPath == "":
-		return ds3d.ConfigErrorf("model_path", "must be set")
-	case len(c.ModelInputs) == 0:
-		return ds3d.ConfigErrorf("model_inputs", "needs at least one input")
-	case c.Threads < 0:
-		return ds3d.ConfigErrorf("threads", "must be ≥ 0, got %d", c.Threads)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	}
 	for i, in := range c.ModelInputs {
-		if in.Name == "" || in.DatamapKey == "" {
-			return ds3d.ConfigErrorf(fmt.Sprintf("model_inputs[%d]", i), "needs name and datamap_key")
-		}
 		if in.Datatype != "" {
 			if _, ok := datatypes[strings.ToUpper(in.Datatype)]; !ok {
 				return ds3d.ConfigErrorf(fmt.Sprintf("model_inputs[%d].datatype", i), "unknown datatype %q (FP32, FP16, FP64, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32)", in.Datatype)
 			}
 		}
 	}
-	for i, o := range c.ModelOutputs {
-		if o.Name == "" || o.DatamapKey == "" {
-			return ds3d.ConfigErrorf(fmt.Sprintf("model_outputs[%d]", i), "needs name and datamap_key")
-		}
-	}
-	switch c.Postprocess {
-	case "":
-	case "pointpillars":
+	if c.Postprocess == "pointpillars" {
 		switch {
 		case c.ClsOutput == "" || c.BoxOutput == "":
 			return ds3d.ConfigErrorf("cls_output", "pointpillars needs cls_output and box_output")
@@ -91,17 +71,11 @@ func (c *Config) Validate() error {
 			return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values, got %d", len(c.Range))
 		case math.IsNaN(c.ScoreThreshold):
 			return ds3d.ConfigErrorf("score_threshold", "must be a number")
-		case !(c.NMSThreshold >= 0 && c.NMSThreshold <= 1):
-			return ds3d.ConfigErrorf("nms_iou_threshold", "must be in [0, 1], got %v", c.NMSThreshold)
-		case c.MaxOutput < -1:
-			return ds3d.ConfigErrorf("max_output", "must be ≥ -1, got %d", c.MaxOutput)
 		case c.PreNMSMax < -1 || c.PreNMSMax == 0:
 			return ds3d.ConfigErrorf("nms_pre_max_size", "must be ≥ 1 or -1, got %d", c.PreNMSMax)
 		case c.OutputKey == "":
-			return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
+			return ds3d.ConfigErrorf("output_datamap_key", "pointpillars needs an output key")
 		}
-	default:
-		return ds3d.ConfigErrorf("postprocess", "unknown postprocess %q (\"\" or \"pointpillars\")", c.Postprocess)
 	}
 	return nil
 }
@@ -150,7 +124,7 @@ type Filter struct {
 func New(c *Config) (*Filter, error) {
 	s, err := infer.Open(string(c.ModelPath), infer.Options{Threads: c.Threads})
 	if err != nil {
-		return nil, fmt.Errorf("lidar_infer: model %s: %w", c.ModelPath, err)
+		return nil, fmt.Errorf("model %s: %w", c.ModelPath, err)
 	}
 	f, err := bind(s, c)
 	if err != nil {
@@ -276,16 +250,16 @@ func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) e
 	for _, b := range f.ins {
 		fr, err := m.Frame(ds3d.Key(b.DatamapKey))
 		if err != nil {
-			return fmt.Errorf("lidar_infer: input %q: %w", b.Name, err)
+			return fmt.Errorf("input %q: %w", b.Name, err)
 		}
 		if err := b.fill(fr); err != nil {
-			return fmt.Errorf("lidar_infer: input %q from %s: %w", b.Name, b.DatamapKey, err)
+			return fmt.Errorf("input %q from %s: %w", b.Name, b.DatamapKey, err)
 		}
 		ins = append(ins, b.buf)
 	}
 	f.inBufs = ins
 	if err := f.s.Run(ins, f.outs); err != nil {
-		return fmt.Errorf("lidar_infer: %w", err)
+		return err
 	}
 	for _, o := range f.stored {
 		fr, err := o.pool.Get(ctx)
@@ -301,7 +275,7 @@ func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) e
 		var err error
 		thr := float32(math.Max(f.c.ScoreThreshold, -math.MaxFloat32))
 		if f.decoded, err = f.head.Decode(f.decoded[:0], f.cls, f.box, f.dir, thr); err != nil {
-			return fmt.Errorf("lidar_infer: %w", err)
+			return err
 		}
 		if f.c.PreNMSMax > 0 {
 			f.decoded = postprocess.TopK(f.decoded, f.c.PreNMSMax)
@@ -437,7 +411,7 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "lidar_infer",
 		`Lidar/3D inference (ds3d's tritoninferfilter, createLidarInferenceFilter): feeds datamap frames to an ONNX model's inputs (model_inputs, padded to the model's first dim), runs it on the pure-Go engine and stores its outputs as f32 tensor frames (model_outputs); postprocess = "pointpillars" decodes an OpenPCDet anchor head (KITTI anchors) with rotated-BEV NMS into DS3D::Lidar3DBboxRawData.`,
 		func() *Config {
-			return &Config{MemPoolSize: 4, ClsOutput: "cls_preds", BoxOutput: "box_preds", DirOutput: "dir_cls_preds",
+			return &Config{PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}, ClsOutput: "cls_preds", BoxOutput: "box_preds", DirOutput: "dir_cls_preds",
 				Range: []float64{0, -39.68, -3, 69.12, 39.68, 1}, ScoreThreshold: 0.1, NMSThreshold: 0.01, PreNMSMax: 4096, MaxOutput: 500,
 				OutputKey: string(ds3d.KeyLidar3DBboxRawData)}
 		},

@@ -64,41 +64,21 @@ func (k *keyed) process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit, p 
 	return emit(m)
 }
 
-func checkCommon(in, out string, pool int) error {
-	switch {
-	case in == "":
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	case out == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	case pool < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", pool)
-	}
-	return nil
-}
-
 // SORConfig configures statistical_outlier_removal.
 type SORConfig struct {
-	InputKey    string  `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame"`
-	OutputKey   string  `toml:"output_datamap_key" doc:"key the filtered frame is stored under (may equal the input key: it is replaced)"`
-	MeanK       int     `toml:"mean_k" doc:"neighbours (the point itself excluded) whose mean distance is taken (PCL setMeanK)"`
-	StdMul      float64 `toml:"std_dev_mul" doc:"a point is an outlier when its mean distance exceeds mean + std_dev_mul·stddev (PCL setStddevMulThresh)"`
-	Negative    bool    `toml:"negative" doc:"keep the outliers instead of the inliers (PCL setNegative)"`
-	Workers     int     `toml:"workers" doc:"goroutines querying the k-d tree; the result does not depend on it"`
-	MemPoolSize int     `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame"`
+	ds3d.OutputGroup `doc:"key the filtered frame is stored under (may equal the input key: it is replaced)"`
+	MeanK            int     `toml:"mean_k" min:"1" max:"1024" doc:"neighbours (the point itself excluded) whose mean distance is taken (PCL setMeanK)"`
+	StdMul           float64 `toml:"std_dev_mul" doc:"a point is an outlier when its mean distance exceeds mean + std_dev_mul·stddev (PCL setStddevMulThresh)"`
+	Negative         bool    `toml:"negative" doc:"keep the outliers instead of the inliers (PCL setNegative)"`
+	Workers          int     `toml:"workers" min:"1" max:"256" doc:"goroutines querying the k-d tree; the result does not depend on it"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks the parameters.
+// Validate checks that std_dev_mul is finite (of any sign).
 func (c *SORConfig) Validate() error {
-	if err := checkCommon(c.InputKey, c.OutputKey, c.MemPoolSize); err != nil {
-		return err
-	}
-	switch {
-	case c.MeanK < 1 || c.MeanK > 1024:
-		return ds3d.ConfigErrorf("mean_k", "must be in [1, 1024], got %d", c.MeanK)
-	case math.IsNaN(c.StdMul) || math.IsInf(c.StdMul, 0):
+	if math.IsNaN(c.StdMul) || math.IsInf(c.StdMul, 0) {
 		return ds3d.ConfigErrorf("std_dev_mul", "must be finite, got %v", c.StdMul)
-	case c.Workers < 1 || c.Workers > 256:
-		return ds3d.ConfigErrorf("workers", "must be in [1, 256], got %d", c.Workers)
 	}
 	return nil
 }
@@ -116,26 +96,12 @@ func (f *SORFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit
 
 // RadiusConfig configures radius_outlier_removal.
 type RadiusConfig struct {
-	InputKey     string  `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame"`
-	OutputKey    string  `toml:"output_datamap_key" doc:"key the filtered frame is stored under (may equal the input key: it is replaced)"`
-	Radius       float64 `toml:"radius" doc:"search radius in metres (PCL setRadiusSearch)"`
-	MinNeighbors int     `toml:"min_neighbors" doc:"a point needs at least this many other points within radius to be kept (PCL setMinNeighborsInRadius)"`
-	Negative     bool    `toml:"negative" doc:"keep the outliers instead of the inliers (PCL setNegative)"`
-	MemPoolSize  int     `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
-}
-
-// Validate checks the parameters.
-func (c *RadiusConfig) Validate() error {
-	if err := checkCommon(c.InputKey, c.OutputKey, c.MemPoolSize); err != nil {
-		return err
-	}
-	switch {
-	case !(c.Radius > 0) || math.IsInf(c.Radius, 0):
-		return ds3d.ConfigErrorf("radius", "must be a positive finite number, got %v", c.Radius)
-	case c.MinNeighbors < 0:
-		return ds3d.ConfigErrorf("min_neighbors", "must be ≥ 0, got %d", c.MinNeighbors)
-	}
-	return nil
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame"`
+	ds3d.OutputGroup `doc:"key the filtered frame is stored under (may equal the input key: it is replaced)"`
+	Radius           float64 `toml:"radius" min:">0" unit:"m" doc:"search radius in metres (PCL setRadiusSearch)"`
+	MinNeighbors     int     `toml:"min_neighbors" min:"0" doc:"a point needs at least this many other points within radius to be kept (PCL setMinNeighborsInRadius)"`
+	Negative         bool    `toml:"negative" doc:"keep the outliers instead of the inliers (PCL setNegative)"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // RadiusFilter is the radius_outlier_removal component.
@@ -151,34 +117,16 @@ func (f *RadiusFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.E
 
 // GroundConfig configures ransac_ground_segmentation.
 type GroundConfig struct {
-	InputKey    string  `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame"`
-	OutputKey   string  `toml:"output_datamap_key" doc:"key the non-ground points are stored under (may equal the input key: it is replaced)"`
-	GroundKey   string  `toml:"ground_datamap_key" doc:"key the ground points are stored under; empty: not stored"`
-	Threshold   float64 `toml:"distance_threshold" doc:"points within this distance in metres of the plane are ground (PCL setDistanceThreshold)"`
-	Iterations  int     `toml:"max_iterations" doc:"RANSAC hypotheses (PCL setMaxIterations)"`
-	MaxTiltDeg  float64 `toml:"max_tilt_deg" doc:"largest angle in degrees between the plane normal and +z (PCL setEpsAngle); 0: any"`
-	SampleSize  int     `toml:"sample_size" doc:"points scored per hypothesis (a fixed random sample); 0: all"`
-	Seed        int64   `toml:"seed" doc:"random seed: the same cloud and seed give the same plane"`
-	Refine      bool    `toml:"refine" doc:"refit the plane to its inliers by least squares (PCL setOptimizeCoefficients)"`
-	MemPoolSize int     `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
-}
-
-// Validate checks the parameters.
-func (c *GroundConfig) Validate() error {
-	if err := checkCommon(c.InputKey, c.OutputKey, c.MemPoolSize); err != nil {
-		return err
-	}
-	switch {
-	case !(c.Threshold > 0) || math.IsInf(c.Threshold, 0):
-		return ds3d.ConfigErrorf("distance_threshold", "must be a positive finite number, got %v", c.Threshold)
-	case c.Iterations < 1 || c.Iterations > 1_000_000:
-		return ds3d.ConfigErrorf("max_iterations", "must be in [1, 1000000], got %d", c.Iterations)
-	case !(c.MaxTiltDeg >= 0 && c.MaxTiltDeg <= 90):
-		return ds3d.ConfigErrorf("max_tilt_deg", "must be in [0, 90], got %v", c.MaxTiltDeg)
-	case c.SampleSize < 0:
-		return ds3d.ConfigErrorf("sample_size", "must be ≥ 0, got %d", c.SampleSize)
-	}
-	return nil
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame"`
+	ds3d.OutputGroup `doc:"key the non-ground points are stored under (may equal the input key: it is replaced)"`
+	GroundKey        string  `toml:"ground_datamap_key" doc:"key the ground points are stored under; empty: not stored"`
+	Threshold        float64 `toml:"distance_threshold" min:">0" unit:"m" doc:"points within this distance in metres of the plane are ground (PCL setDistanceThreshold)"`
+	Iterations       int     `toml:"max_iterations" min:"1" max:"1000000" doc:"RANSAC hypotheses (PCL setMaxIterations)"`
+	MaxTiltDeg       float64 `toml:"max_tilt_deg" min:"0" max:"90" unit:"°" doc:"largest angle in degrees between the plane normal and +z (PCL setEpsAngle); 0: any"`
+	SampleSize       int     `toml:"sample_size" min:"0" doc:"points scored per hypothesis (a fixed random sample); 0: all"`
+	Seed             int64   `toml:"seed" doc:"random seed: the same cloud and seed give the same plane"`
+	Refine           bool    `toml:"refine" doc:"refit the plane to its inliers by least squares (PCL setOptimizeCoefficients)"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Ground returns the configured RANSAC.
@@ -229,7 +177,7 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "statistical_outlier_removal",
 		`PCL StatisticalOutlierRemoval: drops points whose mean distance to their mean_k nearest neighbours exceeds mean + std_dev_mul·stddev over the cloud (exact k-d tree; same kept set as PCL); NaN/Inf points are dropped.`,
 		func() *SORConfig {
-			return &SORConfig{InputKey: lidar, OutputKey: lidar, MeanK: 16, StdMul: 1, Workers: 1, MemPoolSize: 4}
+			return &SORConfig{InputGroup: ds3d.InputGroup{InputKey: lidar}, OutputGroup: ds3d.OutputGroup{OutputKey: lidar}, MeanK: 16, StdMul: 1, Workers: 1, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *SORConfig, _ *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)
@@ -241,7 +189,7 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "radius_outlier_removal",
 		`PCL RadiusOutlierRemoval: keeps the points with at least min_neighbors other points within radius; NaN/Inf points are dropped.`,
 		func() *RadiusConfig {
-			return &RadiusConfig{InputKey: lidar, OutputKey: lidar, Radius: 0.5, MinNeighbors: 2, MemPoolSize: 4}
+			return &RadiusConfig{InputGroup: ds3d.InputGroup{InputKey: lidar}, OutputGroup: ds3d.OutputGroup{OutputKey: lidar}, Radius: 0.5, MinNeighbors: 2, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *RadiusConfig, _ *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)
@@ -253,8 +201,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "ransac_ground_segmentation",
 		`RANSAC ground plane (near-horizontal, seeded, optional least-squares refit): stores the non-ground points under output_datamap_key and optionally the ground points under ground_datamap_key.`,
 		func() *GroundConfig {
-			return &GroundConfig{InputKey: lidar, OutputKey: lidar, Threshold: 0.2, Iterations: 200, MaxTiltDeg: 15,
-				SampleSize: 4096, Seed: 1, Refine: true, MemPoolSize: 4}
+			return &GroundConfig{InputGroup: ds3d.InputGroup{InputKey: lidar}, OutputGroup: ds3d.OutputGroup{OutputKey: lidar}, Threshold: 0.2, Iterations: 200, MaxTiltDeg: 15,
+				SampleSize: 4096, Seed: 1, Refine: true, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *GroundConfig, _ *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)

@@ -22,7 +22,7 @@ func TestComponents(t *testing.T) {
 		if edit != nil {
 			edit(c)
 		}
-		if err := c.(interface{ Validate() error }).Validate(); err != nil {
+		if err := ds3d.CheckConfig(c); err != nil {
 			t.Fatal(err)
 		}
 		comp, err := spec.Build(c, &ds3d.Env{Name: impl})
@@ -78,11 +78,11 @@ func TestConfigValidate(t *testing.T) {
 	for _, b := range bad {
 		spec, _ := ds3d.Lookup(b.impl)
 		c := spec.NewConfig()
-		if err := c.(interface{ Validate() error }).Validate(); err != nil {
+		if err := ds3d.CheckConfig(c); err != nil {
 			t.Fatalf("%s defaults: %v", b.impl, err)
 		}
 		b.edit(c)
-		if err := c.(interface{ Validate() error }).Validate(); err == nil || !strings.Contains(err.Error(), b.key) {
+		if err := ds3d.CheckConfig(c); err == nil || !strings.Contains(err.Error(), b.key) {
 			t.Errorf("%s %s: %v", b.impl, b.key, err)
 		}
 	}

@@ -64,23 +64,6 @@ func prepare(dst, src *ds3d.Frame, n int) (d, s []float32) {
 	return ds3d.AsFloat32(dst), s
 }
 
-func checkKeys(in, out string) error {
-	if in == "" {
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	}
-	if out == "" {
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	}
-	return nil
-}
-
-func checkPool(n int) error {
-	if n < 1 {
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", n)
-	}
-	return nil
-}
-
 // fieldIndex maps a field name to its column: x, y, z, intensity (or i).
 func fieldIndex(name string) (int, bool) {
 	switch name {

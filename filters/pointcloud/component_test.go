@@ -87,7 +87,7 @@ func TestConfigValidate(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s not registered", impl)
 		}
-		if err := s.NewConfig().(ds3d.Validator).Validate(); err != nil {
+		if err := ds3d.CheckConfig(s.NewConfig()); err != nil {
 			t.Errorf("%s defaults: %v", impl, err)
 		}
 	}
@@ -95,7 +95,7 @@ func TestConfigValidate(t *testing.T) {
 		s, _ := ds3d.Lookup(b.impl)
 		c := s.NewConfig()
 		b.edit(c)
-		err := c.(ds3d.Validator).Validate()
+		err := ds3d.CheckConfig(c)
 		var ce *ds3d.ConfigError
 		if !errors.As(err, &ce) || ce.Key != b.key {
 			t.Errorf("%s: edit of %s: got %v, want a ConfigError on %s", b.impl, b.key, err, b.key)

@@ -92,15 +92,15 @@ func PassThrough(dst, src *ds3d.Frame, field int, lo, hi float32, negative bool)
 
 // CropConfig configures roi_crop.
 type CropConfig struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame to crop"`
-	OutputKey   string    `toml:"output_datamap_key" doc:"key the cropped frame is stored under (may equal the input key: it is replaced)"`
-	XRange      []float64 `toml:"x_range" doc:"[min, max] of x in metres, both inclusive (rounded to float32, as numpy does); empty: no limit"`
-	YRange      []float64 `toml:"y_range" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
-	ZRange      []float64 `toml:"z_range" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
-	FilterField string    `toml:"filter_field" doc:"after the box, PCL PassThrough on this field (x, y, z or intensity); empty: none"`
-	FilterLimit []float64 `toml:"filter_limits" doc:"[min, max] of filter_field, both inclusive"`
-	Negative    bool      `toml:"filter_limit_negative" doc:"PassThrough keeps the points outside filter_limits instead (PCL setNegative)"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame to crop"`
+	OutputKey   string    `toml:"output_datamap_key" nonempty:"true" doc:"key the cropped frame is stored under (may equal the input key: it is replaced)"`
+	XRange      []float64 `toml:"x_range" runtime:"true" doc:"[min, max] of x in metres, both inclusive (rounded to float32, as numpy does); empty: no limit"`
+	YRange      []float64 `toml:"y_range" runtime:"true" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
+	ZRange      []float64 `toml:"z_range" runtime:"true" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
+	FilterField string    `toml:"filter_field" enum:"|x|y|z|intensity|i" doc:"after the box, PCL PassThrough on this field (x, y, z or intensity); empty: none"`
+	FilterLimit []float64 `toml:"filter_limits" runtime:"true" doc:"[min, max] of filter_field, both inclusive"`
+	Negative    bool      `toml:"filter_limit_negative" runtime:"true" doc:"PassThrough keeps the points outside filter_limits instead (PCL setNegative)"`
+	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 func checkRange(key string, r []float64) error {
@@ -121,11 +121,8 @@ func checkRange(key string, r []float64) error {
 	return nil
 }
 
-// Validate checks keys, ranges and the field.
+// Validate checks the ranges and that a filter_field has its limits.
 func (c *CropConfig) Validate() error {
-	if err := checkKeys(c.InputKey, c.OutputKey); err != nil {
-		return err
-	}
 	for _, r := range []struct {
 		k string
 		v []float64
@@ -135,14 +132,11 @@ func (c *CropConfig) Validate() error {
 		}
 	}
 	if c.FilterField != "" {
-		if _, ok := fieldIndex(c.FilterField); !ok {
-			return ds3d.ConfigErrorf("filter_field", "unknown field %q (x, y, z or intensity)", c.FilterField)
-		}
 		if len(c.FilterLimit) != 2 {
 			return ds3d.ConfigErrorf("filter_limits", "filter_field %q needs [min, max]", c.FilterField)
 		}
 	}
-	return checkPool(c.MemPoolSize)
+	return nil
 }
 
 // Box returns the configured box (unlimited axes span ±MaxFloat32).
@@ -178,6 +172,17 @@ func NewCropFilter(c *CropConfig) (*CropFilter, error) {
 		f.lo, f.hi = float32(c.FilterLimit[0]), float32(c.FilterLimit[1])
 	}
 	return f, nil
+}
+
+// Update applies new ranges, filter limits and filter_limit_negative
+// between two datamaps (filter_field stays).
+func (f *CropFilter) Update(cfg any) error {
+	c := cfg.(*CropConfig)
+	f.box, f.neg = c.Box(), c.Negative
+	if f.field >= 0 {
+		f.lo, f.hi = float32(c.FilterLimit[0]), float32(c.FilterLimit[1])
+	}
+	return nil
 }
 
 // Process crops the input frame into a pooled frame.

@@ -307,16 +307,16 @@ func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) 
 
 // PillarConfig configures pillar_scatter_prep.
 type PillarConfig struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame"`
-	FeatureKey  string    `toml:"feature_datamap_key" doc:"output [P, max_points_per_pillar, F] f32 pillar features"`
-	CoordKey    string    `toml:"coord_datamap_key" doc:"output [P, 4] i32 pillar coordinates (batch 0, z 0, y, x), OpenPCDet voxel_coords order"`
-	PointNumKey string    `toml:"point_num_datamap_key" doc:"output [P] i32 points per pillar"`
+	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame"`
+	FeatureKey  string    `toml:"feature_datamap_key" nonempty:"true" doc:"output [P, max_points_per_pillar, F] f32 pillar features"`
+	CoordKey    string    `toml:"coord_datamap_key" nonempty:"true" doc:"output [P, 4] i32 pillar coordinates (batch 0, z 0, y, x), OpenPCDet voxel_coords order"`
+	PointNumKey string    `toml:"point_num_datamap_key" nonempty:"true" doc:"output [P] i32 points per pillar"`
 	Range       []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
 	PillarSize  []float64 `toml:"pillar_size" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
-	MaxPoints   int       `toml:"max_points_per_pillar" doc:"points kept per pillar, first come (OpenPCDet MAX_POINTS_PER_VOXEL)"`
-	MaxPillars  int       `toml:"max_pillars" doc:"pillars kept, first come by their first point (OpenPCDet MAX_NUMBER_OF_VOXELS)"`
-	Features    []string  `toml:"features" doc:"per-point features in tensor order: x y z i xc yc zc (offset to pillar mean) xp yp zp (offset to pillar centre)"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output tensor sets in flight before the filter waits for one to come back"`
+	MaxPoints   int       `toml:"max_points_per_pillar" min:"1" doc:"points kept per pillar, first come (OpenPCDet MAX_POINTS_PER_VOXEL)"`
+	MaxPillars  int       `toml:"max_pillars" min:"1" doc:"pillars kept, first come by their first point (OpenPCDet MAX_NUMBER_OF_VOXELS)"`
+	Features    []string  `toml:"features" nonempty:"true" doc:"per-point features in tensor order: x y z i xc yc zc (offset to pillar mean) xp yp zp (offset to pillar centre)"`
+	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
 
 // Params converts the config (after Validate).
@@ -336,12 +336,6 @@ func (c *PillarConfig) Params() (PillarParams, error) {
 
 // Validate checks the grid by building it.
 func (c *PillarConfig) Validate() error {
-	for k, v := range map[string]string{"input_datamap_key": c.InputKey, "feature_datamap_key": c.FeatureKey,
-		"coord_datamap_key": c.CoordKey, "point_num_datamap_key": c.PointNumKey} {
-		if v == "" {
-			return ds3d.ConfigErrorf(k, "must not be empty")
-		}
-	}
 	if len(c.Range) != 6 {
 		return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values [x0, y0, z0, x1, y1, z1], got %d", len(c.Range))
 	}
@@ -350,15 +344,6 @@ func (c *PillarConfig) Validate() error {
 	}
 	if len(c.PillarSize) == 3 && math.Abs(c.PillarSize[2]-(c.Range[5]-c.Range[2])) > 1e-6 {
 		return ds3d.ConfigErrorf("pillar_size", "z size %v must equal the z range %v (one pillar spans it)", c.PillarSize[2], c.Range[5]-c.Range[2])
-	}
-	if c.MaxPoints < 1 {
-		return ds3d.ConfigErrorf("max_points_per_pillar", "must be ≥ 1, got %d", c.MaxPoints)
-	}
-	if c.MaxPillars < 1 {
-		return ds3d.ConfigErrorf("max_pillars", "must be ≥ 1, got %d", c.MaxPillars)
-	}
-	if len(c.Features) == 0 {
-		return ds3d.ConfigErrorf("features", "needs at least one feature")
 	}
 	p, err := c.Params()
 	if err != nil {
@@ -374,7 +359,7 @@ func (c *PillarConfig) Validate() error {
 		}
 		return ds3d.ConfigErrorf(key, "%v", err)
 	}
-	return checkPool(c.MemPoolSize)
+	return nil
 }
 
 // PillarFilter is the pillar_scatter_prep component.

@@ -70,26 +70,12 @@ func (s *Sampler) Sample(dst, src *ds3d.Frame) int {
 
 // SubsampleConfig configures subsample.
 type SubsampleConfig struct {
-	InputKey    string `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame"`
-	OutputKey   string `toml:"output_datamap_key" doc:"key the subsampled frame is stored under (may equal the input key)"`
-	Budget      int    `toml:"points" doc:"point budget: clouds with more points are subsampled to exactly this many"`
-	Mode        string `toml:"mode" doc:"uniform (evenly over the scan order) or random (seeded, repeatable)"`
+	InputKey    string `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame"`
+	OutputKey   string `toml:"output_datamap_key" nonempty:"true" doc:"key the subsampled frame is stored under (may equal the input key)"`
+	Budget      int    `toml:"points" min:"1" doc:"point budget: clouds with more points are subsampled to exactly this many"`
+	Mode        string `toml:"mode" enum:"uniform|random" doc:"uniform (evenly over the scan order) or random (seeded, repeatable)"`
 	Seed        int64  `toml:"seed" doc:"seed of the random mode"`
-	MemPoolSize int    `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
-}
-
-// Validate checks the config.
-func (c *SubsampleConfig) Validate() error {
-	if err := checkKeys(c.InputKey, c.OutputKey); err != nil {
-		return err
-	}
-	if c.Budget < 1 {
-		return ds3d.ConfigErrorf("points", "must be ≥ 1, got %d", c.Budget)
-	}
-	if c.Mode != "uniform" && c.Mode != "random" {
-		return ds3d.ConfigErrorf("mode", "expected uniform or random, got %q", c.Mode)
-	}
-	return checkPool(c.MemPoolSize)
+	MemPoolSize int    `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // SubsampleFilter is the subsample component.

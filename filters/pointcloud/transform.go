@@ -57,17 +57,14 @@ func NormalizeIntensity(dst, src *ds3d.Frame, scale, lo, hi float32) {
 
 // TransformConfig configures point_transform.
 type TransformConfig struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame to transform"`
-	OutputKey   string    `toml:"output_datamap_key" doc:"key the transformed frame is stored under (may equal the input key)"`
+	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame to transform"`
+	OutputKey   string    `toml:"output_datamap_key" nonempty:"true" doc:"key the transformed frame is stored under (may equal the input key)"`
 	Matrix      []float64 `toml:"matrix" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Validate checks the matrix.
 func (c *TransformConfig) Validate() error {
-	if err := checkKeys(c.InputKey, c.OutputKey); err != nil {
-		return err
-	}
 	if len(c.Matrix) != 16 && len(c.Matrix) != 12 {
 		return ds3d.ConfigErrorf("matrix", "needs 16 (4×4) or 12 (3×4) row-major values, got %d", len(c.Matrix))
 	}
@@ -76,7 +73,7 @@ func (c *TransformConfig) Validate() error {
 			return ds3d.ConfigErrorf("matrix", "values must be finite, got %v", v)
 		}
 	}
-	return checkPool(c.MemPoolSize)
+	return nil
 }
 
 // TransformFilter is the point_transform component.
@@ -98,26 +95,23 @@ func (f *TransformFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3
 
 // NormalizeConfig configures intensity_normalize.
 type NormalizeConfig struct {
-	InputKey    string  `toml:"input_datamap_key" doc:"key of the [N,C≥4] f32 point frame"`
-	OutputKey   string  `toml:"output_datamap_key" doc:"key the normalised frame is stored under (may equal the input key)"`
+	InputKey    string  `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C≥4] f32 point frame"`
+	OutputKey   string  `toml:"output_datamap_key" nonempty:"true" doc:"key the normalised frame is stored under (may equal the input key)"`
 	Scale       float64 `toml:"scale" doc:"intensity is divided by this (e.g. 255 for 8-bit intensities)"`
 	Min         float64 `toml:"min" doc:"lower clamp after dividing"`
 	Max         float64 `toml:"max" doc:"upper clamp after dividing"`
-	MemPoolSize int     `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	MemPoolSize int     `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Validate checks scale and clamp range.
 func (c *NormalizeConfig) Validate() error {
-	if err := checkKeys(c.InputKey, c.OutputKey); err != nil {
-		return err
-	}
 	if !(c.Scale != 0) || math.IsInf(c.Scale, 0) || math.Abs(c.Scale) > math.MaxFloat32 || float32(c.Scale) == 0 {
 		return ds3d.ConfigErrorf("scale", "must be a finite non-zero float32, got %v", c.Scale)
 	}
 	if err := checkRange("min", []float64{c.Min, c.Max}); err != nil {
 		return ds3d.ConfigErrorf("min", "[min, max] = [%v, %v] must be finite with min ≤ max", c.Min, c.Max)
 	}
-	return checkPool(c.MemPoolSize)
+	return nil
 }
 
 // NormalizeFilter is the intensity_normalize component.

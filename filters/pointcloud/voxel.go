@@ -78,11 +78,12 @@ func floorf(v float32) float32 { return float32(math.Floor(float64(v))) }
 // src's type) and returns M. src must be an [N,C≥3] float32 frame and dst
 // must not be src.
 //
-// Implementation: one pass for the bounding box, one pass that hashes each
-// point's voxel index into an open-addressing table (consecutive points of
-// a scan mostly share a voxel: such a run is summed in registers and
-// looked up once) and adds the point to its voxel's float64 sums, then a
-// radix sort of the occupied voxels (not of the points) by index. The
+// Implementation: one pass for the bounding box (finiteBounds), one pass
+// that hashes each point's voxel index into an open-addressing table
+// (consecutive points of a scan mostly share a voxel: such a run is summed
+// in registers and looked up once) and adds the point to its voxel's
+// float64 sums (accumulate), then a radix sort of the occupied voxels (not
+// of the points) by index and one division per voxel (centroids). The
 // table prefix in use is sized from the previous call's voxel count, so a
 // stream's table stays cache-resident; it doubles when half full.
 func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
@@ -93,15 +94,47 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 			return 0, fmt.Errorf("voxel grid: leaf size %v must be positive and finite", v.Leaf)
 		}
 	}
-	// Bounding box of the finite points (x−x is 0 exactly when x is finite).
+	lo, hi, finite := finiteBounds(s, c)
+	if finite == 0 {
+		dst.Resize(0, c)
+		return 0, nil
+	}
+	g, ok := newVoxelGeom(v.Leaf, lo, hi)
+	if !ok {
+		copyFinite(dst, src, s, finite)
+		return finite, ErrLeafTooSmall
+	}
+	if n := g.voxels(); finite >= 1<<27 || n >= 1<<36 {
+		return 0, fmt.Errorf("voxel grid: %d points in %d voxels exceed the table's packing", finite, n)
+	}
+	v.reserve(finite, c)
+	v.accumulate(s, c, &g)
+	return v.centroids(dst, src, c, &g)
+}
+
+// voxelGeom is the grid over a cloud's bounding box, as PCL computes it:
+// inv = 1/leaf, minb = floor(min_p·inv), div = floor(max_p·inv) − minb + 1.
+type voxelGeom struct {
+	inv  [3]float32
+	minb [3]int32
+	div  [3]int64
+}
+
+// voxels is the number of cells of the grid.
+func (g *voxelGeom) voxels() int64 { return g.div[0] * g.div[1] * g.div[2] }
+
+// finiteBounds returns the bounding box and count of the points of s (c
+// columns) whose x, y and z are finite.
+func finiteBounds(s []float32, c int) (lo, hi [3]float32, finite int) {
+	if c == 4 {
+		if vlo, vhi, vfinite, ok := voxelBounds(s); ok {
+			return vlo, vhi, vfinite
+		}
+	}
+	// x−x is 0 exactly when x is finite.
 	lx, ly, lz := float32(math.MaxFloat32), float32(math.MaxFloat32), float32(math.MaxFloat32)
 	hx, hy, hz := -lx, -ly, -lz
-	finite := 0
-	vlo, vhi, vfinite, vok := [3]float32{}, [3]float32{}, 0, false
-	if c == 4 {
-		vlo, vhi, vfinite, vok = voxelBounds(s)
-	}
-	for i := 0; i+c <= len(s) && !vok; i += c {
+	for i := 0; i+c <= len(s); i += c {
 		x, y, z := s[i], s[i+1], s[i+2]
 		if (x-x)+(y-y)+(z-z) != 0 {
 			continue
@@ -126,166 +159,180 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 			hz = z
 		}
 	}
-	if vok {
-		lx, ly, lz, hx, hy, hz, finite = vlo[0], vlo[1], vlo[2], vhi[0], vhi[1], vhi[2], vfinite
-	}
-	if finite == 0 {
-		dst.Resize(0, c)
-		return 0, nil
-	}
-	lo, hi := [3]float32{lx, ly, lz}, [3]float32{hx, hy, hz}
-	var inv [3]float32
-	var minb [3]int32
-	var div [3]int64
+	return [3]float32{lx, ly, lz}, [3]float32{hx, hy, hz}, finite
+}
+
+// newVoxelGeom lays the grid over the box lo..hi; it reports false where
+// PCL would overflow its 32-bit voxel indices (d_x·d_y·d_z > MaxInt32 in
+// PCL's float32 arithmetic, or |min_p·inv|, |max_p·inv| ≥ 2³¹).
+func newVoxelGeom(leaf, lo, hi [3]float32) (voxelGeom, bool) {
+	var g voxelGeom
 	prod := int64(1)
-	overflow := false
 	for a := 0; a < 3; a++ {
-		inv[a] = 1 / v.Leaf[a]
-		ext := (hi[a] - lo[a]) * inv[a]
-		l, h := lo[a]*inv[a], hi[a]*inv[a]
+		g.inv[a] = 1 / leaf[a]
+		ext := (hi[a] - lo[a]) * g.inv[a]
+		l, h := lo[a]*g.inv[a], hi[a]*g.inv[a]
 		if !(ext < 1<<31) || !(l > -(1 << 31)) || !(h < 1<<31) {
-			overflow = true
-			break
+			return g, false
 		}
 		prod *= int64(ext) + 1
-		minb[a] = int32(floorf(l))
-		div[a] = int64(floorf(h)) - int64(minb[a]) + 1
+		g.minb[a] = int32(floorf(l))
+		g.div[a] = int64(floorf(h)) - int64(g.minb[a]) + 1
 	}
-	if overflow || prod > math.MaxInt32 {
-		d, _ := prepare(dst, src, finite)
-		k := 0
-		for i := 0; i+c <= len(s); i += c {
-			if x, y, z := s[i], s[i+1], s[i+2]; (x-x)+(y-y)+(z-z) == 0 {
-				copy(d[k:k+c], s[i:i+c])
-				k += c
-			}
+	return g, prod <= math.MaxInt32
+}
+
+// copyFinite writes the finite points of src (s, finite of them) to dst:
+// PCL's output when the grid would overflow.
+func copyFinite(dst, src *ds3d.Frame, s []float32, finite int) {
+	c := src.Shape.D[1]
+	d, _ := prepare(dst, src, finite)
+	k := 0
+	for i := 0; i+c <= len(s); i += c {
+		if x, y, z := s[i], s[i+1], s[i+2]; (x-x)+(y-y)+(z-z) == 0 {
+			copy(d[k:k+c], s[i:i+c])
+			k += c
 		}
-		return finite, ErrLeafTooSmall
 	}
-	if finite >= 1<<27 || div[0]*div[1]*div[2] >= 1<<36 {
-		return 0, fmt.Errorf("voxel grid: %d points in %d voxels exceed the table's packing", finite, div[0]*div[1]*div[2])
-	}
-	v.reserve(finite, c)
+}
+
+// accumulate adds every finite point of s to its voxel's float64 column
+// sums (v.acc, c per voxel) and count (v.cnt), giving each occupied voxel
+// a slot in order of first appearance (v.vkey: its index). The voxel
+// indices come from the vector kernel when there is one (4 columns), else
+// from the scalar loop; both walk the table in the same way.
+func (v *VoxelGrid) accumulate(s []float32, c int, g *voxelGeom) {
 	// The table prefix in use starts at 4× the previous frame's voxel count
 	// (so it stays in L2 for a stream) and doubles when half full.
-	table := v.table[:min(len(v.table), max(1<<12, 1<<bits.Len(uint(4*v.lastVoxels))))]
-	tmask := uint64(len(table) - 1)
-	mx, my := uint64(div[0]), uint64(div[0]*div[1])
-	fx, fy, fz := float32(minb[0]), float32(minb[1]), float32(minb[2])
-	ix, iy, iz := inv[0], inv[1], inv[2]
-	acc, cnt, vkey, vpos := v.acc[:0], v.cnt[:0], v.vkey[:0], v.vpos[:0]
-	last, lastSlot := ^uint64(0), 0
+	t := voxelTable{v: v, table: v.table[:min(len(v.table), max(1<<12, 1<<bits.Len(uint(4*v.lastVoxels))))],
+		acc: v.acc[:0], cnt: v.cnt[:0], vkey: v.vkey[:0], vpos: v.vpos[:0]}
+	t.tmask = uint64(len(t.table) - 1)
+	mx, my := uint64(g.div[0]), uint64(g.div[0]*g.div[1])
 	fast := false
-	if c == 4 && div[0]*div[1]*div[2] < noVoxel {
+	if c == 4 && g.voxels() < noVoxel {
 		if need := len(s)/4 + 16; cap(v.ids) < need {
 			v.ids = make([]uint32, need)
 		}
 		v.ids = v.ids[:cap(v.ids)]
-		fast = voxelIndices(v.ids, s, inv, [3]float32{fx, fy, fz}, uint32(mx), uint32(my))
+		fmin := [3]float32{float32(g.minb[0]), float32(g.minb[1]), float32(g.minb[2])}
+		fast = voxelIndices(v.ids, s, g.inv, fmin, uint32(mx), uint32(my))
 	}
 	if fast {
-		// The same table walk as the loop below, on indices computed by the
-		// vector kernel. A run of points in one voxel (a scan's neighbours)
-		// is summed in registers: loaded from the voxel's sums when the run
-		// starts and stored when it ends, so the additions are the same, in
-		// the same order, as adding each point to memory, without a
-		// store-to-load chain per point.
-		ids := v.ids[:len(s)/4]
-		slot := -1
-		var s0, s1, s2, s3 float64
-		var run int32
-		for p, id := range ids {
-			if id == noVoxel {
-				continue
-			}
-			idx := uint64(id)
-			if idx != last {
-				if slot >= 0 {
-					a := (*[4]float64)(acc[slot*4:])
-					a[0], a[1], a[2], a[3] = s0, s1, s2, s3
-					cnt[slot] += run
-				}
-				h := idx & tmask
-				for {
-					e := table[h]
-					if e>>27 == idx+1 {
-						slot = int(e & (1<<27 - 1))
-						break
-					}
-					if e == 0 {
-						slot = len(cnt)
-						table[h] = (idx+1)<<27 | uint64(slot)
-						vkey = append(vkey, idx)
-						vpos = append(vpos, int32(h))
-						cnt = append(cnt, 0)
-						acc = append(acc, 0, 0, 0, 0)
-						if 2*len(cnt) > len(table) && len(table) < len(v.table) {
-							table = v.grow(table, vkey, vpos)
-							tmask = uint64(len(table) - 1)
-						}
-						break
-					}
-					h = (h + 1) & tmask
-				}
-				last = idx
-				a := (*[4]float64)(acc[slot*4:])
-				s0, s1, s2, s3, run = a[0], a[1], a[2], a[3], 0
-			}
-			q := (*[4]float32)(s[p*4:])
-			s0 += float64(q[0])
-			s1 += float64(q[1])
-			s2 += float64(q[2])
-			s3 += float64(q[3])
-			run++
-		}
-		if slot >= 0 {
-			a := (*[4]float64)(acc[slot*4:])
-			a[0], a[1], a[2], a[3] = s0, s1, s2, s3
-			cnt[slot] += run
-		}
+		t.addIDs(s, v.ids[:len(s)/4])
+	} else {
+		t.addPoints(s, c, g)
 	}
-	for i := 0; i+c <= len(s) && !fast; i += c {
+	v.acc, v.cnt, v.vkey, v.vpos = t.acc, t.cnt, t.vkey, t.vpos
+	v.lastVoxels = len(t.cnt)
+	// Clear the used table entries for the next call.
+	for _, h := range t.vpos {
+		t.table[h] = 0
+	}
+}
+
+// voxelTable is accumulate's working state: the table prefix in use and
+// the per-slot arrays being filled.
+type voxelTable struct {
+	v     *VoxelGrid
+	table []uint64 // (voxel index + 1)<<27 | slot, 0 empty
+	tmask uint64
+	acc   []float64
+	cnt   []int32
+	vkey  []uint64
+	vpos  []int32
+}
+
+// slot returns the slot of voxel idx, adding an empty one of c columns
+// when the voxel is new. Identity hash: neighbouring voxels share cache
+// lines, and a scan visits neighbours in turn.
+func (t *voxelTable) slot(idx uint64, c int) int {
+	h := idx & t.tmask
+	for {
+		e := t.table[h]
+		if e>>27 == idx+1 {
+			return int(e & (1<<27 - 1))
+		}
+		if e == 0 {
+			slot := len(t.cnt)
+			t.table[h] = (idx+1)<<27 | uint64(slot)
+			t.vkey = append(t.vkey, idx)
+			t.vpos = append(t.vpos, int32(h))
+			t.cnt = append(t.cnt, 0)
+			for range c {
+				t.acc = append(t.acc, 0)
+			}
+			if 2*len(t.cnt) > len(t.table) && len(t.table) < len(t.v.table) {
+				t.table = t.v.grow(t.table, t.vkey, t.vpos)
+				t.tmask = uint64(len(t.table) - 1)
+			}
+			return slot
+		}
+		h = (h + 1) & t.tmask
+	}
+}
+
+// addIDs adds the 4-column points of s to their voxels, ids[p] being point
+// p's voxel index (noVoxel: not finite) from the vector kernel. A run of
+// points in one voxel (a scan's neighbours) is summed in registers: loaded
+// from the voxel's sums when the run starts and stored when it ends, so
+// the additions are the same, in the same order, as adding each point to
+// memory, without a store-to-load chain per point.
+func (t *voxelTable) addIDs(s []float32, ids []uint32) {
+	last := ^uint64(0)
+	slot := -1
+	var s0, s1, s2, s3 float64
+	var run int32
+	for p, id := range ids {
+		if id == noVoxel {
+			continue
+		}
+		idx := uint64(id)
+		if idx != last {
+			if slot >= 0 {
+				a := (*[4]float64)(t.acc[slot*4:])
+				a[0], a[1], a[2], a[3] = s0, s1, s2, s3
+				t.cnt[slot] += run
+			}
+			slot = t.slot(idx, 4)
+			last = idx
+			a := (*[4]float64)(t.acc[slot*4:])
+			s0, s1, s2, s3, run = a[0], a[1], a[2], a[3], 0
+		}
+		q := (*[4]float32)(s[p*4:])
+		s0 += float64(q[0])
+		s1 += float64(q[1])
+		s2 += float64(q[2])
+		s3 += float64(q[3])
+		run++
+	}
+	if slot >= 0 {
+		a := (*[4]float64)(t.acc[slot*4:])
+		a[0], a[1], a[2], a[3] = s0, s1, s2, s3
+		t.cnt[slot] += run
+	}
+}
+
+// addPoints is addIDs for any column count, computing each point's voxel
+// index as PCL does: static_cast<int>(std::floor(p * inv) -
+// static_cast<float>(min_b)) per axis, every step in float32.
+func (t *voxelTable) addPoints(s []float32, c int, g *voxelGeom) {
+	mx, my := uint64(g.div[0]), uint64(g.div[0]*g.div[1])
+	fx, fy, fz := float32(g.minb[0]), float32(g.minb[1]), float32(g.minb[2])
+	ix, iy, iz := g.inv[0], g.inv[1], g.inv[2]
+	last, slot := ^uint64(0), 0
+	for i := 0; i+c <= len(s); i += c {
 		x, y, z := s[i], s[i+1], s[i+2]
 		if (x-x)+(y-y)+(z-z) != 0 {
 			continue
 		}
-		// PCL: static_cast<int>(std::floor(p * inv) - static_cast<float>(min_b))
 		i0 := uint64(int32(floorf(x*ix) - fx))
 		i1 := uint64(int32(floorf(y*iy) - fy))
 		i2 := uint64(int32(floorf(z*iz) - fz))
-		idx := i0 + i1*mx + i2*my
-		slot := lastSlot
-		if idx != last {
-			// Identity hash: neighbouring voxels share cache lines, and a
-			// scan visits neighbours in turn. Entry: (idx+1)<<27 | slot.
-			h := idx & tmask
-			for {
-				e := table[h]
-				if e>>27 == idx+1 {
-					slot = int(e & (1<<27 - 1))
-					break
-				}
-				if e == 0 {
-					slot = len(cnt)
-					table[h] = (idx+1)<<27 | uint64(slot)
-					vkey = append(vkey, idx)
-					vpos = append(vpos, int32(h))
-					cnt = append(cnt, 0)
-					for range c {
-						acc = append(acc, 0)
-					}
-					if 2*len(cnt) > len(table) && len(table) < len(v.table) {
-						table = v.grow(table, vkey, vpos)
-						tmask = uint64(len(table) - 1)
-					}
-					break
-				}
-				h = (h + 1) & tmask
-			}
-			last, lastSlot = idx, slot
+		if idx := i0 + i1*mx + i2*my; idx != last {
+			slot, last = t.slot(idx, c), idx
 		}
-		cnt[slot]++
-		a := acc[slot*c : slot*c+c]
+		t.cnt[slot]++
+		a := t.acc[slot*c : slot*c+c]
 		if c == 4 {
 			a[0] += float64(x)
 			a[1] += float64(y)
@@ -297,21 +344,22 @@ func (v *VoxelGrid) Filter(dst, src *ds3d.Frame) (int, error) {
 			}
 		}
 	}
-	v.acc, v.cnt, v.vkey, v.vpos = acc, cnt, vkey, vpos
-	v.lastVoxels = len(cnt)
-	// Clear the used table entries for the next call.
-	for _, h := range vpos {
-		table[h] = 0
-	}
+}
+
+// centroids writes the voxels with at least MinPointsPerVoxel points to
+// dst in increasing voxel index, each as the mean of its points' columns
+// (float64 sums divided once, rounded to float32), and returns how many.
+func (v *VoxelGrid) centroids(dst, src *ds3d.Frame, c int, g *voxelGeom) (int, error) {
+	acc, cnt := v.acc, v.cnt
 	// Occupied voxels in increasing index: sort (index, slot) pairs.
 	minPts := int32(max(v.MinPointsPerVoxel, 1))
 	sbits := uint(bits.Len(uint(len(cnt))))
-	kbits := uint(bits.Len64(uint64(div[0]*div[1]*div[2] - 1)))
+	kbits := uint(bits.Len64(uint64(g.voxels() - 1)))
 	if kbits+sbits > 64 {
-		return 0, fmt.Errorf("voxel grid: %d voxels of %d exceed 64-bit sort keys", len(cnt), div[0]*div[1]*div[2])
+		return 0, fmt.Errorf("voxel grid: %d voxels of %d exceed 64-bit sort keys", len(cnt), g.voxels())
 	}
 	pairs := v.pairs[:0]
-	for slot, k := range vkey {
+	for slot, k := range v.vkey {
 		if cnt[slot] >= minPts {
 			pairs = append(pairs, k<<sbits|uint64(slot))
 		}
@@ -435,18 +483,15 @@ func (v *VoxelGrid) radixSort(pairs, tmp []uint64, lo, nbits uint) []uint64 {
 
 // VoxelConfig configures voxel_downsample.
 type VoxelConfig struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame to downsample"`
-	OutputKey   string    `toml:"output_datamap_key" doc:"key the centroid frame is stored under (may equal the input key)"`
+	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame to downsample"`
+	OutputKey   string    `toml:"output_datamap_key" nonempty:"true" doc:"key the centroid frame is stored under (may equal the input key)"`
 	LeafSize    []float64 `toml:"leaf_size" doc:"voxel edge in metres: one value for a cube, or [x, y, z]"`
-	MinPoints   int       `toml:"min_points_per_voxel" doc:"voxels with fewer points are dropped (PCL setMinimumPointsNumberPerVoxel; 0 keeps all)"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	MinPoints   int       `toml:"min_points_per_voxel" min:"0" doc:"voxels with fewer points are dropped (PCL setMinimumPointsNumberPerVoxel; 0 keeps all)"`
+	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks the leaf size.
+// Validate checks the leaf size (1 or 3 values, each positive in float32).
 func (c *VoxelConfig) Validate() error {
-	if err := checkKeys(c.InputKey, c.OutputKey); err != nil {
-		return err
-	}
 	if len(c.LeafSize) != 1 && len(c.LeafSize) != 3 {
 		return ds3d.ConfigErrorf("leaf_size", "needs 1 or 3 values, got %d", len(c.LeafSize))
 	}
@@ -455,10 +500,7 @@ func (c *VoxelConfig) Validate() error {
 			return ds3d.ConfigErrorf("leaf_size", "must be positive and finite in float32, got %v", v)
 		}
 	}
-	if c.MinPoints < 0 {
-		return ds3d.ConfigErrorf("min_points_per_voxel", "must be ≥ 0, got %d", c.MinPoints)
-	}
-	return checkPool(c.MemPoolSize)
+	return nil
 }
 
 // VoxelFilter is the voxel_downsample component.

@@ -9,27 +9,19 @@ import (
 
 // Config configures box_postprocess.
 type Config struct {
-	InputKey       string  `toml:"input_datamap_key" doc:"key of the []Box3D boxes to filter"`
-	OutputKey      string  `toml:"output_datamap_key" doc:"key the kept boxes are stored under (may equal the input key: it is replaced)"`
-	ScoreThreshold float64 `toml:"score_threshold" doc:"boxes with a lower score (or a NaN score) are dropped before NMS"`
-	NMSThreshold   float64 `toml:"nms_iou_threshold" doc:"rotated BEV IoU above which a lower-scored box is suppressed (OpenPCDet KITTI: 0.01); 1 disables NMS"`
-	ClassAware     bool    `toml:"class_aware" doc:"only boxes of the same class_id suppress each other"`
-	MaxOutput      int     `toml:"max_output" doc:"keep at most this many boxes, highest scores first; -1: all"`
+	ds3d.InputGroup  `doc:"key of the []Box3D boxes to filter"`
+	ds3d.OutputGroup `doc:"key the kept boxes are stored under (may equal the input key: it is replaced)"`
+	ScoreThreshold   float64 `toml:"score_threshold" runtime:"true" doc:"boxes with a lower score (or a NaN score) are dropped before NMS"`
+	NMSThreshold     float64 `toml:"nms_iou_threshold" min:"0" max:"1" runtime:"true" doc:"rotated BEV IoU above which a lower-scored box is suppressed (OpenPCDet KITTI: 0.01); 1 disables NMS"`
+	ClassAware       bool    `toml:"class_aware" runtime:"true" doc:"only boxes of the same class_id suppress each other"`
+	MaxOutput        int     `toml:"max_output" min:"-1" runtime:"true" doc:"keep at most this many boxes, highest scores first; -1: all"`
 }
 
-// Validate checks the keys and thresholds.
+// Validate checks what the tags cannot say: the threshold is a number
+// (any, infinities included, as scores may be logits).
 func (c *Config) Validate() error {
-	switch {
-	case c.InputKey == "":
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	case math.IsNaN(c.ScoreThreshold):
+	if math.IsNaN(c.ScoreThreshold) {
 		return ds3d.ConfigErrorf("score_threshold", "must be a number")
-	case !(c.NMSThreshold >= 0 && c.NMSThreshold <= 1):
-		return ds3d.ConfigErrorf("nms_iou_threshold", "must be in [0, 1], got %v", c.NMSThreshold)
-	case c.MaxOutput < -1:
-		return ds3d.ConfigErrorf("max_output", "must be ≥ -1, got %d", c.MaxOutput)
 	}
 	return nil
 }
@@ -43,6 +35,12 @@ type Filter struct {
 
 // NewFilter builds box_postprocess from a validated config.
 func NewFilter(c *Config) *Filter { return &Filter{c: *c} }
+
+// Update applies new thresholds and limits between two datamaps.
+func (f *Filter) Update(cfg any) error {
+	f.c = *cfg.(*Config)
+	return nil
+}
 
 // Process replaces the boxes with the kept ones: a new slice per datamap,
 // since emitted box slices are shared read-only downstream.
@@ -63,7 +61,8 @@ func init() {
 		`3D box post-processing: score threshold, greedy rotated-BEV NMS (exact polygon IoU, class-agnostic or class-aware) and top-k on DS3D::Lidar3DBboxRawData.`,
 		func() *Config {
 			k := string(ds3d.KeyLidar3DBboxRawData)
-			return &Config{InputKey: k, OutputKey: k, ScoreThreshold: 0.1, NMSThreshold: 0.01, MaxOutput: 500}
+			return &Config{InputGroup: ds3d.InputGroup{InputKey: k}, OutputGroup: ds3d.OutputGroup{OutputKey: k},
+				ScoreThreshold: 0.1, NMSThreshold: 0.01, MaxOutput: 500}
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return NewFilter(c), nil })
 }

@@ -14,8 +14,8 @@ func TestComponent(t *testing.T) {
 		t.Fatal("box_postprocess not registered")
 	}
 	_ = spec
-	c := &Config{InputKey: "in", OutputKey: "out", ScoreThreshold: 0.5, NMSThreshold: 0.1, MaxOutput: 1}
-	if err := c.Validate(); err != nil {
+	c := &Config{InputGroup: ds3d.InputGroup{InputKey: "in"}, OutputGroup: ds3d.OutputGroup{OutputKey: "out"}, ScoreThreshold: 0.5, NMSThreshold: 0.1, MaxOutput: 1}
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	a, b, d := box(0, 0, 0, 4, 2, 2, 0), box(0.3, 0, 0, 4, 2, 2, 0), box(10, 0, 0, 4, 2, 2, 0)
@@ -51,9 +51,9 @@ func TestComponent(t *testing.T) {
 		{"nms_iou_threshold", func(c *Config) { c.NMSThreshold = -0.1 }},
 		{"max_output", func(c *Config) { c.MaxOutput = -2 }},
 	} {
-		c := &Config{InputKey: "in", OutputKey: "out", NMSThreshold: 0.1}
+		c := &Config{InputGroup: ds3d.InputGroup{InputKey: "in"}, OutputGroup: ds3d.OutputGroup{OutputKey: "out"}, NMSThreshold: 0.1}
 		bad.edit(c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), bad.key) {
+		if err := ds3d.CheckConfig(c); err == nil || !strings.Contains(err.Error(), bad.key) {
 			t.Errorf("%s: %v", bad.key, err)
 		}
 	}

@@ -15,33 +15,18 @@ var ErrNoPose = errors.New("no ego pose")
 
 // Config configures sweep_accumulator.
 type Config struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame of the current sweep"`
-	OutputKey   string    `toml:"output_datamap_key" doc:"key the densified [M,C+1] frame ([x,y,z,…,Δt]) is stored under (may equal the input key)"`
-	PoseKey     string    `toml:"pose_datamap_key" doc:"key of the ego pose: a ds3d.Mat4 world-from-ego (DS3D::EgoPose)"`
-	MaxSweeps   int       `toml:"max_sweeps" doc:"sweeps per output, the current one included (CenterPoint nsweeps; nuScenes models use 10)"`
-	MaxTimeLag  float64   `toml:"max_time_lag" doc:"older sweeps (t_now − t_sweep above this, seconds) are left out; 0 = no limit"`
-	SensorToEgo []float64 `toml:"sensor_to_ego" doc:"row-major 4×4 (16) or 3×4 (12) transform from the points' frame to the ego frame (nuScenes lidar2ego); empty = identity"`
-	MissingPose string    `toml:"missing_pose" doc:"a datamap without pose or timestamp: drop (not emitted, warning logged), error (the pipeline stops with the error) or identity (a fixed sensor: world = ego)"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame of the current sweep"`
+	ds3d.OutputGroup `doc:"key the densified [M,C+1] frame ([x,y,z,…,Δt]) is stored under (may equal the input key)"`
+	PoseKey          string    `toml:"pose_datamap_key" nonempty:"true" doc:"key of the ego pose: a ds3d.Mat4 world-from-ego (DS3D::EgoPose)"`
+	MaxSweeps        int       `toml:"max_sweeps" min:"1" max:"1000" doc:"sweeps per output, the current one included (CenterPoint nsweeps; nuScenes models use 10)"`
+	MaxTimeLag       float64   `toml:"max_time_lag" min:"0" max:"1e9" unit:"s" doc:"older sweeps (t_now − t_sweep above this, seconds) are left out; 0 = no limit"`
+	SensorToEgo      []float64 `toml:"sensor_to_ego" doc:"row-major 4×4 (16) or 3×4 (12) transform from the points' frame to the ego frame (nuScenes lidar2ego); empty = identity"`
+	MissingPose      string    `toml:"missing_pose" enum:"drop|error|identity" doc:"a datamap without pose or timestamp: drop (not emitted, warning logged), error (the pipeline stops with the error) or identity (a fixed sensor: world = ego)"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks keys, counts and the transform.
+// Validate checks the transform (its length and that it is rigid).
 func (c *Config) Validate() error {
-	if c.InputKey == "" {
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	}
-	if c.OutputKey == "" {
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	}
-	if c.PoseKey == "" {
-		return ds3d.ConfigErrorf("pose_datamap_key", "must not be empty")
-	}
-	if c.MaxSweeps < 1 || c.MaxSweeps > 1000 {
-		return ds3d.ConfigErrorf("max_sweeps", "must be in [1, 1000], got %d", c.MaxSweeps)
-	}
-	if !(c.MaxTimeLag >= 0) || math.IsInf(c.MaxTimeLag, 0) || c.MaxTimeLag > 1e9 {
-		return ds3d.ConfigErrorf("max_time_lag", "must be a finite number of seconds ≥ 0, got %v", c.MaxTimeLag)
-	}
 	if len(c.SensorToEgo) > 0 {
 		if len(c.SensorToEgo) != 16 && len(c.SensorToEgo) != 12 {
 			return ds3d.ConfigErrorf("sensor_to_ego", "needs 16 (4×4) or 12 (3×4) values, got %d", len(c.SensorToEgo))
@@ -50,14 +35,6 @@ func (c *Config) Validate() error {
 		if err := checkRigid(m); err != nil {
 			return ds3d.ConfigErrorf("sensor_to_ego", "%v", err)
 		}
-	}
-	switch c.MissingPose {
-	case "drop", "error", "identity":
-	default:
-		return ds3d.ConfigErrorf("missing_pose", "must be drop, error or identity, got %q", c.MissingPose)
-	}
-	if c.MemPoolSize < 1 {
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	return nil
 }
@@ -92,14 +69,14 @@ func New(c *Config, env *ds3d.Env) (*Filter, error) {
 func (f *Filter) poseOf(m *ds3d.DataMap) (ds3d.Mat4, int64, error) {
 	t, ok := m.Timestamp()
 	if !ok {
-		return ds3d.Mat4{}, 0, fmt.Errorf("sweep_accumulator: datamap has no %s: %w (sweeps need times)", ds3d.KeyTimestamp, ErrNoPose)
+		return ds3d.Mat4{}, 0, fmt.Errorf("datamap has no %s: %w (sweeps need times)", ds3d.KeyTimestamp, ErrNoPose)
 	}
 	if f.missing == "identity" && !m.Has(f.pose) {
 		return ds3d.Identity4, t, nil
 	}
 	p, err := ds3d.Get[ds3d.Mat4](m, f.pose)
 	if err != nil {
-		return ds3d.Mat4{}, t, fmt.Errorf("sweep_accumulator: frame at t=%d ns: %w: %v (set missing_pose = \"identity\" for a fixed sensor)", t, ErrNoPose, err)
+		return ds3d.Mat4{}, t, fmt.Errorf("frame at t=%d ns: %w: %v (set missing_pose = \"identity\" for a fixed sensor)", t, ErrNoPose, err)
 	}
 	return p, t, nil
 }
@@ -111,7 +88,7 @@ func (f *Filter) poseOf(m *ds3d.DataMap) (ds3d.Mat4, int64, error) {
 func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
 	src, err := m.Frame(f.in)
 	if err != nil {
-		return fmt.Errorf("sweep_accumulator: %w", err)
+		return err
 	}
 	pose, t, err := f.poseOf(m)
 	if err != nil {
@@ -119,7 +96,7 @@ func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) e
 			return err
 		}
 		if f.dropped%100 == 0 && f.env != nil && f.env.Log != nil {
-			f.env.Log.Warn("sweep_accumulator: frame dropped", "err", err, "dropped", f.dropped+1)
+			f.env.Log.Warn("frame dropped", "err", err, "dropped", f.dropped+1)
 		}
 		f.dropped++
 		return nil
@@ -130,7 +107,7 @@ func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) e
 	}
 	if _, err := f.acc.Add(dst, src, pose, t); err != nil {
 		dst.Release()
-		return fmt.Errorf("sweep_accumulator: %s: %w", f.in, err)
+		return fmt.Errorf("%s: %w", f.in, err)
 	}
 	m.SetFrame(f.out, dst)
 	return emit(m)
@@ -143,8 +120,9 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "sweep_accumulator",
 		`Multi-sweep densification (nuScenes-style): the last max_sweeps sweeps moved into the current sensor frame with the ego poses (DS3D::EgoPose) and a time-lag column appended ([x,y,z,i,Δt]).`,
 		func() *Config {
-			return &Config{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI), PoseKey: string(ds3d.KeyEgoPose),
-				MaxSweeps: 10, MaxTimeLag: 0.5, MissingPose: "drop", MemPoolSize: 4}
+			c := &Config{PoseKey: string(ds3d.KeyEgoPose), MaxSweeps: 10, MaxTimeLag: 0.5, MissingPose: "drop"}
+			c.InputKey, c.OutputKey, c.MemPoolSize = string(ds3d.KeyLidarXYZI), string(ds3d.KeyLidarXYZI), 4
+			return c
 		},
 		func(c *Config, env *ds3d.Env) (any, error) { return New(c, env) })
 }

@@ -18,7 +18,7 @@ func build(t *testing.T, edit func(*Config)) *Filter {
 	if edit != nil {
 		edit(c)
 	}
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	f, err := s.Build(c, &ds3d.Env{Name: "sweeps"})
@@ -99,7 +99,7 @@ func TestConfigValidate(t *testing.T) {
 		c := s.NewConfig().(*Config)
 		bad.edit(c)
 		var ce *ds3d.ConfigError
-		if err := c.Validate(); !errors.As(err, &ce) || ce.Key != bad.key {
+		if err := ds3d.CheckConfig(c); !errors.As(err, &ce) || ce.Key != bad.key {
 			t.Errorf("%s: got %v", bad.key, err)
 		}
 	}

@@ -50,7 +50,7 @@ func TestFilterZeroAlloc(t *testing.T) {
 	c := defaultConfig()
 	c.InputKeys = []string{"DS3D::LidarXYZI+0", "DS3D::LidarXYZI+1", "DS3D::LidarXYZI+2", "DS3D::LidarXYZI+3"}
 	c.MemPoolSize = 2
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	f, err := NewFilter(c)

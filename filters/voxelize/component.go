@@ -3,7 +3,6 @@ package voxelize
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -14,18 +13,18 @@ const KeyLidarVoxelNumTensor ds3d.Key = "DS3D::LidarVoxelNumTensor"
 
 // Config configures the voxelize component.
 type Config struct {
-	InputKeys   []string  `toml:"input_datamap_keys" doc:"keys of the [N,C] f32 clouds of one batch, in batch order (e.g. DS3D::LidarXYZI+0 … +3 after a mixer); one key: batch of 1"`
-	FeatureKey  string    `toml:"feature_datamap_key" doc:"output [B, V, P, F] f32 point features per voxel (zero-padded)"`
-	CoordKey    string    `toml:"coord_datamap_key" doc:"output [B, V, 4] i32 voxel coordinates (batch, z, y, x), mmdet3d order"`
-	PointNumKey string    `toml:"point_num_datamap_key" doc:"output [B, V] i32 points per voxel"`
-	VoxelNumKey string    `toml:"voxel_num_datamap_key" doc:"output [B, 1] i32 voxels per cloud (V2XFusion's N); empty: not written"`
-	Range       []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; voxel index ⌊(p − min)/size⌋ must be in [0, round((max − min)/size))"`
-	VoxelSize   []float64 `toml:"voxel_size" doc:"[x, y, z] voxel edge in metres"`
-	MaxPoints   int       `toml:"max_points_per_voxel" doc:"points kept per voxel, first come (P)"`
-	MaxVoxels   int       `toml:"max_voxels" doc:"voxels kept per cloud, first come by their first point"`
-	Features    int       `toml:"num_point_features" doc:"leading point channels copied (4: x y z intensity); 0: all channels"`
-	Pad         bool      `toml:"pad_to_max_voxels" doc:"V = max_voxels (fixed-shape model input, as V2XFusion's ONNX); false: V = the batch's largest voxel count"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output tensor sets in flight before the filter waits for one to come back"`
+	InputKeys      []string  `toml:"input_datamap_keys" nonempty:"true" doc:"keys of the [N,C] f32 clouds of one batch, in batch order (e.g. DS3D::LidarXYZI+0 … +3 after a mixer); one key: batch of 1"`
+	FeatureKey     string    `toml:"feature_datamap_key" nonempty:"true" doc:"output [B, V, P, F] f32 point features per voxel (zero-padded)"`
+	CoordKey       string    `toml:"coord_datamap_key" nonempty:"true" doc:"output [B, V, 4] i32 voxel coordinates (batch, z, y, x), mmdet3d order"`
+	PointNumKey    string    `toml:"point_num_datamap_key" nonempty:"true" doc:"output [B, V] i32 points per voxel"`
+	VoxelNumKey    string    `toml:"voxel_num_datamap_key" doc:"output [B, 1] i32 voxels per cloud (V2XFusion's N); empty: not written"`
+	Range          []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; voxel index ⌊(p − min)/size⌋ must be in [0, round((max − min)/size))"`
+	VoxelSize      []float64 `toml:"voxel_size" min:">0" unit:"m" doc:"[x, y, z] voxel edge in metres"`
+	MaxPoints      int       `toml:"max_points_per_voxel" doc:"points kept per voxel, first come (P)"`
+	MaxVoxels      int       `toml:"max_voxels" doc:"voxels kept per cloud, first come by their first point"`
+	Features       int       `toml:"num_point_features" doc:"leading point channels copied (4: x y z intensity); 0: all channels"`
+	Pad            bool      `toml:"pad_to_max_voxels" doc:"V = max_voxels (fixed-shape model input, as V2XFusion's ONNX); false: V = the batch's largest voxel count"`
+	ds3d.PoolGroup `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
 
 // Params converts the config (after Validate).
@@ -38,17 +37,9 @@ func (c *Config) Params() Params {
 
 // Validate checks the keys and builds the grid.
 func (c *Config) Validate() error {
-	if len(c.InputKeys) == 0 {
-		return ds3d.ConfigErrorf("input_datamap_keys", "needs at least one key")
-	}
 	for i, k := range c.InputKeys {
 		if k == "" {
 			return ds3d.ConfigErrorf("input_datamap_keys", "key %d is empty", i)
-		}
-	}
-	for _, kv := range []struct{ k, v string }{{"feature_datamap_key", c.FeatureKey}, {"coord_datamap_key", c.CoordKey}, {"point_num_datamap_key", c.PointNumKey}} {
-		if kv.v == "" {
-			return ds3d.ConfigErrorf(kv.k, "must not be empty")
 		}
 	}
 	if len(c.Range) != 6 {
@@ -61,12 +52,6 @@ func (c *Config) Validate() error {
 		if !(c.Range[a] < c.Range[a+3]) {
 			return ds3d.ConfigErrorf("point_cloud_range", "min %v must be below max %v on axis %d", c.Range[a], c.Range[a+3], a)
 		}
-		if !(c.VoxelSize[a] > 0) || math.IsInf(c.VoxelSize[a], 0) {
-			return ds3d.ConfigErrorf("voxel_size", "must be positive and finite, got %v", c.VoxelSize)
-		}
-	}
-	if c.MemPoolSize < 1 {
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	if _, err := New(c.Params()); err != nil {
 		key := "point_cloud_range"
@@ -174,6 +159,6 @@ func defaultConfig() *Config {
 		FeatureKey: string(ds3d.KeyLidarFeatureTensor), CoordKey: string(ds3d.KeyLidarCoordTensor),
 		PointNumKey: string(ds3d.KeyLidarPointNumTensor), VoxelNumKey: string(KeyLidarVoxelNumTensor),
 		Range: d.Range[:], VoxelSize: d.VoxelSize[:], MaxPoints: d.MaxPointsPerVoxel, MaxVoxels: d.MaxVoxels,
-		Features: d.Features, Pad: d.Pad, MemPoolSize: 4,
+		Features: d.Features, Pad: d.Pad, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 	}
 }

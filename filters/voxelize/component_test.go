@@ -9,7 +9,7 @@ import (
 
 // TestConfigValidate: each bad value is reported under its own key.
 func TestConfigValidate(t *testing.T) {
-	if err := defaultConfig().Validate(); err != nil {
+	if err := ds3d.CheckConfig(defaultConfig()); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
 	bad := []struct {
@@ -31,7 +31,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, b := range bad {
 		c := defaultConfig()
 		b.edit(c)
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		var ce *ds3d.ConfigError
 		if !errors.As(err, &ce) || ce.Key != b.key {
 			t.Errorf("%s: got %v", b.key, err)

@@ -1,7 +1,11 @@
 // Package eval scores detections and tracks against ground truth: KITTI
-// object AP exactly as the KITTI devkit computes it (this file, overlap.go,
-// run.go), nuScenes detection AP, DAIR-V2X recall within a distance and 3D
-// CLEAR-MOT (the other files).
+// object AP exactly as the KITTI devkit computes it (this file,
+// overlap.go), nuScenes detection AP, DAIR-V2X recall within a distance
+// (centre.go, nuscenes.go), 2D CLEAR-MOT, MT/PT/ML and IDF1 as
+// py-motmetrics computes them (mot.go) and the same for 3D tracks (mot3d.go).
+// It reads ground truth through the dataset readers (datasets/...) and so
+// sits above them; the flag-parsing `ds3d eval KIND` commands that drive it
+// are in apps/ds3d.
 //
 // KITTI reproduces the KITTI object devkit's evaluator
 // (evaluate_object_3d_offline.cpp, kept as a test reference in

@@ -3,41 +3,23 @@ package late
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
 // Config configures late_fusion.
 type Config struct {
-	BoxesKey      string  `toml:"boxes_datamap_key" doc:"key of the []Box3D lidar-frame boxes"`
-	Cameras       int     `toml:"cameras" doc:"number of cameras N; camera n's keys carry the sensor suffix n"`
-	ObjectsKey    string  `toml:"objects_datamap_key" doc:"key of each camera's []Object2D detections, suffixed _n per camera"`
-	IntrinsicsKey string  `toml:"intrinsics_datamap_key" doc:"key of each camera's ds3d.Intrinsics (ds3d's CamN spelling takes n inside)"`
-	ExtrinsicsKey string  `toml:"extrinsics_datamap_key" doc:"key of each camera's lidar→camera ds3d.Mat4 (ds3d's LidarToCamN spelling takes n inside)"`
-	OutputKey     string  `toml:"output_datamap_key" doc:"key of the []FusedDetection output"`
-	IoUThreshold  float64 `toml:"iou_threshold" doc:"least IoU between a projected 3D box and a 2D detection to fuse them"`
-	Near          float64 `toml:"near" doc:"metres: box corners nearer the camera are not projected"`
-	ScoreFusion   string  `toml:"score_fusion" doc:"fused score: mean, max or product of the 3D and 2D scores"`
-	KeepUnmatched bool    `toml:"keep_unmatched" doc:"also output 3D boxes no camera confirmed (CamID −1, fused score = 3D score)"`
-	Relabel       bool    `toml:"relabel_boxes" doc:"give the matched 3D boxes (under boxes_datamap_key) the 2D class and the fused score"`
-}
-
-// Validate checks the config.
-func (c *Config) Validate() error {
-	switch {
-	case c.Cameras < 1:
-		return ds3d.ConfigErrorf("cameras", "must be ≥ 1, got %d", c.Cameras)
-	case !(c.IoUThreshold > 0 && c.IoUThreshold <= 1):
-		return ds3d.ConfigErrorf("iou_threshold", "must be in (0, 1], got %v", c.IoUThreshold)
-	case c.Near <= 0 || math.IsNaN(c.Near):
-		return ds3d.ConfigErrorf("near", "must be positive, got %v", c.Near)
-	case c.ScoreFusion != "mean" && c.ScoreFusion != "max" && c.ScoreFusion != "product":
-		return ds3d.ConfigErrorf("score_fusion", "expected mean, max or product, got %q", c.ScoreFusion)
-	case c.BoxesKey == "" || c.OutputKey == "" || c.ObjectsKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "keys must not be empty")
-	}
-	return nil
+	BoxesKey         string `toml:"boxes_datamap_key" nonempty:"true" doc:"key of the []Box3D lidar-frame boxes"`
+	Cameras          int    `toml:"cameras" min:"1" doc:"number of cameras N; camera n's keys carry the sensor suffix n"`
+	ObjectsKey       string `toml:"objects_datamap_key" nonempty:"true" doc:"key of each camera's []Object2D detections, suffixed _n per camera"`
+	IntrinsicsKey    string `toml:"intrinsics_datamap_key" doc:"key of each camera's ds3d.Intrinsics (ds3d's CamN spelling takes n inside)"`
+	ExtrinsicsKey    string `toml:"extrinsics_datamap_key" doc:"key of each camera's lidar→camera ds3d.Mat4 (ds3d's LidarToCamN spelling takes n inside)"`
+	ds3d.OutputGroup `doc:"key of the []FusedDetection output"`
+	IoUThreshold     float64 `toml:"iou_threshold" min:">0" max:"1" runtime:"true" doc:"least IoU between a projected 3D box and a 2D detection to fuse them"`
+	Near             float64 `toml:"near" min:">0" unit:"m" doc:"metres: box corners nearer the camera are not projected"`
+	ScoreFusion      string  `toml:"score_fusion" enum:"mean|max|product" doc:"fused score: mean, max or product of the 3D and 2D scores"`
+	KeepUnmatched    bool    `toml:"keep_unmatched" doc:"also output 3D boxes no camera confirmed (CamID −1, fused score = 3D score)"`
+	Relabel          bool    `toml:"relabel_boxes" doc:"give the matched 3D boxes (under boxes_datamap_key) the 2D class and the fused score"`
 }
 
 // Filter is the late_fusion component.
@@ -59,6 +41,13 @@ func New(c *Config) *Filter {
 		f.keys = append(f.keys, [3]ds3d.Key{ds3d.Key(c.ObjectsKey).Sensor(n), ds3d.Key(c.IntrinsicsKey).Sensor(n), ds3d.Key(c.ExtrinsicsKey).Sensor(n)})
 	}
 	return f
+}
+
+// Update applies a new iou_threshold between two datamaps.
+func (f *Filter) Update(cfg any) error {
+	f.cfg.IoUThreshold = cfg.(*Config).IoUThreshold
+	f.params.IoUThreshold = f.cfg.IoUThreshold
+	return nil
 }
 
 // Process fuses the datamap's boxes with its cameras' detections. The
@@ -115,7 +104,7 @@ func init() {
 			return &Config{
 				BoxesKey: string(ds3d.KeyLidar3DBboxRawData), Cameras: 1, ObjectsKey: string(ds3d.KeyObject2DBbox),
 				IntrinsicsKey: string(ds3d.KeyCamIntrinsicMatrix), ExtrinsicsKey: string(ds3d.KeyLidarToCamExtrinsic),
-				OutputKey: string(ds3d.KeyFusedDetection), IoUThreshold: 0.3, Near: 0.5, ScoreFusion: "mean",
+				OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyFusedDetection)}, IoUThreshold: 0.3, Near: 0.5, ScoreFusion: "mean",
 			}
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(c), nil })

@@ -89,8 +89,8 @@ func TestComponentRelabels(t *testing.T) {
 	in.Set(ds3d.KeyLidarToCamExtrinsic.Sensor(0), cam)
 	cfg := &Config{BoxesKey: string(ds3d.KeyLidar3DBboxRawData), Cameras: 1, ObjectsKey: string(ds3d.KeyObject2DBbox),
 		IntrinsicsKey: string(ds3d.KeyCamIntrinsicMatrix), ExtrinsicsKey: string(ds3d.KeyLidarToCamExtrinsic),
-		OutputKey: string(ds3d.KeyFusedDetection), IoUThreshold: 0.3, Near: 0.5, ScoreFusion: "mean", KeepUnmatched: true, Relabel: true}
-	if err := cfg.Validate(); err != nil {
+		OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyFusedDetection)}, IoUThreshold: 0.3, Near: 0.5, ScoreFusion: "mean", KeepUnmatched: true, Relabel: true}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	var out *ds3d.DataMap

@@ -20,37 +20,15 @@ const (
 
 // Config configures multisensor_mixer.
 type Config struct {
-	Policy         string    `toml:"policy" doc:"matching policy: approximate_time (minimal-span sets, ROS ApproximateTime) or publish_on (one input drives, others take the nearest)"`
-	PublishOn      int       `toml:"publish_on" doc:"publish_on policy: the input port whose every datamap is published (e.g. the lidar)"`
-	MaxIntervalMs  float64   `toml:"max_interval_ms" doc:"largest allowed time span between matched datamaps, in ms; 0 means unbounded"`
-	LowerBoundMs   []float64 `toml:"inter_message_lower_bound_ms" doc:"per input: the least time between two of its datamaps, in ms (lets approximate_time publish sooner); missing entries are 0"`
-	QueueSize      int       `toml:"queue_size" doc:"datamaps held per input while waiting for a match; the oldest is dropped beyond it"`
-	TimeoutMs      float64   `toml:"timeout_ms" doc:"publish_on policy: wall time to wait for the other inputs before publishing with what has arrived; 0 waits until they catch up or end"`
+	Policy         string    `toml:"policy" enum:"approximate_time|publish_on" doc:"matching policy: approximate_time (minimal-span sets, ROS ApproximateTime) or publish_on (one input drives, others take the nearest)"`
+	PublishOn      int       `toml:"publish_on" min:"0" doc:"publish_on policy: the input port whose every datamap is published (e.g. the lidar)"`
+	MaxIntervalMs  float64   `toml:"max_interval_ms" min:"0" unit:"ms" doc:"largest allowed time span between matched datamaps, in ms; 0 means unbounded"`
+	LowerBoundMs   []float64 `toml:"inter_message_lower_bound_ms" min:"0" unit:"ms" doc:"per input: the least time between two of its datamaps, in ms (lets approximate_time publish sooner); missing entries are 0"`
+	QueueSize      int       `toml:"queue_size" min:"1" doc:"datamaps held per input while waiting for a match; the oldest is dropped beyond it"`
+	TimeoutMs      float64   `toml:"timeout_ms" min:"0" unit:"ms" doc:"publish_on policy: wall time to wait for the other inputs before publishing with what has arrived; 0 waits until they catch up or end"`
 	ForceSync      bool      `toml:"force_sync" doc:"publish_on policy: never publish without a datamap from every input (drop instead)"`
 	KeepPortSuffix bool      `toml:"keep_timestamp_per_port" doc:"also keep each input's DS3D::Timestamp+P (its own timestamp) besides the set's DS3D::Timestamp"`
 	RenameKeys     bool      `toml:"rename_keys" doc:"rename every key with the +P suffix of its input (false merges keys as they are; a key present on two inputs is then an error)"`
-}
-
-// Validate checks the config.
-func (c *Config) Validate() error {
-	switch {
-	case c.Policy != PolicyApproximateTime && c.Policy != PolicyPublishOn:
-		return ds3d.ConfigErrorf("policy", "expected %q or %q, got %q", PolicyApproximateTime, PolicyPublishOn, c.Policy)
-	case c.PublishOn < 0:
-		return ds3d.ConfigErrorf("publish_on", "must be a port number ≥ 0, got %d", c.PublishOn)
-	case c.MaxIntervalMs < 0 || math.IsNaN(c.MaxIntervalMs):
-		return ds3d.ConfigErrorf("max_interval_ms", "must be ≥ 0, got %v", c.MaxIntervalMs)
-	case c.QueueSize < 1:
-		return ds3d.ConfigErrorf("queue_size", "must be ≥ 1, got %d", c.QueueSize)
-	case c.TimeoutMs < 0:
-		return ds3d.ConfigErrorf("timeout_ms", "must be ≥ 0, got %v", c.TimeoutMs)
-	}
-	for i, b := range c.LowerBoundMs {
-		if b < 0 {
-			return ds3d.ConfigErrorf("inter_message_lower_bound_ms", "entry %d must be ≥ 0, got %v", i, b)
-		}
-	}
-	return nil
 }
 
 type msg struct {

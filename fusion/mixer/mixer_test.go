@@ -370,7 +370,7 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Policy: PolicyApproximateTime, QueueSize: 0}, 2, "queue_size"},
 		{Config{Policy: PolicyApproximateTime, QueueSize: 1, LowerBoundMs: []float64{1, 2, 3}}, 2, "3 entries for 2 inputs"},
 	} {
-		err := c.cfg.Validate()
+		err := ds3d.CheckConfig(&c.cfg)
 		if err == nil {
 			_, err = New(&c.cfg, c.n, nil)
 		}

@@ -11,38 +11,26 @@ import (
 
 // Config configures point_painting.
 type Config struct {
-	InputKey      string   `toml:"input_datamap_key" doc:"key of the [N,D≥3] f32 lidar points (x, y, z, …)"`
-	OutputKey     string   `toml:"output_datamap_key" doc:"key of the painted points, [N, D+C(+1)] f32: the input's D columns, then one score per class, then the background channel if asked"`
-	Cameras       int      `toml:"cameras" doc:"number of cameras N; camera n's keys carry the sensor suffix n (as late_fusion)"`
-	ObjectsKey    string   `toml:"objects_datamap_key" doc:"key of each camera's []Object2D detections, suffixed _n per camera"`
-	IntrinsicsKey string   `toml:"intrinsics_datamap_key" doc:"key of each camera's ds3d.Intrinsics, with the image size (ds3d's CamN spelling takes n inside)"`
-	ExtrinsicsKey string   `toml:"extrinsics_datamap_key" doc:"key of each camera's lidar→camera ds3d.Mat4 (ds3d's LidarToCamN spelling takes n inside)"`
-	Classes       []string `toml:"classes" doc:"class channels in order: detection label names (as in infer_2d's labelfile); several labels joined by | paint one channel (\"car|truck|bus\"); other labels do not paint"`
-	Background    bool     `toml:"background" doc:"append a background channel: 1 − the largest class score of the point"`
-	Near          float64  `toml:"near" doc:"metres along the camera axis: points at this depth or nearer are not painted by that camera"`
-	MinScore      float64  `toml:"min_score" doc:"detections scoring this or lower do not paint"`
-	MemPoolSize   int      `toml:"mem_pool_size" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,D≥3] f32 lidar points (x, y, z, …)"`
+	ds3d.OutputGroup `doc:"key of the painted points, [N, D+C(+1)] f32: the input's D columns, then one score per class, then the background channel if asked"`
+	Cameras          int      `toml:"cameras" min:"1" max:"64" doc:"number of cameras N; camera n's keys carry the sensor suffix n (as late_fusion)"`
+	ObjectsKey       string   `toml:"objects_datamap_key" nonempty:"true" doc:"key of each camera's []Object2D detections, suffixed _n per camera"`
+	IntrinsicsKey    string   `toml:"intrinsics_datamap_key" nonempty:"true" doc:"key of each camera's ds3d.Intrinsics, with the image size (ds3d's CamN spelling takes n inside)"`
+	ExtrinsicsKey    string   `toml:"extrinsics_datamap_key" nonempty:"true" doc:"key of each camera's lidar→camera ds3d.Mat4 (ds3d's LidarToCamN spelling takes n inside)"`
+	Classes          []string `toml:"classes" doc:"class channels in order: detection label names (as in infer_2d's labelfile); several labels joined by | paint one channel (\"car|truck|bus\"); other labels do not paint"`
+	Background       bool     `toml:"background" doc:"append a background channel: 1 − the largest class score of the point"`
+	Near             float64  `toml:"near" min:"0" unit:"m" doc:"metres along the camera axis: points at this depth or nearer are not painted by that camera"`
+	MinScore         float64  `toml:"min_score" doc:"detections scoring this or lower do not paint"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Validate checks the config.
 func (c *Config) Validate() error {
 	switch {
-	case c.InputKey == "":
-		return ds3d.ConfigErrorf("input_datamap_key", "must not be empty")
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	case c.ObjectsKey == "" || c.IntrinsicsKey == "" || c.ExtrinsicsKey == "":
-		return ds3d.ConfigErrorf("objects_datamap_key", "the camera keys must not be empty")
-	case c.Cameras < 1 || c.Cameras > 64:
-		return ds3d.ConfigErrorf("cameras", "must be 1..64, got %d", c.Cameras)
 	case len(c.Classes) == 0 || len(c.Classes) > 256:
 		return ds3d.ConfigErrorf("classes", "must list 1..256 classes, got %d", len(c.Classes))
-	case !(c.Near >= 0) || math.IsInf(c.Near, 0):
-		return ds3d.ConfigErrorf("near", "must be a finite depth ≥ 0, got %v", c.Near)
 	case math.IsNaN(c.MinScore) || math.IsInf(c.MinScore, 0):
 		return ds3d.ConfigErrorf("min_score", "must be finite, got %v", c.MinScore)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	seen := map[string]int{}
 	for i, names := range ParseClasses(c.Classes) {
@@ -192,10 +180,10 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "point_painting",
 		`PointPainting (Vora et al., CVPR 2020) with 2D detection boxes: projects each lidar point into every camera (lidar_alignment_filter's keys and projection) and appends one channel per class — the best score of the class's boxes containing the point, max over the cameras — plus an optional background channel; [N,D] → [N,D+C(+1)] f32 under DS3D::LidarPaintedXYZI.`,
 		func() *Config {
-			return &Config{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(KeyLidarPainted), Cameras: 1,
+			return &Config{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(KeyLidarPainted)}, Cameras: 1,
 				ObjectsKey: string(ds3d.KeyObject2DBbox), IntrinsicsKey: string(ds3d.KeyCamIntrinsicMatrix),
 				ExtrinsicsKey: string(ds3d.KeyLidarToCamExtrinsic), Classes: []string{"car", "person", "bicycle"},
-				Near: 0.5, MemPoolSize: 4}
+				Near: 0.5, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(c) })
 }

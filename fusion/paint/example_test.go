@@ -12,9 +12,9 @@ import (
 // centre, inside a car box: the point gains car 0.8, person 0 and the
 // background 1 − 0.8.
 func Example() {
-	f, _ := paint.New(&paint.Config{InputKey: "DS3D::LidarXYZI", OutputKey: string(paint.KeyLidarPainted), Cameras: 1,
+	f, _ := paint.New(&paint.Config{InputGroup: ds3d.InputGroup{InputKey: "DS3D::LidarXYZI"}, OutputGroup: ds3d.OutputGroup{OutputKey: string(paint.KeyLidarPainted)}, Cameras: 1,
 		ObjectsKey: "DS3D::Object2DBboxKey", IntrinsicsKey: "DS3D::CamN_IntrinsicMatrix", ExtrinsicsKey: "DS3D::LidarToCamN_ExtrinsicMatrix",
-		Classes: []string{"car", "person"}, Background: true, Near: 0.5, MemPoolSize: 1})
+		Classes: []string{"car", "person"}, Background: true, Near: 0.5, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}})
 	m := ds3d.NewDataMap()
 	pts := ds3d.NewLidarFrame(1)
 	copy(ds3d.AsFloat32(pts), []float32{10, 0, 0, 0.5})

@@ -73,7 +73,7 @@ func loadKeyframe(t testing.TB) *keyframe {
 			kf.pts[4*i+c] = math.Float32frombits(binary.LittleEndian.Uint32(b[20*i+4*c:]))
 		}
 	}
-	kf.align = align.Config{InputKey: "DS3D::LidarXYZI", DepthMap: "none", DepthScale: 256, MemPoolSize: 1}
+	kf.align = align.Config{InputGroup: ds3d.InputGroup{InputKey: "DS3D::LidarXYZI"}, DepthMap: "none", DepthScale: 256, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}}
 	k := 0
 	for i, name := range nusctest.CameraNames {
 		im := d.Images[name]
@@ -121,7 +121,7 @@ func (kf *keyframe) dataMap(t testing.TB, al *align.Filter) *ds3d.DataMap {
 
 func newAlign(t testing.TB, kf *keyframe) *align.Filter {
 	t.Helper()
-	if err := kf.align.Validate(); err != nil {
+	if err := ds3d.CheckConfig(kf.align); err != nil {
 		t.Fatal(err)
 	}
 	al, err := align.NewFilter(&kf.align)
@@ -132,9 +132,9 @@ func newAlign(t testing.TB, kf *keyframe) *align.Filter {
 }
 
 func testConfig(cameras int, bg bool) *Config {
-	return &Config{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(KeyLidarPainted), Cameras: cameras,
+	return &Config{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(KeyLidarPainted)}, Cameras: cameras,
 		ObjectsKey: string(ds3d.KeyObject2DBbox), IntrinsicsKey: string(ds3d.KeyCamIntrinsicMatrix),
-		ExtrinsicsKey: string(ds3d.KeyLidarToCamExtrinsic), Classes: testClasses, Background: bg, Near: 0.5, MemPoolSize: 2}
+		ExtrinsicsKey: string(ds3d.KeyLidarToCamExtrinsic), Classes: testClasses, Background: bg, Near: 0.5, PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}}
 }
 
 // TestNuScenesMatchesNumpy paints the keyframe's 34,688 points with the

@@ -22,7 +22,7 @@ var (
 // (all cameras lookX) and returns the output rows.
 func paintOnce(t *testing.T, cfg *Config, pts []float32, dets ...[]ds3d.Object2D) []float32 {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	f, err := New(cfg)
@@ -145,12 +145,12 @@ func TestConfigValidation(t *testing.T) {
 	} {
 		c := testConfig(1, false)
 		tc.edit(c)
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: error %v, want one naming %s", c, err, tc.key)
 		}
 	}
-	if err := testConfig(6, true).Validate(); err != nil {
+	if err := ds3d.CheckConfig(testConfig(6, true)); err != nil {
 		t.Error(err)
 	}
 }

@@ -2,7 +2,6 @@ package track3d
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"strings"
 
@@ -13,56 +12,29 @@ import (
 // where they mean the same.
 type Config struct {
 	BoxesKey        string  `toml:"boxes_datamap_key" doc:"key of the []Box3D detections; the tracked boxes replace them"`
-	ProbationAge    int     `toml:"probation_age" doc:"hits in a row before a track is confirmed and gets an id (nvtracker probationAge)"`
-	MaxShadowAge    int     `toml:"max_shadow_age" doc:"missed frames a confirmed track coasts through before it is deleted (nvtracker maxShadowTrackingAge)"`
+	ProbationAge    int     `toml:"probation_age" min:"1" doc:"hits in a row before a track is confirmed and gets an id (nvtracker probationAge)"`
+	MaxShadowAge    int     `toml:"max_shadow_age" min:"0" doc:"missed frames a confirmed track coasts through before it is deleted (nvtracker maxShadowTrackingAge)"`
 	OutputShadows   bool    `toml:"output_shadows" doc:"also output confirmed tracks that missed this frame (their predicted box)"`
 	OutputTentative bool    `toml:"output_tentative" doc:"also output tracks still in probation (TrackID −1)"`
-	GateMeters      float64 `toml:"gate_m" doc:"largest BEV centre distance between a track's prediction and a detection to associate them, metres"`
+	GateMeters      float64 `toml:"gate_m" min:">0" unit:"m" doc:"largest BEV centre distance between a track's prediction and a detection to associate them, metres"`
 	ClassAware      bool    `toml:"class_aware" doc:"associate detections only with tracks of the same class id"`
-	AccelNoise      float64 `toml:"accel_noise" doc:"process noise of the constant-velocity model: acceleration spectral density, (m/s²)²·s"`
-	PosNoise        float64 `toml:"position_noise" doc:"measurement standard deviation of box centres, metres"`
-	YawNoise        float64 `toml:"yaw_noise" doc:"measurement standard deviation of headings, radians"`
-	SizeNoise       float64 `toml:"size_noise" doc:"measurement standard deviation of box sizes, metres"`
-	InitVelStd      float64 `toml:"initial_velocity_std" doc:"standard deviation of a new track's unknown velocity, m/s"`
+	AccelNoise      float64 `toml:"accel_noise" min:">0" doc:"process noise of the constant-velocity model: acceleration spectral density, (m/s²)²·s"`
+	PosNoise        float64 `toml:"position_noise" min:">0" unit:"m" doc:"measurement standard deviation of box centres, metres"`
+	YawNoise        float64 `toml:"yaw_noise" min:">0" unit:"rad" doc:"measurement standard deviation of headings, radians"`
+	SizeNoise       float64 `toml:"size_noise" min:">0" unit:"m" doc:"measurement standard deviation of box sizes, metres"`
+	InitVelStd      float64 `toml:"initial_velocity_std" min:">0" unit:"m/s" doc:"standard deviation of a new track's unknown velocity, m/s"`
 
-	MotionModel       string            `toml:"motion_model" doc:"motion model of tracks whose class has no class_motion entry: cv (constant velocity) or ctrv (constant turn rate and velocity, for vehicles)"`
+	MotionModel       string            `toml:"motion_model" enum:"cv|ctrv" doc:"motion model of tracks whose class has no class_motion entry: cv (constant velocity) or ctrv (constant turn rate and velocity, for vehicles)"`
 	ClassMotion       map[string]string `toml:"class_motion" doc:"per-class motion model, a [component.config.class_motion] table of label = \"cv\"|\"ctrv\" (e.g. Car = \"ctrv\"); a key of digits is a class id; labels match first"`
-	CTRVAccelNoise    float64           `toml:"ctrv_accel_noise" doc:"CTRV process noise: spectral density of the acceleration along the heading, (m/s²)²·s"`
-	CTRVYawAccelNoise float64           `toml:"ctrv_yaw_accel_noise" doc:"CTRV process noise: spectral density of the yaw acceleration, (rad/s²)²·s"`
-	CTRVLateralNoise  float64           `toml:"ctrv_lateral_noise" doc:"CTRV process noise: spectral density of a sideways drift of the centre, m²/s"`
-	CTRVYawNoise      float64           `toml:"ctrv_yaw_noise" doc:"CTRV measurement standard deviation of headings, radians (0: yaw_noise); the heading steers the CTRV prediction, so a detector with jittery headings wants it larger"`
-	CTRVInitYawRate   float64           `toml:"ctrv_initial_yaw_rate_std" doc:"standard deviation of a new CTRV track's unknown yaw rate, rad/s"`
+	CTRVAccelNoise    float64           `toml:"ctrv_accel_noise" min:">0" doc:"CTRV process noise: spectral density of the acceleration along the heading, (m/s²)²·s"`
+	CTRVYawAccelNoise float64           `toml:"ctrv_yaw_accel_noise" min:">0" doc:"CTRV process noise: spectral density of the yaw acceleration, (rad/s²)²·s"`
+	CTRVLateralNoise  float64           `toml:"ctrv_lateral_noise" min:">0" doc:"CTRV process noise: spectral density of a sideways drift of the centre, m²/s"`
+	CTRVYawNoise      float64           `toml:"ctrv_yaw_noise" min:"0" unit:"rad" doc:"CTRV measurement standard deviation of headings, radians (0: yaw_noise); the heading steers the CTRV prediction, so a detector with jittery headings wants it larger"`
+	CTRVInitYawRate   float64           `toml:"ctrv_initial_yaw_rate_std" min:">0" unit:"rad/s" doc:"standard deviation of a new CTRV track's unknown yaw rate, rad/s"`
 }
 
 // Validate checks the config.
 func (c *Config) Validate() error {
-	pos := func(key string, v float64) error {
-		if !(v > 0) || math.IsInf(v, 0) {
-			return ds3d.ConfigErrorf(key, "must be positive, got %v", v)
-		}
-		return nil
-	}
-	switch {
-	case c.ProbationAge < 1:
-		return ds3d.ConfigErrorf("probation_age", "must be ≥ 1, got %d", c.ProbationAge)
-	case c.MaxShadowAge < 0:
-		return ds3d.ConfigErrorf("max_shadow_age", "must be ≥ 0, got %d", c.MaxShadowAge)
-	}
-	for _, kv := range []struct {
-		k string
-		v float64
-	}{{"gate_m", c.GateMeters}, {"accel_noise", c.AccelNoise}, {"position_noise", c.PosNoise}, {"yaw_noise", c.YawNoise}, {"size_noise", c.SizeNoise}, {"initial_velocity_std", c.InitVelStd},
-		{"ctrv_accel_noise", c.CTRVAccelNoise}, {"ctrv_yaw_accel_noise", c.CTRVYawAccelNoise}, {"ctrv_lateral_noise", c.CTRVLateralNoise}, {"ctrv_initial_yaw_rate_std", c.CTRVInitYawRate}} {
-		if err := pos(kv.k, kv.v); err != nil {
-			return err
-		}
-	}
-	if !(c.CTRVYawNoise >= 0) || math.IsInf(c.CTRVYawNoise, 0) {
-		return ds3d.ConfigErrorf("ctrv_yaw_noise", "must be ≥ 0 (0: yaw_noise), got %v", c.CTRVYawNoise)
-	}
-	if _, err := ParseModel(c.MotionModel); err != nil {
-		return ds3d.ConfigErrorf("motion_model", "%v", err)
-	}
 	for k, v := range c.ClassMotion {
 		if k == "" {
 			return ds3d.ConfigErrorf("class_motion", "empty class name")

@@ -111,7 +111,7 @@ func TestCTRVJacobian(t *testing.T) {
 func turningRun(t *testing.T, model string) (posRMSE, yawRMSE, velRMSE float64, ids map[int64]bool, mot string) {
 	c := DefaultConfig()
 	c.MotionModel = model
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	tk := New(c.Params())
@@ -185,7 +185,7 @@ func TestCTRVTurningVehicle(t *testing.T) {
 func TestClassMotion(t *testing.T) {
 	c := DefaultConfig()
 	c.ClassMotion = map[string]string{"Car": "ctrv", "2": "ctrv", "Pedestrian": "cv"}
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Fatal(err)
 	}
 	p := c.Params()
@@ -212,7 +212,7 @@ func TestClassMotion(t *testing.T) {
 		c := DefaultConfig()
 		mutate(c)
 		var ce *ds3d.ConfigError
-		if err := c.Validate(); !errors.As(err, &ce) || ce.Key != key {
+		if err := ds3d.CheckConfig(c); !errors.As(err, &ce) || ce.Key != key {
 			t.Errorf("%s: got %v", key, err)
 		}
 	}

@@ -19,9 +19,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 // Info is the keyframe's info JSON, relative to datasets/samples.
@@ -166,11 +166,11 @@ cams:
 			}
 		}
 		b := c.Img.Bounds()
-		fr, err := camera.NewColorFrame(b.Dx(), b.Dy(), false)
+		fr, err := decode.NewColorFrame(b.Dx(), b.Dy(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := camera.ToFrame(fr, c.Img); err != nil {
+		if err := decode.ToFrame(fr, c.Img); err != nil {
 			t.Fatal(err)
 		}
 		m.SetFrame(ds3d.KeyColorFrame.Sensor(i).Port(1), fr)

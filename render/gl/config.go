@@ -43,16 +43,16 @@ const maxSide = 16384
 // Config configures gl_render. Keys shared with raster_render have the same
 // names and meanings.
 type Config struct {
-	View         string    `toml:"view" doc:"\"perspective\" (3D camera at view_position looking at view_target), \"bev\" (orthographic top view over x_range × y_range, the render/raster BEV convention) or \"front\" (orthographic view along +x from behind over y_range × z_range, x_range the depth slab)"`
-	WindowWidth  int       `toml:"window_width" doc:"window (or offscreen frame) width in pixels"`
-	WindowHeight int       `toml:"window_height" doc:"window (or offscreen frame) height in pixels"`
+	View         string    `toml:"view" enum:"perspective|bev|front" doc:"\"perspective\" (3D camera at view_position looking at view_target), \"bev\" (orthographic top view over x_range × y_range, the render/raster BEV convention) or \"front\" (orthographic view along +x from behind over y_range × z_range, x_range the depth slab)"`
+	WindowWidth  int       `toml:"window_width" min:"1" max:"16384" doc:"window (or offscreen frame) width in pixels"`
+	WindowHeight int       `toml:"window_height" min:"1" max:"16384" doc:"window (or offscreen frame) height in pixels"`
 	WindowTitle  string    `toml:"window_title" doc:"window title"`
 	Headless     bool      `toml:"headless" doc:"render into an offscreen framebuffer of a hidden window (needs an X server such as Xvfb, but shows nothing); frames go to output_dir"`
 	HoldOnEOS    bool      `toml:"hold_on_eos" doc:"shown window: at end of stream keep showing the last frame until the window is closed"`
 	StartPaused  bool      `toml:"start_paused" doc:"shown window: start paused (space resumes, N or → steps one frame)"`
 	OutputDir    ds3d.Path `toml:"output_dir" doc:"folder PNG frames are written to (created when missing); empty writes none (screenshots then go to the working folder)"`
 	Filename     string    `toml:"filename" doc:"PNG file name pattern with one integer verb for DS3D::FrameNumber (a running count when absent)"`
-	PNGCompress  string    `toml:"png_compression" doc:"PNG compression: default, fast, best or none"`
+	PNGCompress  string    `toml:"png_compression" enum:"default|fast|best|none" doc:"PNG compression: default, fast, best or none"`
 	OutputVideo  ds3d.Path `toml:"output_video" doc:"video file every frame is also written to, from the same read-back frame as the PNGs: .mp4 is H.264 (libx264, yuv420p, CRF 23) through an ffmpeg subprocess (needs ffmpeg on PATH and an even window size), .avi is Motion-JPEG (quality 85, pure Go); empty writes none"`
 	VideoFPS     int       `toml:"video_fps" doc:"frame rate written into output_video"`
 
@@ -66,11 +66,11 @@ type Config struct {
 	ColorCoordUnits string     `toml:"color_coord_units" doc:"color_by = \"rgb\": the coordinates are \"normalized\" texture coordinates ((u + ½)/W, (v + ½)/H, depth2point's default) or \"pixels\" (column u, row v)"`
 	ColorFrameKey   string     `toml:"color_frame_key" doc:"color_by = \"rgb\": key of the RGB or RGBA u8 colour image the coordinates index"`
 	LidarColor      [3]uint8   `toml:"lidar_color" doc:"RGB colour of points with color_by = \"fixed\""`
-	PointSize       float64    `toml:"point_size" doc:"point size in pixels (squares)"`
-	LineWidth       float64    `toml:"line_width" doc:"box, grid and axis line width in pixels"`
+	PointSize       float64    `toml:"point_size" min:">0" max:"64" doc:"point size in pixels (squares)"`
+	LineWidth       float64    `toml:"line_width" min:">0" max:"16" doc:"box, grid and axis line width in pixels"`
 	BoxesOnTop      bool       `toml:"boxes_on_top" doc:"draw boxes over the points (no depth test) so they are never hidden"`
 	Labels          bool       `toml:"enable_label" doc:"write each box's label, score and track id above it (5×7 bitmap font); ds3d's enable_label"`
-	LabelScale      int        `toml:"label_scale" doc:"label font scale (1: 5×7-pixel glyphs)"`
+	LabelScale      int        `toml:"label_scale" min:"1" max:"16" doc:"label font scale (1: 5×7-pixel glyphs)"`
 
 	ViewPosition    [3]float64 `toml:"view_position" doc:"perspective: camera position in the lidar frame (metres)"`
 	ViewTarget      [3]float64 `toml:"view_target" doc:"perspective: point the camera looks at"`
@@ -83,11 +83,11 @@ type Config struct {
 	YRange [2]float64 `toml:"y_range" doc:"BEV and front: lateral range [min, max] in metres (lidar y, left in the image); metres per pixel follow from window_width"`
 	ZRange [2]float64 `toml:"z_range" doc:"front: height range [min, max] in metres (lidar z, up in the image)"`
 
-	GridStep   float64  `toml:"grid_step" doc:"metres between ground grid lines through the origin; 0 draws none"`
+	GridStep   float64  `toml:"grid_step" min:"0" unit:"m" doc:"metres between ground grid lines through the origin; 0 draws none"`
 	GridExtent float64  `toml:"grid_extent" doc:"perspective: the grid covers [−grid_extent, grid_extent] in x and y (the BEV grid covers its ranges)"`
 	GridZ      float64  `toml:"grid_z" doc:"height of the ground grid in the lidar frame (roof lidars sit about 1.7 m above the ground)"`
 	GridColor  [3]uint8 `toml:"grid_color" doc:"RGB colour of the grid"`
-	AxisLength float64  `toml:"axis_length" doc:"length in metres of the x (red), y (green), z (blue) axes at the origin; 0 draws none"`
+	AxisLength float64  `toml:"axis_length" min:"0" unit:"m" doc:"length in metres of the x (red), y (green), z (blue) axes at the origin; 0 draws none"`
 
 	HUD bool `toml:"hud" doc:"draw a heads-up line at the bottom left: frames per second, DS3D::FrameNumber, DS3D::Timestamp (seconds), point and box counts (5×7 bitmap font at label_scale)"`
 
@@ -130,32 +130,13 @@ func finite(v ...float64) bool {
 // Validate checks every key and names the first bad one.
 func (c *Config) Validate() error {
 	switch {
-	case c.View != ViewPerspective && c.View != ViewBEV && c.View != ViewFront:
-		return ds3d.ConfigErrorf("view", "must be %q, %q or %q, got %q", ViewPerspective, ViewBEV, ViewFront, c.View)
-	case c.WindowWidth <= 0 || c.WindowWidth > maxSide:
-		return ds3d.ConfigErrorf("window_width", "must be 1..%d pixels, got %d", maxSide, c.WindowWidth)
-	case c.WindowHeight <= 0 || c.WindowHeight > maxSide:
-		return ds3d.ConfigErrorf("window_height", "must be 1..%d pixels, got %d", maxSide, c.WindowHeight)
-	case !(c.PointSize > 0 && c.PointSize <= 64):
-		return ds3d.ConfigErrorf("point_size", "must be in (0, 64] pixels, got %v", c.PointSize)
-	case !(c.LineWidth > 0 && c.LineWidth <= 16):
-		return ds3d.ConfigErrorf("line_width", "must be in (0, 16] pixels, got %v", c.LineWidth)
-	case c.LabelScale < 1 || c.LabelScale > 16:
-		return ds3d.ConfigErrorf("label_scale", "must be 1..16, got %d", c.LabelScale)
-	case !(c.GridStep >= 0) || math.IsInf(c.GridStep, 0):
-		return ds3d.ConfigErrorf("grid_step", "must be ≥ 0, got %v", c.GridStep)
 	case c.GridStep > 0 && !(c.GridExtent > 0 && c.GridExtent/c.GridStep <= 1000):
 		return ds3d.ConfigErrorf("grid_extent", "must be > 0 and at most 1000 grid steps, got %v", c.GridExtent)
 	case !finite(c.GridZ):
 		return ds3d.ConfigErrorf("grid_z", "must be finite, got %v", c.GridZ)
-	case !(c.AxisLength >= 0) || math.IsInf(c.AxisLength, 0):
-		return ds3d.ConfigErrorf("axis_length", "must be ≥ 0, got %v", c.AxisLength)
 	}
 	if err := checkColor("", c.ColorBy, c.ValueRange, c); err != nil {
 		return err
-	}
-	if _, ok := pngLevels[c.PNGCompress]; !ok {
-		return ds3d.ConfigErrorf("png_compression", "must be default, fast, best or none, got %q", c.PNGCompress)
 	}
 	if err := checkFilename("filename", c.Filename); err != nil {
 		return err

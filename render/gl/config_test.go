@@ -49,7 +49,7 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		c := gl.NewConfig()
 		tc.set(c)
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		var ce *ds3d.ConfigError
 		if !errors.As(err, &ce) || ce.Key != tc.key {
 			t.Errorf("%s: err = %v, want a ConfigError for %s", tc.key, err, tc.key)
@@ -58,7 +58,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: NewRenderer accepted a bad config", tc.key)
 		}
 	}
-	if err := gl.NewConfig().Validate(); err != nil {
+	if err := ds3d.CheckConfig(gl.NewConfig()); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
 }
@@ -126,40 +126,6 @@ func TestExampleViewKITTI(t *testing.T) {
 		if n < img.Bounds().Dx()*img.Bounds().Dy()/4/50 {
 			t.Errorf("%s: only %d sampled pixels are not background", name, n)
 		}
-	}
-}
-
-// TestView renders the KITTI sample through View headless and finds the
-// pedestrian label box's colour.
-func TestView(t *testing.T) {
-	needDisplay(t)
-	out := t.TempDir()
-	velo := sampledata.Sample(t, "kitti/velodyne/000000.bin")
-	c := kittiConfig()
-	if err := gl.View(context.Background(), []string{velo, velo}, gl.ViewOptions{Config: c, OutDir: out}); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"frame_000000.png", "frame_000001.png"} {
-		img := decodePNG(t, filepath.Join(out, f))
-		_, boxes := kittiSample(t)
-		red := raster.BoxColor(boxes[0].Color, boxes[0].ClassID, nil) // KITTI 000000: one pedestrian
-		n := 0
-		for y := 0; y < img.Rect.Dy(); y++ {
-			for x := 0; x < img.Rect.Dx(); x++ {
-				if img.RGBAAt(x, y) == red {
-					n++
-				}
-			}
-		}
-		if n < 100 {
-			t.Errorf("%s: %d pixels of the box colour %v", f, n, red)
-		}
-	}
-	if err := gl.View(context.Background(), nil, gl.ViewOptions{OutDir: out}); err == nil {
-		t.Error("View with no files: no error")
-	}
-	if err := gl.View(context.Background(), []string{filepath.Join(out, "nope.pcd")}, gl.ViewOptions{OutDir: out}); err == nil {
-		t.Error("View of a missing file: no error")
 	}
 }
 

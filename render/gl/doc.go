@@ -2,12 +2,11 @@
 // component gl_render, which draws each datamap's lidar points (coloured by
 // intensity, height, range or a fixed colour on render/raster's Turbo colour
 // map), its 3D boxes as wireframes (12 edges and a cross on the front face,
-// +x of the box, in the class colour of raster.BoxColor, with labels in
-// raster's 5×7 font), a ground grid and the x/y/z axes, through GLFW and
+// +x of the box, in the class colour of core2d/draw.BoxColor, with labels in
+// core2d/draw's 5×7 font), a ground grid and the x/y/z axes, through GLFW and
 // OpenGL 3.3 core — in a window with mouse orbit/pan/zoom and keys, or
 // headless into a framebuffer object of a hidden window, writing PNG frames
 // and, with output_video, an H.264 MP4 (ffmpeg) or Motion-JPEG AVI.
-// View is the body of `ds3d view FILE...`.
 //
 // # Ensemble
 //

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/nusctest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	gl "github.com/ds3d-go/ds3d-go/render/gl"
-	"github.com/ds3d-go/ds3d-go/render/raster"
 )
 
 // nuKeyframe is the bundled nuScenes keyframe (internal/nusctest) with the
@@ -41,7 +41,7 @@ func bevfusionConfig(t testing.TB) *gl.Config {
 	cfg := gl.NewConfig()
 	dstest.ComponentConfig(t, filepath.Join(sampledata.RepoRoot(t), "apps", "bevfusion", "config.toml"), "viewer", cfg)
 	cfg.OutputDir = ""
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -169,16 +169,16 @@ func TestEnsembleNuScenes(t *testing.T) {
 	got := img.RGBAAt(eu, ev)
 	okc := false
 	for d := -1; d <= 1; d++ {
-		okc = okc || got == raster.Colormap(tc+float64(d)/255)
+		okc = okc || got == draw.Colormap(tc+float64(d)/255)
 	}
 	if !okc {
-		t.Errorf("marker pixel (%d, %d) = %v, want the depth colour %v (t = %.4f)", eu, ev, got, raster.Colormap(tc), tc)
+		t.Errorf("marker pixel (%d, %d) = %v, want the depth colour %v (t = %.4f)", eu, ev, got, draw.Colormap(tc), tc)
 	}
 
 	// (d) GT box corners in CAM_FRONT carry their box colour (±1 pixel).
 	checked, hit := 0, 0
 	for _, q := range kf.CornerPixels(&front, r) {
-		want := raster.BoxColor(kf.Boxes[q.Box].Color, kf.Boxes[q.Box].ClassID, nil)
+		want := draw.BoxColor(kf.Boxes[q.Box].Color, kf.Boxes[q.Box].ClassID, nil)
 		checked++
 		if near(img, q.X, q.Y, 1, want) {
 			hit++
@@ -292,7 +292,7 @@ func TestLayoutErrors(t *testing.T) {
 		bad := good
 		tc.set(&bad)
 		c.RenderGraph = []gl.Layout{good, bad}
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		var ce *ds3d.ConfigError
 		if !errors.As(err, &ce) || ce.Key != tc.key {
 			t.Errorf("%s: err = %v, want a ConfigError for %s", tc.key, err, tc.key)
@@ -301,7 +301,7 @@ func TestLayoutErrors(t *testing.T) {
 	// Overlapping tiles are allowed.
 	c := gl.NewConfig()
 	c.RenderGraph = []gl.Layout{good, {Type: gl.RenderLidar3D, Layout: [4]float64{0.25, 0.25, 1, 1}, View: gl.ViewBEV}}
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Errorf("overlapping tiles: %v", err)
 	}
 }

@@ -24,7 +24,7 @@ type Renderer struct {
 
 // NewRenderer fails without cgo.
 func NewRenderer(c *Config, _ *ds3d.Env) (*Renderer, error) {
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		return nil, err
 	}
 	return nil, errNoCgo

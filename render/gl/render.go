@@ -76,7 +76,7 @@ type Renderer struct {
 // NewRenderer makes a renderer from a validated config; env may be nil.
 // Nothing touches the display before Start.
 func NewRenderer(c *Config, env *ds3d.Env) (*Renderer, error) {
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		return nil, err
 	}
 	r := &Renderer{cfg: *c, name: "gl_render", done: make(chan error, 1), warned: map[ds3d.Key]bool{}}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/datasets/kitti"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
@@ -177,7 +178,7 @@ func TestKITTIPerspective(t *testing.T) {
 	if abs(cu-u) > 1 || abs(cv-v) > 1 || box.Dx() != 9 || box.Dy() != 9 {
 		t.Errorf("marker drawn at %v (centre %d, %d), want a 9×9 square centred on (%d, %d) ±1", box, cu, cv, u, v)
 	}
-	top := raster.Colormap(1)
+	top := draw.Colormap(1)
 	for dv := -1; dv <= 1; dv++ {
 		for du := -1; du <= 1; du++ {
 			if got := imgs[0].RGBAAt(u+du, v+dv); got != top {
@@ -189,7 +190,7 @@ func TestKITTIPerspective(t *testing.T) {
 	// (b) Box corners carry the box colour within ±1 pixel.
 	checked := 0
 	for i := range boxes {
-		want := raster.BoxColor(boxes[i].Color, boxes[i].ClassID, nil)
+		want := draw.BoxColor(boxes[i].Color, boxes[i].ClassID, nil)
 		for k, q := range boxes[i].Corners() {
 			xw, yw, ok := clipPoint(c, [3]float64{q.X, q.Y, q.Z})
 			if !ok {
@@ -272,7 +273,7 @@ func TestBEVConvention(t *testing.T) {
 		if n != 1 || box.Min != image.Pt(u, v) {
 			t.Errorf("point (%v, %v): changed %d pixels in %v, want only pixel (%d, %d)", p[0], p[1], n, box, u, v)
 		}
-		if got, want := imgs[0].RGBAAt(u, v), raster.Colormap(1); got != want {
+		if got, want := imgs[0].RGBAAt(u, v), draw.Colormap(1); got != want {
 			t.Errorf("point (%v, %v): pixel (%d, %d) = %v, want %v", p[0], p[1], u, v, got, want)
 		}
 		// raster draws the same point in the same pixel.
@@ -280,7 +281,7 @@ func TestBEVConvention(t *testing.T) {
 		o.XRange, o.YRange, o.Resolution, o.Width, o.Height = c.XRange, c.YRange, 0, c.WindowWidth, c.WindowHeight
 		o.GridStep, o.Ego = 0, false
 		o.Points.ColorBy, o.Points.Color = raster.ColorFixed, color.RGBA{255, 255, 255, 255}
-		ri := raster.EnsureRGBA(nil, c.WindowWidth, c.WindowHeight)
+		ri := draw.EnsureRGBA(nil, c.WindowWidth, c.WindowHeight)
 		raster.DrawBEV(ri, mk, nil, &o)
 		if ri.RGBAAt(u, v) != (color.RGBA{255, 255, 255, 255}) {
 			t.Errorf("raster.DrawBEV did not draw (%v, %v) at (%d, %d)", p[0], p[1], u, v)
@@ -368,7 +369,7 @@ func TestShownWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := decodePNG(t, filepath.Join(string(c.OutputDir), "frame_000002.png"))
-	want := raster.BoxColor(boxes[0].Color, boxes[0].ClassID, nil)
+	want := draw.BoxColor(boxes[0].Color, boxes[0].ClassID, nil)
 	found := false
 	for i := 0; i < len(img.Pix) && !found; i += 4 {
 		found = img.Pix[i] == want.R && img.Pix[i+1] == want.G && img.Pix[i+2] == want.B

@@ -5,10 +5,10 @@ import (
 	"os"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	gl "github.com/ds3d-go/ds3d-go/render/gl"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 // TestRGBColors: with color_by = "rgb" each point takes the colour of the
@@ -45,11 +45,11 @@ func TestRGBColors(t *testing.T) {
 			copy(ds3d.AsFloat32(tc)[i*2:], []float32{u, v})
 			want = append(want, q)
 		}
-		cf, err := camera.NewColorFrame(W, H, false)
+		cf, err := decode.NewColorFrame(W, H, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := camera.ToFrame(cf, src); err != nil {
+		if err := decode.ToFrame(cf, src); err != nil {
 			t.Fatal(err)
 		}
 		m := ds3d.NewDataMap()

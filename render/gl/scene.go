@@ -13,6 +13,7 @@ import (
 	gogl "github.com/go-gl/gl/v3.3-core/gl"
 	"github.com/go-gl/glfw/v3.3/glfw"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/render/raster"
 )
@@ -58,8 +59,8 @@ const (
 const (
 	atlasCols = 16
 	atlasRows = 8
-	atlasW    = atlasCols * raster.CellWidth
-	atlasH    = atlasRows * raster.CellHeight
+	atlasW    = atlasCols * draw.CellWidth
+	atlasH    = atlasRows * draw.CellHeight
 )
 
 func genVAO(vbo *uint32, vao *uint32) {
@@ -137,10 +138,10 @@ func (s *scene) init(c *Config) error {
 	attrib(2, 3, textFloats, 4)
 	gogl.BindVertexArray(0)
 
-	// Colour map: 256 texels of raster.Colormap.
+	// Colour map: 256 texels of draw.Colormap.
 	cm := make([]uint8, 256*4)
 	for i := 0; i < 256; i++ {
-		c := raster.Colormap(float64(i) / 255)
+		c := draw.Colormap(float64(i) / 255)
 		cm[i*4], cm[i*4+1], cm[i*4+2], cm[i*4+3] = c.R, c.G, c.B, 255
 	}
 	s.cmapTex = texture(256, 1, cm)
@@ -149,7 +150,7 @@ func (s *scene) init(c *Config) error {
 	var ch [1]byte
 	for code := 33; code < 128; code++ {
 		ch[0] = byte(code)
-		raster.DrawText(atlas, (code%atlasCols)*raster.CellWidth, (code/atlasCols)*raster.CellHeight, string(ch[:]), 1, color.RGBA{255, 255, 255, 255})
+		draw.Text(atlas, (code%atlasCols)*draw.CellWidth, (code/atlasCols)*draw.CellHeight, string(ch[:]), 1, color.RGBA{255, 255, 255, 255})
 	}
 	s.fontTex = texture(atlasW, atlasH, atlas.Pix)
 	gogl.Enable(gogl.PROGRAM_POINT_SIZE)
@@ -294,7 +295,7 @@ func (s *scene) draw(c *Config, tiles []tileSpec, fds []frameData, mvp0 *mat4, h
 	gogl.Disable(gogl.SCISSOR_TEST)
 	if len(hud) > 0 {
 		gogl.Viewport(0, 0, s.w, s.h)
-		st.text = appendText(st.text[:0], hud, 4, int(s.h)-raster.CellHeight*c.LabelScale-4, c.LabelScale, [3]float32{1, 1, 1})
+		st.text = appendText(st.text[:0], hud, 4, int(s.h)-draw.CellHeight*c.LabelScale-4, c.LabelScale, [3]float32{1, 1, 1})
 		s.flushText(st.text)
 	}
 	gogl.BindVertexArray(0)
@@ -534,7 +535,7 @@ func appendText(v []float32, s []byte, x, y, scale int, col [3]float32) []float3
 }
 
 func appendGlyphs(v []float32, s []byte, x0, y0, sc float32, col [3]float32) []float32 {
-	cw, ch := float32(raster.CellWidth)*sc, float32(raster.CellHeight)*sc
+	cw, ch := float32(draw.CellWidth)*sc, float32(draw.CellHeight)*sc
 	for k, code := range s {
 		if code == ' ' {
 			continue
@@ -546,8 +547,8 @@ func appendGlyphs(v []float32, s []byte, x0, y0, sc float32, col [3]float32) []f
 			code -= 'a' - 'A'
 		}
 		x := x0 + float32(k)*cw
-		u0, v0 := float32(int(code)%atlasCols*raster.CellWidth)/atlasW, float32(int(code)/atlasCols*raster.CellHeight)/atlasH
-		u1, v1 := u0+float32(raster.CellWidth)/atlasW, v0+float32(raster.CellHeight)/atlasH
+		u0, v0 := float32(int(code)%atlasCols*draw.CellWidth)/atlasW, float32(int(code)/atlasCols*draw.CellHeight)/atlasH
+		u1, v1 := u0+float32(draw.CellWidth)/atlasW, v0+float32(draw.CellHeight)/atlasH
 		quad := [6][4]float32{{x, y0, u0, v0}, {x + cw, y0, u1, v0}, {x + cw, y0 + ch, u1, v1},
 			{x, y0, u0, v0}, {x + cw, y0 + ch, u1, v1}, {x, y0 + ch, u0, v1}}
 		for _, q := range quad {
@@ -568,7 +569,7 @@ var boxEdges = [14][2]int{
 }
 
 func appendBox(v []float32, b *ds3d.Box3D) []float32 {
-	col := raster.BoxColor(b.Color, b.ClassID, nil)
+	col := draw.BoxColor(b.Color, b.ClassID, nil)
 	r, g, bl := float32(col.R)/255, float32(col.G)/255, float32(col.B)/255
 	cs := b.Corners()
 	for _, e := range boxEdges {
@@ -583,7 +584,7 @@ func appendBox(v []float32, b *ds3d.Box3D) []float32 {
 // #class, score, #track) a few pixels above the projection of its top
 // centre through mvp into tile t, in window pixels from the top-left.
 func appendLabels(v []float32, lbuf []byte, scale int, mvp *mat4, boxes []ds3d.Box3D, t *tileSpec) ([]float32, []byte) {
-	ch := float64(raster.CellHeight * scale)
+	ch := float64(draw.CellHeight * scale)
 	for i := range boxes {
 		b := &boxes[i]
 		xw, yw, ok := mvp.project([3]float64{float64(b.CX), float64(b.CY), float64(b.CZ) + float64(b.DZ)/2}, t.w, t.h)
@@ -591,7 +592,7 @@ func appendLabels(v []float32, lbuf []byte, scale int, mvp *mat4, boxes []ds3d.B
 			continue
 		}
 		lbuf = labelText(lbuf[:0], b)
-		col := raster.BoxColor(b.Color, b.ClassID, nil)
+		col := draw.BoxColor(b.Color, b.ClassID, nil)
 		x0, y0 := float32(float64(t.x)+math.Round(xw))+3, float32(float64(t.y)+math.Round(float64(t.h)-yw)-ch-3)
 		v = appendGlyphs(v, lbuf, x0, y0, float32(scale), [3]float32{float32(col.R) / 255, float32(col.G) / 255, float32(col.B) / 255})
 	}

@@ -12,7 +12,7 @@ import (
 // Point shader: the lidar frame's floats are uploaded as they are (x, y, z
 // and, with 4 floats a point, intensity) and coloured here, with the same
 // modes, value ranges and Turbo colour map (a 256-texel texture built from
-// raster.Colormap) as render/raster.
+// core2d/draw.Colormap) as render/raster.
 const pointVS = `#version 330 core
 layout(location = 0) in vec3 pos;
 layout(location = 1) in float intensity;

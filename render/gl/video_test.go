@@ -81,7 +81,7 @@ func TestVideoOutput(t *testing.T) {
 			c.OutputDir = ds3d.Path(filepath.Join(dir, "png"))
 			c.OutputVideo = ds3d.Path(filepath.Join(dir, "out"+ext))
 			c.VideoFPS = 5
-			if err := c.Validate(); err != nil {
+			if err := ds3d.CheckConfig(c); err != nil {
 				t.Fatal(err)
 			}
 			// Through the registry, as a pipeline builds it.
@@ -210,13 +210,13 @@ func TestVideoConfigErrors(t *testing.T) {
 		c := gl.NewConfig()
 		tc.set(c)
 		var ce *ds3d.ConfigError
-		if err := c.Validate(); !errors.As(err, &ce) || ce.Key != tc.key {
+		if err := ds3d.CheckConfig(c); !errors.As(err, &ce) || ce.Key != tc.key {
 			t.Errorf("%s: err = %v, want a ConfigError for %s", tc.key, err, tc.key)
 		}
 	}
 	c := gl.NewConfig()
 	c.OutputVideo, c.WindowWidth = "out.avi", 641 // Motion-JPEG takes odd sizes
-	if err := c.Validate(); err != nil {
+	if err := ds3d.CheckConfig(c); err != nil {
 		t.Errorf("odd-width AVI: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
@@ -181,7 +182,7 @@ func (pc *pointColorer) color(x, y, z, i, d float32) color.RGBA {
 	if pc.reversed {
 		t = 1 - t
 	}
-	return Colormap(t)
+	return draw.Colormap(t)
 }
 
 // DrawBEV draws a bird's-eye view of the lidar points pts ([N, Stride]
@@ -193,7 +194,7 @@ func (pc *pointColorer) color(x, y, z, i, d float32) color.RGBA {
 // doc's convention; anything outside the image (and NaN or infinite
 // coordinates) is skipped. It allocates nothing.
 func DrawBEV(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *BEVOptions) {
-	Fill(img, opaque(o.Background))
+	draw.Fill(img, opaque(o.Background))
 	l := o.layout()
 	if l.w == 0 || img.Rect.Empty() {
 		return
@@ -208,11 +209,11 @@ func DrawBEV(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *BEVOptions) 
 		if (l.xMax-xMin)/o.GridStep < maxSide && (l.yMax-yMin)/o.GridStep < maxSide {
 			for k := math.Ceil(xMin / o.GridStep); k*o.GridStep <= l.xMax; k++ {
 				u0, v := toPix(k*o.GridStep, l.yMax)
-				line(img, u0, v, u0+float64(w)-1e-9, v, 1, gc)
+				draw.Line(img, u0, v, u0+float64(w)-1e-9, v, 1, gc)
 			}
 			for k := math.Ceil(yMin / o.GridStep); k*o.GridStep <= l.yMax; k++ {
 				u, v0 := toPix(l.xMax, k*o.GridStep)
-				line(img, u, v0, u, v0+float64(h)-1e-9, 1, gc)
+				draw.Line(img, u, v0, u, v0+float64(h)-1e-9, 1, gc)
 			}
 		}
 	}
@@ -222,7 +223,7 @@ func DrawBEV(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *BEVOptions) 
 	var buf [96]byte
 	for i := range boxes {
 		b := &boxes[i]
-		c := BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
+		c := draw.BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
 		ub := b.Upright() // the footprint: a top view ignores the tilt
 		cs := ub.Corners()
 		var px, py [4]float64
@@ -231,14 +232,14 @@ func DrawBEV(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *BEVOptions) 
 		}
 		th := max(o.Boxes.Thickness, 1)
 		for k := 0; k < 4; k++ {
-			line(img, px[k], py[k], px[(k+1)%4], py[(k+1)%4], th, c)
+			draw.Line(img, px[k], py[k], px[(k+1)%4], py[(k+1)%4], th, c)
 		}
 		cu, cv := toPix(float64(b.CX), float64(b.CY))
-		line(img, cu, cv, (px[0]+px[3])/2, (py[0]+py[3])/2, th, c)
+		draw.Line(img, cu, cv, (px[0]+px[3])/2, (py[0]+py[3])/2, th, c)
 		if o.Boxes.Labels {
 			right, top := math.Max(math.Max(px[0], px[1]), math.Max(px[2], px[3])), math.Min(math.Min(py[0], py[1]), math.Min(py[2], py[3]))
-			if finite(right, top) && math.Abs(right) < maxSide*4 && math.Abs(top) < maxSide*4 {
-				drawText(img, int(right)+th+2, int(top), labelText(buf[:0], b, o.Boxes.Scores), max(o.Boxes.LabelScale, 1), c)
+			if draw.Finite(right, top) && math.Abs(right) < maxSide*4 && math.Abs(top) < maxSide*4 {
+				draw.Text(img, int(right)+th+2, int(top), labelText(buf[:0], b, o.Boxes.Scores), max(o.Boxes.LabelScale, 1), c)
 			}
 		}
 	}
@@ -248,7 +249,7 @@ func DrawBEV(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *BEVOptions) 
 		if size <= 0 {
 			size = 12
 		}
-		if finite(u, v) && math.Abs(u) < maxSide*4 && math.Abs(v) < maxSide*4 {
+		if draw.Finite(u, v) && math.Abs(u) < maxSide*4 && math.Abs(v) < maxSide*4 {
 			egoMarker(img, int(math.Floor(u)), int(math.Floor(v)), size, opaque(o.EgoColor))
 		}
 	}
@@ -287,7 +288,7 @@ func drawBEVPoints(img *image.RGBA, pts []float32, s *PointStyle, l bevLayout, w
 			q := img.Pix[j : j+4 : j+4]
 			q[0], q[1], q[2], q[3] = c.R, c.G, c.B, 255
 		} else {
-			square(img, int(u)+ox, int(v)+oy, size, c)
+			draw.Square(img, int(u)+ox, int(v)+oy, size, c)
 		}
 	}
 }
@@ -299,7 +300,7 @@ func egoMarker(img *image.RGBA, x, y, size int, c color.RGBA) {
 	for row := top; row <= bottom; row++ {
 		half := (row - top) * size / (2 * (bottom - top + 1))
 		for col := x - half; col <= x+half; col++ {
-			set(img, col, row, c)
+			draw.Set(img, col, row, c)
 		}
 	}
 }

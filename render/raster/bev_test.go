@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/datasets/kitti"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
@@ -42,7 +43,7 @@ func pix(x, y, xMax, yMax, res float64) (int, int) {
 
 func newImage(o *raster.BEVOptions) *image.RGBA {
 	w, h := o.Size()
-	return raster.EnsureRGBA(nil, w, h)
+	return draw.EnsureRGBA(nil, w, h)
 }
 
 func at(img *image.RGBA, u, v int) color.RGBA { return img.RGBAAt(u, v) }
@@ -81,7 +82,7 @@ func TestBEVKITTI000000(t *testing.T) {
 	if w != 800 || h != 800 {
 		t.Fatalf("size %dx%d, want 800x800", w, h)
 	}
-	img := raster.EnsureRGBA(nil, w, h)
+	img := draw.EnsureRGBA(nil, w, h)
 	raster.DrawBEV(img, pts, boxes, &o)
 
 	checkFootprints(t, img, boxes, xMax, yMax, res)
@@ -220,7 +221,7 @@ func TestBEVKnownPoint(t *testing.T) {
 		{"fixed", func(o *raster.BEVOptions) {
 			o.Points.ColorBy, o.Points.Color = raster.ColorFixed, color.RGBA{1, 2, 3, 255}
 		}, 40, 40, 0.1, 0.1, color.RGBA{1, 2, 3, 255}, 1},
-		{"intensity", func(o *raster.BEVOptions) {}, 40, 40, 0.1, 0.1, raster.Colormap(0.5), 1},
+		{"intensity", func(o *raster.BEVOptions) {}, 40, 40, 0.1, 0.1, draw.Colormap(0.5), 1},
 		{"size3-forward", func(o *raster.BEVOptions) {
 			o.XRange, o.YRange, o.Resolution = [2]float64{0, 70.4}, [2]float64{-40, 40}, 0.2
 			o.Points.Size, o.Points.ColorBy, o.Points.Color = 3, raster.ColorFixed, color.RGBA{9, 200, 9, 255}
@@ -271,8 +272,8 @@ func TestBEVGridEgoAndLabel(t *testing.T) {
 	// u = (40 − 14)/0.1 = 260, the top at v = (40 − 17)/0.1 = 230.
 	green := color.RGBA{0, 200, 0, 255}
 	n := 0
-	tw := raster.TextWidth("Car 0.87 #3", 1)
-	for v := 230; v < 230+raster.GlyphHeight; v++ {
+	tw := draw.TextWidth("Car 0.87 #3", 1)
+	for v := 230; v < 230+draw.GlyphHeight; v++ {
 		for u := 262; u < 262+tw+4; u++ {
 			if at(img, u, v) == green {
 				n++
@@ -281,29 +282,5 @@ func TestBEVGridEgoAndLabel(t *testing.T) {
 	}
 	if n < 40 {
 		t.Errorf("label: %d green pixels in its box, want ≥ 40", n)
-	}
-}
-
-func TestTextGlyphs(t *testing.T) {
-	img := raster.EnsureRGBA(nil, 40, 10)
-	white := color.RGBA{255, 255, 255, 255}
-	raster.DrawText(img, 1, 1, "1-L", 1, white)
-	// '1': 00100 01100 00100 ... 01110; '-' row 3 = 11111; 'L' column 0 all set.
-	want := []string{
-		"..#.........#....",
-		".##.........#....",
-		"..#.........#....",
-		"..#...#####.#....",
-		"..#.........#....",
-		"..#.........#....",
-		".###........#####",
-	}
-	for r, row := range want {
-		for c, ch := range row {
-			got := at(img, 1+c, 1+r) == white
-			if got != (ch == '#') {
-				t.Fatalf("glyph pixel (%d, %d) = %v, want %c", c, r, got, ch)
-			}
-		}
 	}
 }

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
+	stddraw "image/draw"
 	"math"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
@@ -98,7 +99,7 @@ func DrawCamera(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, cam Camera, 
 	var buf [96]byte
 	for i := range boxes {
 		b := &boxes[i]
-		c := BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
+		c := draw.BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
 		cs := b.Corners()
 		var cc [8][3]float64
 		for k, v := range cs {
@@ -115,9 +116,9 @@ func DrawCamera(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, cam Camera, 
 					left, top, ok = math.Min(left, q[0]/q[2]), math.Min(top, q[1]/q[2]), true
 				}
 			}
-			if ok && finite(left, top) && math.Abs(left) < 1<<20 && math.Abs(top) < 1<<20 {
+			if ok && draw.Finite(left, top) && math.Abs(left) < 1<<20 && math.Abs(top) < 1<<20 {
 				sc := max(o.Boxes.LabelScale, 1)
-				drawText(img, int(math.Floor(left+0.5+p.ox)), int(math.Floor(top+0.5+p.oy))-CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
+				draw.Text(img, int(math.Floor(left+0.5+p.ox)), int(math.Floor(top+0.5+p.oy))-draw.CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
 			}
 		}
 	}
@@ -150,7 +151,7 @@ func (p *projector) edge(img *image.RGBA, a, b [3]float64, th int, c color.RGBA)
 		b[2] = p.near
 	}
 	// Pixel centres are at integers: shift by ½ so that line's ⌊·⌋ rounds.
-	line(img, a[0]/a[2]+0.5+p.ox, a[1]/a[2]+0.5+p.oy, b[0]/b[2]+0.5+p.ox, b[1]/b[2]+0.5+p.oy, th, c)
+	draw.Line(img, a[0]/a[2]+0.5+p.ox, a[1]/a[2]+0.5+p.oy, b[0]/b[2]+0.5+p.ox, b[1]/b[2]+0.5+p.oy, th, c)
 }
 
 // drawCameraPoints projects and paints each point in front of the camera.
@@ -191,7 +192,7 @@ func drawCameraPoints(img *image.RGBA, pts []float32, s *PointStyle, p *projecto
 			d := img.Pix[j : j+4 : j+4]
 			d[0], d[1], d[2], d[3] = c.R, c.G, c.B, 255
 		} else {
-			square(img, int(u)+ox, int(v)+oy, s.Size, c)
+			draw.Square(img, int(u)+ox, int(v)+oy, s.Size, c)
 		}
 	}
 }
@@ -260,7 +261,7 @@ func CopyFrame(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
 		return dst, err
 	}
 	ch := fi.Ch
-	dst = EnsureRGBA(dst, fi.W, fi.H)
+	dst = draw.EnsureRGBA(dst, fi.W, fi.H)
 	for y := 0; y < fi.H; y++ {
 		src := fi.Data[y*fi.Pitch : y*fi.Pitch+fi.W*ch]
 		d := dst.Pix[y*dst.Stride : y*dst.Stride+fi.W*4]
@@ -282,7 +283,7 @@ func CopyFrame(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
 // size, reusing dst when it has that size; the origin moves to (0, 0).
 func CopyImage(dst *image.RGBA, src image.Image) *image.RGBA {
 	b := src.Bounds()
-	dst = EnsureRGBA(dst, b.Dx(), b.Dy())
-	draw.Draw(dst, dst.Rect, src, b.Min, draw.Src)
+	dst = draw.EnsureRGBA(dst, b.Dx(), b.Dy())
+	stddraw.Draw(dst, dst.Rect, src, b.Min, stddraw.Src)
 	return dst
 }

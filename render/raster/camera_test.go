@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/render/raster"
@@ -139,7 +140,7 @@ func TestCameraKITTI000000(t *testing.T) {
 		t.Logf("box %d (%s) centre → pixel (%.2f, %.2f)", i, b.Label, u, v)
 		// The wireframe passes through each corner's pixel (devkit projection
 		// of the box's corners).
-		want := raster.BoxColor(b.Color, b.ClassID, nil)
+		want := draw.BoxColor(b.Color, b.ClassID, nil)
 		for k, q := range b.Corners() {
 			cu, cv, cw := devkitProject(P, q.X, q.Y, q.Z)
 			iu, iv := int(math.Floor(cu+0.5)), int(math.Floor(cv+0.5))
@@ -157,7 +158,7 @@ func TestCameraKITTI000000(t *testing.T) {
 	x, y, z := 30.0, 0.0, -1.0
 	u, v, w := devkitProject(P, x, y, z)
 	raster.DrawCamera(img, []float32{float32(x), float32(y), float32(z), 0}, nil, rc, &raster.CameraOptions{Points: raster.PointStyle{Size: 1}})
-	if want := raster.Colormap(1 - w/60); !near(img, int(math.Floor(u+0.5)), int(math.Floor(v+0.5)), 0, want) {
+	if want := draw.Colormap(1 - w/60); !near(img, int(math.Floor(u+0.5)), int(math.Floor(v+0.5)), 0, want) {
 		t.Errorf("depth-coloured point at (%.1f, %.1f) depth %.2f: %v, want %v", u, v, w, at(img, int(math.Floor(u+0.5)), int(math.Floor(v+0.5))), want)
 	}
 }
@@ -173,8 +174,8 @@ func TestCameraClipBehind(t *testing.T) {
 	o := raster.DefaultCameraOptions()
 	o.Boxes.Labels = false
 	bg := color.RGBA{0, 0, 0, 255}
-	img := raster.EnsureRGBA(nil, 100, 100)
-	raster.Fill(img, bg)
+	img := draw.EnsureRGBA(nil, 100, 100)
+	draw.Fill(img, bg)
 	raster.DrawCamera(img, nil, []ds3d.Box3D{{CX: -5, DX: 2, DY: 2, DZ: 2, ClassID: 0}}, cam, &o)
 	for i := 0; i < len(img.Pix); i += 4 {
 		if img.Pix[i+1] != 0 {

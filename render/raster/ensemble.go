@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/render/layout"
 )
@@ -150,7 +151,7 @@ func (r *Renderer) drawEnsemble(in *ds3d.DataMap) error {
 			t.sub = *r.img.SubImage(t.rect).(*image.RGBA)
 		}
 	}
-	Fill(r.img, rgb(c.ColorClear))
+	draw.Fill(r.img, rgb(c.ColorClear))
 	for _, t := range r.tiles {
 		if err := r.drawTile(in, t); err != nil {
 			return err
@@ -171,11 +172,11 @@ func (r *Renderer) drawTile(in *ds3d.DataMap, t *tile) error {
 	if t.texture {
 		f, ok, err := lookup[*ds3d.Frame](r, in, t.frameKey, "camera image")
 		if err != nil {
-			return fmt.Errorf("raster_render: %s: %w", t.frameKey, err)
+			return fmt.Errorf("%s: %w", t.frameKey, err)
 		}
 		if ok {
 			if fi, err = FrameImageOf(f); err != nil {
-				return fmt.Errorf("raster_render: %s: %w", t.frameKey, err)
+				return fmt.Errorf("%s: %w", t.frameKey, err)
 			}
 			haveFI = true
 			t.scale.draw(img, &fi)
@@ -188,11 +189,11 @@ func (r *Renderer) drawTile(in *ds3d.DataMap, t *tile) error {
 	if t.lidarKey != "" {
 		f, ok, err := lookup[*ds3d.Frame](r, in, t.lidarKey, "lidar frame")
 		if err != nil {
-			return fmt.Errorf("raster_render: %s: %w", t.lidarKey, err)
+			return fmt.Errorf("%s: %w", t.lidarKey, err)
 		}
 		if ok {
 			if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || f.Shape.D[1] < 3 || f.Shape.D[1] > 64 {
-				return fmt.Errorf("raster_render: %s: want a CPU [N,C] f32 frame with 3 ≤ C ≤ 64 (x, y, z, intensity, …), got %s %s (%s)", t.lidarKey, f.DType, f.Shape, f.Mem)
+				return fmt.Errorf("%s: want a CPU [N,C] f32 frame with 3 ≤ C ≤ 64 (x, y, z, intensity, …), got %s %s (%s)", t.lidarKey, f.DType, f.Shape, f.Mem)
 			}
 			stride = f.Shape.D[1]
 			pts = ds3d.AsFloat32(f)[:f.Shape.D[0]*stride]
@@ -201,7 +202,7 @@ func (r *Renderer) drawTile(in *ds3d.DataMap, t *tile) error {
 	if t.boxKey != "" {
 		b, _, err := lookup[[]ds3d.Box3D](r, in, t.boxKey, "boxes")
 		if err != nil {
-			return fmt.Errorf("raster_render: %s: %w", t.boxKey, err)
+			return fmt.Errorf("%s: %w", t.boxKey, err)
 		}
 		boxes = b
 	}
@@ -209,11 +210,11 @@ func (r *Renderer) drawTile(in *ds3d.DataMap, t *tile) error {
 	case t.project:
 		intr, ok1, err := lookup[ds3d.Intrinsics](r, in, t.intrKey, "camera intrinsics")
 		if err != nil {
-			return fmt.Errorf("raster_render: %s: %w", t.intrKey, err)
+			return fmt.Errorf("%s: %w", t.intrKey, err)
 		}
 		ext, ok2, err := lookup[ds3d.Mat4](r, in, t.extKey, "lidar→camera extrinsics")
 		if err != nil {
-			return fmt.Errorf("raster_render: %s: %w", t.extKey, err)
+			return fmt.Errorf("%s: %w", t.extKey, err)
 		}
 		if !ok1 || !ok2 {
 			break
@@ -254,7 +255,7 @@ func (r *Renderer) drawTile(in *ds3d.DataMap, t *tile) error {
 // gl_render does.
 func (r *Renderer) drawTitle(t *tile) {
 	if t.title != "" {
-		drawText(&t.sub, t.rect.Min.X+4, t.rect.Min.Y+4, t.title, r.cfg.LabelScale, color.RGBA{255, 255, 255, 255})
+		draw.Text(&t.sub, t.rect.Min.X+4, t.rect.Min.Y+4, t.title, r.cfg.LabelScale, color.RGBA{255, 255, 255, 255})
 	}
 }
 
@@ -332,7 +333,7 @@ type frontOptions struct {
 // later points over earlier ones; boxes as their 12 edges and front cross
 // seen from behind (those whose centre lies in XRange), labels above them.
 func drawFront(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *frontOptions) {
-	Fill(img, opaque(o.Background))
+	draw.Fill(img, opaque(o.Background))
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	if w == 0 || h == 0 {
 		return
@@ -360,7 +361,7 @@ func drawFront(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *frontOptio
 			if stride >= 4 {
 				in = q[3]
 			}
-			square(img, int(u)+img.Rect.Min.X, int(v)+img.Rect.Min.Y, o.Points.Size, pc.color(q[0], q[1], q[2], in, 0))
+			draw.Square(img, int(u)+img.Rect.Min.X, int(v)+img.Rect.Min.Y, o.Points.Size, pc.color(q[0], q[1], q[2], in, 0))
 		}
 	}
 	var buf [96]byte
@@ -369,7 +370,7 @@ func drawFront(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *frontOptio
 		if x := float64(b.CX); !(x >= o.XRange[0] && x <= o.XRange[1]) {
 			continue
 		}
-		c := BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
+		c := draw.BoxColor(b.Color, b.ClassID, o.Boxes.Palette)
 		cs := b.Corners()
 		var pu, pv [8]float64
 		left, top := math.Inf(1), math.Inf(1)
@@ -379,11 +380,11 @@ func drawFront(img *image.RGBA, pts []float32, boxes []ds3d.Box3D, o *frontOptio
 		}
 		th := max(o.Boxes.Thickness, 1)
 		for _, e := range boxEdges {
-			line(img, pu[e[0]], pv[e[0]], pu[e[1]], pv[e[1]], th, c)
+			draw.Line(img, pu[e[0]], pv[e[0]], pu[e[1]], pv[e[1]], th, c)
 		}
-		if o.Boxes.Labels && finite(left, top) && math.Abs(left) < maxSide*4 && math.Abs(top) < maxSide*4 {
+		if o.Boxes.Labels && draw.Finite(left, top) && math.Abs(left) < maxSide*4 && math.Abs(top) < maxSide*4 {
 			sc := max(o.Boxes.LabelScale, 1)
-			drawText(img, int(left), int(top)-CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
+			draw.Text(img, int(left), int(top)-draw.CellHeight*sc-th, labelText(buf[:0], b, o.Boxes.Scores), sc, c)
 		}
 	}
 }

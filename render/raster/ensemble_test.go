@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/nusctest"
@@ -30,7 +31,7 @@ func exampleConfig(t testing.TB) *raster.RenderConfig {
 	dstest.ComponentConfig(t, filepath.Join(sampledata.RepoRoot(t), "apps", "examples", "render_raster_ensemble.toml"), "ensemble", cfg)
 	cfg.OutputDir = ds3d.Path(t.TempDir())
 	cfg.BoxKey = string(ds3d.KeyLidar3DBboxRawData)
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -165,7 +166,7 @@ func TestEnsembleNuScenes(t *testing.T) {
 		t.Errorf("marker drawn at %v (centre %d, %d), want a 7×7 square centred on (%d, %d)", box, cu, cv, eu, ev)
 	}
 	vr := c.RenderGraph[fi].ValueRange
-	if got, want := img.RGBAAt(eu, ev), raster.Colormap(1-(z-vr[0])/(vr[1]-vr[0])); nusctest.CDiff(got, want) > 4 {
+	if got, want := img.RGBAAt(eu, ev), draw.Colormap(1-(z-vr[0])/(vr[1]-vr[0])); nusctest.CDiff(got, want) > 4 {
 		t.Errorf("marker pixel (%d, %d) = %v, want the depth colour %v", eu, ev, got, want)
 	}
 
@@ -182,7 +183,7 @@ func TestEnsembleNuScenes(t *testing.T) {
 	// (d) GT box corners in CAM_FRONT carry their box colour (±1 pixel).
 	checked, hit := 0, 0
 	for _, q := range kf.CornerPixels(&front, r) {
-		want := raster.BoxColor(kf.Boxes[q.Box].Color, kf.Boxes[q.Box].ClassID, nil)
+		want := draw.BoxColor(kf.Boxes[q.Box].Color, kf.Boxes[q.Box].ClassID, nil)
 		checked++
 		if nusctest.NearColor(img, q.X, q.Y, 1, want) {
 			hit++
@@ -201,7 +202,7 @@ func TestEnsembleNuScenes(t *testing.T) {
 	checked, hit = 0, 0
 	for i := range kf.Boxes {
 		b := kf.Boxes[i]
-		want := raster.BoxColor(b.Color, b.ClassID, nil)
+		want := draw.BoxColor(b.Color, b.ClassID, nil)
 		ub := b.Upright() // the footprint: a top view ignores the tilt
 		cs := ub.Corners()
 		for _, q := range cs[:4] {
@@ -302,7 +303,7 @@ func TestEnsembleConfigErrors(t *testing.T) {
 		bad := good
 		tc.set(&bad)
 		c.RenderGraph = []layout.Tile{good, bad}
-		err := c.Validate()
+		err := ds3d.CheckConfig(c)
 		var ce *ds3d.ConfigError
 		if !errors.As(err, &ce) || ce.Key != tc.key || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: err = %v, want a ConfigError for %s mentioning %q", tc.key, err, tc.key, tc.msg)
@@ -313,7 +314,7 @@ func TestEnsembleConfigErrors(t *testing.T) {
 	c.WindowWidth = 0
 	c.RenderGraph = []layout.Tile{good}
 	var ce *ds3d.ConfigError
-	if err := c.Validate(); !errors.As(err, &ce) || ce.Key != "window_width" {
+	if err := ds3d.CheckConfig(c); !errors.As(err, &ce) || ce.Key != "window_width" {
 		t.Errorf("window_width 0: err = %v", err)
 	}
 }

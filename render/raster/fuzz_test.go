@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/render/raster"
 )
@@ -49,7 +50,7 @@ func drawScene(seed uint64) {
 	if r.IntN(4) == 0 {
 		w, h = 0, r.IntN(2)
 	}
-	img := raster.EnsureRGBA(nil, w, h)
+	img := draw.EnsureRGBA(nil, w, h)
 	if r.IntN(5) == 0 { // a sub-image with a non-zero origin
 		img = img.SubImage(image.Rect(w/3, h/3, w, h)).(*image.RGBA)
 	}
@@ -67,7 +68,7 @@ func drawScene(seed uint64) {
 	co.Near = float64(f())
 	co.Points.Size = r.IntN(4)
 	raster.DrawCamera(img, pts, boxes, cam, &co)
-	raster.DrawText(img, r.IntN(400)-100, r.IntN(400)-100, "Ab9 ~\x00\xff", r.IntN(4)-1, co.Points.Color)
+	draw.Text(img, r.IntN(400)-100, r.IntN(400)-100, "Ab9 ~\x00\xff", r.IntN(4)-1, co.Points.Color)
 }
 
 func TestDrawNoPanic(t *testing.T) {

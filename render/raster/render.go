@@ -13,36 +13,37 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/render/layout"
 )
 
 // RenderConfig configures raster_render.
 type RenderConfig struct {
-	View           string     `toml:"view" doc:"\"bev\" (top-down lidar view) or \"camera\" (points and boxes projected into camera image N)"`
-	OutputDir      ds3d.Path  `toml:"output_dir" required:"true" doc:"folder the PNG files go to (created when missing)"`
+	View           string     `toml:"view" enum:"bev|camera" doc:"\"bev\" (top-down lidar view) or \"camera\" (points and boxes projected into camera image N)"`
+	OutputDir      ds3d.Path  `toml:"output_dir" nonempty:"true" required:"true" doc:"folder the PNG files go to (created when missing)"`
 	Filename       string     `toml:"filename" doc:"file name pattern with one integer verb for DS3D::FrameNumber (a running count when absent)"`
-	LidarKey       string     `toml:"lidar_data_key" doc:"key of the [N,4] (or [N,3]) f32 lidar frame"`
+	LidarKey       string     `toml:"lidar_data_key" nonempty:"true" doc:"key of the [N,4] (or [N,3]) f32 lidar frame"`
 	BoxKey         string     `toml:"lidar_bbox_key" doc:"key of the []Box3D boxes in the lidar frame; empty draws no boxes"`
-	Camera         int        `toml:"camera" doc:"camera view: index N of DS3D::ColorFrame_N, DS3D::CamN_IntrinsicMatrix and DS3D::LidarToCamN_ExtrinsicMatrix"`
+	Camera         int        `toml:"camera" min:"0" doc:"camera view: index N of DS3D::ColorFrame_N, DS3D::CamN_IntrinsicMatrix and DS3D::LidarToCamN_ExtrinsicMatrix"`
 	XRange         [2]float64 `toml:"x_range" doc:"BEV: forward range [min, max] in metres (lidar x, up in the image)"`
 	YRange         [2]float64 `toml:"y_range" doc:"BEV: lateral range [min, max] in metres (lidar y, left in the image)"`
-	Resolution     float64    `toml:"resolution" doc:"BEV: metres per pixel; 0 takes width and height instead"`
+	Resolution     float64    `toml:"resolution" min:"0" unit:"m" doc:"BEV: metres per pixel; 0 takes width and height instead"`
 	Width          int        `toml:"width" doc:"BEV: image width in pixels when resolution is 0"`
 	Height         int        `toml:"height" doc:"BEV: image height in pixels when resolution is 0"`
-	ColorBy        string     `toml:"color_by" doc:"point colours: intensity, height, range, depth (camera) or fixed (lidar_color); empty: intensity for bev, depth for camera"`
+	ColorBy        string     `toml:"color_by" enum:"|intensity|height|range|depth|fixed" doc:"point colours: intensity, height, range, depth (camera) or fixed (lidar_color); empty: intensity for bev, depth for camera"`
 	ValueRange     [2]float64 `toml:"value_range" doc:"values mapped onto the colour map [low, high]; [0, 0] takes the mode's default (intensity 0–1, height −2.5–1.5 m, range/depth 0–60 m)"`
 	LidarColor     [3]uint8   `toml:"lidar_color" doc:"RGB colour of points with color_by = \"fixed\""`
-	PointSize      int        `toml:"point_size" doc:"points are point_size×point_size pixel squares"`
+	PointSize      int        `toml:"point_size" min:"1" max:"64" doc:"points are point_size×point_size pixel squares"`
 	ColorClear     [3]uint8   `toml:"color_clear" doc:"RGB background (BEV, and camera views without an image frame)"`
-	GridStep       float64    `toml:"grid_step" doc:"BEV: metres between ground grid lines; 0 draws none"`
+	GridStep       float64    `toml:"grid_step" min:"0" unit:"m" doc:"BEV: metres between ground grid lines; 0 draws none"`
 	GridColor      [3]uint8   `toml:"grid_color" doc:"BEV: RGB colour of the grid"`
 	EgoMarker      bool       `toml:"ego_marker" doc:"BEV: draw a triangle at the sensor origin pointing forward"`
-	BoxThickness   int        `toml:"box_thickness" doc:"box line width in pixels"`
+	BoxThickness   int        `toml:"box_thickness" min:"1" max:"64" doc:"box line width in pixels"`
 	Labels         bool       `toml:"labels" doc:"write each box's label, score and track id beside it"`
-	LabelScale     int        `toml:"label_scale" doc:"label font scale (1: 5×7-pixel glyphs)"`
-	Near           float64    `toml:"near" doc:"camera: near plane in metres; closer points are dropped and box edges clipped"`
-	PNGCompression string     `toml:"png_compression" doc:"PNG compression: default, fast, best or none"`
+	LabelScale     int        `toml:"label_scale" min:"1" max:"16" doc:"label font scale (1: 5×7-pixel glyphs)"`
+	Near           float64    `toml:"near" min:">0" unit:"m" doc:"camera: near plane in metres; closer points are dropped and box edges clipped"`
+	PNGCompression string     `toml:"png_compression" enum:"default|fast|best|none" doc:"PNG compression: default, fast, best or none"`
 
 	// The ensemble: gl_render's render_graph, drawn without OpenGL.
 	WindowWidth  int           `toml:"window_width" doc:"render_graph: picture width in pixels (gl_render's key)"`
@@ -53,43 +54,14 @@ type RenderConfig struct {
 
 // Validate checks the view, the output and the ranges.
 func (c *RenderConfig) Validate() error {
-	switch {
-	case c.View != "bev" && c.View != "camera":
-		return ds3d.ConfigErrorf("view", "must be \"bev\" or \"camera\", got %q", c.View)
-	case strings.TrimSpace(string(c.OutputDir)) == "":
-		return ds3d.ConfigErrorf("output_dir", "must not be empty")
-	case c.LidarKey == "":
-		return ds3d.ConfigErrorf("lidar_data_key", "must not be empty")
-	case c.Camera < 0:
-		return ds3d.ConfigErrorf("camera", "must be ≥ 0, got %d", c.Camera)
-	case c.PointSize < 1 || c.PointSize > 64:
-		return ds3d.ConfigErrorf("point_size", "must be 1..64, got %d", c.PointSize)
-	case c.BoxThickness < 1 || c.BoxThickness > 64:
-		return ds3d.ConfigErrorf("box_thickness", "must be 1..64, got %d", c.BoxThickness)
-	case c.LabelScale < 1 || c.LabelScale > 16:
-		return ds3d.ConfigErrorf("label_scale", "must be 1..16, got %d", c.LabelScale)
-	case !(c.Near > 0) || math.IsInf(c.Near, 0):
-		return ds3d.ConfigErrorf("near", "must be positive, got %v", c.Near)
-	case !(c.GridStep >= 0) || math.IsInf(c.GridStep, 0):
-		return ds3d.ConfigErrorf("grid_step", "must be ≥ 0, got %v", c.GridStep)
-	}
 	if err := checkFilename("filename", c.Filename, ".png"); err != nil {
 		return err
 	}
 	if err := c.checkGraph(); err != nil {
 		return err
 	}
-	switch ColorMode(c.ColorBy) {
-	case "", ColorIntensity, ColorHeight, ColorRange, ColorFixed:
-	case ColorDepth:
-		if c.View != "camera" {
-			return ds3d.ConfigErrorf("color_by", "depth needs view = \"camera\"; use range for a BEV")
-		}
-	default:
-		return ds3d.ConfigErrorf("color_by", "must be intensity, height, range, depth or fixed, got %q", c.ColorBy)
-	}
-	if _, ok := pngLevels[c.PNGCompression]; !ok {
-		return ds3d.ConfigErrorf("png_compression", "must be default, fast, best or none, got %q", c.PNGCompression)
+	if ColorMode(c.ColorBy) == ColorDepth && c.View != "camera" {
+		return ds3d.ConfigErrorf("color_by", "depth needs view = \"camera\"; use range for a BEV")
 	}
 	if vr := c.ValueRange; vr != ([2]float64{}) && !(vr[1] > vr[0] && !math.IsInf(vr[1]-vr[0], 0)) {
 		return ds3d.ConfigErrorf("value_range", "must be [low, high] with low < high, got %v", vr)
@@ -102,9 +74,6 @@ func (c *RenderConfig) Validate() error {
 			if !(r.v[1] > r.v[0]) || math.IsInf(r.v[1]-r.v[0], 0) {
 				return ds3d.ConfigErrorf(r.key, "must be [min, max] with min < max, got %v", r.v)
 			}
-		}
-		if !(c.Resolution >= 0) || math.IsInf(c.Resolution, 0) {
-			return ds3d.ConfigErrorf("resolution", "must be ≥ 0, got %v", c.Resolution)
 		}
 		if c.Resolution == 0 && (c.Width <= 0 || c.Height <= 0) {
 			return ds3d.ConfigErrorf("resolution", "is 0: give width and height (pixels) instead")
@@ -299,7 +268,7 @@ func (r *Renderer) Draw(in *ds3d.DataMap) (ok bool, err error) {
 	if r.cfg.View == "bev" {
 		r.bev.Points.Stride = stride
 		w, h := r.bev.Size()
-		r.img = EnsureRGBA(r.img, w, h)
+		r.img = draw.EnsureRGBA(r.img, w, h)
 		DrawBEV(r.img, pts, boxes, &r.bev)
 		return true, nil
 	}
@@ -322,8 +291,8 @@ func (r *Renderer) Draw(in *ds3d.DataMap) (ok bool, err error) {
 			return false, fmt.Errorf("%s: %w", r.imageKey, err)
 		}
 	case haveIntr && intr.Width > 0 && intr.Height > 0 && intr.Width <= maxSide && intr.Height <= maxSide:
-		r.img = EnsureRGBA(r.img, intr.Width, intr.Height)
-		Fill(r.img, rgb(r.cfg.ColorClear))
+		r.img = draw.EnsureRGBA(r.img, intr.Width, intr.Height)
+		draw.Fill(r.img, rgb(r.cfg.ColorClear))
 	default:
 		r.warn(r.imageKey, "no camera image and no image size in the intrinsics: datamap not drawn")
 		return false, nil

@@ -83,7 +83,7 @@ func decodePNG(t testing.TB, path string) image.Image {
 
 func TestRenderConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ body, key, msg string }{
-		{`view = "sideways"` + "\noutput_dir = \"o\"", "view", `must be "bev" or "camera"`},
+		{`view = "sideways"` + "\noutput_dir = \"o\"", "view", `must be one of "bev", "camera"`},
 		{`output_dir = ""`, "output_dir", "must not be empty"},
 		{`output_dir = "o"` + "\nfilename = \"frame.png\"", "filename", "integer verb"},
 		{`output_dir = "o"` + "\nfilename = \"frame_%06d.jpg\"", "filename", "must end in .png"},
@@ -91,9 +91,9 @@ func TestRenderConfigErrors(t *testing.T) {
 		{`output_dir = "o"` + "\nresolution = 0.0", "resolution", "width and height"},
 		{`output_dir = "o"` + "\nresolution = 0.00001", "resolution", "make no image"},
 		{`output_dir = "o"` + "\ncolor_by = \"depth\"", "color_by", "camera"},
-		{`output_dir = "o"` + "\ncolor_by = \"rainbow\"", "color_by", "must be intensity"},
+		{`output_dir = "o"` + "\ncolor_by = \"rainbow\"", "color_by", `must be one of "", "intensity"`},
 		{`output_dir = "o"` + "\npng_compression = \"max\"", "png_compression", "fast"},
-		{`output_dir = "o"` + "\npoint_size = 0", "point_size", "1..64"},
+		{`output_dir = "o"` + "\npoint_size = 0", "point_size", "must be in [1, 64], got 0"},
 	} {
 		doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"lidar_file_loader\"\nlink_to = \"r\"\n[component.config]\nfiles = [\"x.bin\"]\n" +
 			"[[component]]\nname = \"r\"\ntype = \"ds3d::datarender\"\nimpl = \"raster_render\"\n[component.config]\n" + tc.body + "\n"

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -15,19 +14,8 @@ import (
 
 // JSONConfig configures json_box_writer.
 type JSONConfig struct {
-	Path   ds3d.Path `toml:"path" required:"true" doc:"JSON-lines output file; \"-\" writes to standard output"`
-	BoxKey string    `toml:"lidar_bbox_key" doc:"key of the []Box3D boxes"`
-}
-
-// Validate requires a path and a key.
-func (c *JSONConfig) Validate() error {
-	switch {
-	case strings.TrimSpace(string(c.Path)) == "":
-		return ds3d.ConfigErrorf("path", "must not be empty")
-	case c.BoxKey == "":
-		return ds3d.ConfigErrorf("lidar_bbox_key", "must not be empty")
-	}
-	return nil
+	Path   ds3d.Path `toml:"path" nonempty:"true" required:"true" doc:"JSON-lines output file; \"-\" writes to standard output"`
+	BoxKey string    `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes"`
 }
 
 // JSONWriter is json_box_writer. Each datamap becomes one line:

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/sensors/calib"
@@ -16,33 +15,19 @@ import (
 
 // KITTIConfig configures kitti_label_writer.
 type KITTIConfig struct {
-	OutputDir   ds3d.Path `toml:"output_dir" required:"true" doc:"folder of the label files (created when missing)"`
+	OutputDir   ds3d.Path `toml:"output_dir" nonempty:"true" required:"true" doc:"folder of the label files (created when missing)"`
 	Filename    string    `toml:"filename" doc:"file name pattern with one integer verb for DS3D::FrameNumber"`
-	CalibFile   ds3d.Path `toml:"calib_file" required:"true" doc:"KITTI calib.txt giving R0_rect, Tr_velo_to_cam and P0–P3"`
-	Camera      int       `toml:"camera" doc:"camera whose P projects the 2D box columns (2: KITTI's left colour camera)"`
-	BoxKey      string    `toml:"lidar_bbox_key" doc:"key of the []Box3D boxes in the lidar frame"`
-	ImageWidth  int       `toml:"image_width" doc:"clip 2D boxes to this width in pixels; 0 does not clip"`
-	ImageHeight int       `toml:"image_height" doc:"clip 2D boxes to this height in pixels; 0 does not clip"`
-	ScoreColumn string    `toml:"score_column" doc:"16th column: auto (when a box's score is not 0), always or never"`
+	CalibFile   ds3d.Path `toml:"calib_file" nonempty:"true" path:"exists" required:"true" doc:"KITTI calib.txt giving R0_rect, Tr_velo_to_cam and P0–P3"`
+	Camera      int       `toml:"camera" min:"0" max:"3" doc:"camera whose P projects the 2D box columns (2: KITTI's left colour camera)"`
+	BoxKey      string    `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes in the lidar frame"`
+	ImageWidth  int       `toml:"image_width" min:"0" doc:"clip 2D boxes to this width in pixels; 0 does not clip"`
+	ImageHeight int       `toml:"image_height" min:"0" doc:"clip 2D boxes to this height in pixels; 0 does not clip"`
+	ScoreColumn string    `toml:"score_column" enum:"auto|always|never" doc:"16th column: auto (when a box's score is not 0), always or never"`
 	ClassNames  []string  `toml:"class_names" doc:"type names by ClassID for boxes without a label"`
 }
 
 // Validate checks the output, the camera and the score mode.
 func (c *KITTIConfig) Validate() error {
-	switch {
-	case strings.TrimSpace(string(c.OutputDir)) == "":
-		return ds3d.ConfigErrorf("output_dir", "must not be empty")
-	case strings.TrimSpace(string(c.CalibFile)) == "":
-		return ds3d.ConfigErrorf("calib_file", "must not be empty")
-	case c.Camera < 0 || c.Camera > 3:
-		return ds3d.ConfigErrorf("camera", "must be 0..3, got %d", c.Camera)
-	case c.BoxKey == "":
-		return ds3d.ConfigErrorf("lidar_bbox_key", "must not be empty")
-	case c.ImageWidth < 0 || c.ImageHeight < 0:
-		return ds3d.ConfigErrorf("image_width", "image size must be ≥ 0, got %dx%d", c.ImageWidth, c.ImageHeight)
-	case c.ScoreColumn != "auto" && c.ScoreColumn != "always" && c.ScoreColumn != "never":
-		return ds3d.ConfigErrorf("score_column", "must be auto, always or never, got %q", c.ScoreColumn)
-	}
 	return checkFilename("filename", c.Filename, ".txt")
 }
 
@@ -223,7 +208,7 @@ func (w *KITTIWriter) Render(_ context.Context, in *ds3d.DataMap) error {
 	name := filepath.Join(string(w.cfg.OutputDir), fmt.Sprintf(w.cfg.Filename, frameNumber(in, w.count)))
 	w.count++
 	if err := os.WriteFile(name, b, 0o644); err != nil {
-		return fmt.Errorf("kitti_label_writer: %w", err)
+		return err
 	}
 	return nil
 }

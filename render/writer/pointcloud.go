@@ -13,20 +13,14 @@ import (
 
 // PointCloudConfig configures pointcloud_writer.
 type PointCloudConfig struct {
-	OutputDir ds3d.Path `toml:"output_dir" required:"true" doc:"folder of the point-cloud files (created when missing)"`
+	OutputDir ds3d.Path `toml:"output_dir" nonempty:"true" required:"true" doc:"folder of the point-cloud files (created when missing)"`
 	Filename  string    `toml:"filename" doc:"file name pattern with one integer verb for DS3D::FrameNumber; the extension (.pcd, .ply, .bin) picks the format"`
 	Encoding  string    `toml:"encoding" doc:"PCD: ascii, binary or binary_compressed; PLY: ascii or binary_little_endian; empty: binary"`
-	LidarKey  string    `toml:"lidar_data_key" doc:"key of the [N,4] f32 lidar frame"`
+	LidarKey  string    `toml:"lidar_data_key" nonempty:"true" doc:"key of the [N,4] f32 lidar frame"`
 }
 
 // Validate checks the pattern and that the encoding suits the format.
 func (c *PointCloudConfig) Validate() error {
-	if strings.TrimSpace(string(c.OutputDir)) == "" {
-		return ds3d.ConfigErrorf("output_dir", "must not be empty")
-	}
-	if c.LidarKey == "" {
-		return ds3d.ConfigErrorf("lidar_data_key", "must not be empty")
-	}
 	if err := checkFilename("filename", c.Filename, ".pcd", ".ply", ".bin"); err != nil {
 		return err
 	}

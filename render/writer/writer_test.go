@@ -14,6 +14,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/datasets/kitti"
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin" // test_source feeds the writers
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
@@ -24,7 +25,7 @@ import (
 // build makes a registered component from a TOML config body.
 func build(t *testing.T, impl, body string, env *ds3d.Env) any {
 	t.Helper()
-	doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"lidar_file_loader\"\nlink_to = \"w\"\n[component.config]\nfiles = [\"x.bin\"]\n" +
+	doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"test_source\"\nlink_to = \"w\"\n" +
 		"[[component]]\nname = \"w\"\ntype = \"ds3d::datarender\"\nimpl = \"" + impl + "\"\n[component.config]\n" + body + "\n"
 	p, err := config.Parse("test.toml", t.TempDir(), []byte(doc))
 	if err != nil {
@@ -277,14 +278,15 @@ func TestWritersConfigAndMissingKeys(t *testing.T) {
 	for _, tc := range []struct{ impl, body, key string }{
 		{"kitti_label_writer", `output_dir = ""` + "\ncalib_file = \"c.txt\"", "output_dir"},
 		{"kitti_label_writer", `output_dir = "o"` + "\ncalib_file = \"c.txt\"\nscore_column = \"maybe\"", "score_column"},
-		{"kitti_label_writer", `output_dir = "o"` + "\ncalib_file = \"c.txt\"\nfilename = \"x.txt\"", "filename"},
+		{"kitti_label_writer", `output_dir = "o"` + "\ncalib_file = \".\"\nfilename = \"x.txt\"", "filename"}, // "." exists: the test's folder
+		{"kitti_label_writer", `output_dir = "o"` + "\ncalib_file = \"c.txt\"", "calib_file"},                 // does not exist
 		{"kitti_label_writer", `output_dir = "o"`, "calib_file"},
 		{"json_box_writer", `path = ""`, "path"},
 		{"pointcloud_writer", `output_dir = "o"` + "\nfilename = \"%d.las\"", "filename"},
 		{"pointcloud_writer", `output_dir = "o"` + "\nfilename = \"%d.ply\"\nencoding = \"binary_compressed\"", "encoding"},
 		{"pointcloud_writer", `output_dir = ""`, "output_dir"},
 	} {
-		doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"lidar_file_loader\"\nlink_to = \"w\"\n[component.config]\nfiles = [\"x.bin\"]\n" +
+		doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"test_source\"\nlink_to = \"w\"\n" +
 			"[[component]]\nname = \"w\"\ntype = \"ds3d::datarender\"\nimpl = \"" + tc.impl + "\"\n[component.config]\n" + tc.body + "\n"
 		if _, err := config.Parse("t.toml", t.TempDir(), []byte(doc)); err == nil || !strings.Contains(err.Error(), `config.`+tc.key+`"`) {
 			t.Errorf("%s %s: %v, want an error on %s", tc.impl, tc.body, err, tc.key)

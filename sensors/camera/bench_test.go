@@ -23,7 +23,7 @@ func BenchmarkImageLoad(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			cfg := &camera.ImageLoaderConfig{Files: []ds3d.Path{ds3d.Path(c.path)}, RateHz: 10, ColorFormat: c.format, MemPoolSize: 2, FileLoop: true}
+			cfg := &camera.ImageLoaderConfig{Files: []ds3d.Path{ds3d.Path(c.path)}, RateHz: 10, ColorFormat: c.format, PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}, FileLoop: true}
 			l, err := camera.NewImageLoader(cfg, nil)
 			if err != nil {
 				b.Fatal(err)
@@ -47,15 +47,15 @@ func BenchmarkImageLoad(b *testing.B) {
 // frame) from decoding, to show what a faster decoder would leave.
 func BenchmarkToFrame(b *testing.B) {
 	path := filepath.Join(sampledata.Shared(b, "nuscenes-mini-sample"), nuScenesPrefix+nuScenesCams[0].file)
-	img, _, err := camera.DecodeFile(path, nil)
+	img, _, err := decode.DecodeFile(path, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, _ := camera.NewColorFrame(1600, 900, false)
+	f, _ := decode.NewColorFrame(1600, 900, false)
 	b.Run("nuscenes-front-ycbcr420", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if err := camera.ToFrame(f, img); err != nil {
+			if err := decode.ToFrame(f, img); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -71,7 +71,7 @@ func BenchmarkToFrame(b *testing.B) {
 // decoded planes per image (about 2 MiB; logged only).
 func TestImageLoaderJPEGAllocs(t *testing.T) {
 	path := filepath.Join(sampledata.Shared(t, "nuscenes-mini-sample"), nuScenesPrefix+nuScenesCams[0].file)
-	cfg := &camera.ImageLoaderConfig{Files: []ds3d.Path{ds3d.Path(path)}, RateHz: 10, ColorFormat: "rgb", MemPoolSize: 2, FileLoop: true}
+	cfg := &camera.ImageLoaderConfig{Files: []ds3d.Path{ds3d.Path(path)}, RateHz: 10, ColorFormat: "rgb", PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}, FileLoop: true}
 	l, err := camera.NewImageLoader(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

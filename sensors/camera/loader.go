@@ -15,18 +15,18 @@ import (
 
 // ImageLoaderConfig configures image_file_loader.
 type ImageLoaderConfig struct {
-	DataConfigFile []ds3d.Path `toml:"data_config_file" doc:"image list files (TOML: [[frame]] timestamp_ms, path), one per camera"`
-	Files          []ds3d.Path `toml:"files" doc:"glob patterns instead of lists, one per camera; frames in lexical order, stamped k/rate_hz"`
-	RateHz         float64     `toml:"rate_hz" doc:"frame rate that stamps glob cameras: frame k at k/rate_hz s"`
-	ColorFormat    string      `toml:"color_format" doc:"frame layout: rgb (3 bytes per pixel) or rgba (4, straight alpha)"`
+	DataConfigFile []ds3d.Path `toml:"data_config_file" path:"exists" doc:"image list files (TOML: [[frame]] timestamp_ms, path), one per camera"`
+	Files          []ds3d.Path `toml:"files" path:"exists" doc:"glob patterns instead of lists, one per camera; frames in lexical order, stamped k/rate_hz"`
+	RateHz         float64     `toml:"rate_hz" min:">0" unit:"Hz" doc:"frame rate that stamps glob cameras: frame k at k/rate_hz s"`
+	ColorFormat    string      `toml:"color_format" enum:"rgb|rgba" doc:"frame layout: rgb (3 bytes per pixel) or rgba (4, straight alpha)"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
-	MaxFrames      int         `toml:"max_frames" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
+	MaxFrames      int         `toml:"max_frames" min:"0" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
 	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the datamaps; a list's own source_id (of the first camera) wins"`
 	OutputKey      []string    `toml:"output_datamap_key" doc:"key per camera; one key for several cameras gets the _N suffix"`
-	MemPoolSize    int         `toml:"mem_pool_size" doc:"frames per camera in flight before the loader waits for one to come back"`
+	ds3d.PoolGroup `doc:"frames per camera in flight before the loader waits for one to come back"`
 }
 
-// Validate checks the ranges and that sources are given one way.
+// Validate checks that sources are given one way, with a key each.
 func (c *ImageLoaderConfig) Validate() error {
 	n := len(c.DataConfigFile) + len(c.Files)
 	switch {
@@ -34,14 +34,6 @@ func (c *ImageLoaderConfig) Validate() error {
 		return ds3d.ConfigErrorf("data_config_file", "give a list file per camera (or files = [one glob per camera])")
 	case len(c.DataConfigFile) > 0 && len(c.Files) > 0:
 		return ds3d.ConfigErrorf("files", "give data_config_file or files, not both")
-	case !(c.RateHz > 0) || math.IsInf(c.RateHz, 0):
-		return ds3d.ConfigErrorf("rate_hz", "must be positive, got %v", c.RateHz)
-	case c.ColorFormat != "rgb" && c.ColorFormat != "rgba":
-		return ds3d.ConfigErrorf("color_format", "must be \"rgb\" or \"rgba\", got %q", c.ColorFormat)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	case c.MaxFrames < 0:
-		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0, got %d", c.MaxFrames)
 	case len(c.OutputKey) > 1 && len(c.OutputKey) != n:
 		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d cameras", len(c.OutputKey), n)
 	}
@@ -82,7 +74,7 @@ type ImageLoader struct {
 // NewImageLoader reads the lists (checking that every file exists), reads the
 // first image header of each camera to fix its size, and sets up the pools.
 func NewImageLoader(cfg *ImageLoaderConfig, _ *ds3d.Env) (*ImageLoader, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		return nil, err
 	}
 	l := &ImageLoader{cfg: *cfg, n: math.MaxInt, srcID: int64(cfg.SourceID)}
@@ -116,7 +108,7 @@ func NewImageLoader(cfg *ImageLoaderConfig, _ *ds3d.Env) (*ImageLoader, error) {
 		if len(lists) > 1 && len(cfg.OutputKey) <= 1 {
 			key = key.Sensor(i)
 		}
-		w, h, err := ImageSize(li.Entries[0].Path)
+		w, h, err := decode.ImageSize(li.Entries[0].Path)
 		if err != nil {
 			if li.File != "" {
 				return nil, fmt.Errorf("camera %d: list %s line %d: %w", i, li.File, li.Entries[0].Line, err)
@@ -124,7 +116,7 @@ func NewImageLoader(cfg *ImageLoaderConfig, _ *ds3d.Env) (*ImageLoader, error) {
 			return nil, fmt.Errorf("camera %d: %w", i, err)
 		}
 		pool, err := ds3d.NewFramePool(cfg.MemPoolSize, func() *ds3d.Frame {
-			f, _ := NewColorFrame(w, h, rgba) // cannot fail: ImageSize checked the size
+			f, _ := decode.NewColorFrame(w, h, rgba) // cannot fail: ImageSize checked the size
 			return f
 		})
 		if err != nil {
@@ -206,7 +198,7 @@ func (l *ImageLoader) load(f *ds3d.Frame, ci int, e *ListEntry) error {
 			ci, where(c.list, e), w, h, c.w, c.h, c.list.Entries[0].Path)
 	}
 	if isJPEG(e.Path) {
-		buf, err := ReadFile(e.Path, l.buf)
+		buf, err := decode.ReadFile(e.Path, l.buf)
 		l.buf = buf
 		if err != nil {
 			return in(err)
@@ -230,7 +222,7 @@ func (l *ImageLoader) load(f *ds3d.Frame, ci int, e *ListEntry) error {
 			return nil
 		}
 	}
-	img, buf, err := DecodeFile(e.Path, l.buf)
+	img, buf, err := decode.DecodeFile(e.Path, l.buf)
 	l.buf = buf
 	if err != nil {
 		return in(err)
@@ -239,7 +231,7 @@ func (l *ImageLoader) load(f *ds3d.Frame, ci int, e *ListEntry) error {
 	if b.Dx() != c.w || b.Dy() != c.h {
 		return sizeErr(b.Dx(), b.Dy())
 	}
-	if err := ToFrame(f, img); err != nil {
+	if err := decode.ToFrame(f, img); err != nil {
 		return fmt.Errorf("camera %d: %s: %w", ci, where(c.list, e), err)
 	}
 	return nil
@@ -265,7 +257,7 @@ func init() {
 	ds3d.Register(ds3d.KindLoader, "image_file_loader",
 		`Replays image sequences (JPEG, PNG) from timestamped lists or one glob pattern per camera into pooled u8 RGB or RGBA frames; several cameras make DS3D::ColorFrame_N keys in one datamap.`,
 		func() *ImageLoaderConfig {
-			return &ImageLoaderConfig{RateHz: 10, ColorFormat: "rgb", MemPoolSize: 4}
+			return &ImageLoaderConfig{RateHz: 10, ColorFormat: "rgb", PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *ImageLoaderConfig, env *ds3d.Env) (any, error) { return NewImageLoader(c, env) })
 }

@@ -281,7 +281,7 @@ output_datamap_key = "DS3D::ColorFrame_2"`)
 	checkKITTI(t, "000000.png", recs[0].images["DS3D::ColorFrame_2"])
 
 	// Looping one image: timestamps keep increasing by one period.
-	cfg := &camera.ImageLoaderConfig{Files: []ds3d.Path{ds3d.Path(png)}, RateHz: 4, ColorFormat: "rgb", MemPoolSize: 1, FileLoop: true}
+	cfg := &camera.ImageLoaderConfig{Files: []ds3d.Path{ds3d.Path(png)}, RateHz: 4, ColorFormat: "rgb", PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}, FileLoop: true}
 	l, err := camera.NewImageLoader(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +359,7 @@ func TestImageLoaderErrors(t *testing.T) {
 		{"size change", `data_config_file = "size.toml"`, []string{"000000.png", "size.toml line 5", "1224x370", "1242x375", "000001.png", "must not change"}},
 		{"corrupt jpeg", `data_config_file = "corrupt.toml"`, []string{"front_truncated.jpg", "corrupt.toml line 5", "truncated"}},
 		{"not an image", `data_config_file = "notimage.toml"`, []string{"notes.jpg", "not a JPEG or PNG image"}},
-		{"glob matches nothing", `files = "` + filepath.Join(dir, "*.bmp") + `"`, []string{"*.bmp", "no file matches"}},
+		{"glob matches nothing", `files = "` + filepath.Join(dir, "*.bmp") + `"`, []string{"*.bmp", "matches no file"}},
 		{"bad color_format", `files = "` + front + `"` + "\ncolor_format = \"bgr\"", []string{"pipeline.toml:8", "color_format", `"bgr"`}},
 		{"both sources", `files = "` + front + `"` + "\ndata_config_file = \"size.toml\"", []string{"files", "not both"}},
 		{"keys per camera", `files = ["` + front + `", "` + front + `"]` + "\noutput_datamap_key = [\"a\", \"b\", \"c\"]", []string{"output_datamap_key", "3 keys for 2 cameras"}},

@@ -18,7 +18,7 @@ func BenchmarkRGBDLoad(b *testing.B) {
 		assoc := filepath.Join(dir, "rgbd.match")
 		writeFile(b, assoc, sampledata.Sample(b, "redwood/depth/00000.png")+" "+sampledata.Sample(b, "redwood/color/00000.jpg")+"\n")
 		cfg := &depth.RGBDLoaderConfig{AssociationFile: ds3d.Path(assoc), IntrinsicsFile: ds3d.Path(sampledata.Sample(b, "redwood/camera_primesense.json")),
-			DepthScale: 1000, RateHz: 30, ColorFormat: "rgb", MemPoolSize: 2, FileLoop: true}
+			DepthScale: 1000, RateHz: 30, ColorFormat: "rgb", PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}, FileLoop: true}
 		l, err := depth.NewRGBDLoader(cfg, nil)
 		if err != nil {
 			b.Fatal(err)

@@ -6,30 +6,28 @@ import (
 	"io"
 	"math"
 
+	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/sensors/camera"
 )
 
 // RGBDLoaderConfig configures rgbd_file_loader.
 type RGBDLoaderConfig struct {
-	AssociationFile ds3d.Path `toml:"association_file" required:"true" doc:"pairs of depth and colour files: Redwood rgbd.match (depth colour) or TUM associations.txt (ts_rgb rgb ts_depth depth); paths relative to it"`
-	IntrinsicsFile  ds3d.Path `toml:"intrinsics_file" doc:"Open3D camera JSON (width, height, column-major intrinsic_matrix); or give intrinsics, width and height"`
+	AssociationFile ds3d.Path `toml:"association_file" nonempty:"true" path:"exists" required:"true" doc:"pairs of depth and colour files: Redwood rgbd.match (depth colour) or TUM associations.txt (ts_rgb rgb ts_depth depth); paths relative to it"`
+	IntrinsicsFile  ds3d.Path `toml:"intrinsics_file" path:"exists" doc:"Open3D camera JSON (width, height, column-major intrinsic_matrix); or give intrinsics, width and height"`
 	Intrinsics      []float64 `toml:"intrinsics" doc:"[fx, fy, cx, cy] in pixels, instead of intrinsics_file"`
 	Width           int       `toml:"width" doc:"image width in pixels, with intrinsics"`
 	Height          int       `toml:"height" doc:"image height in pixels, with intrinsics"`
-	DepthScale      float64   `toml:"depth_scale" doc:"depth PNG units per metre: 1000 (mm) for Redwood, 5000 for TUM; DS3D::DepthScaleUnit carries 1/depth_scale metres per unit"`
-	RateHz          float64   `toml:"rate_hz" doc:"frame rate that stamps files without times (Redwood): frame k at k/rate_hz s"`
-	ColorFormat     string    `toml:"color_format" doc:"colour frame layout: rgb (3 bytes per pixel) or rgba (4)"`
+	DepthScale      float64   `toml:"depth_scale" min:">0" doc:"depth PNG units per metre: 1000 (mm) for Redwood, 5000 for TUM; DS3D::DepthScaleUnit carries 1/depth_scale metres per unit"`
+	RateHz          float64   `toml:"rate_hz" min:">0" unit:"Hz" doc:"frame rate that stamps files without times (Redwood): frame k at k/rate_hz s"`
+	ColorFormat     string    `toml:"color_format" enum:"rgb|rgba" doc:"colour frame layout: rgb (3 bytes per pixel) or rgba (4)"`
 	FileLoop        bool      `toml:"file_loop" doc:"start again at the first pair after the last (timestamps keep increasing)"`
 	SourceID        int       `toml:"source_id" doc:"value of DS3D::SourceId"`
-	MemPoolSize     int       `toml:"mem_pool_size" doc:"colour and depth frames in flight before the loader waits for one to come back"`
+	ds3d.PoolGroup  `doc:"colour and depth frames in flight before the loader waits for one to come back"`
 }
 
-// Validate checks the ranges and that intrinsics are given one way.
+// Validate checks that intrinsics are given one way, and complete.
 func (c *RGBDLoaderConfig) Validate() error {
 	switch {
-	case c.AssociationFile == "":
-		return ds3d.ConfigErrorf("association_file", "must not be empty")
 	case c.IntrinsicsFile == "" && len(c.Intrinsics) == 0:
 		return ds3d.ConfigErrorf("intrinsics_file", "give an Open3D camera JSON (or intrinsics = [fx, fy, cx, cy] with width and height)")
 	case c.IntrinsicsFile != "" && (len(c.Intrinsics) > 0 || c.Width != 0 || c.Height != 0):
@@ -40,14 +38,6 @@ func (c *RGBDLoaderConfig) Validate() error {
 		return ds3d.ConfigErrorf("intrinsics", "focal lengths fx=%v fy=%v must be positive", c.Intrinsics[0], c.Intrinsics[1])
 	case c.IntrinsicsFile == "" && (c.Width <= 0 || c.Height <= 0):
 		return ds3d.ConfigErrorf("width", "width and height must be positive with intrinsics, got %dx%d", c.Width, c.Height)
-	case !(c.DepthScale > 0) || math.IsInf(c.DepthScale, 0):
-		return ds3d.ConfigErrorf("depth_scale", "must be positive, got %v", c.DepthScale)
-	case !(c.RateHz > 0) || math.IsInf(c.RateHz, 0):
-		return ds3d.ConfigErrorf("rate_hz", "must be positive, got %v", c.RateHz)
-	case c.ColorFormat != "rgb" && c.ColorFormat != "rgba":
-		return ds3d.ConfigErrorf("color_format", "must be \"rgb\" or \"rgba\", got %q", c.ColorFormat)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
 	}
 	for i, v := range c.Intrinsics {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -87,7 +77,7 @@ type RGBDLoader struct {
 // NewRGBDLoader reads the association file and intrinsics, checks the first
 // pair's sizes against the intrinsics, and sets up the pools.
 func NewRGBDLoader(cfg *RGBDLoaderConfig, _ *ds3d.Env) (*RGBDLoader, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		return nil, err
 	}
 	l := &RGBDLoader{cfg: *cfg, unit: 1 / cfg.DepthScale}
@@ -102,8 +92,8 @@ func NewRGBDLoader(cfg *RGBDLoaderConfig, _ *ds3d.Env) (*RGBDLoader, error) {
 		l.in = ds3d.Intrinsics{Fx: c[0], Fy: c[1], Cx: c[2], Cy: c[3], Width: cfg.Width, Height: cfg.Height}
 	}
 	w, h := l.in.Width, l.in.Height
-	if w > camera.MaxPixels || h > camera.MaxPixels || w*h > camera.MaxPixels {
-		return nil, fmt.Errorf("intrinsics: image size %dx%d is over %d pixels", w, h, camera.MaxPixels)
+	if w > decode.MaxPixels || h > decode.MaxPixels || w*h > decode.MaxPixels {
+		return nil, fmt.Errorf("intrinsics: image size %dx%d is over %d pixels", w, h, decode.MaxPixels)
 	}
 	l.intr = l.in
 	pairs, err := ReadAssociations(string(cfg.AssociationFile))
@@ -114,12 +104,12 @@ func NewRGBDLoader(cfg *RGBDLoaderConfig, _ *ds3d.Env) (*RGBDLoader, error) {
 	// Check the first pair's headers now, so a wrong size fails at start-up
 	// rather than after the pipeline began.
 	p0 := &pairs[0]
-	if cw, ch, err := camera.ImageSize(p0.ColorPath); err != nil {
+	if cw, ch, err := decode.ImageSize(p0.ColorPath); err != nil {
 		return nil, fmt.Errorf("%s: %w", l.where(p0), err)
 	} else if cw != w || ch != h {
 		return nil, fmt.Errorf("%s: colour %s is %dx%d, intrinsics are for %dx%d", l.where(p0), p0.ColorPath, cw, ch, w, h)
 	}
-	if l.buf, err = camera.ReadFile(p0.DepthPath, l.buf); err != nil {
+	if l.buf, err = decode.ReadFile(p0.DepthPath, l.buf); err != nil {
 		return nil, fmt.Errorf("%s: %w", l.where(p0), err)
 	}
 	if dw, dh, err := checkDepthPNG(l.buf); err != nil {
@@ -129,7 +119,7 @@ func NewRGBDLoader(cfg *RGBDLoaderConfig, _ *ds3d.Env) (*RGBDLoader, error) {
 	}
 	rgba := cfg.ColorFormat == "rgba"
 	l.colorPool, err = ds3d.NewFramePool(cfg.MemPoolSize, func() *ds3d.Frame {
-		f, _ := camera.NewColorFrame(w, h, rgba) // cannot fail: size checked positive
+		f, _ := decode.NewColorFrame(w, h, rgba) // cannot fail: size checked positive
 		return f
 	})
 	if err != nil {
@@ -218,7 +208,7 @@ func (l *RGBDLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 
 // load decodes a pair into the frames; both must have the intrinsics' size.
 func (l *RGBDLoader) load(cf, df *ds3d.Frame, p *Pair) error {
-	img, buf, err := camera.DecodeFile(p.ColorPath, l.buf)
+	img, buf, err := decode.DecodeFile(p.ColorPath, l.buf)
 	l.buf = buf
 	if err != nil {
 		return err
@@ -226,10 +216,10 @@ func (l *RGBDLoader) load(cf, df *ds3d.Frame, p *Pair) error {
 	if b := img.Bounds(); b.Dx() != l.in.Width || b.Dy() != l.in.Height {
 		return fmt.Errorf("colour %s is %dx%d, intrinsics are for %dx%d", p.ColorPath, b.Dx(), b.Dy(), l.in.Width, l.in.Height)
 	}
-	if err := camera.ToFrame(cf, img); err != nil {
+	if err := decode.ToFrame(cf, img); err != nil {
 		return fmt.Errorf("colour %s: %w", p.ColorPath, err)
 	}
-	l.buf, err = camera.ReadFile(p.DepthPath, l.buf)
+	l.buf, err = decode.ReadFile(p.DepthPath, l.buf)
 	if err != nil {
 		return err
 	}
@@ -248,7 +238,7 @@ func init() {
 	ds3d.Register(ds3d.KindLoader, "rgbd_file_loader",
 		`Replays RGB-D sequences (colour JPEG/PNG + 16-bit depth PNG, paired by a Redwood rgbd.match or TUM associations.txt) into pooled colour and u16 depth frames with DS3D::DepthScaleUnit and the camera intrinsics (Open3D JSON or config).`,
 		func() *RGBDLoaderConfig {
-			return &RGBDLoaderConfig{DepthScale: 1000, RateHz: 30, ColorFormat: "rgb", MemPoolSize: 4}
+			return &RGBDLoaderConfig{DepthScale: 1000, RateHz: 30, ColorFormat: "rgb", PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *RGBDLoaderConfig, env *ds3d.Env) (any, error) { return NewRGBDLoader(c, env) })
 }

@@ -228,7 +228,7 @@ color_format = "rgba"`)
 
 	// Looping one pair: the timeline goes on one period (1/rate_hz) later.
 	cfg := &depth.RGBDLoaderConfig{AssociationFile: ds3d.Path(assoc), Intrinsics: []float64{525, 525, 319.5, 239.5},
-		Width: 640, Height: 480, DepthScale: 5000, RateHz: 30, ColorFormat: "rgb", MemPoolSize: 1, FileLoop: true}
+		Width: 640, Height: 480, DepthScale: 5000, RateHz: 30, ColorFormat: "rgb", PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}, FileLoop: true}
 	l, err := depth.NewRGBDLoader(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestRGBDLoaderErrors(t *testing.T) {
 		{"no intrinsics", `association_file = "ok.match"`, []string{"intrinsics_file", "give an Open3D camera JSON"}},
 		{"both intrinsics", `association_file = "ok.match"` + withJSON + "\nintrinsics = [1.0, 1.0, 0.0, 0.0]", []string{"intrinsics", "not both"}},
 		{"three intrinsics", `association_file = "ok.match"` + "\nintrinsics = [1.0, 1.0, 0.0]\nwidth = 640\nheight = 480", []string{"intrinsics", "want 4 values"}},
-		{"zero scale", `association_file = "ok.match"` + withJSON + "\ndepth_scale = 0", []string{"depth_scale", "must be positive"}},
+		{"zero scale", `association_file = "ok.match"` + withJSON + "\ndepth_scale = 0", []string{"depth_scale", "must be > 0"}},
 		{"no association", `intrinsics_file = "` + intr + `"`, []string{"association_file"}},
 	}
 	for _, c := range cases {

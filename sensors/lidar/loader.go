@@ -14,43 +14,34 @@ import (
 // FileLoaderConfig configures lidar_file_loader, ds3d's
 // createLidarFileLoader with the same keys.
 type FileLoaderConfig struct {
-	DataConfigFile []ds3d.Path `toml:"data_config_file" doc:"lidar list files (TOML, or ds3d YAML), one per source; each source's frame goes under its own key"`
-	Files          []string    `toml:"files" doc:"glob patterns instead of a list (one source; relative to the config file; frames in lexical order)"`
-	RateHz         float64     `toml:"rate_hz" doc:"frame rate that stamps glob sources: frame k at k/rate_hz s"`
-	PointsNum      int         `toml:"points_num" doc:"points per frame to allocate up front; 0 sizes frames by the largest file seen"`
+	DataConfigFile []ds3d.Path `toml:"data_config_file" path:"exists" doc:"lidar list files (TOML, or ds3d YAML), one per source; each source's frame goes under its own key"`
+	Files          []ds3d.Path `toml:"files" path:"exists" doc:"glob patterns instead of a list (one source; relative to the config file; frames in lexical order)"`
+	RateHz         float64     `toml:"rate_hz" min:">0" unit:"Hz" doc:"frame rate that stamps glob sources: frame k at k/rate_hz s"`
+	PointsNum      int         `toml:"points_num" min:"0" doc:"points per frame to allocate up front; 0 sizes frames by the largest file seen"`
 	FixedPointsNum bool        `toml:"fixed_points_num" doc:"pad every frame with zero points to points_num (and cut longer clouds), for models with a fixed input size"`
-	ElementSize    int         `toml:"element_size" doc:"raw float files: floats used per point (3: x,y,z; 4: x,y,z,intensity)"`
+	ElementSize    int         `toml:"element_size" min:"3" max:"4" doc:"raw float files: floats used per point (3: x,y,z; 4: x,y,z,intensity)"`
 	ElementStride  int         `toml:"element_stride" doc:"raw float files: floats per point in the file (KITTI 4, nuScenes 5); 0 takes the format's default"`
 	IntensityField string      `toml:"intensity_field" doc:"PCD/PLY field copied into the intensity column"`
 	Format         string      `toml:"format" doc:"force a point-cloud format (bin, pcd.bin, pcd, ply, xyz); empty picks it by extension"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
-	MaxFrames      int         `toml:"max_frames" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
+	MaxFrames      int         `toml:"max_frames" min:"0" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
 	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the first source; a list's own source_id wins"`
 	OutputKey      []string    `toml:"output_datamap_key" doc:"key per source; one key for several sources gets the _N suffix"`
-	MemPoolSize    int         `toml:"mem_pool_size" doc:"frames per source in flight before the loader waits for one to come back"`
+	ds3d.PoolGroup `doc:"frames per source in flight before the loader waits for one to come back"`
 }
 
-// Validate checks the ranges and that sources are given one way.
+// Validate checks that sources are given one way and the keys that depend
+// on each other.
 func (c *FileLoaderConfig) Validate() error {
 	switch {
 	case len(c.DataConfigFile) == 0 && len(c.Files) == 0:
 		return ds3d.ConfigErrorf("data_config_file", "give a list file (or files = [globs])")
 	case len(c.DataConfigFile) > 0 && len(c.Files) > 0:
 		return ds3d.ConfigErrorf("files", "give data_config_file or files, not both")
-	case !(c.RateHz > 0) || math.IsInf(c.RateHz, 0):
-		return ds3d.ConfigErrorf("rate_hz", "must be positive, got %v", c.RateHz)
-	case c.PointsNum < 0:
-		return ds3d.ConfigErrorf("points_num", "must be ≥ 0, got %d", c.PointsNum)
 	case c.FixedPointsNum && c.PointsNum == 0:
 		return ds3d.ConfigErrorf("fixed_points_num", "needs points_num")
-	case c.ElementSize < 3 || c.ElementSize > 4:
-		return ds3d.ConfigErrorf("element_size", "must be 3 or 4, got %d", c.ElementSize)
 	case c.ElementStride != 0 && c.ElementStride < c.ElementSize:
 		return ds3d.ConfigErrorf("element_stride", "must be ≥ element_size (%d), got %d", c.ElementSize, c.ElementStride)
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	case c.MaxFrames < 0:
-		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0, got %d", c.MaxFrames)
 	case len(c.OutputKey) > 1 && len(c.OutputKey) != len(c.DataConfigFile):
 		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d sources", len(c.OutputKey), len(c.DataConfigFile))
 	}
@@ -95,9 +86,9 @@ func NewFileLoader(cfg *FileLoaderConfig, env *ds3d.Env) (*FileLoader, error) {
 	if len(cfg.Files) > 0 {
 		pats := make([]string, len(cfg.Files))
 		for i, p := range cfg.Files {
-			pats[i] = p
-			if env != nil && env.ConfigDir != "" && !filepath.IsAbs(p) {
-				pats[i] = filepath.Join(env.ConfigDir, p)
+			pats[i] = string(p)
+			if env != nil && env.ConfigDir != "" && !filepath.IsAbs(pats[i]) {
+				pats[i] = filepath.Join(env.ConfigDir, pats[i])
 			}
 		}
 		gl, err := GlobList(pats, cfg.RateHz)
@@ -225,7 +216,7 @@ func init() {
 	ds3d.Register(ds3d.KindLoader, "lidar_file_loader",
 		`Replays lidar point-cloud files (KITTI .bin, nuScenes .pcd.bin, PCD, PLY, any registered format) from timestamped lists or glob patterns into pooled [N,4] float32 frames; several lists make several sources in one datamap (DeepStream-3D's createLidarFileLoader).`,
 		func() *FileLoaderConfig {
-			return &FileLoaderConfig{RateHz: 10, ElementSize: 4, MemPoolSize: 4}
+			return &FileLoaderConfig{RateHz: 10, ElementSize: 4, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *FileLoaderConfig, env *ds3d.Env) (any, error) { return NewFileLoader(c, env) })
 }

@@ -127,8 +127,8 @@ fixed_points_num = true`)
 
 func TestFileLoaderPaddingIsZero(t *testing.T) {
 	path := sampledata.Shared(t, "kitti-object/training/velodyne/000000.bin")
-	cfg := &lidar.FileLoaderConfig{Files: []string{path}, RateHz: 10, ElementSize: 4, MemPoolSize: 1, PointsNum: 115400, FixedPointsNum: true, FileLoop: true}
-	if err := cfg.Validate(); err != nil {
+	cfg := &lidar.FileLoaderConfig{Files: []ds3d.Path{ds3d.Path(path)}, RateHz: 10, ElementSize: 4, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}, PointsNum: 115400, FixedPointsNum: true, FileLoop: true}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := lidar.NewFileLoader(cfg, nil)
@@ -197,7 +197,7 @@ func TestFileLoaderErrors(t *testing.T) {
 	// A truncated file in a valid list fails at read time with the list's line.
 	trunc := write("trunc.bin", "0123456789")
 	write("t.toml", "[[frame]]\ntimestamp_ms = 0\npath = \""+trunc+"\"\n")
-	cfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{ds3d.Path(filepath.Join(dir, "t.toml"))}, RateHz: 10, ElementSize: 4, MemPoolSize: 1}
+	cfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{ds3d.Path(filepath.Join(dir, "t.toml"))}, RateHz: 10, ElementSize: 4, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}}
 	l, err := lidar.NewFileLoader(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -210,8 +210,8 @@ func TestFileLoaderErrors(t *testing.T) {
 
 func TestFileLoaderMaxFrames(t *testing.T) {
 	path := sampledata.Shared(t, "kitti-object/training/velodyne/000000.bin")
-	cfg := &lidar.FileLoaderConfig{Files: []string{path}, RateHz: 10, ElementSize: 4, MemPoolSize: 2, FileLoop: true, MaxFrames: 7}
-	if err := cfg.Validate(); err != nil {
+	cfg := &lidar.FileLoaderConfig{Files: []ds3d.Path{ds3d.Path(path)}, RateHz: 10, ElementSize: 4, PoolGroup: ds3d.PoolGroup{MemPoolSize: 2}, FileLoop: true, MaxFrames: 7}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := lidar.NewFileLoader(cfg, nil)
@@ -251,8 +251,8 @@ func TestFileLoaderEgoPose(t *testing.T) {
 	if err := json.Unmarshal(raw, &info); err != nil {
 		t.Fatal(err)
 	}
-	cfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{ds3d.Path(filepath.Join(dir, "lidar_list.toml"))}, RateHz: 10, ElementSize: 4, ElementStride: 5, MemPoolSize: 1}
-	if err := cfg.Validate(); err != nil {
+	cfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{ds3d.Path(filepath.Join(dir, "lidar_list.toml"))}, RateHz: 10, ElementSize: 4, ElementStride: 5, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := lidar.NewFileLoader(cfg, nil)
@@ -276,7 +276,7 @@ func TestFileLoaderEgoPose(t *testing.T) {
 		}
 	}
 	// KITTI lists carry no pose: no key.
-	kcfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{"../../datasets/samples/kitti/lidar_list.toml"}, RateHz: 10, ElementSize: 4, MemPoolSize: 1}
+	kcfg := &lidar.FileLoaderConfig{DataConfigFile: []ds3d.Path{"../../datasets/samples/kitti/lidar_list.toml"}, RateHz: 10, ElementSize: 4, PoolGroup: ds3d.PoolGroup{MemPoolSize: 1}}
 	kl, err := lidar.NewFileLoader(kcfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -98,23 +98,52 @@ const (
 	maxDimension = 1 << 31
 )
 
+// parsePCDHeader reads the header of PCD file name (data: the whole file)
+// in four steps: its lines (read), the per-field lines against FIELDS
+// (checkFields), WIDTH, HEIGHT and POINTS (checkShape), and the record
+// layout with the x, y, z and intensity columns (layout). Errors name the
+// file and the line at fault.
 func parsePCDHeader(name string, data []byte, intensity string) (*pcdHeader, error) {
-	h := &pcdHeader{height: -1, width: -1, points: -1}
-	var names, types []string
-	var sizes, counts []int
-	var fieldsLine, sizeLine, typeLine, countLine, widthLine, heightLine int
-	pos, line := 0, 0
-	perr := func(msg string, args ...any) error { return lineErr("pcd", name, line, msg, args...) }
-	atoi := func(key, s string, lo, hi int) (int, error) {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < lo || v > hi {
-			return 0, perr("%s value %q: expected an integer in [%d, %d]", key, s, lo, hi)
-		}
-		return v, nil
+	d := pcdDecl{file: name, h: &pcdHeader{height: -1, width: -1, points: -1}}
+	if err := d.read(data); err != nil {
+		return nil, err
 	}
-	for h.data == "" {
+	if err := d.checkFields(); err != nil {
+		return nil, err
+	}
+	if err := d.checkShape(); err != nil {
+		return nil, err
+	}
+	if err := d.layout(intensity); err != nil {
+		return nil, err
+	}
+	return d.h, nil
+}
+
+// pcdDecl is a PCD header as its lines declare it, with the line of each
+// declaration for errors, while parsePCDHeader checks the lines against
+// each other.
+type pcdDecl struct {
+	file          string
+	h             *pcdHeader
+	names, types  []string
+	sizes, counts []int
+	// the line of each declaration (0: none)
+	fieldsLine, sizeLine, typeLine, countLine int
+	widthLine, heightLine                     int
+}
+
+// errAt is an error at line of the file.
+func (d *pcdDecl) errAt(line int, msg string, args ...any) error {
+	return lineErr("pcd", d.file, line, msg, args...)
+}
+
+// read reads the header lines up to and including DATA.
+func (d *pcdDecl) read(data []byte) error {
+	pos, line := 0, 0
+	for d.h.data == "" {
 		if pos >= len(data) {
-			return nil, lineErr("pcd", name, line, "header ends without a DATA line")
+			return d.errAt(line, "header ends without a DATA line")
 		}
 		line++
 		end := bytes.IndexByte(data[pos:], '\n')
@@ -128,123 +157,172 @@ func parsePCDHeader(name string, data []byte, intensity string) (*pcdHeader, err
 		if text == "" || text[0] == '#' {
 			continue
 		}
-		words := strings.Fields(text)
-		key, vals := strings.ToUpper(words[0]), words[1:]
-		switch key {
-		case "VERSION":
-		case "FIELDS", "COLUMNS":
-			if len(vals) == 0 || len(vals) > maxFields {
-				return nil, perr("FIELDS has %d names: expected 1 to %d", len(vals), maxFields)
-			}
-			names, fieldsLine = vals, line
-		case "SIZE", "COUNT":
-			nums := make([]int, len(vals))
-			for i, v := range vals {
-				var err error
-				if nums[i], err = atoi(key, v, 1, maxCount); err != nil {
-					return nil, err
-				}
-			}
-			if key == "SIZE" {
-				sizes, sizeLine = nums, line
-			} else {
-				counts, countLine = nums, line
-			}
-		case "TYPE":
-			types, typeLine = vals, line
-		case "WIDTH", "HEIGHT", "POINTS":
-			if len(vals) != 1 {
-				return nil, perr("%s has %d values: expected 1", key, len(vals))
-			}
-			v, err := atoi(key, vals[0], 0, maxDimension)
-			if err != nil {
-				return nil, err
-			}
-			switch key {
-			case "WIDTH":
-				h.width, widthLine = v, line
-			case "HEIGHT":
-				h.height, heightLine = v, line
-			default:
-				h.points, h.pointsLine = v, line
-			}
-		case "VIEWPOINT":
-			if len(vals) != 7 {
-				return nil, perr("VIEWPOINT has %d values: expected 7 (tx ty tz qw qx qy qz)", len(vals))
-			}
-			for i, v := range vals {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil {
-					return nil, perr("VIEWPOINT value %q is not a number", v)
-				}
-				h.viewpoint[i] = f
-			}
-		case "DATA":
-			if len(vals) != 1 || (vals[0] != "ascii" && vals[0] != "binary" && vals[0] != "binary_compressed") {
-				return nil, perr("DATA %q: expected ascii, binary or binary_compressed", strings.Join(vals, " "))
-			}
-			h.data, h.dataLine, h.dataOff = vals[0], line, pos
-		default:
-			return nil, perr("unknown header key %q: expected VERSION, FIELDS, SIZE, TYPE, COUNT, WIDTH, HEIGHT, VIEWPOINT, POINTS or DATA", words[0])
+		if err := d.readLine(line, strings.Fields(text), pos); err != nil {
+			return err
 		}
 	}
-	line = h.dataLine
-	if names == nil {
-		return nil, perr("no FIELDS line before DATA")
-	}
-	nf := len(names)
-	if sizes == nil {
-		return nil, perr("no SIZE line before DATA")
-	}
-	if types == nil {
-		return nil, perr("no TYPE line before DATA")
-	}
-	if len(sizes) != nf {
-		line = sizeLine
-		return nil, perr("FIELDS has %d names but SIZE has %d", nf, len(sizes))
-	}
-	if len(types) != nf {
-		line = typeLine
-		return nil, perr("FIELDS has %d names but TYPE has %d", nf, len(types))
-	}
-	if counts == nil {
-		counts = make([]int, nf)
-		for i := range counts {
-			counts[i] = 1
+	return nil
+}
+
+// readLine records one header line, its words, that ends at byte pos.
+func (d *pcdDecl) readLine(line int, words []string, pos int) error {
+	key, vals := strings.ToUpper(words[0]), words[1:]
+	switch key {
+	case "VERSION":
+	case "FIELDS", "COLUMNS":
+		if len(vals) == 0 || len(vals) > maxFields {
+			return d.errAt(line, "FIELDS has %d names: expected 1 to %d", len(vals), maxFields)
 		}
-	} else if len(counts) != nf {
-		line = countLine
-		return nil, perr("FIELDS has %d names but COUNT has %d", nf, len(counts))
+		d.names, d.fieldsLine = vals, line
+	case "SIZE", "COUNT":
+		return d.readPerField(line, key, vals)
+	case "TYPE":
+		d.types, d.typeLine = vals, line
+	case "WIDTH", "HEIGHT", "POINTS":
+		return d.readDimension(line, key, vals)
+	case "VIEWPOINT":
+		return d.readViewpoint(line, vals)
+	case "DATA":
+		if len(vals) != 1 || (vals[0] != "ascii" && vals[0] != "binary" && vals[0] != "binary_compressed") {
+			return d.errAt(line, "DATA %q: expected ascii, binary or binary_compressed", strings.Join(vals, " "))
+		}
+		d.h.data, d.h.dataLine, d.h.dataOff = vals[0], line, pos
+	default:
+		return d.errAt(line, "unknown header key %q: expected VERSION, FIELDS, SIZE, TYPE, COUNT, WIDTH, HEIGHT, VIEWPOINT, POINTS or DATA", words[0])
 	}
+	return nil
+}
+
+// atoi parses the integer value s of key, which must lie in [lo, hi].
+func (d *pcdDecl) atoi(line int, key, s string, lo, hi int) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v < lo || v > hi {
+		return 0, d.errAt(line, "%s value %q: expected an integer in [%d, %d]", key, s, lo, hi)
+	}
+	return v, nil
+}
+
+// readPerField records SIZE or COUNT: one integer per field.
+func (d *pcdDecl) readPerField(line int, key string, vals []string) error {
+	nums := make([]int, len(vals))
+	for i, v := range vals {
+		var err error
+		if nums[i], err = d.atoi(line, key, v, 1, maxCount); err != nil {
+			return err
+		}
+	}
+	if key == "SIZE" {
+		d.sizes, d.sizeLine = nums, line
+	} else {
+		d.counts, d.countLine = nums, line
+	}
+	return nil
+}
+
+// readDimension records WIDTH, HEIGHT or POINTS.
+func (d *pcdDecl) readDimension(line int, key string, vals []string) error {
+	if len(vals) != 1 {
+		return d.errAt(line, "%s has %d values: expected 1", key, len(vals))
+	}
+	v, err := d.atoi(line, key, vals[0], 0, maxDimension)
+	if err != nil {
+		return err
+	}
+	switch key {
+	case "WIDTH":
+		d.h.width, d.widthLine = v, line
+	case "HEIGHT":
+		d.h.height, d.heightLine = v, line
+	default:
+		d.h.points, d.h.pointsLine = v, line
+	}
+	return nil
+}
+
+// readViewpoint records VIEWPOINT: tx ty tz qw qx qy qz.
+func (d *pcdDecl) readViewpoint(line int, vals []string) error {
+	if len(vals) != 7 {
+		return d.errAt(line, "VIEWPOINT has %d values: expected 7 (tx ty tz qw qx qy qz)", len(vals))
+	}
+	for i, v := range vals {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return d.errAt(line, "VIEWPOINT value %q is not a number", v)
+		}
+		d.h.viewpoint[i] = f
+	}
+	return nil
+}
+
+// checkFields checks that FIELDS, SIZE and TYPE were given and that SIZE,
+// TYPE and COUNT (default: 1 each) have one value per field.
+func (d *pcdDecl) checkFields() error {
+	line := d.h.dataLine
+	if d.names == nil {
+		return d.errAt(line, "no FIELDS line before DATA")
+	}
+	nf := len(d.names)
+	if d.sizes == nil {
+		return d.errAt(line, "no SIZE line before DATA")
+	}
+	if d.types == nil {
+		return d.errAt(line, "no TYPE line before DATA")
+	}
+	if len(d.sizes) != nf {
+		return d.errAt(d.sizeLine, "FIELDS has %d names but SIZE has %d", nf, len(d.sizes))
+	}
+	if len(d.types) != nf {
+		return d.errAt(d.typeLine, "FIELDS has %d names but TYPE has %d", nf, len(d.types))
+	}
+	if d.counts == nil {
+		d.counts = make([]int, nf)
+		for i := range d.counts {
+			d.counts[i] = 1
+		}
+	} else if len(d.counts) != nf {
+		return d.errAt(d.countLine, "FIELDS has %d names but COUNT has %d", nf, len(d.counts))
+	}
+	return nil
+}
+
+// checkShape settles WIDTH, HEIGHT and POINTS: WIDTH defaults to POINTS,
+// HEIGHT to 1, POINTS to WIDTH×HEIGHT, which it must equal when given.
+func (d *pcdDecl) checkShape() error {
+	h := d.h
 	if h.width < 0 {
 		if h.points < 0 {
-			return nil, perr("neither WIDTH nor POINTS given")
+			return d.errAt(h.dataLine, "neither WIDTH nor POINTS given")
 		}
-		h.width, widthLine = h.points, h.pointsLine
+		h.width, d.widthLine = h.points, h.pointsLine
 	}
 	if h.height < 0 {
 		h.height = 1
 	}
 	if h.width*h.height > maxDimension {
-		line = heightLine
-		return nil, perr("WIDTH×HEIGHT %d×%d is too large", h.width, h.height)
+		return d.errAt(d.heightLine, "WIDTH×HEIGHT %d×%d is too large", h.width, h.height)
 	}
 	if h.points < 0 {
-		h.points, h.pointsLine = h.width*h.height, widthLine
+		h.points, h.pointsLine = h.width*h.height, d.widthLine
 	} else if h.points != h.width*h.height {
-		line = h.pointsLine
-		return nil, perr("POINTS %d but WIDTH×HEIGHT is %d×%d = %d", h.points, h.width, h.height, h.width*h.height)
+		return d.errAt(h.pointsLine, "POINTS %d but WIDTH×HEIGHT is %d×%d = %d", h.points, h.width, h.height, h.width*h.height)
 	}
-	h.fields = make([]pcdField, nf)
+	return nil
+}
+
+// layout types the fields, lays out a binary record (offsets, record
+// size) and finds the x, y, z and intensity columns, which must include
+// x, y and z.
+func (d *pcdDecl) layout(intensity string) error {
+	h := d.h
+	h.fields = make([]pcdField, len(d.names))
 	seen := [4]bool{}
 	for i := range h.fields {
-		t := pcdType(types[i], sizes[i])
+		t := pcdType(d.types[i], d.sizes[i])
 		if t == 0 {
-			line = typeLine
-			return nil, perr("field %s has TYPE %s and SIZE %d: expected F with 4 or 8, or I or U with 1, 2, 4 or 8",
-				names[i], types[i], sizes[i])
+			return d.errAt(d.typeLine, "field %s has TYPE %s and SIZE %d: expected F with 4 or 8, or I or U with 1, 2, 4 or 8",
+				d.names[i], d.types[i], d.sizes[i])
 		}
-		f := pcdField{name: names[i], typ: t, count: counts[i], off: h.rec, role: -1}
+		f := pcdField{name: d.names[i], typ: t, count: d.counts[i], off: h.rec, role: -1}
 		for r, rn := range [...]string{"x", "y", "z", intensity} {
 			if !seen[r] && f.name == rn {
 				f.role, seen[r] = r, true
@@ -254,15 +332,13 @@ func parsePCDHeader(name string, data []byte, intensity string) (*pcdHeader, err
 		h.fields[i] = f
 		h.rec += t.Size() * f.count
 		if h.rec > maxRecord {
-			line = countLine
-			return nil, perr("a point takes more than %d bytes", maxRecord)
+			return d.errAt(d.countLine, "a point takes more than %d bytes", maxRecord)
 		}
 	}
 	if !seen[0] || !seen[1] || !seen[2] {
-		line = fieldsLine
-		return nil, perr("FIELDS %s lacks x, y or z", strings.Join(names, " "))
+		return d.errAt(d.fieldsLine, "FIELDS %s lacks x, y or z", strings.Join(d.names, " "))
 	}
-	return h, nil
+	return nil
 }
 
 func decodePCD(c *Cloud, name string, data []byte, opts ReadOptions) error {

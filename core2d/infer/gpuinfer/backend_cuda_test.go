@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ds3d-go/ds3d-go/core2d/infer"
+	"github.com/ds3d-go/ds3d-go/core2d/infer/infer2d"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 )
@@ -31,15 +31,15 @@ func TestInfer2DBackendCUDA(t *testing.T) {
 	if !ok {
 		t.Fatal("infer_2d not registered")
 	}
-	detector := func(backend, precision string) *infer.Detector {
-		c := spec.NewConfig().(*infer.DetectorConfig)
+	detector := func(backend, precision string) *infer2d.Detector {
+		c := spec.NewConfig().(*infer2d.DetectorConfig)
 		c.Model = ds3d.Path(filepath.Join(dir, "yolox_nano.onnx"))
 		c.Labels = ds3d.Path(filepath.Join(dir, "coco_classes.txt"))
 		c.Backend, c.Precision = backend, precision
-		if err := c.Validate(); err != nil {
+		if err := ds3d.CheckConfig(c); err != nil {
 			t.Fatal(err)
 		}
-		d, err := infer.NewDetector(c)
+		d, err := infer2d.NewDetector(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,9 +90,9 @@ func loadRGB(t *testing.T, path string) *ds3d.Frame {
 	return f
 }
 
-func detect(t *testing.T, d *infer.Detector, frame *ds3d.Frame) []ds3d.Object2D {
+func detect(t *testing.T, d *infer2d.Detector, frame *ds3d.Frame) []ds3d.Object2D {
 	spec, _ := ds3d.Lookup("infer_2d")
-	c := spec.NewConfig().(*infer.DetectorConfig)
+	c := spec.NewConfig().(*infer2d.DetectorConfig)
 	m := ds3d.NewDataMap()
 	defer m.Reset()
 	m.SetFrame(ds3d.Key(c.InputKey), frame.Retain())

@@ -22,7 +22,7 @@ func toInfer(v []IOInfo) []infer.IOInfo {
 }
 
 // infer_2d's backend = "cuda" opens the model here (a binary built with
-// -tags cuda links this package through apps/ds3d/components_gpuinfer_cuda.go).
+// -tags cuda links this package through apps/components/components_cuda.go).
 func init() {
 	infer.RegisterBackend("cuda", func(m *onnx.Model, opt infer.BackendOptions) (infer.Runner, error) {
 		s, err := Open(m, Options{Precision: opt.Precision, Batch: opt.Batch, Device: opt.Device})

@@ -59,9 +59,9 @@ drop_partial = true`)
 func TestUDPEndToEnd(t *testing.T) {
 	ps, ts := packets(t)
 	want, _ := decodeAll(t, hesai.Config{}, ps, ts)
-	cfg := &hesai.UDPConfig{Address: "127.0.0.1:0", IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
-		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 8}
-	if err := cfg.Validate(); err != nil {
+	cfg := &hesai.UDPConfig{Address: "127.0.0.1:0", ListenerGroup: pcap.ListenerGroup{IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
+		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 8}}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := hesai.NewUDPLoader(cfg, nil)
@@ -87,7 +87,7 @@ func TestUDPEndToEnd(t *testing.T) {
 	for i := range recs {
 		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].pts)
 	}
-	if err := (&hesai.UDPConfig{Address: ":0", OutputKey: "x", MemPoolSize: 1, CutAngle: 360}).Validate(); err == nil {
+	if err := ds3d.CheckConfig(&hesai.UDPConfig{Address: ":0", ListenerGroup: pcap.ListenerGroup{OutputKey: "x", MemPoolSize: 1}, CutAngle: 360}); err == nil {
 		t.Error("cut_angle 360 validated")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/ouster"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 )
 
 // runLoader builds and runs loader impl → recorder from a TOML config body.
@@ -68,8 +69,8 @@ func TestUDPEndToEnd(t *testing.T) {
 	legacy, _, _ := packets(t, captures[0].name, ouster.Port)
 	want, _ := decodeAll(t, ouster.Config{Meta: meta(t, c.name)}, ps, ts)
 	cfg := &ouster.UDPConfig{Address: "127.0.0.1:0", Metadata: ds3d.Path(sampledata.Shared(t, "lidar-raw/ouster/"+c.name+".json")),
-		IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20, OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}
-	if err := cfg.Validate(); err != nil {
+		ListenerGroup: pcap.ListenerGroup{IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20, OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := ouster.NewUDPLoader(cfg, nil)
@@ -93,8 +94,8 @@ func TestUDPEndToEnd(t *testing.T) {
 		t.Fatalf("%d frames over UDP", len(recs))
 	}
 	dstest.SamePoints(t, "udp frame", recs[0].Points, want[0].pts)
-	bad := &ouster.UDPConfig{Address: ":0", OutputKey: "x", MemPoolSize: 1}
-	if err := bad.Validate(); err == nil {
+	bad := &ouster.UDPConfig{Address: ":0", ListenerGroup: pcap.ListenerGroup{OutputKey: "x", MemPoolSize: 1}}
+	if err := ds3d.CheckConfig(bad); err == nil {
 		t.Error("ouster_udp without metadata validated")
 	}
 }

@@ -29,29 +29,27 @@ type ListenerOptions struct {
 	MemPoolSize int
 }
 
-// CheckListenerConfig checks the config keys every *_udp component passes
-// to the Listener (idle_timeout, max_frames, mem_pool_size,
-// output_datamap_key), naming the key as Validate errors do.
-func CheckListenerConfig(idle time.Duration, maxFrames, memPoolSize int, outputKey string) error {
-	switch {
-	case idle < 0:
-		return ds3d.ConfigErrorf("idle_timeout", "must be ≥ 0")
-	case maxFrames < 0:
-		return ds3d.ConfigErrorf("max_frames", "must be ≥ 0")
-	case memPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", memPoolSize)
-	case outputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	}
-	return nil
+// ListenerGroup is the keys every *_udp loader hands to the Listener; a
+// loader's config embeds it (their keys become the config's own).
+type ListenerGroup struct {
+	IdleTimeout time.Duration `toml:"idle_timeout" min:"0s" doc:"end the stream after this long without a packet (\"0s\" = listen until stopped)"`
+	MaxFrames   int           `toml:"max_frames" min:"0" doc:"end the stream after this many frames (scans); 0 = no limit"`
+	ReadBuffer  int           `toml:"read_buffer" doc:"socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system's"`
+	SourceID    int           `toml:"source_id" doc:"DS3D::SourceId of the frames"`
+	OutputKey   string        `toml:"output_datamap_key" nonempty:"true" doc:"key of the point frame"`
+	MemPoolSize int           `toml:"mem_pool_size" min:"1" doc:"frames in flight; a frame (scan) finished while all are downstream is dropped and counted"`
 }
 
-// CheckRangeConfig checks min_range / max_range (metres; max 0 = none).
+// Options returns the Listener's options for impl name listening on address.
+func (g *ListenerGroup) Options(name, address string, dropPartial bool) ListenerOptions {
+	return ListenerOptions{Name: name, Address: address, DropPartial: dropPartial, IdleTimeout: g.IdleTimeout,
+		MaxFrames: g.MaxFrames, ReadBuffer: g.ReadBuffer, SourceID: g.SourceID, OutputKey: g.OutputKey, MemPoolSize: g.MemPoolSize}
+}
+
+// CheckRangeConfig checks that max_range is 0 (no limit) or above
+// min_range (metres); the tags min:"0" on both keys check the rest.
 func CheckRangeConfig(minRange, maxRange float64) error {
-	switch {
-	case minRange < 0:
-		return ds3d.ConfigErrorf("min_range", "must be ≥ 0, got %v", minRange)
-	case maxRange < 0 || (maxRange > 0 && maxRange <= minRange):
+	if maxRange > 0 && maxRange <= minRange {
 		return ds3d.ConfigErrorf("max_range", "must be 0 or above min_range, got %v", maxRange)
 	}
 	return nil

@@ -6,45 +6,33 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
 // FileLoaderConfig configures pcap_file_loader.
 type FileLoaderConfig struct {
-	Path          ds3d.Path `toml:"path" doc:"capture file (pcap or pcapng)" required:"true"`
-	Sensor        string    `toml:"sensor" doc:"sensor family decoding the payloads: velodyne, ouster or hesai (its package must be linked in)"`
-	Model         string    `toml:"model" doc:"override the model the packets announce (velodyne: vlp16, hdl32e, vlp32c)"`
-	Calibration   ds3d.Path `toml:"calibration" doc:"calibration file (velodyne: ros-drivers YAML; empty = the model's nominal table)"`
-	Port          int       `toml:"port" doc:"UDP destination port of the data packets; 0 = the sensor's default (velodyne 2368), -1 = any"`
-	ReturnMode    string    `toml:"return_mode" doc:"returns to keep: all (as sent), strongest, last or dual"`
-	CutAngle      float64   `toml:"cut_angle" doc:"azimuth in degrees where one scan ends and the next begins (put it in the blind sector of a restricted FOV)"`
-	FOV           []float64 `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
-	MinRange      float64   `toml:"min_range" doc:"drop points at or closer than this range, metres"`
-	MaxRange      float64   `toml:"max_range" doc:"drop points at or beyond this range, metres; 0 = no limit"`
-	Interpolation string    `toml:"interpolation" doc:"per-laser azimuth: firing (manufacturer timing), nebula (tier4/nebula's arithmetic) or block"`
-	DropPartial   bool      `toml:"drop_partial" doc:"drop the incomplete scans at the start and end of the capture"`
-	SourceID      int       `toml:"source_id" doc:"DS3D::SourceId of the frames"`
-	OutputKey     string    `toml:"output_datamap_key" doc:"key of the point frame"`
-	MemPoolSize   int       `toml:"mem_pool_size" doc:"frames in flight before the loader waits for one to come back"`
+	Path             ds3d.Path `toml:"path" required:"true" nonempty:"true" path:"exists" doc:"capture file (pcap or pcapng)"`
+	Sensor           string    `toml:"sensor" doc:"sensor family decoding the payloads: velodyne, ouster or hesai (its package must be linked in)"`
+	Model            string    `toml:"model" doc:"override the model the packets announce (velodyne: vlp16, hdl32e, vlp32c)"`
+	Calibration      ds3d.Path `toml:"calibration" doc:"calibration file (velodyne: ros-drivers YAML; empty = the model's nominal table)"`
+	Port             int       `toml:"port" min:"-1" max:"65535" doc:"UDP destination port of the data packets; 0 = the sensor's default (velodyne 2368), -1 = any"`
+	ReturnMode       string    `toml:"return_mode" doc:"returns to keep: all (as sent), strongest, last or dual"`
+	CutAngle         float64   `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"azimuth in degrees where one scan ends and the next begins (put it in the blind sector of a restricted FOV)"`
+	FOV              []float64 `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
+	MinRange         float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
+	MaxRange         float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
+	Interpolation    string    `toml:"interpolation" doc:"per-laser azimuth: firing (manufacturer timing), nebula (tier4/nebula's arithmetic) or block"`
+	DropPartial      bool      `toml:"drop_partial" doc:"drop the incomplete scans at the start and end of the capture"`
+	SourceID         int       `toml:"source_id" doc:"DS3D::SourceId of the frames"`
+	ds3d.OutputGroup `doc:"key of the point frame"`
+	ds3d.PoolGroup   `doc:"frames in flight before the loader waits for one to come back"`
 }
 
-// Validate checks ranges.
+// Validate checks the field of view and that the sensor family is linked.
 func (c *FileLoaderConfig) Validate() error {
-	switch {
-	case c.Path == "":
-		return ds3d.ConfigErrorf("path", "give the capture file")
-	case c.Port < -1 || c.Port > 65535:
-		return ds3d.ConfigErrorf("port", "must be -1, 0 or a port number, got %d", c.Port)
-	case len(c.FOV) != 0 && len(c.FOV) != 2:
+	if len(c.FOV) != 0 && len(c.FOV) != 2 {
 		return ds3d.ConfigErrorf("fov", "give two angles [start, end], got %d", len(c.FOV))
-	case c.MemPoolSize < 1:
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", c.MemPoolSize)
-	case c.OutputKey == "":
-		return ds3d.ConfigErrorf("output_datamap_key", "must not be empty")
-	case c.CutAngle < 0 || c.CutAngle >= 360 || math.IsNaN(c.CutAngle):
-		return ds3d.ConfigErrorf("cut_angle", "must be in [0, 360), got %v", c.CutAngle)
 	}
 	if _, err := LookupSensor(c.Sensor); err != nil {
 		return ds3d.ConfigErrorf("sensor", "%v", err)
@@ -199,7 +187,7 @@ func init() {
 	ds3d.Register(ds3d.KindLoader, "pcap_file_loader",
 		`Replays a lidar packet capture (pcap/pcapng) through a sensor decoder (velodyne VLP-16/HDL-32E/VLP-32C; ouster and hesai when registered) into one pooled [N,4] float32 frame per rotation or FOV cut; set pipeline.realtime to replay at sensor rate.`,
 		func() *FileLoaderConfig {
-			return &FileLoaderConfig{Sensor: "velodyne", OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}
+			return &FileLoaderConfig{Sensor: "velodyne", OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *FileLoaderConfig, env *ds3d.Env) (any, error) { return NewFileLoader(c, env) })
 }

@@ -10,6 +10,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
 	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/velodyne"
 )
 
@@ -56,9 +57,9 @@ func TestExampleConfig(t *testing.T) {
 func TestUDPEndToEnd(t *testing.T) {
 	ps, ts := packets(t, "vlp16_dual_nebula.DERIVED.pcap")
 	want, _ := decodeAll(t, velodyne.Config{}, ps, ts)
-	cfg := &velodyne.UDPConfig{Address: "127.0.0.1:0", IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
-		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 8}
-	if err := cfg.Validate(); err != nil {
+	cfg := &velodyne.UDPConfig{Address: "127.0.0.1:0", ListenerGroup: pcap.ListenerGroup{IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
+		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 8}}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := velodyne.NewUDPLoader(cfg, nil)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/velodyne"
 )
 
@@ -27,9 +28,9 @@ func soak(t *testing.T, d time.Duration) {
 	const rotationsPerLoop = 4.0
 	rate := rotationsPerLoop / period.Seconds() // rotations per second (~10 Hz)
 
-	cfg := &velodyne.UDPConfig{Address: "127.0.0.1:0", IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
-		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}
-	if err := cfg.Validate(); err != nil {
+	cfg := &velodyne.UDPConfig{Address: "127.0.0.1:0", ListenerGroup: pcap.ListenerGroup{IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
+		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}}
+	if err := ds3d.CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := velodyne.NewUDPLoader(cfg, nil)

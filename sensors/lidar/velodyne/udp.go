@@ -2,8 +2,6 @@ package velodyne
 
 import (
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
@@ -11,37 +9,23 @@ import (
 
 // UDPConfig configures velodyne_udp.
 type UDPConfig struct {
-	Address       string        `toml:"address" doc:"UDP address to listen on (host:port; \":2368\" = every interface)"`
-	Model         string        `toml:"model" doc:"override the model the packets announce (vlp16, hdl32e, vlp32c)"`
-	Calibration   ds3d.Path     `toml:"calibration" doc:"ros-drivers calibration YAML; empty = the model's nominal table"`
-	ReturnMode    string        `toml:"return_mode" doc:"returns to keep: all (as sent), strongest, last or dual"`
-	CutAngle      float64       `toml:"cut_angle" doc:"azimuth in degrees where one scan ends and the next begins"`
-	FOV           []float64     `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
-	MinRange      float64       `toml:"min_range" doc:"drop points at or closer than this range, metres"`
-	MaxRange      float64       `toml:"max_range" doc:"drop points at or beyond this range, metres; 0 = no limit"`
-	Interpolation string        `toml:"interpolation" doc:"per-laser azimuth: firing, nebula or block"`
-	DropPartial   bool          `toml:"drop_partial" doc:"drop the incomplete first scan (and the last one at the end)"`
-	IdleTimeout   time.Duration `toml:"idle_timeout" doc:"end the stream after this long without a packet (\"0s\" = listen until stopped)"`
-	MaxFrames     int           `toml:"max_frames" doc:"end the stream after this many scans; 0 = no limit"`
-	ReadBuffer    int           `toml:"read_buffer" doc:"socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system's"`
-	SourceID      int           `toml:"source_id" doc:"DS3D::SourceId of the frames"`
-	OutputKey     string        `toml:"output_datamap_key" doc:"key of the point frame"`
-	MemPoolSize   int           `toml:"mem_pool_size" doc:"frames in flight; a scan finished while all are downstream is dropped and counted"`
+	Address       string    `toml:"address" nonempty:"true" doc:"UDP address to listen on (host:port; \":2368\" = every interface)"`
+	Model         string    `toml:"model" doc:"override the model the packets announce (vlp16, hdl32e, vlp32c)"`
+	Calibration   ds3d.Path `toml:"calibration" doc:"ros-drivers calibration YAML; empty = the model's nominal table"`
+	ReturnMode    string    `toml:"return_mode" doc:"returns to keep: all (as sent), strongest, last or dual"`
+	CutAngle      float64   `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"azimuth in degrees where one scan ends and the next begins"`
+	FOV           []float64 `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
+	MinRange      float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
+	MaxRange      float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
+	Interpolation string    `toml:"interpolation" doc:"per-laser azimuth: firing, nebula or block"`
+	DropPartial   bool      `toml:"drop_partial" doc:"drop the incomplete first scan (and the last one at the end)"`
+	pcap.ListenerGroup
 }
 
-// Validate checks ranges.
+// Validate checks what the tags cannot: the decoder settings.
 func (c *UDPConfig) Validate() error {
-	switch {
-	case c.Address == "":
-		return ds3d.ConfigErrorf("address", "must not be empty")
-	case len(c.FOV) != 0 && len(c.FOV) != 2:
+	if len(c.FOV) != 0 && len(c.FOV) != 2 {
 		return ds3d.ConfigErrorf("fov", "give two angles [start, end], got %d", len(c.FOV))
-	}
-	if err := pcap.CheckListenerConfig(c.IdleTimeout, c.MaxFrames, c.MemPoolSize, c.OutputKey); err != nil {
-		return err
-	}
-	if c.CutAngle < 0 || c.CutAngle >= 360 || math.IsNaN(c.CutAngle) {
-		return ds3d.ConfigErrorf("cut_angle", "must be in [0, 360), got %v", c.CutAngle)
 	}
 	return nil
 }
@@ -58,9 +42,7 @@ func NewUDPLoader(cfg *UDPConfig, env *ds3d.Env) (*pcap.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt := pcap.ListenerOptions{Name: "velodyne_udp", Address: cfg.Address, DropPartial: cfg.DropPartial,
-		IdleTimeout: cfg.IdleTimeout, MaxFrames: cfg.MaxFrames, ReadBuffer: cfg.ReadBuffer,
-		SourceID: cfg.SourceID, OutputKey: cfg.OutputKey, MemPoolSize: cfg.MemPoolSize}
+	opt := cfg.Options("velodyne_udp", cfg.Address, cfg.DropPartial)
 	return pcap.NewListener(opt, func() (pcap.PacketDecoder, error) { return NewPacketDecoder(dcfg) }, env)
 }
 
@@ -68,7 +50,9 @@ func init() {
 	ds3d.Register(ds3d.KindLoader, "velodyne_udp",
 		`Listens for Velodyne VLP-16/HDL-32E/VLP-32C data packets on UDP and emits one pooled [N,4] float32 frame per rotation or FOV cut; counts malformed packets and scans dropped for want of a free frame.`,
 		func() *UDPConfig {
-			return &UDPConfig{Address: fmt.Sprintf(":%d", Port), OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}
+			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
+			c.OutputKey, c.MemPoolSize = string(ds3d.KeyLidarXYZI), 4
+			return c
 		},
 		func(c *UDPConfig, env *ds3d.Env) (any, error) { return NewUDPLoader(c, env) })
 }

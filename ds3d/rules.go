@@ -1,0 +1,366 @@
+package ds3d
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The rule tags of a config field, beside toml, doc, required:
+//
+//	enum:"strongest|last|dual"  one of these (a string, or each string of a list)
+//	min:"1"  max:"1000"         inclusive bounds of a number (each number of a list or array)
+//	min:">0" max:"<360"         strict bounds (a bounded float must also be finite)
+//	unit:"m"                    the unit, for docs ("0 < voxel_size (m)")
+//	nonempty:"true"             a string, list or map must not be empty
+//	path:"exists"               a path (or each path of a list) must name an existing
+//	                            file or folder when the config is loaded; a glob must
+//	                            match at least one file; "", "-" and URLs are not checked
+//	runtime:"true"              the key may change while the pipeline runs (Updater)
+//
+// Bounds of a duration are durations ("10ms"). Register panics on a
+// malformed tag. The config loader and CheckConfig enforce the rules, so a
+// config's Validate keeps only the rules that tie several keys together.
+
+func parseRules(f *Field, sf reflect.StructField) error {
+	t := sf.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	elem := t
+	if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		elem = t.Elem()
+	}
+	if v, ok := sf.Tag.Lookup("enum"); ok {
+		if elem.Kind() != reflect.String {
+			return fmt.Errorf("enum tag on a %s", TypeName(sf.Type))
+		}
+		f.Enum = strings.Split(v, "|")
+		for _, e := range f.Enum {
+			if e == "" && len(f.Enum) == 1 {
+				return errors.New("empty enum tag")
+			}
+		}
+	}
+	bound := func(tag string) (string, bool, float64, error) {
+		v, ok := sf.Tag.Lookup(tag)
+		if !ok {
+			return "", false, 0, nil
+		}
+		excl := false
+		if tag == "min" {
+			v, excl = strings.CutPrefix(v, ">")
+		} else {
+			v, excl = strings.CutPrefix(v, "<")
+		}
+		if elem == durationType {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return "", false, 0, fmt.Errorf("%s tag %q is not a duration", tag, v)
+			}
+			return v, excl, float64(d), nil
+		}
+		switch elem.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+		default:
+			return "", false, 0, fmt.Errorf("%s tag on a %s", tag, TypeName(sf.Type))
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(x) {
+			return "", false, 0, fmt.Errorf("%s tag %q is not a number", tag, v)
+		}
+		return v, excl, x, nil
+	}
+	var err error
+	if f.Min, f.MinExcl, f.minV, err = bound("min"); err != nil {
+		return err
+	}
+	if f.Max, f.MaxExcl, f.maxV, err = bound("max"); err != nil {
+		return err
+	}
+	if f.Min != "" && f.Max != "" && f.minV > f.maxV {
+		return fmt.Errorf("min %s > max %s", f.Min, f.Max)
+	}
+	f.Unit = sf.Tag.Get("unit")
+	switch v := sf.Tag.Get("nonempty"); v {
+	case "", "false":
+	case "true":
+		switch t.Kind() {
+		case reflect.String, reflect.Slice, reflect.Map:
+		default:
+			return fmt.Errorf("nonempty tag on a %s", TypeName(sf.Type))
+		}
+		f.NonEmpty = true
+	default:
+		return fmt.Errorf("nonempty tag %q (want \"true\")", v)
+	}
+	switch v := sf.Tag.Get("path"); v {
+	case "":
+	case "exists":
+		if elem != pathType {
+			return fmt.Errorf("path tag on a %s (want a ds3d.Path or a list of them)", TypeName(sf.Type))
+		}
+		f.PathExists = true
+	default:
+		return fmt.Errorf("path tag %q (want \"exists\")", v)
+	}
+	switch v := sf.Tag.Get("runtime"); v {
+	case "", "false":
+	case "true":
+		f.Runtime = true
+	default:
+		return fmt.Errorf("runtime tag %q (want \"true\")", v)
+	}
+	return nil
+}
+
+// Rules describes the field's rules in words, for `ds3d components` and
+// docs/COMPONENTS.md: "one of strongest|last|dual", "1 ≤ max_sweeps ≤ 1000",
+// "rate_hz > 0 (Hz)", "not empty", "must exist", "runtime-updatable".
+func (f *Field) Rules() []string {
+	var out []string
+	if len(f.Enum) > 0 {
+		names := make([]string, len(f.Enum))
+		for i, e := range f.Enum {
+			names[i] = e
+			if e == "" {
+				names[i] = `""`
+			}
+		}
+		out = append(out, "one of "+strings.Join(names, "|"))
+	}
+	if f.Min != "" || f.Max != "" {
+		var b strings.Builder
+		if f.Min != "" && f.Max != "" {
+			b.WriteString(f.Min)
+			b.WriteString(map[bool]string{false: " ≤ ", true: " < "}[f.MinExcl])
+		}
+		b.WriteString(f.Name)
+		if f.Min != "" && f.Max == "" {
+			b.WriteString(map[bool]string{false: " ≥ ", true: " > "}[f.MinExcl])
+			b.WriteString(f.Min)
+		}
+		if f.Max != "" {
+			b.WriteString(map[bool]string{false: " ≤ ", true: " < "}[f.MaxExcl])
+			b.WriteString(f.Max)
+		}
+		if f.Unit != "" {
+			fmt.Fprintf(&b, " (%s)", f.Unit)
+		}
+		out = append(out, b.String())
+	} else if f.Unit != "" {
+		out = append(out, "in "+f.Unit)
+	}
+	if f.NonEmpty {
+		out = append(out, "not empty")
+	}
+	if f.PathExists {
+		out = append(out, "must exist")
+	}
+	if f.Runtime {
+		out = append(out, "runtime-updatable")
+	}
+	return out
+}
+
+// boundsMsg is the message of a value outside [Min, Max].
+func (f *Field) boundsMsg(got string) string {
+	lo, hi := "[", "]"
+	if f.MinExcl {
+		lo = "("
+	}
+	if f.MaxExcl {
+		hi = ")"
+	}
+	switch {
+	case f.Min != "" && f.Max != "":
+		return fmt.Sprintf("must be in %s%s, %s%s, got %s", lo, f.Min, f.Max, hi, got)
+	case f.Min != "":
+		return fmt.Sprintf("must be %s %s, got %s", map[bool]string{false: "≥", true: ">"}[f.MinExcl], f.Min, got)
+	}
+	return fmt.Sprintf("must be %s %s, got %s", map[bool]string{false: "≤", true: "<"}[f.MaxExcl], f.Max, got)
+}
+
+var fieldCache sync.Map // reflect.Type → []Field
+
+// FieldsOf returns the documented keys of config struct type t (the same
+// walk Register does; the defaults are left out). It panics on a config
+// Register would refuse.
+func FieldsOf(t reflect.Type) []Field {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.([]Field)
+	}
+	fs, err := fieldsOf(t, reflect.Value{}, "")
+	if err != nil {
+		panic(fmt.Sprintf("ds3d: config %s: %v", t, err))
+	}
+	fieldCache.Store(t, fs)
+	return fs
+}
+
+// CheckRules checks the tag rules of the config cfg points at (enum,
+// min/max, nonempty; with paths, also path:"exists") and returns every
+// broken one, keyed by the dotted TOML key.
+func CheckRules(cfg any, paths bool) []*ConfigError {
+	v := reflect.ValueOf(cfg)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var errs []*ConfigError
+	checkStruct(FieldsOf(v.Type()), v, "", paths, &errs)
+	return errs
+}
+
+func checkStruct(fields []Field, v reflect.Value, prefix string, paths bool, errs *[]*ConfigError) {
+	for i := range fields {
+		f := &fields[i]
+		fv := v.FieldByIndex(f.Index)
+		key := prefix + f.Name
+		fail := func(k, format string, args ...any) {
+			*errs = append(*errs, &ConfigError{Key: k, Msg: fmt.Sprintf(format, args...)})
+		}
+		for fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				break
+			}
+			fv = fv.Elem()
+		}
+		if fv.Kind() == reflect.Pointer {
+			continue // an optional key not given
+		}
+		if f.NonEmpty && fv.Len() == 0 {
+			fail(key, "must not be empty")
+			continue
+		}
+		if len(f.Fields) > 0 {
+			if fv.Kind() == reflect.Slice {
+				for j := 0; j < fv.Len(); j++ {
+					checkStruct(f.Fields, fv.Index(j), fmt.Sprintf("%s[%d].", key, j), paths, errs)
+				}
+			} else if fv.Kind() == reflect.Struct {
+				checkStruct(f.Fields, fv, key+".", paths, errs)
+			}
+			continue
+		}
+		// each runs check on the value, or on each element of a list; an
+		// element's error names the list's key and the element's index.
+		each := func(check func(k string, e reflect.Value)) {
+			if fv.Kind() == reflect.Slice || fv.Kind() == reflect.Array {
+				for j := 0; j < fv.Len(); j++ {
+					n := len(*errs)
+					check(key, fv.Index(j))
+					if len(*errs) > n {
+						e := (*errs)[n]
+						e.Msg = fmt.Sprintf("element %d: %s", j, e.Msg)
+						return
+					}
+				}
+				return
+			}
+			check(key, fv)
+		}
+		if len(f.Enum) > 0 {
+			each(func(k string, e reflect.Value) {
+				for _, x := range f.Enum {
+					if e.String() == x {
+						return
+					}
+				}
+				fail(k, "must be one of %s, got %q", strings.Join(quoteAll(f.Enum), ", "), e.String())
+			})
+		}
+		if f.Min != "" || f.Max != "" {
+			each(func(k string, e reflect.Value) {
+				var x float64
+				var got string
+				switch {
+				case e.Type() == durationType:
+					x, got = float64(e.Int()), time.Duration(e.Int()).String()
+				case e.CanInt():
+					x, got = float64(e.Int()), strconv.FormatInt(e.Int(), 10)
+				case e.CanUint():
+					x, got = float64(e.Uint()), strconv.FormatUint(e.Uint(), 10)
+				default:
+					x, got = e.Float(), FormatValue(e)
+					if math.IsNaN(x) || math.IsInf(x, 0) {
+						fail(k, "%s", f.boundsMsg(got)) // a bounded float is finite
+						return
+					}
+				}
+				if f.Min != "" && (x < f.minV || f.MinExcl && x == f.minV) ||
+					f.Max != "" && (x > f.maxV || f.MaxExcl && x == f.maxV) {
+					fail(k, "%s", f.boundsMsg(got))
+				}
+			})
+		}
+		if f.PathExists && paths {
+			each(func(k string, e reflect.Value) {
+				if err := PathExists(e.String()); err != nil {
+					fail(k, "%v", err)
+				}
+			})
+		}
+	}
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = strconv.Quote(x)
+	}
+	return out
+}
+
+// PathExists checks what a path:"exists" key names: a file or folder, or a
+// glob matching at least one file. "", "-" (stdin/stdout) and URLs pass.
+func PathExists(p string) error {
+	if p == "" || p == "-" || strings.Contains(p, "://") {
+		return nil
+	}
+	if strings.ContainsAny(p, "*?[") {
+		m, err := filepath.Glob(p)
+		if err != nil {
+			return fmt.Errorf("bad glob %q: %v", p, err)
+		}
+		if len(m) == 0 {
+			return fmt.Errorf("glob %q matches no file", p)
+		}
+		return nil
+	}
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s does not exist", p)
+		}
+		return err
+	}
+	return nil
+}
+
+// CheckConfig validates a config as the loader does, minus the file
+// checks: the tag rules first, then the config's own Validate (the rules
+// that tie several keys together) when it has one. Constructors that take
+// a config directly call it.
+func CheckConfig(cfg any) error {
+	if errs := CheckRules(cfg, false); len(errs) > 0 {
+		return errs[0]
+	}
+	if v, ok := cfg.(Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package ds3d
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type rulesConfig struct {
+	InputGroup `doc:"key of the points"`
+	PoolGroup
+	Mode   string        `toml:"return_mode" enum:"strongest|last|dual" doc:"returns"`
+	Sweeps int           `toml:"max_sweeps" min:"1" max:"1000" doc:"sweeps"`
+	Rate   float64       `toml:"rate_hz" min:">0" unit:"Hz" doc:"rate"`
+	Cut    float64       `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"cut"`
+	Range  [2]float32    `toml:"range" min:"-100" max:"100" doc:"range"`
+	Keys   []string      `toml:"keys" nonempty:"true" enum:"a|b" doc:"keys"`
+	Idle   time.Duration `toml:"idle_timeout" min:"0s" doc:"idle"`
+	Files  []Path        `toml:"files" path:"exists" doc:"files"`
+	Thresh float64       `toml:"score_threshold" runtime:"true" doc:"threshold"`
+	Sub    []rulesSub    `toml:"sub" doc:"sub tables"`
+}
+
+type rulesSub struct {
+	Name string `toml:"name" nonempty:"true" doc:"name"`
+}
+
+func okRules() *rulesConfig {
+	return &rulesConfig{InputGroup: InputGroup{"k"}, PoolGroup: PoolGroup{2}, Mode: "last", Sweeps: 10, Rate: 10,
+		Cut: 0, Keys: []string{"a"}, Sub: []rulesSub{{"x"}}}
+}
+
+func TestRulesFieldsAndDocs(t *testing.T) {
+	fs := FieldsOf(reflect.TypeOf(rulesConfig{}))
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "input_datamap_key,mem_pool_size,return_mode,max_sweeps,rate_hz,cut_angle,range,keys,idle_timeout,files,score_threshold,sub" {
+		t.Fatalf("keys %s", got)
+	}
+	if fs[0].Doc != "key of the points" || !fs[0].NonEmpty {
+		t.Errorf("input group: %+v", fs[0])
+	}
+	want := map[string]string{
+		"mem_pool_size":   "mem_pool_size ≥ 1",
+		"return_mode":     "one of strongest|last|dual",
+		"max_sweeps":      "1 ≤ max_sweeps ≤ 1000",
+		"rate_hz":         "rate_hz > 0 (Hz)",
+		"cut_angle":       "0 ≤ cut_angle < 360 (°)",
+		"keys":            "one of a|b; not empty",
+		"files":           "must exist",
+		"score_threshold": "runtime-updatable",
+	}
+	for _, f := range fs {
+		if w, ok := want[f.Name]; ok {
+			if got := strings.Join(f.Rules(), "; "); got != w {
+				t.Errorf("%s rules %q, want %q", f.Name, got, w)
+			}
+		}
+	}
+}
+
+func TestCheckRules(t *testing.T) {
+	if errs := CheckRules(okRules(), true); len(errs) > 0 {
+		t.Fatalf("valid config: %v", errs)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.bin"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		edit func(c *rulesConfig)
+		want string
+	}{
+		{func(c *rulesConfig) { c.InputKey = "" }, "input_datamap_key: must not be empty"},
+		{func(c *rulesConfig) { c.MemPoolSize = 0 }, "mem_pool_size: must be ≥ 1, got 0"},
+		{func(c *rulesConfig) { c.Mode = "first" }, `return_mode: must be one of "strongest", "last", "dual", got "first"`},
+		{func(c *rulesConfig) { c.Sweeps = 1001 }, "max_sweeps: must be in [1, 1000], got 1001"},
+		{func(c *rulesConfig) { c.Rate = 0 }, "rate_hz: must be > 0, got 0.0"},
+		{func(c *rulesConfig) { c.Cut = 360 }, "cut_angle: must be in [0, 360), got 360.0"},
+		{func(c *rulesConfig) { c.Range[1] = 200 }, "range: element 1: must be in [-100, 100], got 200.0"},
+		{func(c *rulesConfig) { c.Keys = nil }, "keys: must not be empty"},
+		{func(c *rulesConfig) { c.Keys = []string{"a", "c"} }, `keys: element 1: must be one of "a", "b", got "c"`},
+		{func(c *rulesConfig) { c.Idle = -time.Second }, "idle_timeout: must be ≥ 0s, got -1s"},
+		{func(c *rulesConfig) { c.Sub = []rulesSub{{"x"}, {""}} }, "sub[1].name: must not be empty"},
+		{func(c *rulesConfig) { c.Files = []Path{Path(filepath.Join(dir, "*.pcd"))} }, "files: element 0: glob " + `"` + filepath.Join(dir, "*.pcd") + `" matches no file`},
+		{func(c *rulesConfig) { c.Files = []Path{Path(filepath.Join(dir, "b.bin"))} }, "files: element 0: " + filepath.Join(dir, "b.bin") + " does not exist"},
+	} {
+		c := okRules()
+		tc.edit(c)
+		errs := CheckRules(c, true)
+		if len(errs) != 1 || errs[0].Error() != tc.want {
+			t.Errorf("got %v, want %s", errs, tc.want)
+		}
+	}
+	c := okRules()
+	c.Files = []Path{Path(filepath.Join(dir, "*.bin")), Path(filepath.Join(dir, "a.bin")), "-", "rtsp://x/y"}
+	if errs := CheckRules(c, true); len(errs) > 0 {
+		t.Errorf("existing files: %v", errs)
+	}
+	c.Files = []Path{"/nonexistent/*.bin"}
+	if errs := CheckRules(c, false); len(errs) > 0 {
+		t.Errorf("paths unchecked: %v", errs)
+	}
+	if err := CheckConfig(c); err != nil {
+		t.Errorf("CheckConfig checks no files: %v", err)
+	}
+}
+
+func TestRegisterRefusesMalformedRules(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  any
+		want string
+	}{
+		{&struct {
+			X int `toml:"x" enum:"a|b" doc:"x"`
+		}{}, "enum tag on a integer"},
+		{&struct {
+			X int `toml:"x" min:"one" doc:"x"`
+		}{}, `min tag "one" is not a number`},
+		{&struct {
+			X int `toml:"x" min:"2" max:"1" doc:"x"`
+		}{}, "min 2 > max 1"},
+		{&struct {
+			X string `toml:"x" path:"exists" doc:"x"`
+		}{}, "path tag on a string"},
+		{&struct {
+			X bool `toml:"x" nonempty:"true" doc:"x"`
+		}{}, "nonempty tag on a boolean"},
+		{&struct {
+			InputGroup
+			X string `toml:"input_datamap_key" doc:"x"`
+		}{}, "declared twice"},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(r.(string), tc.want) {
+					t.Errorf("%T: panic %v, want %q", tc.cfg, r, tc.want)
+				}
+			}()
+			cfg := tc.cfg
+			Register(KindFilter, "malformed_rules_test", "x", func() any { return cfg }, func(any, *Env) (any, error) { return nil, nil })
+		}()
+	}
+}
