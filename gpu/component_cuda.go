@@ -171,31 +171,19 @@ func (u *deviceUser) Close() error {
 	return ReleaseShared(u.dev)
 }
 
-func checkDevice(id, pool int) error {
-	if id < 0 {
-		return ds3d.ConfigErrorf("gpu_id", "must be ≥ 0, got %d", id)
-	}
-	if pool < 1 {
-		return ds3d.ConfigErrorf("mem_pool_size", "must be ≥ 1, got %d", pool)
-	}
-	return nil
+// DeviceGroup is gpu_id, the key every GPU component has: the CUDA device
+// whose shared context (and stream) the component uses.
+type DeviceGroup struct {
+	GPUID int `toml:"gpu_id" min:"0" doc:"CUDA device ordinal"`
 }
 
 // ---------------------------------------------------------------- to_gpu ---
 
 // ToGPUConfig configures to_gpu.
 type ToGPUConfig struct {
-	Keys        []string `toml:"datamap_keys" doc:"keys of the frames to move to the device (frames already there stay)"`
-	GPUID       int      `toml:"gpu_id" doc:"CUDA device ordinal"`
-	MemPoolSize int      `toml:"mem_pool_size" doc:"device frames per key in flight before the filter waits for one to come back (buffers from the device pool, reused)"`
-}
-
-// Validate checks the config.
-func (c *ToGPUConfig) Validate() error {
-	if len(c.Keys) == 0 {
-		return ds3d.ConfigErrorf("datamap_keys", "needs at least one key")
-	}
-	return checkDevice(c.GPUID, c.MemPoolSize)
+	Keys []string `toml:"datamap_keys" nonempty:"true" doc:"keys of the frames to move to the device (frames already there stay)"`
+	DeviceGroup
+	ds3d.PoolGroup `doc:"device frames per key in flight before the filter waits for one to come back (buffers from the device pool, reused)"`
 }
 
 // ToGPU is the to_gpu component.
@@ -219,18 +207,10 @@ func (t *ToGPU) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) er
 
 // ToCPUConfig configures to_cpu.
 type ToCPUConfig struct {
-	Keys        []string `toml:"datamap_keys" doc:"keys of the frames to bring back; empty: every device frame of the datamap"`
-	GPUID       int      `toml:"gpu_id" doc:"CUDA device ordinal"`
-	MemPoolSize int      `toml:"mem_pool_size" doc:"pinned host frames in flight before the filter waits for one to come back"`
-	PinnedBytes int      `toml:"pinned_bytes" doc:"capacity of each pinned (page-locked) staging frame; a larger frame falls back to ordinary memory"`
-}
-
-// Validate checks the config.
-func (c *ToCPUConfig) Validate() error {
-	if c.PinnedBytes < 0 {
-		return ds3d.ConfigErrorf("pinned_bytes", "must be ≥ 0, got %d", c.PinnedBytes)
-	}
-	return checkDevice(c.GPUID, c.MemPoolSize)
+	Keys []string `toml:"datamap_keys" doc:"keys of the frames to bring back; empty: every device frame of the datamap"`
+	DeviceGroup
+	ds3d.PoolGroup `doc:"pinned host frames in flight before the filter waits for one to come back"`
+	PinnedBytes    int `toml:"pinned_bytes" min:"0" unit:"bytes" doc:"capacity of each pinned (page-locked) staging frame; a larger frame falls back to ordinary memory"`
 }
 
 // ToCPU is the to_cpu component.
@@ -286,26 +266,23 @@ func (t *ToCPU) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) er
 
 // CropConfig configures gpu_roi_crop (roi_crop's box keys; no PassThrough).
 type CropConfig struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame to crop (a CPU frame is uploaded first: an automatic transfer)"`
-	OutputKey   string    `toml:"output_datamap_key" doc:"key of the cropped device frame (may equal the input key: it is replaced)"`
-	XRange      []float64 `toml:"x_range" doc:"[min, max] of x in metres, both inclusive; empty: no limit"`
-	YRange      []float64 `toml:"y_range" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
-	ZRange      []float64 `toml:"z_range" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
-	GPUID       int       `toml:"gpu_id" doc:"CUDA device ordinal"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output device frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to crop (a CPU frame is uploaded first: an automatic transfer)"`
+	ds3d.OutputGroup `doc:"key of the cropped device frame (may equal the input key: it is replaced)"`
+	XRange           []float64 `toml:"x_range" doc:"[min, max] of x in metres, both inclusive; empty: no limit"`
+	YRange           []float64 `toml:"y_range" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
+	ZRange           []float64 `toml:"z_range" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
+	DeviceGroup
+	ds3d.PoolGroup `doc:"output device frames in flight before the filter waits for one to come back"`
 }
 
 func (c *CropConfig) cpu() *pointcloud.CropConfig {
-	return &pointcloud.CropConfig{InputKey: c.InputKey, OutputKey: c.OutputKey, XRange: c.XRange, YRange: c.YRange,
-		ZRange: c.ZRange, MemPoolSize: c.MemPoolSize}
+	return &pointcloud.CropConfig{InputGroup: c.InputGroup, OutputGroup: c.OutputGroup, XRange: c.XRange, YRange: c.YRange,
+		ZRange: c.ZRange, PoolGroup: c.PoolGroup}
 }
 
 // Validate checks the config as roi_crop's.
 func (c *CropConfig) Validate() error {
-	if err := ds3d.CheckConfig(c.cpu()); err != nil {
-		return err
-	}
-	return checkDevice(c.GPUID, c.MemPoolSize)
+	return ds3d.CheckConfig(c.cpu())
 }
 
 // CropFilter is gpu_roi_crop.
@@ -340,34 +317,28 @@ func (f *CropFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emi
 // PillarConfig configures gpu_pillar_scatter_prep: pillar_scatter_prep's
 // keys and grid, plus the device.
 type PillarConfig struct {
-	InputKey    string    `toml:"input_datamap_key" doc:"key of the [N,C] f32 point frame (a CPU frame is uploaded first: an automatic transfer)"`
-	FeatureKey  string    `toml:"feature_datamap_key" doc:"output [P, max_points_per_pillar, F] f32 pillar features (device frame)"`
-	CoordKey    string    `toml:"coord_datamap_key" doc:"output [P, 4] i32 pillar coordinates (0, 0, y, x) (device frame)"`
-	PointNumKey string    `toml:"point_num_datamap_key" doc:"output [P] i32 points per pillar (device frame)"`
-	Range       []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
-	PillarSize  []float64 `toml:"pillar_size" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
-	MaxPoints   int       `toml:"max_points_per_pillar" doc:"points kept per pillar, first come (≤ 32 on the GPU)"`
-	MaxPillars  int       `toml:"max_pillars" doc:"pillars kept, first come by their first point"`
-	Features    []string  `toml:"features" doc:"per-point features in tensor order: x y z i xc yc zc xp yp zp"`
-	GPUID       int       `toml:"gpu_id" doc:"CUDA device ordinal"`
-	MemPoolSize int       `toml:"mem_pool_size" doc:"output tensor sets in flight before the filter waits for one to come back"`
+	ds3d.InputGroup `doc:"key of the [N,C] f32 point frame (a CPU frame is uploaded first: an automatic transfer)"`
+	FeatureKey      string    `toml:"feature_datamap_key" doc:"output [P, max_points_per_pillar, F] f32 pillar features (device frame)"`
+	CoordKey        string    `toml:"coord_datamap_key" doc:"output [P, 4] i32 pillar coordinates (0, 0, y, x) (device frame)"`
+	PointNumKey     string    `toml:"point_num_datamap_key" doc:"output [P] i32 points per pillar (device frame)"`
+	Range           []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
+	PillarSize      []float64 `toml:"pillar_size" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
+	MaxPoints       int       `toml:"max_points_per_pillar" min:"1" max:"32" doc:"points kept per pillar, first come (one warp per pillar on the GPU)"`
+	MaxPillars      int       `toml:"max_pillars" doc:"pillars kept, first come by their first point"`
+	Features        []string  `toml:"features" doc:"per-point features in tensor order: x y z i xc yc zc xp yp zp"`
+	DeviceGroup
+	ds3d.PoolGroup `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
 
 func (c *PillarConfig) cpu() *pointcloud.PillarConfig {
-	return &pointcloud.PillarConfig{InputKey: c.InputKey, FeatureKey: c.FeatureKey, CoordKey: c.CoordKey,
+	return &pointcloud.PillarConfig{InputGroup: c.InputGroup, FeatureKey: c.FeatureKey, CoordKey: c.CoordKey,
 		PointNumKey: c.PointNumKey, Range: c.Range, PillarSize: c.PillarSize, MaxPoints: c.MaxPoints,
-		MaxPillars: c.MaxPillars, Features: c.Features, MemPoolSize: c.MemPoolSize}
+		MaxPillars: c.MaxPillars, Features: c.Features, PoolGroup: c.PoolGroup}
 }
 
 // Validate checks the config as pillar_scatter_prep's, and the GPU's caps.
 func (c *PillarConfig) Validate() error {
-	if err := ds3d.CheckConfig(c.cpu()); err != nil {
-		return err
-	}
-	if c.MaxPoints > 32 {
-		return ds3d.ConfigErrorf("max_points_per_pillar", "at most 32 on the GPU (one warp per pillar), got %d", c.MaxPoints)
-	}
-	return checkDevice(c.GPUID, c.MemPoolSize)
+	return ds3d.CheckConfig(c.cpu())
 }
 
 // PillarFilter is gpu_pillar_scatter_prep.
@@ -428,7 +399,7 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "to_gpu",
 		`Moves frames to GPU memory (build tag cuda): each listed CPU frame is copied into a device frame from a pool of mem_pool_size (buffers from the context's device pool, reused), which replaces it in the datamap.`,
 		func() *ToGPUConfig {
-			return &ToGPUConfig{Keys: []string{string(ds3d.KeyLidarXYZI)}, MemPoolSize: 4}
+			return &ToGPUConfig{Keys: []string{string(ds3d.KeyLidarXYZI)}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *ToGPUConfig, env *ds3d.Env) (any, error) {
 			t := &ToGPU{}
@@ -443,7 +414,9 @@ func init() {
 		})
 	ds3d.Register(ds3d.KindFilter, "to_cpu",
 		`Brings GPU frames back to CPU memory (build tag cuda): each device frame (all, or the listed keys) is copied into a pinned host frame from a pool of mem_pool_size, which replaces it in the datamap.`,
-		func() *ToCPUConfig { return &ToCPUConfig{MemPoolSize: 4, PinnedBytes: 8 << 20} },
+		func() *ToCPUConfig {
+			return &ToCPUConfig{PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}, PinnedBytes: 8 << 20}
+		},
 		func(c *ToCPUConfig, env *ds3d.Env) (any, error) {
 			t := &ToCPU{}
 			if err := t.open(c.GPUID, env); err != nil {
@@ -466,7 +439,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "gpu_roi_crop",
 		`roi_crop on the GPU (build tag cuda), byte-identical to it: keeps the points inside an axis-aligned box (bounds inclusive, NaN/Inf dropped, order kept); the output is a device frame. A CPU input is uploaded first (counted as an automatic transfer).`,
 		func() *CropConfig {
-			return &CropConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}
+			return &CropConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)},
+				OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *CropConfig, env *ds3d.Env) (any, error) {
 			f := &CropFilter{in: ds3d.Key(c.InputKey), out: ds3d.Key(c.OutputKey), box: c.cpu().Box()}
@@ -482,11 +456,11 @@ func init() {
 		func() *PillarConfig {
 			d := pointcloud.DefaultPillarParams
 			return &PillarConfig{
-				InputKey: string(ds3d.KeyLidarXYZI), FeatureKey: string(ds3d.KeyLidarFeatureTensor),
+				InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, FeatureKey: string(ds3d.KeyLidarFeatureTensor),
 				CoordKey: string(ds3d.KeyLidarCoordTensor), PointNumKey: string(ds3d.KeyLidarPointNumTensor),
 				Range: d.Range[:], PillarSize: d.PillarSize[:], MaxPoints: d.MaxPointsPerPillar, MaxPillars: d.MaxPillars,
-				Features:    []string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"},
-				MemPoolSize: 4,
+				Features:  []string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"},
+				PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 			}
 		},
 		func(c *PillarConfig, env *ds3d.Env) (any, error) {

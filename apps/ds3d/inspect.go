@@ -10,14 +10,17 @@ import (
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/las"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
+	"github.com/ds3d-go/ds3d-go/sensors/ros2/bag"
 )
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ds3d inspect FILE...\n\nPrints a point-cloud file's format, point count, fields, bounds, intensity range, NaN count and decode time.")
+		fmt.Fprintln(stderr, "usage: ds3d inspect [--json] FILE|BAG...\n\nPrints a point-cloud file's format, point count, fields, bounds, intensity range, NaN count and decode time;\nfor a rosbag2 bag (a folder with metadata.yaml, or a .mcap file) its topics with type, message count,\ntime span and the point fields of PointCloud2 topics. --json prints bags as JSON.")
+		fs.PrintDefaults()
 	}
+	asJSON := fs.Bool("json", false, "print bags as JSON (point-cloud files: not yet)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -27,8 +30,29 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for i, path := range fs.Args() {
-		if i > 0 {
+		if i > 0 && !*asJSON {
 			fmt.Fprintln(stdout)
+		}
+		// rosbag2 bags: topics, counts, time spans, PointCloud2 fields.
+		if bag.IsBag(path) {
+			bi, err := bag.Inspect(path, false)
+			if err == nil {
+				if *asJSON {
+					err = bi.WriteJSON(stdout)
+				} else {
+					err = bi.WriteText(stdout)
+				}
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "ds3d inspect:", err)
+				code = 1
+			}
+			continue
+		}
+		if *asJSON {
+			fmt.Fprintf(stderr, "ds3d inspect: %s: --json is implemented for bags only so far\n", path)
+			code = 1
+			continue
 		}
 		// Packet captures: sensor model, return mode, rotations, points.
 		if e := strings.ToLower(filepath.Ext(path)); e == ".pcap" || e == ".pcapng" {

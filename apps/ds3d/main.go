@@ -3,7 +3,7 @@
 //	ds3d run [CONFIG]          run a TOML pipeline (no argument: the bundled default)
 //	ds3d validate CONFIG...    check configs and report every problem with file and line
 //	ds3d components [IMPL]     list registered components with their config keys
-//	ds3d inspect FILE...       describe point-cloud files
+//	ds3d inspect FILE|BAG...   describe point-cloud files and rosbag2 bags
 //	ds3d view FILE...          show point clouds in the OpenGL viewer
 //	ds3d infer MODEL.onnx      model summary, latency, YOLOX detections
 //	ds3d import-yaml FILE      convert DeepStream-3D YAML to TOML
@@ -34,7 +34,7 @@ commands:
   run [flags] [CONFIG]     run a pipeline; without CONFIG, the bundled default pipeline
   validate CONFIG...       check configs without running them
   components [IMPL]        list registered components and their config keys
-  inspect FILE...          describe point-cloud files (format, points, fields, bounds)
+  inspect FILE|BAG...      describe point-cloud files (format, points, fields, bounds) and rosbag2 bags (topics)
   view [--out DIR] FILE... show point clouds (and KITTI labels) in the OpenGL viewer, or render PNGs
   infer [--image IMG] MODEL.onnx
                            model summary and latency; with --image, YOLOX detections

@@ -56,6 +56,9 @@ func openYOLOX(t testing.TB, opt Options) *Session {
 // real model must match onnxruntime's output.
 func TestYOLOXNanoGolden(t *testing.T) {
 	testenv.SkipUnderRace(t, "the full model is too slow under -race")
+	if testing.Short() {
+		t.Skip("-short: the full model runs in the shipped-build passes of make test")
+	}
 	dir := sampledata.Shared(t, yoloxDir)
 	in := readF32(t, filepath.Join(dir, "golden/000000000139_input_1x3x416x416_f32le.bin"))
 	want := readF32(t, filepath.Join(dir, "golden/000000000139_output_1x3549x85_f32le.bin"))
@@ -125,6 +128,9 @@ func TestYOLOXNanoSummary(t *testing.T) {
 // TestYOLOXNanoAllocs: the full model allocates nothing per Run.
 func TestYOLOXNanoAllocs(t *testing.T) {
 	testenv.SkipUnderRace(t, "the full model is too slow under -race")
+	if testing.Short() {
+		t.Skip("-short: the full model runs in the shipped-build passes of make test")
+	}
 	for _, threads := range []int{1, 2} {
 		s := openYOLOX(t, Options{Threads: threads})
 		in := make([]float32, s.Inputs()[0].Size())
@@ -143,6 +149,9 @@ func TestYOLOXNanoAllocs(t *testing.T) {
 // output equals the batch-1 run of that image exactly.
 func TestYOLOXNanoBatch(t *testing.T) {
 	testenv.SkipUnderRace(t, "the full model is too slow under -race")
+	if testing.Short() {
+		t.Skip("-short: the full model runs in the shipped-build passes of make test")
+	}
 	dir := sampledata.Shared(t, yoloxDir)
 	img := readF32(t, filepath.Join(dir, "golden/000000000139_input_1x3x416x416_f32le.bin"))
 	img2 := make([]float32, len(img)) // the same image mirrored left-right: a different input

@@ -29,7 +29,7 @@ const (
 // SinkConfig configures video_sink.
 type SinkConfig struct {
 	Path     ds3d.Path `toml:"path" nonempty:"true" required:"true" doc:"output file: .avi or .mp4 for a video; for png/jpeg a pattern with one %d verb for the frame number (out/frame_%05d.png)"`
-	Format   string    `toml:"format" doc:"avi, mp4, png or jpeg; empty: from the path's extension"`
+	Format   string    `toml:"format" enum:"|avi|mp4|png|jpeg" doc:"avi, mp4, png or jpeg; empty: from the path's extension"`
 	FrameKey string    `toml:"frame_key" nonempty:"true" doc:"key of the RGB/RGBA u8 frame to write"`
 	FPS      int       `toml:"fps" min:"1" max:"1000" doc:"frame rate written into the video"`
 	Quality  int       `toml:"quality" min:"1" max:"100" doc:"JPEG quality 1..100 (jpeg frames and AVI)"`
@@ -65,8 +65,8 @@ func (c *SinkConfig) format() string {
 // Validate checks the config.
 func (c *SinkConfig) Validate() error {
 	switch f := c.format(); {
-	case f != FormatAVI && f != FormatMP4 && f != FormatPNG && f != FormatJPEG:
-		return ds3d.ConfigErrorf("format", "expected avi, mp4, png or jpeg (or a path ending in one), got %q for %q", c.Format, c.Path)
+	case f == "": // format's enum holds the rest
+		return ds3d.ConfigErrorf("format", "give avi, mp4, png or jpeg, or a path ending in one, got %q", c.Path)
 	case (f == FormatPNG || f == FormatJPEG) && strings.Count(string(c.Path), "%") != 1:
 		return ds3d.ConfigErrorf("path", "a %s sink needs one %%d verb for the frame number in %q", f, c.Path)
 	}

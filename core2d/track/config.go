@@ -29,7 +29,7 @@ const (
 // histogram and a network plugs in through the Embedder interface (type 2).
 type ReID struct {
 	ReIDType        int `toml:"reidType" min:"0" max:"2" doc:"0: none, 1: colour histogram of the box crop (upper and lower half, 16 bins per RGB channel: 96 values), 2: an Embedder set in code"`
-	ReIDHistorySize int `toml:"reidHistorySize" doc:"features kept per target (DeepSORT's gallery budget); the appearance distance is the least cosine distance to any of them"`
+	ReIDHistorySize int `toml:"reidHistorySize" min:"1" doc:"features kept per target (DeepSORT's gallery budget); the appearance distance is the least cosine distance to any of them"`
 }
 
 // BaseConfig filters detections before tracking.
@@ -78,9 +78,9 @@ type DataAssociator struct {
 	MatchingScoreWeight4SizeSimilarity float64 `toml:"matchingScoreWeight4SizeSimilarity" min:"0" max:"1e30" doc:"weight of the size similarity in the matching score"`
 	MatchingScoreWeight4Iou            float64 `toml:"matchingScoreWeight4Iou" min:"0" max:"1e30" doc:"weight of the IoU in the matching score"`
 	// Cascaded matcher (DeepSORT) only:
-	ThresholdMahalanobis            float64 `toml:"thresholdMahalanobis" doc:"cascaded matcher: a detection farther from a target's predicted state than this squared Mahalanobis distance (4 dof) is not matched to it; 9.4877 is the chi-square 95 % quantile DeepSORT uses"`
-	MinMatchingScore4ReidSimilarity float64 `toml:"minMatchingScore4ReidSimilarity" doc:"cascaded matcher: least appearance similarity (1 − cosine distance, best over the target's gallery) of a pair matched in the cascade (DeepSORT 1 − max_cosine_distance)"`
-	MatchingScoreWeight4Mahalanobis float64 `toml:"matchingScoreWeight4Mahalanobis" doc:"cascaded matcher: DeepSORT's λ, the weight of the gated Mahalanobis distance (divided by thresholdMahalanobis) against 1 − λ for the cosine distance in the cascade's cost; 0 uses appearance alone inside the gate; without appearance features the cost is the Mahalanobis term alone"`
+	ThresholdMahalanobis            float64 `toml:"thresholdMahalanobis" min:">0" max:"1e30" doc:"cascaded matcher: a detection farther from a target's predicted state than this squared Mahalanobis distance (4 dof) is not matched to it; 9.4877 is the chi-square 95 % quantile DeepSORT uses"`
+	MinMatchingScore4ReidSimilarity float64 `toml:"minMatchingScore4ReidSimilarity" min:"0" max:"1" doc:"cascaded matcher: least appearance similarity (1 − cosine distance, best over the target's gallery) of a pair matched in the cascade (DeepSORT 1 − max_cosine_distance)"`
+	MatchingScoreWeight4Mahalanobis float64 `toml:"matchingScoreWeight4Mahalanobis" min:"0" max:"1" doc:"cascaded matcher: DeepSORT's λ, the weight of the gated Mahalanobis distance (divided by thresholdMahalanobis) against 1 − λ for the cosine distance in the cascade's cost; 0 uses appearance alone inside the gate; without appearance features the cost is the Mahalanobis term alone"`
 }
 
 // State estimator types of StateEstimator.StateEstimatorType.
@@ -100,17 +100,17 @@ const (
 // measurement noise; these keys split them as SORT does.
 type StateEstimator struct {
 	StateEstimatorType       int     `toml:"stateEstimatorType" min:"0" max:"2" doc:"0: none (IOU tracker: a target is its last matched box), 1: SORT constant-velocity Kalman filter on (u, v, s, r)"`
-	ProcessNoiseVar4Loc      float64 `toml:"processNoiseVar4Loc" doc:"process noise variance of the box centre u, v"`
-	ProcessNoiseVar4Size     float64 `toml:"processNoiseVar4Size" doc:"process noise variance of the area s and aspect ratio r"`
-	ProcessNoiseVar4Vel      float64 `toml:"processNoiseVar4Vel" doc:"process noise variance of the centre velocity u', v'"`
-	ProcessNoiseVar4SizeVel  float64 `toml:"processNoiseVar4SizeVel" doc:"process noise variance of the area velocity s'"`
-	MeasurementNoiseVar4Loc  float64 `toml:"measurementNoiseVar4Loc" doc:"measurement noise variance of a detection's centre"`
-	MeasurementNoiseVar4Size float64 `toml:"measurementNoiseVar4Size" doc:"measurement noise variance of a detection's area and aspect ratio"`
-	InitialCovariance4Pos    float64 `toml:"initialCovariance4Pos" doc:"initial variance of u, v, s, r of a new target"`
-	InitialCovariance4Vel    float64 `toml:"initialCovariance4Vel" doc:"initial variance of the (unobserved) velocities of a new target"`
+	ProcessNoiseVar4Loc      float64 `toml:"processNoiseVar4Loc" min:"0" max:"1e30" doc:"process noise variance of the box centre u, v"`
+	ProcessNoiseVar4Size     float64 `toml:"processNoiseVar4Size" min:"0" max:"1e30" doc:"process noise variance of the area s and aspect ratio r"`
+	ProcessNoiseVar4Vel      float64 `toml:"processNoiseVar4Vel" min:"0" max:"1e30" doc:"process noise variance of the centre velocity u', v'"`
+	ProcessNoiseVar4SizeVel  float64 `toml:"processNoiseVar4SizeVel" min:"0" max:"1e30" doc:"process noise variance of the area velocity s'"`
+	MeasurementNoiseVar4Loc  float64 `toml:"measurementNoiseVar4Loc" min:">0" max:"1e30" doc:"measurement noise variance of a detection's centre"`
+	MeasurementNoiseVar4Size float64 `toml:"measurementNoiseVar4Size" min:">0" max:"1e30" doc:"measurement noise variance of a detection's area and aspect ratio"`
+	InitialCovariance4Pos    float64 `toml:"initialCovariance4Pos" min:">0" max:"1e30" doc:"initial variance of u, v, s, r of a new target"`
+	InitialCovariance4Vel    float64 `toml:"initialCovariance4Vel" min:">0" max:"1e30" doc:"initial variance of the (unobserved) velocities of a new target"`
 	OutputDetectionBox       bool    `toml:"outputDetectionBox" doc:"output the matched detection's box instead of the filtered state's"`
-	NoiseWeightVar4Loc       float64 `toml:"noiseWeightVar4Loc" doc:"type 2: standard deviation of position noise per pixel of box height (DeepSORT std_weight_position 1/20)"`
-	NoiseWeightVar4Vel       float64 `toml:"noiseWeightVar4Vel" doc:"type 2: standard deviation of velocity noise per pixel of box height (DeepSORT std_weight_velocity 1/160)"`
+	NoiseWeightVar4Loc       float64 `toml:"noiseWeightVar4Loc" min:">0" max:"1e30" doc:"type 2: standard deviation of position noise per pixel of box height (DeepSORT std_weight_position 1/20)"`
+	NoiseWeightVar4Vel       float64 `toml:"noiseWeightVar4Vel" min:">0" max:"1e30" doc:"type 2: standard deviation of velocity noise per pixel of box height (DeepSORT std_weight_velocity 1/160)"`
 }
 
 // DefaultSORT returns the SORT configuration of Bewley et al. 2016
@@ -174,83 +174,19 @@ func DefaultIOU() Config {
 	return c
 }
 
-// Validate checks the values and names the offending key.
+// Validate checks the rules that tie keys together (the tags bound each
+// key) and names the offending key.
 func (c *Config) Validate() error {
 	da, se := &c.DataAssociator, &c.StateEstimator
-	unit := func(key string, v float64) error {
-		if !(v >= 0 && v <= 1) {
-			return ds3d.ConfigErrorf(key, "is %g, want a value in [0, 1]", v)
-		}
-		return nil
-	}
-	nonNeg := func(key string, v float64) error {
-		if !(v >= 0) || v > 1e30 {
-			return ds3d.ConfigErrorf(key, "is %g, want a finite value ≥ 0", v)
-		}
-		return nil
-	}
-	pos := func(key string, v float64) error {
-		if !(v > 0) || v > 1e30 {
-			return ds3d.ConfigErrorf(key, "is %g, want a finite value > 0", v)
-		}
-		return nil
-	}
 	if c.BaseConfig.MinDetectorConfidence != c.BaseConfig.MinDetectorConfidence {
 		return ds3d.ConfigErrorf("BaseConfig.minDetectorConfidence", "is NaN")
 	}
 	switch {
 	case (da.AssociationMatcherType == MatcherCascaded) != (se.StateEstimatorType == EstimatorDeepSORT):
 		return ds3d.ConfigErrorf("DataAssociator.associationMatcherType", "is %d with StateEstimator.stateEstimatorType %d: the cascaded matcher (2) and the DeepSORT filter (2) go together", da.AssociationMatcherType, se.StateEstimatorType)
-	case c.ReID.ReIDType != ReIDNone && c.ReID.ReIDHistorySize < 1:
-		return ds3d.ConfigErrorf("ReID.reidHistorySize", "is %d, want ≥ 1", c.ReID.ReIDHistorySize)
-	}
-	if se.StateEstimatorType == EstimatorDeepSORT {
-		for _, f := range []struct {
-			key string
-			v   float64
-			chk func(string, float64) error
-		}{
-			{"DataAssociator.thresholdMahalanobis", da.ThresholdMahalanobis, pos},
-			{"DataAssociator.minMatchingScore4ReidSimilarity", da.MinMatchingScore4ReidSimilarity, unit},
-			{"DataAssociator.matchingScoreWeight4Mahalanobis", da.MatchingScoreWeight4Mahalanobis, unit},
-			{"StateEstimator.noiseWeightVar4Loc", se.NoiseWeightVar4Loc, pos},
-			{"StateEstimator.noiseWeightVar4Vel", se.NoiseWeightVar4Vel, pos},
-		} {
-			if err := f.chk(f.key, f.v); err != nil {
-				return err
-			}
-		}
 	}
 	if da.MatchingScoreWeight4Iou+da.MatchingScoreWeight4SizeSimilarity <= 0 {
 		return ds3d.ConfigErrorf("DataAssociator.matchingScoreWeight4Iou", "and matchingScoreWeight4SizeSimilarity are both 0: no pair could score")
-	}
-	if se.StateEstimatorType == EstimatorSORT {
-		for _, f := range []struct {
-			key string
-			v   float64
-		}{
-			{"StateEstimator.processNoiseVar4Loc", se.ProcessNoiseVar4Loc},
-			{"StateEstimator.processNoiseVar4Size", se.ProcessNoiseVar4Size},
-			{"StateEstimator.processNoiseVar4Vel", se.ProcessNoiseVar4Vel},
-			{"StateEstimator.processNoiseVar4SizeVel", se.ProcessNoiseVar4SizeVel},
-		} {
-			if err := nonNeg(f.key, f.v); err != nil {
-				return err
-			}
-		}
-		for _, f := range []struct {
-			key string
-			v   float64
-		}{
-			{"StateEstimator.measurementNoiseVar4Loc", se.MeasurementNoiseVar4Loc},
-			{"StateEstimator.measurementNoiseVar4Size", se.MeasurementNoiseVar4Size},
-			{"StateEstimator.initialCovariance4Pos", se.InitialCovariance4Pos},
-			{"StateEstimator.initialCovariance4Vel", se.InitialCovariance4Vel},
-		} {
-			if err := pos(f.key, f.v); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

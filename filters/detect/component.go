@@ -20,7 +20,7 @@ type Config struct {
 	GroundThreshold  float64   `toml:"ground_threshold" min:">0" unit:"m" doc:"RANSAC ground plane inlier distance in metres"`
 	GroundIters      int       `toml:"ground_iterations" min:"1" max:"100000" doc:"RANSAC hypotheses"`
 	Seed             int64     `toml:"seed" doc:"RANSAC seed: the same cloud gives the same boxes"`
-	GroundClearance  float64   `toml:"ground_clearance" doc:"points less than this many metres above the local ground are ground"`
+	GroundClearance  float64   `toml:"ground_clearance" min:"0" unit:"m" doc:"points less than this many metres above the local ground are ground"`
 	MaxHeight        float64   `toml:"max_height" min:">0" unit:"m" doc:"points more than this many metres above the local ground are dropped (canopies, signs)"`
 	CellSize         float64   `toml:"cell_size" min:">0" unit:"m" doc:"BEV clustering cell in metres (8-connected cells join)"`
 	MinPoints        int       `toml:"min_points" min:"1" doc:"smallest cluster in points"`
@@ -52,8 +52,8 @@ func (c *Config) Validate() error {
 	}
 	cells := (c.XRange[1] - c.XRange[0]) / c.CellSize * (c.YRange[1] - c.YRange[0]) / c.CellSize
 	switch {
-	case !(c.GroundClearance >= 0 && c.GroundClearance < c.MaxHeight):
-		return ds3d.ConfigErrorf("ground_clearance", "must be in [0, max_height), got %v", c.GroundClearance)
+	case c.GroundClearance >= c.MaxHeight:
+		return ds3d.ConfigErrorf("ground_clearance", "must be below max_height (%v), got %v", c.MaxHeight, c.GroundClearance)
 	case cells > 64e6:
 		return ds3d.ConfigErrorf("cell_size", "%v m makes %.0f cells over the range; at most 64 million", c.CellSize, cells)
 	case math.IsNaN(c.ScoreThreshold):

@@ -57,7 +57,7 @@ const KeyLidarToImageTensor ds3d.Key = "DS3D::LidarToImageTensor"
 // Config configures image_tensor.
 type Config struct {
 	InputKey         string   `toml:"input_datamap_key" doc:"base key of the colour frames: camera i is read from its Sensor(i) key (DS3D::ColorFrame+1 → DS3D::ColorFrame_i+1); used when input_datamap_keys is empty"`
-	Cameras          int      `toml:"cameras" doc:"number of cameras N read through input_datamap_key"`
+	Cameras          int      `toml:"cameras" min:"1" max:"64" doc:"number of cameras N read through input_datamap_key"`
 	InputKeys        []string `toml:"input_datamap_keys" doc:"explicit keys of the N colour frames, in tensor order (overrides input_datamap_key/cameras)"`
 	ds3d.OutputGroup `doc:"key of the f32 camera tensor"`
 	Width            int       `toml:"width" min:"1" max:"16384" doc:"output width W of the tensor (BEVFusion 704)"`
@@ -67,7 +67,7 @@ type Config struct {
 	Mean             []float64 `toml:"mean" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
 	Std              []float64 `toml:"std" doc:"per-channel standard deviation divided by, in the tensor's channel order"`
 	PixelScale       float64   `toml:"pixel_scale" doc:"factor applied to the 8-bit value before the mean (1/255 for ImageNet statistics in [0, 1]; 1 for statistics in 0–255)"`
-	ChannelOrder     string    `toml:"channel_order" doc:"RGB or BGR: channel order of the tensor"`
+	ChannelOrder     string    `toml:"channel_order" enum:"RGB|BGR|rgb|bgr" doc:"RGB or BGR: channel order of the tensor"`
 	BatchDim         bool      `toml:"batch_dim" doc:"true: [1, N, 3, H, W] (BEVFusion img); false: [N, 3, H, W] (V2XFusion images)"`
 	MatricesKey      string    `toml:"camera_matrices_key" doc:"key of the [1, N, 4, 4] f32 lidar→image matrices ([N, 4, 4] without batch_dim); empty: not written"`
 	IntrinsicsKey    string    `toml:"intrinsics_key" doc:"camera_matrices: base key of the ds3d.Intrinsics values (lidar_alignment_filter's DS3D::CamN_IntrinsicMatrix), read for calib_indices"`
@@ -110,8 +110,6 @@ func (c *Config) Validate() error {
 	switch {
 	case len(c.InputKeys) == 0 && c.InputKey == "":
 		return ds3d.ConfigErrorf("input_datamap_key", "give input_datamap_key or input_datamap_keys")
-	case len(c.InputKeys) == 0 && (c.Cameras < 1 || c.Cameras > 64):
-		return ds3d.ConfigErrorf("cameras", "must be 1–64, got %d", c.Cameras)
 	case len(c.InputKeys) > 64:
 		return ds3d.ConfigErrorf("input_datamap_keys", "at most 64 cameras, got %d", len(c.InputKeys))
 	case len(c.Crop) != 0 && len(c.Crop) != 2:
@@ -137,11 +135,6 @@ func (c *Config) Validate() error {
 		if !finite(c.Std[i]) || c.Std[i] == 0 {
 			return ds3d.ConfigErrorf("std", "must be finite and non-zero, got %v", c.Std)
 		}
-	}
-	switch strings.ToUpper(c.ChannelOrder) {
-	case "RGB", "BGR":
-	default:
-		return ds3d.ConfigErrorf("channel_order", "must be RGB or BGR, got %q", c.ChannelOrder)
 	}
 	if c.MatricesKey != "" {
 		n := len(c.keys())

@@ -36,7 +36,7 @@ type ModelOutput struct {
 
 // Config configures lidar_infer.
 type Config struct {
-	ModelPath      ds3d.Path     `toml:"model_path" nonempty:"true" required:"true" doc:"ONNX model file"`
+	ModelPath      ds3d.Path     `toml:"model_path" nonempty:"true" required:"true" path:"exists" doc:"ONNX model file"`
 	ModelInputs    []ModelInput  `toml:"model_inputs" nonempty:"true" doc:"model inputs and the datamap frames that feed them (ds3d model_inputs); every model input must be listed"`
 	ModelOutputs   []ModelOutput `toml:"model_outputs" doc:"model outputs stored into the datamap (ds3d model_outputs); may be empty when postprocess consumes them"`
 	Threads        int           `toml:"threads" min:"0" doc:"inference threads; 0: all cores"`
@@ -49,7 +49,7 @@ type Config struct {
 	Range          []float64 `toml:"point_cloud_range" doc:"pointpillars: anchor range [x0, y0, z0, x1, y1, z1] (OpenPCDet POINT_CLOUD_RANGE)"`
 	ScoreThreshold float64   `toml:"score_threshold" doc:"pointpillars: least class score of a box (OpenPCDet SCORE_THRESH)"`
 	NMSThreshold   float64   `toml:"nms_iou_threshold" min:"0" max:"1" doc:"pointpillars: rotated BEV IoU above which a lower-scored box is dropped (OpenPCDet NMS_THRESH 0.01)"`
-	PreNMSMax      int       `toml:"nms_pre_max_size" doc:"pointpillars: best-scored boxes that go into NMS (OpenPCDet NMS_PRE_MAXSIZE); -1: all"`
+	PreNMSMax      int       `toml:"nms_pre_max_size" min:"-1" doc:"pointpillars: best-scored boxes that go into NMS (OpenPCDet NMS_PRE_MAXSIZE); -1: all"`
 	MaxOutput      int       `toml:"max_output" min:"-1" doc:"pointpillars: boxes kept after NMS, best first (OpenPCDet NMS_POST_MAXSIZE)"`
 	OutputKey      string    `toml:"output_datamap_key" doc:"pointpillars: key of the []Box3D result"`
 }
@@ -71,8 +71,8 @@ func (c *Config) Validate() error {
 			return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values, got %d", len(c.Range))
 		case math.IsNaN(c.ScoreThreshold):
 			return ds3d.ConfigErrorf("score_threshold", "must be a number")
-		case c.PreNMSMax < -1 || c.PreNMSMax == 0:
-			return ds3d.ConfigErrorf("nms_pre_max_size", "must be ≥ 1 or -1, got %d", c.PreNMSMax)
+		case c.PreNMSMax == 0:
+			return ds3d.ConfigErrorf("nms_pre_max_size", "must be ≥ 1 or -1, got 0")
 		case c.OutputKey == "":
 			return ds3d.ConfigErrorf("output_datamap_key", "pointpillars needs an output key")
 		}

@@ -92,15 +92,15 @@ func PassThrough(dst, src *ds3d.Frame, field int, lo, hi float32, negative bool)
 
 // CropConfig configures roi_crop.
 type CropConfig struct {
-	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame to crop"`
-	OutputKey   string    `toml:"output_datamap_key" nonempty:"true" doc:"key the cropped frame is stored under (may equal the input key: it is replaced)"`
-	XRange      []float64 `toml:"x_range" runtime:"true" doc:"[min, max] of x in metres, both inclusive (rounded to float32, as numpy does); empty: no limit"`
-	YRange      []float64 `toml:"y_range" runtime:"true" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
-	ZRange      []float64 `toml:"z_range" runtime:"true" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
-	FilterField string    `toml:"filter_field" enum:"|x|y|z|intensity|i" doc:"after the box, PCL PassThrough on this field (x, y, z or intensity); empty: none"`
-	FilterLimit []float64 `toml:"filter_limits" runtime:"true" doc:"[min, max] of filter_field, both inclusive"`
-	Negative    bool      `toml:"filter_limit_negative" runtime:"true" doc:"PassThrough keeps the points outside filter_limits instead (PCL setNegative)"`
-	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to crop"`
+	ds3d.OutputGroup `doc:"key the cropped frame is stored under (may equal the input key: it is replaced)"`
+	XRange           []float64 `toml:"x_range" runtime:"true" doc:"[min, max] of x in metres, both inclusive (rounded to float32, as numpy does); empty: no limit"`
+	YRange           []float64 `toml:"y_range" runtime:"true" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
+	ZRange           []float64 `toml:"z_range" runtime:"true" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
+	FilterField      string    `toml:"filter_field" enum:"|x|y|z|intensity|i" doc:"after the box, PCL PassThrough on this field (x, y, z or intensity); empty: none"`
+	FilterLimit      []float64 `toml:"filter_limits" runtime:"true" doc:"[min, max] of filter_field, both inclusive"`
+	Negative         bool      `toml:"filter_limit_negative" runtime:"true" doc:"PassThrough keeps the points outside filter_limits instead (PCL setNegative)"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 func checkRange(key string, r []float64) error {
@@ -207,7 +207,7 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "roi_crop",
 		`Keeps the points inside an axis-aligned box (bounds inclusive, numpy-mask and PCL CropBox semantics), optionally followed by a PCL PassThrough on one field; NaN/Inf points are dropped.`,
 		func() *CropConfig {
-			return &CropConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 4}
+			return &CropConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *CropConfig, _ *ds3d.Env) (any, error) { return NewCropFilter(c) })
 }

@@ -307,16 +307,16 @@ func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) 
 
 // PillarConfig configures pillar_scatter_prep.
 type PillarConfig struct {
-	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame"`
-	FeatureKey  string    `toml:"feature_datamap_key" nonempty:"true" doc:"output [P, max_points_per_pillar, F] f32 pillar features"`
-	CoordKey    string    `toml:"coord_datamap_key" nonempty:"true" doc:"output [P, 4] i32 pillar coordinates (batch 0, z 0, y, x), OpenPCDet voxel_coords order"`
-	PointNumKey string    `toml:"point_num_datamap_key" nonempty:"true" doc:"output [P] i32 points per pillar"`
-	Range       []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
-	PillarSize  []float64 `toml:"pillar_size" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
-	MaxPoints   int       `toml:"max_points_per_pillar" min:"1" doc:"points kept per pillar, first come (OpenPCDet MAX_POINTS_PER_VOXEL)"`
-	MaxPillars  int       `toml:"max_pillars" min:"1" doc:"pillars kept, first come by their first point (OpenPCDet MAX_NUMBER_OF_VOXELS)"`
-	Features    []string  `toml:"features" nonempty:"true" doc:"per-point features in tensor order: x y z i xc yc zc (offset to pillar mean) xp yp zp (offset to pillar centre)"`
-	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output tensor sets in flight before the filter waits for one to come back"`
+	ds3d.InputGroup `doc:"key of the [N,C] f32 point frame"`
+	FeatureKey      string    `toml:"feature_datamap_key" nonempty:"true" doc:"output [P, max_points_per_pillar, F] f32 pillar features"`
+	CoordKey        string    `toml:"coord_datamap_key" nonempty:"true" doc:"output [P, 4] i32 pillar coordinates (batch 0, z 0, y, x), OpenPCDet voxel_coords order"`
+	PointNumKey     string    `toml:"point_num_datamap_key" nonempty:"true" doc:"output [P] i32 points per pillar"`
+	Range           []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
+	PillarSize      []float64 `toml:"pillar_size" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
+	MaxPoints       int       `toml:"max_points_per_pillar" min:"1" doc:"points kept per pillar, first come (OpenPCDet MAX_POINTS_PER_VOXEL)"`
+	MaxPillars      int       `toml:"max_pillars" min:"1" doc:"pillars kept, first come by their first point (OpenPCDet MAX_NUMBER_OF_VOXELS)"`
+	Features        []string  `toml:"features" nonempty:"true" enum:"x|y|z|i|intensity|xc|yc|zc|xp|yp|zp" doc:"per-point features in tensor order: x y z i (or intensity) xc yc zc (offset to pillar mean) xp yp zp (offset to pillar centre)"`
+	ds3d.PoolGroup  `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
 
 // Params converts the config (after Validate).
@@ -437,11 +437,11 @@ func init() {
 		func() *PillarConfig {
 			d := DefaultPillarParams
 			return &PillarConfig{
-				InputKey: string(ds3d.KeyLidarXYZI), FeatureKey: string(ds3d.KeyLidarFeatureTensor),
+				InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, FeatureKey: string(ds3d.KeyLidarFeatureTensor),
 				CoordKey: string(ds3d.KeyLidarCoordTensor), PointNumKey: string(ds3d.KeyLidarPointNumTensor),
 				Range: d.Range[:], PillarSize: d.PillarSize[:], MaxPoints: d.MaxPointsPerPillar, MaxPillars: d.MaxPillars,
-				Features:    []string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"},
-				MemPoolSize: 4,
+				Features:  []string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"},
+				PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 			}
 		},
 		func(c *PillarConfig, _ *ds3d.Env) (any, error) { return NewPillarFilter(c) })

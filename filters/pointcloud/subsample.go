@@ -70,12 +70,12 @@ func (s *Sampler) Sample(dst, src *ds3d.Frame) int {
 
 // SubsampleConfig configures subsample.
 type SubsampleConfig struct {
-	InputKey    string `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame"`
-	OutputKey   string `toml:"output_datamap_key" nonempty:"true" doc:"key the subsampled frame is stored under (may equal the input key)"`
-	Budget      int    `toml:"points" min:"1" doc:"point budget: clouds with more points are subsampled to exactly this many"`
-	Mode        string `toml:"mode" enum:"uniform|random" doc:"uniform (evenly over the scan order) or random (seeded, repeatable)"`
-	Seed        int64  `toml:"seed" doc:"seed of the random mode"`
-	MemPoolSize int    `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame"`
+	ds3d.OutputGroup `doc:"key the subsampled frame is stored under (may equal the input key)"`
+	Budget           int    `toml:"points" min:"1" doc:"point budget: clouds with more points are subsampled to exactly this many"`
+	Mode             string `toml:"mode" enum:"uniform|random" doc:"uniform (evenly over the scan order) or random (seeded, repeatable)"`
+	Seed             int64  `toml:"seed" doc:"seed of the random mode"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // SubsampleFilter is the subsample component.
@@ -99,8 +99,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "subsample",
 		`Subsamples a cloud to a point budget, keeping the point order: uniform (every N/B-th point) or random (a seeded uniform subset).`,
 		func() *SubsampleConfig {
-			return &SubsampleConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI),
-				Budget: 16384, Mode: "uniform", MemPoolSize: 4}
+			return &SubsampleConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)},
+				Budget: 16384, Mode: "uniform", PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *SubsampleConfig, _ *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)

@@ -57,10 +57,10 @@ func NormalizeIntensity(dst, src *ds3d.Frame, scale, lo, hi float32) {
 
 // TransformConfig configures point_transform.
 type TransformConfig struct {
-	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame to transform"`
-	OutputKey   string    `toml:"output_datamap_key" nonempty:"true" doc:"key the transformed frame is stored under (may equal the input key)"`
-	Matrix      []float64 `toml:"matrix" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
-	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to transform"`
+	ds3d.OutputGroup `doc:"key the transformed frame is stored under (may equal the input key)"`
+	Matrix           []float64 `toml:"matrix" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Validate checks the matrix.
@@ -95,12 +95,12 @@ func (f *TransformFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3
 
 // NormalizeConfig configures intensity_normalize.
 type NormalizeConfig struct {
-	InputKey    string  `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C≥4] f32 point frame"`
-	OutputKey   string  `toml:"output_datamap_key" nonempty:"true" doc:"key the normalised frame is stored under (may equal the input key)"`
-	Scale       float64 `toml:"scale" doc:"intensity is divided by this (e.g. 255 for 8-bit intensities)"`
-	Min         float64 `toml:"min" doc:"lower clamp after dividing"`
-	Max         float64 `toml:"max" doc:"upper clamp after dividing"`
-	MemPoolSize int     `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C≥4] f32 point frame"`
+	ds3d.OutputGroup `doc:"key the normalised frame is stored under (may equal the input key)"`
+	Scale            float64 `toml:"scale" doc:"intensity is divided by this (e.g. 255 for 8-bit intensities)"`
+	Min              float64 `toml:"min" doc:"lower clamp after dividing"`
+	Max              float64 `toml:"max" doc:"upper clamp after dividing"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
 // Validate checks scale and clamp range.
@@ -135,8 +135,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "point_transform",
 		`Applies a rigid transform (row-major 4×4 or 3×4 [R|t], p' = R·p + t) to x, y, z of every point; other columns are copied.`,
 		func() *TransformConfig {
-			return &TransformConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI),
-				Matrix: append([]float64(nil), ds3d.Identity4[:]...), MemPoolSize: 4}
+			return &TransformConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)},
+				Matrix: append([]float64(nil), ds3d.Identity4[:]...), PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *TransformConfig, _ *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)
@@ -152,8 +152,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "intensity_normalize",
 		`Divides every point's intensity by scale and clamps it to [min, max].`,
 		func() *NormalizeConfig {
-			return &NormalizeConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI),
-				Scale: 1, Min: 0, Max: 1, MemPoolSize: 4}
+			return &NormalizeConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)},
+				Scale: 1, Min: 0, Max: 1, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *NormalizeConfig, _ *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)

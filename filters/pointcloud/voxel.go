@@ -483,21 +483,22 @@ func (v *VoxelGrid) radixSort(pairs, tmp []uint64, lo, nbits uint) []uint64 {
 
 // VoxelConfig configures voxel_downsample.
 type VoxelConfig struct {
-	InputKey    string    `toml:"input_datamap_key" nonempty:"true" doc:"key of the [N,C] f32 point frame to downsample"`
-	OutputKey   string    `toml:"output_datamap_key" nonempty:"true" doc:"key the centroid frame is stored under (may equal the input key)"`
-	LeafSize    []float64 `toml:"leaf_size" doc:"voxel edge in metres: one value for a cube, or [x, y, z]"`
-	MinPoints   int       `toml:"min_points_per_voxel" min:"0" doc:"voxels with fewer points are dropped (PCL setMinimumPointsNumberPerVoxel; 0 keeps all)"`
-	MemPoolSize int       `toml:"mem_pool_size" min:"1" doc:"output frames in flight before the filter waits for one to come back"`
+	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to downsample"`
+	ds3d.OutputGroup `doc:"key the centroid frame is stored under (may equal the input key)"`
+	LeafSize         []float64 `toml:"leaf_size" min:">0" unit:"m" doc:"voxel edge in metres: one value for a cube, or [x, y, z]"`
+	MinPoints        int       `toml:"min_points_per_voxel" min:"0" doc:"voxels with fewer points are dropped (PCL setMinimumPointsNumberPerVoxel; 0 keeps all)"`
+	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks the leaf size (1 or 3 values, each positive in float32).
+// Validate checks the leaf size: 1 or 3 values, each (positive by its tag)
+// a positive finite float32.
 func (c *VoxelConfig) Validate() error {
 	if len(c.LeafSize) != 1 && len(c.LeafSize) != 3 {
 		return ds3d.ConfigErrorf("leaf_size", "needs 1 or 3 values, got %d", len(c.LeafSize))
 	}
 	for _, v := range c.LeafSize {
-		if !(v > 0) || float32(v) == 0 || math.IsInf(float64(float32(v)), 0) {
-			return ds3d.ConfigErrorf("leaf_size", "must be positive and finite in float32, got %v", v)
+		if float32(v) == 0 || math.IsInf(float64(float32(v)), 0) {
+			return ds3d.ConfigErrorf("leaf_size", "must be a positive finite float32, got %v", v)
 		}
 	}
 	return nil
@@ -538,8 +539,8 @@ func init() {
 	ds3d.Register(ds3d.KindFilter, "voxel_downsample",
 		`Voxel-grid downsampling with PCL VoxelGrid semantics: one centroid (mean of every column) per occupied voxel, voxels in PCL's index order; NaN/Inf points are dropped.`,
 		func() *VoxelConfig {
-			return &VoxelConfig{InputKey: string(ds3d.KeyLidarXYZI), OutputKey: string(ds3d.KeyLidarXYZI),
-				LeafSize: []float64{0.2}, MemPoolSize: 4}
+			return &VoxelConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)},
+				LeafSize: []float64{0.2}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},
 		func(c *VoxelConfig, env *ds3d.Env) (any, error) {
 			k, err := newKeyed(c.InputKey, c.OutputKey, c.MemPoolSize)

@@ -20,9 +20,9 @@ type Config struct {
 	VoxelNumKey    string    `toml:"voxel_num_datamap_key" doc:"output [B, 1] i32 voxels per cloud (V2XFusion's N); empty: not written"`
 	Range          []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; voxel index ⌊(p − min)/size⌋ must be in [0, round((max − min)/size))"`
 	VoxelSize      []float64 `toml:"voxel_size" min:">0" unit:"m" doc:"[x, y, z] voxel edge in metres"`
-	MaxPoints      int       `toml:"max_points_per_voxel" doc:"points kept per voxel, first come (P)"`
-	MaxVoxels      int       `toml:"max_voxels" doc:"voxels kept per cloud, first come by their first point"`
-	Features       int       `toml:"num_point_features" doc:"leading point channels copied (4: x y z intensity); 0: all channels"`
+	MaxPoints      int       `toml:"max_points_per_voxel" min:"1" max:"65536" doc:"points kept per voxel, first come (P)"`
+	MaxVoxels      int       `toml:"max_voxels" min:"1" max:"4194304" doc:"voxels kept per cloud, first come by their first point"`
+	Features       int       `toml:"num_point_features" min:"0" max:"64" doc:"leading point channels copied (3 or more; 4: x y z intensity); 0: all channels"`
 	Pad            bool      `toml:"pad_to_max_voxels" doc:"V = max_voxels (fixed-shape model input, as V2XFusion's ONNX); false: V = the batch's largest voxel count"`
 	ds3d.PoolGroup `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
@@ -55,12 +55,7 @@ func (c *Config) Validate() error {
 	}
 	if _, err := New(c.Params()); err != nil {
 		key := "point_cloud_range"
-		switch p := c.Params(); {
-		case p.MaxPointsPerVoxel < 1 || p.MaxPointsPerVoxel > 1<<16:
-			key = "max_points_per_voxel"
-		case p.MaxVoxels < 1 || p.MaxVoxels > 1<<22:
-			key = "max_voxels"
-		case p.Features != 0 && (p.Features < 3 || p.Features > 64):
+		if f := c.Features; f == 1 || f == 2 { // the tags bound the counts
 			key = "num_point_features"
 		}
 		return ds3d.ConfigErrorf(key, "%v", err)

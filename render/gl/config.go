@@ -54,16 +54,16 @@ type Config struct {
 	Filename     string    `toml:"filename" doc:"PNG file name pattern with one integer verb for DS3D::FrameNumber (a running count when absent)"`
 	PNGCompress  string    `toml:"png_compression" enum:"default|fast|best|none" doc:"PNG compression: default, fast, best or none"`
 	OutputVideo  ds3d.Path `toml:"output_video" doc:"video file every frame is also written to, from the same read-back frame as the PNGs: .mp4 is H.264 (libx264, yuv420p, CRF 23) through an ffmpeg subprocess (needs ffmpeg on PATH and an even window size), .avi is Motion-JPEG (quality 85, pure Go); empty writes none"`
-	VideoFPS     int       `toml:"video_fps" doc:"frame rate written into output_video"`
+	VideoFPS     int       `toml:"video_fps" min:"1" max:"1000" doc:"frame rate written into output_video"`
 
 	ColorClear [3]uint8 `toml:"color_clear" doc:"RGB background"`
 	LidarKey   string   `toml:"lidar_data_key" doc:"key of the [N,4] (or [N,3]) f32 lidar frame; empty draws no points"`
 	BoxKey     string   `toml:"lidar_bbox_key" doc:"key of the []Box3D boxes in the lidar frame; empty draws no boxes"`
 
-	ColorBy         string     `toml:"color_by" doc:"point colours: intensity, height, range, depth (along the viewing direction; in camera tiles the camera depth), fixed (lidar_color) on the Turbo colour map of render/raster, or rgb (each point takes the colour_frame_key image's colour at its color_coord_key coordinate: RGB-D clouds from depth2point)"`
+	ColorBy         string     `toml:"color_by" enum:"intensity|height|range|depth|fixed|rgb" doc:"point colours: intensity, height, range, depth (along the viewing direction; in camera tiles the camera depth), fixed (lidar_color) on the Turbo colour map of render/raster, or rgb (each point takes the colour_frame_key image's colour at its color_coord_key coordinate: RGB-D clouds from depth2point)"`
 	ValueRange      [2]float64 `toml:"value_range" doc:"values mapped onto the colour map [low, high]; [0, 0] takes the mode's default (intensity 0–1, height −2.5–1.5 m, range and depth 0–60 m)"`
 	ColorCoordKey   string     `toml:"color_coord_key" doc:"color_by = \"rgb\": key of the [N,2] (or [N,3], first two used) f32 colour coordinates of the points, one per point (depth2point's DS3D::PointColorCoord)"`
-	ColorCoordUnits string     `toml:"color_coord_units" doc:"color_by = \"rgb\": the coordinates are \"normalized\" texture coordinates ((u + ½)/W, (v + ½)/H, depth2point's default) or \"pixels\" (column u, row v)"`
+	ColorCoordUnits string     `toml:"color_coord_units" enum:"normalized|pixels" doc:"color_by = \"rgb\": the coordinates are \"normalized\" texture coordinates ((u + ½)/W, (v + ½)/H, depth2point's default) or \"pixels\" (column u, row v)"`
 	ColorFrameKey   string     `toml:"color_frame_key" doc:"color_by = \"rgb\": key of the RGB or RGBA u8 colour image the coordinates index"`
 	LidarColor      [3]uint8   `toml:"lidar_color" doc:"RGB colour of points with color_by = \"fixed\""`
 	PointSize       float64    `toml:"point_size" min:">0" max:"64" doc:"point size in pixels (squares)"`
@@ -75,16 +75,16 @@ type Config struct {
 	ViewPosition    [3]float64 `toml:"view_position" doc:"perspective: camera position in the lidar frame (metres)"`
 	ViewTarget      [3]float64 `toml:"view_target" doc:"perspective: point the camera looks at"`
 	ViewUp          [3]float64 `toml:"view_up" doc:"perspective: up direction (z up in the lidar frame)"`
-	PerspectiveNear float64    `toml:"perspective_near" doc:"perspective: near clip plane in metres"`
-	PerspectiveFar  float64    `toml:"perspective_far" doc:"perspective: far clip plane in metres"`
-	PerspectiveFov  float64    `toml:"perspective_fov" doc:"perspective: vertical field of view in degrees"`
+	PerspectiveNear float64    `toml:"perspective_near" min:">0" unit:"m" doc:"perspective: near clip plane in metres"`
+	PerspectiveFar  float64    `toml:"perspective_far" min:">0" unit:"m" doc:"perspective: far clip plane in metres"`
+	PerspectiveFov  float64    `toml:"perspective_fov" min:">0" max:"<180" unit:"°" doc:"perspective: vertical field of view in degrees"`
 
 	XRange [2]float64 `toml:"x_range" doc:"BEV: forward range [min, max] in metres (lidar x, up in the image); metres per pixel follow from window_height"`
 	YRange [2]float64 `toml:"y_range" doc:"BEV and front: lateral range [min, max] in metres (lidar y, left in the image); metres per pixel follow from window_width"`
 	ZRange [2]float64 `toml:"z_range" doc:"front: height range [min, max] in metres (lidar z, up in the image)"`
 
 	GridStep   float64  `toml:"grid_step" min:"0" unit:"m" doc:"metres between ground grid lines through the origin; 0 draws none"`
-	GridExtent float64  `toml:"grid_extent" doc:"perspective: the grid covers [−grid_extent, grid_extent] in x and y (the BEV grid covers its ranges)"`
+	GridExtent float64  `toml:"grid_extent" min:">0" unit:"m" doc:"perspective: the grid covers [−grid_extent, grid_extent] in x and y (the BEV grid covers its ranges)"`
 	GridZ      float64  `toml:"grid_z" doc:"height of the ground grid in the lidar frame (roof lidars sit about 1.7 m above the ground)"`
 	GridColor  [3]uint8 `toml:"grid_color" doc:"RGB colour of the grid"`
 	AxisLength float64  `toml:"axis_length" min:"0" unit:"m" doc:"length in metres of the x (red), y (green), z (blue) axes at the origin; 0 draws none"`
@@ -130,8 +130,8 @@ func finite(v ...float64) bool {
 // Validate checks every key and names the first bad one.
 func (c *Config) Validate() error {
 	switch {
-	case c.GridStep > 0 && !(c.GridExtent > 0 && c.GridExtent/c.GridStep <= 1000):
-		return ds3d.ConfigErrorf("grid_extent", "must be > 0 and at most 1000 grid steps, got %v", c.GridExtent)
+	case c.GridStep > 0 && c.GridExtent/c.GridStep > 1000:
+		return ds3d.ConfigErrorf("grid_extent", "must be at most 1000 grid steps, got %v", c.GridExtent)
 	case !finite(c.GridZ):
 		return ds3d.ConfigErrorf("grid_z", "must be finite, got %v", c.GridZ)
 	}
@@ -144,7 +144,7 @@ func (c *Config) Validate() error {
 	if err := c.checkVideo(); err != nil {
 		return err
 	}
-	if err := checkView("", c.View, c.XRange, c.YRange, c.ZRange, c.ViewPosition, c.ViewTarget, c.ViewUp, c.PerspectiveNear, c.PerspectiveFar, c.PerspectiveFov); err != nil {
+	if err := checkView("", c.View, c.XRange, c.YRange, c.ZRange, c.ViewPosition, c.ViewTarget, c.ViewUp, c.PerspectiveNear, c.PerspectiveFar); err != nil {
 		return err
 	}
 	for i := range c.RenderGraph {
@@ -173,8 +173,6 @@ func (c *Config) checkVideo() error {
 	switch f := c.videoFormat(); {
 	case f != videoMP4 && f != videoAVI:
 		return ds3d.ConfigErrorf("output_video", "must end in .mp4 (H.264 through ffmpeg) or .avi (Motion-JPEG), got %q", c.OutputVideo)
-	case c.VideoFPS < 1 || c.VideoFPS > 1000:
-		return ds3d.ConfigErrorf("video_fps", "must be 1..1000, got %d", c.VideoFPS)
 	case f == videoMP4 && c.WindowWidth%2 != 0:
 		return ds3d.ConfigErrorf("window_width", "must be even for an H.264 output_video (yuv420p), got %d", c.WindowWidth)
 	case f == videoMP4 && c.WindowHeight%2 != 0:
@@ -183,22 +181,16 @@ func (c *Config) checkVideo() error {
 	return nil
 }
 
-// checkColor checks a colour mode and its value range; prefix names the
-// layout the keys belong to.
+// checkColor checks what a colour mode (one of color_by's enum) needs and
+// its value range; prefix names the layout the keys belong to.
 func checkColor(prefix, mode string, vr [2]float64, c *Config) error {
-	switch mode {
-	case string(raster.ColorIntensity), string(raster.ColorHeight), string(raster.ColorRange), string(raster.ColorFixed), ColorDepth:
-	case ColorRGB:
+	if mode == ColorRGB {
 		switch {
 		case c.ColorCoordKey == "":
 			return ds3d.ConfigErrorf("color_coord_key", "color_by = \"rgb\" needs the colour coordinates' key")
 		case c.ColorFrameKey == "":
 			return ds3d.ConfigErrorf("color_frame_key", "color_by = \"rgb\" needs the colour image's key")
-		case c.ColorCoordUnits != "normalized" && c.ColorCoordUnits != "pixels":
-			return ds3d.ConfigErrorf("color_coord_units", "must be \"normalized\" or \"pixels\", got %q", c.ColorCoordUnits)
 		}
-	default:
-		return ds3d.ConfigErrorf(prefix+"color_by", "must be intensity, height, range, depth, fixed or rgb, got %q", mode)
 	}
 	if vr != ([2]float64{}) && !(vr[1] > vr[0] && finite(vr[1]-vr[0])) {
 		return ds3d.ConfigErrorf(prefix+"value_range", "must be [low, high] with low < high, got %v", vr)
@@ -208,7 +200,7 @@ func checkColor(prefix, mode string, vr [2]float64, c *Config) error {
 
 // checkView checks the keys a view needs: the ranges of an orthographic
 // view, the camera of a perspective one.
-func checkView(prefix, view string, xr, yr, zr [2]float64, pos, target, up [3]float64, near, far, fov float64) error {
+func checkView(prefix, view string, xr, yr, zr [2]float64, pos, target, up [3]float64, near, far float64) error {
 	type rng struct {
 		key string
 		v   [2]float64
@@ -243,17 +235,14 @@ func checkView(prefix, view string, xr, yr, zr [2]float64, pos, target, up [3]fl
 	if n := norm3(cross3(f, up)); !(n > 1e-9*norm3(f)*norm3(up)) {
 		return ds3d.ConfigErrorf(prefix+"view_up", "must not be zero or parallel to the viewing direction, got %v", up)
 	}
-	return checkPerspective(prefix, near, far, fov)
+	return checkPerspective(prefix, near, far)
 }
 
-func checkPerspective(prefix string, near, far, fov float64) error {
-	switch {
-	case !(near > 0) || math.IsInf(near, 0):
-		return ds3d.ConfigErrorf(prefix+"perspective_near", "must be positive, got %v", near)
-	case !(far > near) || math.IsInf(far, 0):
+// checkPerspective checks far against near; their tags (and the
+// top-level's, which a tile's 0 takes) bound each of them.
+func checkPerspective(prefix string, near, far float64) error {
+	if !(far > near) {
 		return ds3d.ConfigErrorf(prefix+"perspective_far", "must be greater than perspective_near (%v), got %v", near, far)
-	case !(fov > 0 && fov < 180):
-		return ds3d.ConfigErrorf(prefix+"perspective_fov", "must be in (0, 180) degrees, got %v", fov)
 	}
 	return nil
 }

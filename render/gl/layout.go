@@ -97,7 +97,7 @@ func (c *Config) tiles() []tileSpec {
 
 // validateLayout checks the layout; p prefixes its keys ("render_graph[3].").
 func validateLayout(l *Layout, p string, c *Config) error {
-	if err := l.Check(p, c.WindowWidth, c.WindowHeight, maxSide); err != nil {
+	if err := l.Check(p, c.WindowWidth, c.WindowHeight); err != nil {
 		return err
 	}
 	t := resolve(l, c)
@@ -105,15 +105,10 @@ func validateLayout(l *Layout, p string, c *Config) error {
 		return err
 	}
 	if t.project {
-		return checkPerspective(p, t.near, t.far, 90)
+		return checkPerspective(p, t.near, t.far)
 	}
 	if l.Type == RenderLidar3D {
-		switch t.view {
-		case ViewPerspective, ViewBEV, ViewFront:
-		default:
-			return ds3d.ConfigErrorf(p+"view", "must be %q, %q or %q, got %q", ViewPerspective, ViewBEV, ViewFront, t.view)
-		}
-		return checkView(p, t.view, t.xr, t.yr, t.zr, t.pos, t.target, t.up, t.near, t.far, t.fov)
+		return checkView(p, t.view, t.xr, t.yr, t.zr, t.pos, t.target, t.up, t.near, t.far)
 	}
 	return nil
 }

@@ -18,10 +18,20 @@ func ExamplePixelRect() {
 	// Output: 536 4 528 293
 }
 
-// TestCheck: each shared check names its key with the caller's prefix.
+// TestCheck: each rule of a tile, a tag or Check's, names its key with
+// the tile's place in the render_graph.
 func TestCheck(t *testing.T) {
 	good := layout.Tile{Type: layout.Texture3D, Layout: [4]float64{0, 0, 0.5, 0.5}, TextureFrameKey: "DS3D::ColorFrame_0"}
-	if err := good.Check("g.", 100, 100, 4096); err != nil {
+	type graph struct {
+		Tiles []layout.Tile `toml:"render_graph" doc:"tiles"`
+	}
+	check := func(l layout.Tile) error {
+		if errs := ds3d.CheckRules(&graph{Tiles: []layout.Tile{good, good, l}}, false); len(errs) > 0 {
+			return errs[0]
+		}
+		return l.Check("render_graph[2].", 100, 100)
+	}
+	if err := check(good); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -30,16 +40,19 @@ func TestCheck(t *testing.T) {
 	}{
 		{"type", func(l *layout.Tile) { l.Type = "mesh_render" }},
 		{"layout", func(l *layout.Tile) { l.Layout = [4]float64{0.5, 0, 0.5, 1} }},
+		{"layout", func(l *layout.Tile) { l.Layout = [4]float64{0, 0, 1.5, 1} }},
 		{"layout", func(l *layout.Tile) { l.Layout = [4]float64{0, 0, 0.004, 1} }}, // under a pixel of 100
 		{"texture_frame_key", func(l *layout.Tile) { l.TextureFrameKey = "" }},
 		{"intrinsics_mat_key", func(l *layout.Tile) { l.ProjectLidarToImage = true }},
-		{"image_width", func(l *layout.Tile) { l.ImageWidth = 5000 }},
+		{"image_width", func(l *layout.Tile) { l.ImageWidth = 20000 }},
 		{"point_size", func(l *layout.Tile) { l.PointSize = 65 }},
+		{"view", func(l *layout.Tile) { l.View = "side" }},
+		{"perspective_fov", func(l *layout.Tile) { l.PerspectiveFov = 180 }},
 	} {
 		l := good
 		tc.set(&l)
 		var ce *ds3d.ConfigError
-		if err := l.Check("render_graph[2].", 100, 100, 4096); !errors.As(err, &ce) || ce.Key != "render_graph[2]."+tc.key {
+		if err := check(l); !errors.As(err, &ce) || ce.Key != "render_graph[2]."+tc.key {
 			t.Errorf("%s: err = %v", tc.key, err)
 		}
 	}

@@ -81,16 +81,10 @@ func (c *RenderConfig) checkGraph() error {
 	if len(c.RenderGraph) == 0 {
 		return nil
 	}
-	switch {
-	case c.WindowWidth < 1 || c.WindowWidth > maxSide:
-		return ds3d.ConfigErrorf("window_width", "must be 1..%d pixels, got %d", maxSide, c.WindowWidth)
-	case c.WindowHeight < 1 || c.WindowHeight > maxSide:
-		return ds3d.ConfigErrorf("window_height", "must be 1..%d pixels, got %d", maxSide, c.WindowHeight)
-	}
 	for i := range c.RenderGraph {
 		l := &c.RenderGraph[i]
 		p := fmt.Sprintf("render_graph[%d].", i)
-		if err := l.Check(p, c.WindowWidth, c.WindowHeight, maxSide); err != nil {
+		if err := l.Check(p, c.WindowWidth, c.WindowHeight); err != nil {
 			return err
 		}
 		name := l.Title
@@ -99,19 +93,15 @@ func (c *RenderConfig) checkGraph() error {
 		}
 		t := c.resolveTile(l)
 		switch m := t.cam.Points.ColorBy; m {
-		case "", ColorIntensity, ColorHeight, ColorRange, ColorFixed:
 		case ColorDepth:
 			if !t.project {
 				return ds3d.ConfigErrorf(p+"color_by", "tile %q: depth colours need project_lidar_to_image (a camera's depth); use range", name)
 			}
-		default:
+		case "rgb": // the tile's enum is gl_render's
 			return ds3d.ConfigErrorf(p+"color_by", "tile %q: raster_render colours by intensity, height, range, depth or fixed, got %q", name, m)
 		}
 		if vr := t.cam.Points.ValueRange; vr != ([2]float64{}) && !(vr[1] > vr[0] && !math.IsInf(vr[1]-vr[0], 0)) {
 			return ds3d.ConfigErrorf(p+"value_range", "tile %q: must be [low, high] with low < high, got %v", name, vr)
-		}
-		if !(t.cam.Near > 0) || math.IsInf(t.cam.Near, 0) {
-			return ds3d.ConfigErrorf(p+"perspective_near", "tile %q: the near plane must be positive, got %v", name, t.cam.Near)
 		}
 		if l.Type != layout.Lidar3D || t.project {
 			continue
@@ -127,10 +117,8 @@ func (c *RenderConfig) checkGraph() error {
 				key string
 				v   [2]float64
 			}{"z_range", t.front.ZRange})
-		case "perspective":
+		default: // perspective (the tile's enum is gl_render's)
 			return ds3d.ConfigErrorf(p+"view", "tile %q: raster_render draws no perspective view; use \"bev\" or \"front\" (or gl_render)", name)
-		default:
-			return ds3d.ConfigErrorf(p+"view", "tile %q: must be \"bev\" or \"front\", got %q", name, t.view)
 		}
 		for _, r := range rs {
 			if !(r.v[1] > r.v[0]) || math.IsInf(r.v[1]-r.v[0], 0) {

@@ -29,8 +29,8 @@ type RenderConfig struct {
 	XRange         [2]float64 `toml:"x_range" doc:"BEV: forward range [min, max] in metres (lidar x, up in the image)"`
 	YRange         [2]float64 `toml:"y_range" doc:"BEV: lateral range [min, max] in metres (lidar y, left in the image)"`
 	Resolution     float64    `toml:"resolution" min:"0" unit:"m" doc:"BEV: metres per pixel; 0 takes width and height instead"`
-	Width          int        `toml:"width" doc:"BEV: image width in pixels when resolution is 0"`
-	Height         int        `toml:"height" doc:"BEV: image height in pixels when resolution is 0"`
+	Width          int        `toml:"width" min:"0" max:"16384" doc:"BEV: image width in pixels when resolution is 0"`
+	Height         int        `toml:"height" min:"0" max:"16384" doc:"BEV: image height in pixels when resolution is 0"`
 	ColorBy        string     `toml:"color_by" enum:"|intensity|height|range|depth|fixed" doc:"point colours: intensity, height, range, depth (camera) or fixed (lidar_color); empty: intensity for bev, depth for camera"`
 	ValueRange     [2]float64 `toml:"value_range" doc:"values mapped onto the colour map [low, high]; [0, 0] takes the mode's default (intensity 0–1, height −2.5–1.5 m, range/depth 0–60 m)"`
 	LidarColor     [3]uint8   `toml:"lidar_color" doc:"RGB colour of points with color_by = \"fixed\""`
@@ -46,8 +46,8 @@ type RenderConfig struct {
 	PNGCompression string     `toml:"png_compression" enum:"default|fast|best|none" doc:"PNG compression: default, fast, best or none"`
 
 	// The ensemble: gl_render's render_graph, drawn without OpenGL.
-	WindowWidth  int           `toml:"window_width" doc:"render_graph: picture width in pixels (gl_render's key)"`
-	WindowHeight int           `toml:"window_height" doc:"render_graph: picture height in pixels (gl_render's key)"`
+	WindowWidth  int           `toml:"window_width" min:"1" max:"16384" doc:"render_graph: picture width in pixels (gl_render's key)"`
+	WindowHeight int           `toml:"window_height" min:"1" max:"16384" doc:"render_graph: picture height in pixels (gl_render's key)"`
 	ZRange       [2]float64    `toml:"z_range" doc:"render_graph front tiles: height range [min, max] in metres (lidar z, up in the image)"`
 	RenderGraph  []layout.Tile `toml:"render_graph" doc:"ensemble layout with gl_render's tile keys (render/layout): texture3d_render tiles show a camera image scaled bilinearly over the tile with the points and boxes projected into it (project_lidar_to_image; points depth-tested, nearest wins), lidar3d_render tiles a bev or front view (perspective is gl_render's only); the picture is window_width × window_height in color_clear, view, resolution, width and height are then unused"`
 }

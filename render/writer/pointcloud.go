@@ -15,7 +15,7 @@ import (
 type PointCloudConfig struct {
 	OutputDir ds3d.Path `toml:"output_dir" nonempty:"true" required:"true" doc:"folder of the point-cloud files (created when missing)"`
 	Filename  string    `toml:"filename" doc:"file name pattern with one integer verb for DS3D::FrameNumber; the extension (.pcd, .ply, .bin) picks the format"`
-	Encoding  string    `toml:"encoding" doc:"PCD: ascii, binary or binary_compressed; PLY: ascii or binary_little_endian; empty: binary"`
+	Encoding  string    `toml:"encoding" enum:"|ascii|binary|binary_compressed|binary_little_endian" doc:"PCD: ascii, binary or binary_compressed; PLY: ascii or binary_little_endian; empty: binary"`
 	LidarKey  string    `toml:"lidar_data_key" nonempty:"true" doc:"key of the [N,4] f32 lidar frame"`
 }
 

@@ -20,7 +20,7 @@ type FileLoaderConfig struct {
 	PointsNum      int         `toml:"points_num" min:"0" doc:"points per frame to allocate up front; 0 sizes frames by the largest file seen"`
 	FixedPointsNum bool        `toml:"fixed_points_num" doc:"pad every frame with zero points to points_num (and cut longer clouds), for models with a fixed input size"`
 	ElementSize    int         `toml:"element_size" min:"3" max:"4" doc:"raw float files: floats used per point (3: x,y,z; 4: x,y,z,intensity)"`
-	ElementStride  int         `toml:"element_stride" doc:"raw float files: floats per point in the file (KITTI 4, nuScenes 5); 0 takes the format's default"`
+	ElementStride  int         `toml:"element_stride" min:"0" doc:"raw float files: floats per point in the file (KITTI 4, nuScenes 5); 0 takes the format's default"`
 	IntensityField string      `toml:"intensity_field" doc:"PCD/PLY field copied into the intensity column"`
 	Format         string      `toml:"format" doc:"force a point-cloud format (bin, pcd.bin, pcd, ply, xyz); empty picks it by extension"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`

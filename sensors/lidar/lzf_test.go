@@ -51,17 +51,32 @@ func TestLZFRoundTrip(t *testing.T) {
 func TestLZFCorrupt(t *testing.T) {
 	_, stream, usz, _ := milkStream(t)
 	out := make([]byte, usz)
-	for cut := 0; cut < len(stream); cut += 97 {
+	// Every 97th cut through the first 8 KiB (all run kinds), then cuts
+	// 5 % apart: each try decodes up to the cut, so evenly spaced cuts over
+	// the whole stream would cost O(n²).
+	for cut := 0; cut < len(stream); {
 		if err := lzfDecompress(out, stream[:cut]); err == nil {
 			t.Fatalf("stream cut at %d decoded without error", cut)
 		}
+		if cut < 8192 {
+			cut += 97
+		} else {
+			cut += cut / 20
+		}
 	}
 	bad := bytes.Clone(stream)
-	for i := 0; i < 4000 && i < len(bad); i++ {
+	// Each flipped byte costs a whole decode: every byte of the first 512,
+	// then 300 spread over the rest.
+	for i := 0; i < len(bad); {
 		old := bad[i]
 		bad[i] ^= 0xA5
 		_ = lzfDecompress(out, bad)
 		bad[i] = old
+		if i < 512 {
+			i++
+		} else {
+			i += max(1, len(bad)/300)
+		}
 	}
 	// A back reference as the very first run reaches before the output.
 	err := lzfDecompress(out, append([]byte{0xE0, 0x00, 0x05}, stream...))

@@ -39,8 +39,8 @@ const (
 // DetectorConfig configures infer_2d, the nvinfer-style 2D inference
 // component. The defaults run YOLOX exactly as NewYOLOX does.
 type DetectorConfig struct {
-	Model        ds3d.Path `toml:"model" required:"true" doc:"ONNX model file"`
-	Labels       ds3d.Path `toml:"labelfile_path" doc:"class names, one per line (index = class id)"`
+	Model        ds3d.Path `toml:"model" required:"true" nonempty:"true" path:"exists" doc:"ONNX model file"`
+	Labels       ds3d.Path `toml:"labelfile_path" path:"exists" doc:"class names, one per line (index = class id)"`
 	Parser       string    `toml:"parser" doc:"output parser: yolox (YOLOX head [1, A, 5+C]), yolov8 (raw head [1, 4+C, N]), ssd (boxes [1, N, 4] x1 y1 x2 y2 normalised + scores [1, N, C]), raw (no parsing: tensors to the datamap), or a name given to RegisterParser"`
 	Threshold    float64   `toml:"pre_cluster_threshold" min:">0" max:"<1" doc:"least detection score kept (classifier: least class probability)"`
 	NMSThreshold float64   `toml:"nms_iou_threshold" min:">0" max:"1" doc:"class-wise NMS: a box overlapping a better one of its class by more than this IoU is dropped"`
@@ -50,7 +50,7 @@ type DetectorConfig struct {
 	OutputKey    string    `toml:"output_datamap_key" doc:"key of the []Object2D detections (classifier: one object covering the frame)"`
 	Threads      int       `toml:"threads" min:"0" doc:"inference threads; 0: all cores"`
 	Backend      string    `toml:"backend" doc:"engine: cpu (the pure-Go engine of core2d/infer, default) or cuda (core2d/infer/gpuinfer; needs a binary built with -tags cuda and an NVIDIA GPU)"`
-	Precision    string    `toml:"precision" doc:"cuda backend: fp32 (default), tf32 (3xTF32, fp32-level accuracy), tf32-fast or fp16; the cpu backend is fp32 only"`
+	Precision    string    `toml:"precision" enum:"|fp32|tf32|tf32-fast|fp16" doc:"cuda backend: fp32 (default), tf32 (3xTF32, fp32-level accuracy), tf32-fast or fp16; the cpu backend is fp32 only"`
 
 	NetScaleFactor   float64               `toml:"net_scale_factor" min:">0" doc:"nvinfer net-scale-factor: input = net_scale_factor × (pixel − offset)"`
 	Offsets          []float64             `toml:"offsets" doc:"nvinfer offsets: per-channel value subtracted before scaling, in model channel order (one value for GRAY)"`

@@ -310,6 +310,9 @@ func TestDetectorConfigErrors(t *testing.T) {
 // golden detections — on real COCO images.
 func TestDetectorMatchesYOLOX(t *testing.T) {
 	testenv.SkipUnderRace(t, "the full model is slow under -race")
+	if testing.Short() {
+		t.Skip("-short: the full model runs in the shipped-build passes of make test")
+	}
 	dir := sampledata.Shared(t, "models-2d/yolox-nano")
 	c := defaultConfig(t)
 	c.Model = ds3d.Path(filepath.Join(dir, "yolox_nano.onnx"))

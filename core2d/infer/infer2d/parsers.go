@@ -104,26 +104,42 @@ func shapes(outs []Tensor) [][]int {
 	return s
 }
 
-// ParseYOLOX decodes a YOLOX head [1, A, 5+C] (see YOLOX): anchors over the
-// stride-8, -16 and -32 grids of the network input, row by row; centre =
-// (d + grid)·stride, size = exp(log)·stride, score = objectness × best class.
+// ParseYOLOX decodes a YOLOX head [1, A, 5+C] (see decodeYOLOX).
 func ParseYOLOX(dst []Candidate, outs []Tensor, info ParseInfo) ([]Candidate, error) {
 	t := outs[0]
-	stride := t.Shape[2]
-	nc := stride - 5
-	n := 0
-	for _, s := range [3]int{8, 16, 32} {
-		n += (info.InputH / s) * (info.InputW / s)
-	}
-	if n != t.Shape[1] {
+	if n := yoloxAnchors(info.InputW, info.InputH); n != t.Shape[1] {
 		return dst, fmt.Errorf("yolox: %d anchors for a %d×%d input, output has %d", n, info.InputW, info.InputH, t.Shape[1])
 	}
+	return decodeYOLOX(dst, t.Data, t.Shape[2], info.InputW, info.InputH, info.MinScore), nil
+}
+
+// yoloxStrides are the YOLOX head's grid strides, in output order.
+var yoloxStrides = [3]int{8, 16, 32}
+
+// yoloxAnchors is the number of anchors of a YOLOX head for a w×h input.
+func yoloxAnchors(w, h int) int {
+	n := 0
+	for _, s := range yoloxStrides {
+		n += (h / s) * (w / s)
+	}
+	return n
+}
+
+// decodeYOLOX appends to dst the candidates of a YOLOX head for a w×h
+// network input: data holds one row of rowLen = 5+C values per anchor (dx,
+// dy, log w, log h, objectness, C class scores, the last two already
+// sigmoided); anchors run over the stride-8, -16 and -32 grids, row by row.
+// centre = (d + grid)·stride, size = exp(log)·stride, score = objectness ×
+// best class score (the first of equal scores); anchors scoring below
+// minScore(class) are skipped. data must hold yoloxAnchors(w, h) rows.
+func decodeYOLOX(dst []Candidate, data []float32, rowLen, w, h int, minScore func(class int) float32) []Candidate {
+	nc := rowLen - 5
 	a := 0
-	for _, s := range [3]int{8, 16, 32} {
-		gw, gh := info.InputW/s, info.InputH/s
+	for _, s := range yoloxStrides {
+		gw, gh := w/s, h/s
 		for gy := 0; gy < gh; gy++ {
 			for gx := 0; gx < gw; gx++ {
-				row := t.Data[a*stride : (a+1)*stride]
+				row := data[a*rowLen : (a+1)*rowLen]
 				a++
 				best, bc := float32(-1), 0
 				for c := 0; c < nc; c++ {
@@ -132,18 +148,18 @@ func ParseYOLOX(dst []Candidate, outs []Tensor, info ParseInfo) ([]Candidate, er
 					}
 				}
 				score := row[4] * best
-				if score < info.MinScore(bc) {
+				if score < minScore(bc) {
 					continue
 				}
 				cx := (float64(row[0]) + float64(gx)) * float64(s)
 				cy := (float64(row[1]) + float64(gy)) * float64(s)
-				w := math.Exp(float64(row[2])) * float64(s)
-				h := math.Exp(float64(row[3])) * float64(s)
-				dst = append(dst, Candidate{Left: cx - w/2, Top: cy - h/2, Width: w, Height: h, ClassID: bc, Score: score})
+				bw := math.Exp(float64(row[2])) * float64(s)
+				bh := math.Exp(float64(row[3])) * float64(s)
+				dst = append(dst, Candidate{Left: cx - bw/2, Top: cy - bh/2, Width: bw, Height: bh, ClassID: bc, Score: score})
 			}
 		}
 	}
-	return dst, nil
+	return dst
 }
 
 func checkYOLOv8(outs []Tensor, _ int) error {

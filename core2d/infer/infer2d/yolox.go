@@ -34,6 +34,7 @@ type YOLOX struct {
 	size           int
 	in             []float32
 	out            []float32
+	raw            []Candidate // decodeYOLOX's output, network pixels
 	cand           []ds3d.Object2D
 }
 
@@ -61,7 +62,10 @@ func NewYOLOX(path string, classes []string, opt infer.Options) (*YOLOX, error) 
 	return y, nil
 }
 
-func anchors(s int) int { return (s/8)*(s/8) + (s/16)*(s/16) + (s/32)*(s/32) }
+func anchors(s int) int { return yoloxAnchors(s, s) }
+
+// minScore is decodeYOLOX's threshold: ScoreThreshold for every class.
+func (y *YOLOX) minScore(int) float32 { return y.ScoreThreshold }
 
 // Close releases the session.
 func (y *YOLOX) Close() error { return y.Session.Close() }
@@ -104,41 +108,18 @@ func (y *YOLOX) run(r float64) ([]ds3d.Object2D, error) {
 }
 
 func (y *YOLOX) decode(r float64) []ds3d.Object2D {
-	stride := len(y.out) / anchors(y.size)
-	nc := stride - 5
+	y.raw = decodeYOLOX(y.raw[:0], y.out, len(y.out)/anchors(y.size), y.size, y.size, y.minScore)
 	y.cand = y.cand[:0]
-	a := 0
-	for _, s := range [3]int{8, 16, 32} {
-		g := y.size / s
-		for gy := 0; gy < g; gy++ {
-			for gx := 0; gx < g; gx++ {
-				row := y.out[a*stride : (a+1)*stride]
-				a++
-				best, bc := float32(-1), 0
-				for c := 0; c < nc; c++ {
-					if v := row[5+c]; v > best {
-						best, bc = v, c
-					}
-				}
-				score := row[4] * best
-				if score < y.ScoreThreshold {
-					continue
-				}
-				cx := (float64(row[0]) + float64(gx)) * float64(s)
-				cy := (float64(row[1]) + float64(gy)) * float64(s)
-				w := math.Exp(float64(row[2])) * float64(s)
-				h := math.Exp(float64(row[3])) * float64(s)
-				o := ds3d.Object2D{
-					Left: float32((cx - w/2) / r), Top: float32((cy - h/2) / r),
-					Width: float32(w / r), Height: float32(h / r),
-					ClassID: int32(bc), Score: score, TrackID: -1,
-				}
-				if bc < len(y.Classes) {
-					o.Label = y.Classes[bc]
-				}
-				y.cand = append(y.cand, o)
-			}
+	for _, c := range y.raw {
+		o := ds3d.Object2D{
+			Left: float32(c.Left / r), Top: float32(c.Top / r),
+			Width: float32(c.Width / r), Height: float32(c.Height / r),
+			ClassID: int32(c.ClassID), Score: c.Score, TrackID: -1,
 		}
+		if c.ClassID < len(y.Classes) {
+			o.Label = y.Classes[c.ClassID]
+		}
+		y.cand = append(y.cand, o)
 	}
 	sort.SliceStable(y.cand, func(i, j int) bool { return y.cand[i].Score > y.cand[j].Score })
 	var out []ds3d.Object2D

@@ -24,6 +24,9 @@ import (
 // either side (JPEG decoders differ by a grey level here and there).
 func TestYOLOXGoldenDetections(t *testing.T) {
 	testenv.SkipUnderRace(t, "the full model is too slow under -race")
+	if testing.Short() {
+		t.Skip("-short: the full model runs in the shipped-build passes of make test")
+	}
 	dir := sampledata.Shared(t, "models-2d/yolox-nano")
 	var golden struct {
 		Images map[string]struct {

@@ -11,7 +11,7 @@ import (
 type UDPConfig struct {
 	Address     string    `toml:"address" nonempty:"true" doc:"UDP address to listen on (host:port; \":2368\" = every interface)"`
 	Calibration ds3d.Path `toml:"calibration" doc:"angle-correction CSV (Channel,Elevation,Azimuth); empty = the nominal PandarXT32 table"`
-	ReturnMode  string    `toml:"return_mode" doc:"returns to keep of dual packets: all (nebula's de-duplication), last or strongest"`
+	ReturnMode  string    `toml:"return_mode" enum:"|all|dual|last|strongest" doc:"returns to keep of dual packets: all (nebula's de-duplication; dual is a synonym), last or strongest; empty = all"`
 	CutAngle    float64   `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"azimuth in degrees, clockwise from forward, where one scan ends and the next begins"`
 	MinRange    float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
 	MaxRange    float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
@@ -19,13 +19,10 @@ type UDPConfig struct {
 	pcap.ListenerGroup
 }
 
-// Validate checks what the tags cannot: the decoder settings.
+// Validate checks what the tags cannot: min_range against max_range.
 func (c *UDPConfig) Validate() error {
 	if err := pcap.CheckRangeConfig(c.MinRange, c.MaxRange); err != nil {
 		return err
-	}
-	if _, err := ParseReturnMode(c.ReturnMode); err != nil {
-		return ds3d.ConfigErrorf("return_mode", "%v", err)
 	}
 	return nil
 }

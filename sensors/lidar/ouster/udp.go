@@ -11,20 +11,17 @@ import (
 type UDPConfig struct {
 	Address     string    `toml:"address" nonempty:"true" doc:"UDP address to listen on for lidar packets (host:port; \":7502\" = every interface)"`
 	Metadata    ds3d.Path `toml:"metadata" nonempty:"true" doc:"sensor metadata JSON (from the sensor's get_metadata or ouster-cli); its udp_profile_lidar must match the packets" required:"true"`
-	ReturnMode  string    `toml:"return_mode" doc:"returns to keep (dual profile): all, strongest or second"`
+	ReturnMode  string    `toml:"return_mode" enum:"|all|dual|strongest|first|second" doc:"returns to keep (dual profile): all (or dual), strongest (or first) or second; empty = all"`
 	MinRange    float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
 	MaxRange    float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
 	DropPartial bool      `toml:"drop_partial" doc:"drop frames that miss columns (the first one joined mid-rotation, lost packets)"`
 	pcap.ListenerGroup
 }
 
-// Validate checks what the tags cannot: the decoder settings.
+// Validate checks what the tags cannot: min_range against max_range.
 func (c *UDPConfig) Validate() error {
 	if err := pcap.CheckRangeConfig(c.MinRange, c.MaxRange); err != nil {
 		return err
-	}
-	if _, err := ParseReturnMode(c.ReturnMode); err != nil {
-		return ds3d.ConfigErrorf("return_mode", "%v", err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ type FileLoaderConfig struct {
 	FOV              []float64 `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
 	MinRange         float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
 	MaxRange         float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
-	Interpolation    string    `toml:"interpolation" doc:"per-laser azimuth: firing (manufacturer timing), nebula (tier4/nebula's arithmetic) or block"`
+	Interpolation    string    `toml:"interpolation" enum:"|firing|nebula|block" doc:"velodyne per-laser azimuth: firing (manufacturer timing, the default), nebula (tier4/nebula's arithmetic) or block"`
 	DropPartial      bool      `toml:"drop_partial" doc:"drop the incomplete scans at the start and end of the capture"`
 	SourceID         int       `toml:"source_id" doc:"DS3D::SourceId of the frames"`
 	ds3d.OutputGroup `doc:"key of the point frame"`
