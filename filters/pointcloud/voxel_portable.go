@@ -9,7 +9,3 @@ func voxelBounds(s []float32) (lo, hi [3]float32, finite int, ok bool) { return 
 // voxelIndices has no portable vector kernel: false, the caller's scalar
 // loop runs.
 func voxelIndices(ids []uint32, s []float32, inv, fmin [3]float32, mx, my uint32) bool { return false }
-
-// voxelCentroids has no portable vector kernel: false, the caller's scalar
-// loop runs.
-func voxelCentroids(cen []float32, acc []float64, cnt []int32) bool { return false }

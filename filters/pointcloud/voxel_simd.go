@@ -138,20 +138,3 @@ func voxelIndices(ids []uint32, s []float32, inv, fmin [3]float32, mx, my uint32
 	}
 	return true
 }
-
-// voxelCentroids sets cen[4s:4s+4] to acc[4s:4s+4]/cnt[s] rounded to
-// float32 for every slot s (VDIVPD and VCVTPD2PS round as Go's / and
-// float32()); it reports false where no vector kernel runs.
-func voxelCentroids(cen []float32, acc []float64, cnt []int32) bool {
-	n := len(cnt)
-	if !useAVX512 || len(acc) < 4*n || len(cen) < 4*n {
-		return false
-	}
-	pa := unsafe.Pointer(unsafe.SliceData(acc))
-	pc := unsafe.Pointer(unsafe.SliceData(cen))
-	for s, k := range cnt {
-		a := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pa, 32*s)))
-		a.Div(archsimd.BroadcastFloat64x4(float64(k))).ConvertToFloat32().Store((*[4]float32)(unsafe.Add(pc, 16*s)))
-	}
-	return true
-}
