@@ -371,11 +371,10 @@ func (v *VoxelGrid) centroids(dst, src *ds3d.Frame, c int, g *voxelGeom) (int, e
 	d, _ := prepare(dst, src, len(pairs))
 	smask := uint64(1)<<sbits - 1
 	if c == 4 {
-		// Scalar on purpose: a 4-lane division kernel needs the count
-		// converted per slot, and on Intel cores mixing that scalar SSE
-		// conversion with 256-bit vector code costs a transition penalty
-		// per slot (the whole filter ran 3× slower on a Xeon; AMD cores
-		// have no such penalty).
+		// Scalar on purpose: a 4-lane division kernel (archsimd Float64x4,
+		// the count converted per slot) made the whole filter 3× slower on
+		// an Intel Xeon than this loop, most likely from SSE/AVX transitions
+		// per slot, which AMD cores do not penalise (docs/PERF.md).
 		for m, p := range pairs {
 			slot := int(p & smask)
 			nf := float64(cnt[slot])
