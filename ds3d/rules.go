@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,14 @@ import (
 // The rule tags of a config field, beside toml, doc, required:
 //
 //	enum:"strongest|last|dual"  one of these (a string, or each string of a list)
+//	enum:"0|1|3|100"            on an integer field (or list): one of these integers
+//	enum:"@parser"              one of the values registered under that name with
+//	                            RegisterEnum, read when the config is checked
+//	enumfold:"true"             the enum matches ignoring case
+//	finite:"true"               a float (each float of a list or array) is not NaN/±Inf
+//	len:"6"                     a list has exactly 6 elements; an empty list passes
+//	                            (an optional key left out), nonempty:"true" forbids it
+//	len:"<=3"                   a list has at most 3 elements
 //	min:"1"  max:"1000"         inclusive bounds of a number (each number of a list or array)
 //	min:">0" max:"<360"         strict bounds (a bounded float must also be finite)
 //	unit:"m"                    the unit, for docs ("0 < voxel_size (m)")
@@ -39,15 +48,64 @@ func parseRules(f *Field, sf reflect.StructField) error {
 		elem = t.Elem()
 	}
 	if v, ok := sf.Tag.Lookup("enum"); ok {
-		if elem.Kind() != reflect.String {
+		isInt := elem.Kind() >= reflect.Int && elem.Kind() <= reflect.Int64 && elem != durationType
+		if elem.Kind() != reflect.String && !isInt {
 			return fmt.Errorf("enum tag on a %s", TypeName(sf.Type))
 		}
-		f.Enum = strings.Split(v, "|")
-		for _, e := range f.Enum {
-			if e == "" && len(f.Enum) == 1 {
-				return errors.New("empty enum tag")
+		if name, ok := strings.CutPrefix(v, "@"); ok {
+			if name == "" || !isName(name) {
+				return fmt.Errorf("enum tag %q: bad registry name", v)
+			}
+			if isInt {
+				return fmt.Errorf("enum tag %q on a %s (registered enums are strings)", v, TypeName(sf.Type))
+			}
+			f.EnumReg = name
+		} else {
+			f.Enum = strings.Split(v, "|")
+			for _, e := range f.Enum {
+				if e == "" && len(f.Enum) == 1 {
+					return errors.New("empty enum tag")
+				}
+				if isInt {
+					n, err := strconv.ParseInt(e, 10, 64)
+					if err != nil {
+						return fmt.Errorf("enum tag %q: %q is not an integer", v, e)
+					}
+					f.enumInts = append(f.enumInts, n)
+				}
 			}
 		}
+	}
+	switch v := sf.Tag.Get("enumfold"); v {
+	case "", "false":
+	case "true":
+		if len(f.Enum) == 0 && f.EnumReg == "" || len(f.enumInts) > 0 {
+			return errors.New("enumfold tag without a string enum tag")
+		}
+		f.EnumFold = true
+	default:
+		return fmt.Errorf("enumfold tag %q (want \"true\")", v)
+	}
+	switch v := sf.Tag.Get("finite"); v {
+	case "", "false":
+	case "true":
+		if elem.Kind() != reflect.Float32 && elem.Kind() != reflect.Float64 {
+			return fmt.Errorf("finite tag on a %s", TypeName(sf.Type))
+		}
+		f.Finite = true
+	default:
+		return fmt.Errorf("finite tag %q (want \"true\")", v)
+	}
+	if v, ok := sf.Tag.Lookup("len"); ok {
+		if t.Kind() != reflect.Slice {
+			return fmt.Errorf("len tag on a %s", TypeName(sf.Type))
+		}
+		n, atMost := strings.CutPrefix(v, "<=")
+		x, err := strconv.Atoi(n)
+		if err != nil || x < 1 {
+			return fmt.Errorf("len tag %q (want \"6\" or \"<=3\")", v)
+		}
+		f.Len, f.LenMax = x, atMost
 	}
 	bound := func(tag string) (string, bool, float64, error) {
 		v, ok := sf.Tag.Lookup(tag)
@@ -124,19 +182,40 @@ func parseRules(f *Field, sf reflect.StructField) error {
 }
 
 // Rules describes the field's rules in words, for `ds3d components` and
-// docs/COMPONENTS.md: "one of strongest|last|dual", "1 ≤ max_sweeps ≤ 1000",
-// "rate_hz > 0 (Hz)", "not empty", "must exist", "runtime-updatable".
+// docs/COMPONENTS.md: "one of strongest|last|dual", "one of the registered
+// lidar.format (""|bin|pcd)", "any case", "finite", "6 values", "at most 3
+// values", "1 ≤ max_sweeps ≤ 1000", "rate_hz > 0 (Hz)", "not empty",
+// "must exist", "runtime-updatable".
 func (f *Field) Rules() []string {
 	var out []string
-	if len(f.Enum) > 0 {
-		names := make([]string, len(f.Enum))
-		for i, e := range f.Enum {
+	alts := func(vals []string) string {
+		names := make([]string, len(vals))
+		for i, e := range vals {
 			names[i] = e
 			if e == "" {
 				names[i] = `""`
 			}
 		}
-		out = append(out, "one of "+strings.Join(names, "|"))
+		return strings.Join(names, "|")
+	}
+	if len(f.Enum) > 0 {
+		out = append(out, "one of "+alts(f.Enum))
+	}
+	if f.EnumReg != "" {
+		out = append(out, fmt.Sprintf("one of the registered %s (%s)", f.EnumReg, alts(EnumValues(f.EnumReg))))
+	}
+	if f.EnumFold {
+		out = append(out, "any case")
+	}
+	if f.Finite {
+		out = append(out, "finite")
+	}
+	if f.Len > 0 {
+		if f.LenMax {
+			out = append(out, fmt.Sprintf("at most %d values", f.Len))
+		} else {
+			out = append(out, fmt.Sprintf("%d values", f.Len))
+		}
 	}
 	if f.Min != "" || f.Max != "" {
 		var b strings.Builder
@@ -208,7 +287,7 @@ func FieldsOf(t reflect.Type) []Field {
 }
 
 // CheckRules checks the tag rules of the config cfg points at (enum,
-// min/max, nonempty; with paths, also path:"exists") and returns every
+// finite, len, min/max, nonempty; with paths, also path:"exists") and returns every
 // broken one, keyed by the dotted TOML key.
 func CheckRules(cfg any, paths bool) []*ConfigError {
 	v := reflect.ValueOf(cfg)
@@ -274,14 +353,38 @@ func checkStruct(fields []Field, v reflect.Value, prefix string, paths bool, err
 			}
 			check(key, fv)
 		}
-		if len(f.Enum) > 0 {
+		if f.Len > 0 && fv.Kind() == reflect.Slice {
+			if n := fv.Len(); f.LenMax && n > f.Len {
+				fail(key, "at most %d values, got %d", f.Len, n)
+			} else if !f.LenMax && n != 0 && n != f.Len {
+				fail(key, "must have %d values, got %d", f.Len, n)
+			}
+		}
+		if len(f.enumInts) > 0 {
 			each(func(k string, e reflect.Value) {
-				for _, x := range f.Enum {
-					if e.String() == x {
+				if !slices.Contains(f.enumInts, e.Int()) {
+					fail(k, "must be one of %s, got %d", strings.Join(f.Enum, ", "), e.Int())
+				}
+			})
+		} else if len(f.Enum) > 0 || f.EnumReg != "" {
+			vals := f.Enum
+			if f.EnumReg != "" {
+				vals = EnumValues(f.EnumReg)
+			}
+			each(func(k string, e reflect.Value) {
+				for _, x := range vals {
+					if e.String() == x || f.EnumFold && strings.EqualFold(e.String(), x) {
 						return
 					}
 				}
-				fail(k, "must be one of %s, got %q", strings.Join(quoteAll(f.Enum), ", "), e.String())
+				fail(k, "must be one of %s, got %q", strings.Join(quoteAll(vals), ", "), e.String())
+			})
+		}
+		if f.Finite {
+			each(func(k string, e reflect.Value) {
+				if x := e.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
+					fail(k, "must be finite, got %s", FormatValue(e))
+				}
 			})
 		}
 		if f.Min != "" || f.Max != "" {
@@ -316,6 +419,42 @@ func checkStruct(fields []Field, v reflect.Value, prefix string, paths bool, err
 			})
 		}
 	}
+}
+
+var enumRegistry sync.Map // name → func() []string
+
+// RegisterEnum names a list of values for `enum:"@name"` tags, typically
+// a registry's names (parsers, backends, formats). values is called each
+// time a config is checked, so entries registered later count. It panics
+// on a bad or duplicate name.
+func RegisterEnum(name string, values func() []string) {
+	if !isName(name) || values == nil {
+		panic(fmt.Sprintf("ds3d: RegisterEnum(%q): bad name or nil values", name))
+	}
+	if _, dup := enumRegistry.LoadOrStore(name, values); dup {
+		panic(fmt.Sprintf("ds3d: RegisterEnum(%q): registered twice", name))
+	}
+}
+
+// EnumValues returns the values registered under name (nil for none).
+func EnumValues(name string) []string {
+	v, ok := enumRegistry.Load(name)
+	if !ok {
+		return nil
+	}
+	return v.(func() []string)()
+}
+
+func isName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func quoteAll(s []string) []string {

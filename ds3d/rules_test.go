@@ -1,6 +1,7 @@
 package ds3d
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -117,8 +118,35 @@ func TestRegisterRefusesMalformedRules(t *testing.T) {
 		want string
 	}{
 		{&struct {
-			X int `toml:"x" enum:"a|b" doc:"x"`
-		}{}, "enum tag on a integer"},
+			X bool `toml:"x" enum:"a|b" doc:"x"`
+		}{}, "enum tag on a boolean"},
+		{&struct {
+			X int `toml:"x" enum:"0|a" doc:"x"`
+		}{}, `enum tag "0|a": "a" is not an integer`},
+		{&struct {
+			X int `toml:"x" enum:"@names" doc:"x"`
+		}{}, "registered enums are strings"},
+		{&struct {
+			X string `toml:"x" enum:"@" doc:"x"`
+		}{}, "bad registry name"},
+		{&struct {
+			X string `toml:"x" enumfold:"true" doc:"x"`
+		}{}, "enumfold tag without a string enum tag"},
+		{&struct {
+			X int `toml:"x" finite:"true" doc:"x"`
+		}{}, "finite tag on a integer"},
+		{&struct {
+			X float64 `toml:"x" finite:"yes" doc:"x"`
+		}{}, `finite tag "yes"`},
+		{&struct {
+			X [3]float64 `toml:"x" len:"3" doc:"x"`
+		}{}, "len tag on a array"},
+		{&struct {
+			X []float64 `toml:"x" len:"<=x" doc:"x"`
+		}{}, `len tag "<=x"`},
+		{&struct {
+			X []float64 `toml:"x" len:"0" doc:"x"`
+		}{}, `len tag "0"`},
 		{&struct {
 			X int `toml:"x" min:"one" doc:"x"`
 		}{}, `min tag "one" is not a number`},
@@ -147,4 +175,89 @@ func TestRegisterRefusesMalformedRules(t *testing.T) {
 			Register(KindFilter, "malformed_rules_test", "x", func() any { return cfg }, func(any, *Env) (any, error) { return nil, nil })
 		}()
 	}
+}
+
+type rulesConfig2 struct {
+	Net    int        `toml:"network_type" enum:"0|1|3|100" doc:"net"`
+	Modes  []int      `toml:"modes" enum:"2|4" doc:"modes"`
+	Fold   string     `toml:"datatype" enum:"|FP32|INT8" enumfold:"true" doc:"fold"`
+	Parser string     `toml:"parser" enum:"@rules_test.parser" doc:"parser"`
+	Z      float64    `toml:"grid_z" finite:"true" doc:"z"`
+	Vec    [3]float32 `toml:"up" finite:"true" doc:"up"`
+	Range  []float64  `toml:"point_cloud_range" len:"6" doc:"range"`
+	Offs   []float64  `toml:"offsets" len:"<=3" finite:"true" doc:"offsets"`
+}
+
+var rulesTestParsers = []string{"yolox"}
+
+func init() {
+	RegisterEnum("rules_test.parser", func() []string { return rulesTestParsers })
+}
+
+func TestRulesNewTags(t *testing.T) {
+	ok := func() *rulesConfig2 {
+		return &rulesConfig2{Net: 100, Modes: []int{2, 4}, Fold: "fp32", Parser: "yolox", Vec: [3]float32{0, 0, 1}}
+	}
+	if errs := CheckRules(ok(), false); len(errs) > 0 {
+		t.Fatalf("valid config: %v", errs)
+	}
+	want := map[string]string{
+		"network_type":      "one of 0|1|3|100",
+		"modes":             "one of 2|4",
+		"datatype":          `one of ""|FP32|INT8; any case`,
+		"parser":            "one of the registered rules_test.parser (yolox)",
+		"grid_z":            "finite",
+		"point_cloud_range": "6 values",
+		"offsets":           "finite; at most 3 values",
+	}
+	for _, f := range FieldsOf(reflect.TypeOf(rulesConfig2{})) {
+		if w, ok := want[f.Name]; ok {
+			if got := strings.Join(f.Rules(), "; "); got != w {
+				t.Errorf("%s rules %q, want %q", f.Name, got, w)
+			}
+		}
+	}
+	nan := math.NaN()
+	for _, tc := range []struct {
+		edit func(c *rulesConfig2)
+		want string
+	}{
+		{func(c *rulesConfig2) { c.Net = 2 }, "network_type: must be one of 0, 1, 3, 100, got 2"},
+		{func(c *rulesConfig2) { c.Modes = []int{4, 1} }, "modes: element 1: must be one of 2, 4, got 1"},
+		{func(c *rulesConfig2) { c.Fold = "fp31" }, `datatype: must be one of "", "FP32", "INT8", got "fp31"`},
+		{func(c *rulesConfig2) { c.Parser = "ssd" }, `parser: must be one of "yolox", got "ssd"`},
+		{func(c *rulesConfig2) { c.Z = nan }, "grid_z: must be finite, got NaN"},
+		{func(c *rulesConfig2) { c.Vec[2] = float32(math.Inf(-1)) }, "up: element 2: must be finite, got -Inf"},
+		{func(c *rulesConfig2) { c.Offs = []float64{1, math.Inf(1)} }, "offsets: element 1: must be finite, got +Inf"},
+		{func(c *rulesConfig2) { c.Offs = []float64{1, 2, 3, 4} }, "offsets: at most 3 values, got 4"},
+		{func(c *rulesConfig2) { c.Range = []float64{1, 2} }, "point_cloud_range: must have 6 values, got 2"},
+	} {
+		c := ok()
+		tc.edit(c)
+		errs := CheckRules(c, false)
+		if len(errs) != 1 || errs[0].Error() != tc.want {
+			t.Errorf("got %v, want %s", errs, tc.want)
+		}
+	}
+	c := ok()
+	c.Range = make([]float64, 6)
+	c.Offs = []float64{1, 2, 3}
+	if errs := CheckRules(c, false); len(errs) > 0 {
+		t.Errorf("full lengths: %v", errs)
+	}
+	// values are read at check time: a parser registered later counts
+	rulesTestParsers = append(rulesTestParsers, "ssd")
+	defer func() { rulesTestParsers = rulesTestParsers[:1] }()
+	c.Parser = "ssd"
+	if errs := CheckRules(c, false); len(errs) > 0 {
+		t.Errorf("late registration: %v", errs)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Error("RegisterEnum twice did not panic")
+			}
+		}()
+		RegisterEnum("rules_test.parser", func() []string { return nil })
+	}()
 }

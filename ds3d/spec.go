@@ -22,7 +22,12 @@ type Field struct {
 
 	// Rules from the field's tags, enforced by the config loader and by
 	// CheckConfig (see rules.go for the tags and their meaning).
-	Enum       []string // `enum:"a|b|c"`: one of these (each element of a list)
+	Enum       []string // `enum:"a|b|c"`: one of these (each element of a list); integers on an integer field
+	EnumReg    string   // `enum:"@NAME"`: one of the values registered under NAME (RegisterEnum)
+	EnumFold   bool     // `enumfold:"true"`: the enum matches ignoring case
+	Finite     bool     // `finite:"true"`: a float (each float of a list) must not be NaN or ±Inf
+	Len        int      // `len:"6"` (exact, when not empty) or `len:"<=3"` (at most); 0 for none
+	LenMax     bool     // Len is an upper bound (written `len:"<=3"`)
 	Min, Max   string   // `min:"1"`, `max:"<360"`: bounds as written, "" for none
 	MinExcl    bool     // Min is strict (written `min:">0"`)
 	MaxExcl    bool     // Max is strict (written `max:"<360"`)
@@ -32,6 +37,7 @@ type Field struct {
 	Runtime    bool     // `runtime:"true"`: may change while the pipeline runs (Updater)
 
 	minV, maxV float64 // parsed Min and Max (nanoseconds for durations)
+	enumInts   []int64 // parsed Enum of an integer field
 }
 
 var (

@@ -64,7 +64,7 @@ type Config struct {
 	Height           int       `toml:"height" min:"1" max:"16384" doc:"output height H of the tensor (BEVFusion 256)"`
 	ResizeScale      float64   `toml:"resize_scale" min:"0" max:"64" doc:"resize factor s before the crop (BEVFusion resize_lim 0.48: 1600×900 → 768×432); 0: stretch the image to width×height, no crop"`
 	Crop             []int     `toml:"crop" min:"0" doc:"[x0, y0] top-left of the width×height window in the resized image; empty: BEVFusion's ((Wr − width)/2, Hr − height)"`
-	Mean             []float64 `toml:"mean" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
+	Mean             []float64 `toml:"mean" finite:"true" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
 	Std              []float64 `toml:"std" doc:"per-channel standard deviation divided by, in the tensor's channel order"`
 	PixelScale       float64   `toml:"pixel_scale" doc:"factor applied to the 8-bit value before the mean (1/255 for ImageNet statistics in [0, 1]; 1 for statistics in 0–255)"`
 	ChannelOrder     string    `toml:"channel_order" enum:"RGB|BGR|rgb|bgr" doc:"RGB or BGR: channel order of the tensor"`
@@ -129,9 +129,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i := 0; i < 3; i++ {
-		if !finite(c.Mean[i]) {
-			return ds3d.ConfigErrorf("mean", "must be finite, got %v", c.Mean)
-		}
 		if !finite(c.Std[i]) || c.Std[i] == 0 {
 			return ds3d.ConfigErrorf("std", "must be finite and non-zero, got %v", c.Std)
 		}

@@ -24,7 +24,7 @@ type ModelInput struct {
 	Name       string    `toml:"name" nonempty:"true" doc:"model input name"`
 	DatamapKey string    `toml:"datamap_key" nonempty:"true" doc:"key of the frame fed to it (ds3d: the <name>From keys, e.g. DS3D::LidarFeatureTensor+1); f32, f16, f64 and integer frames (i32, i64, u8, …) are converted to the engine's float32; a frame of the model input's rank that is shorter along one non-leading axis (e.g. [B, V, 4] coords with fewer voxels) is padded per batch entry with pad_row"`
 	Shape      []int     `toml:"shape" doc:"optional: the model input's shape as ds3d writes it (checked against the model at start)"`
-	Datatype   string    `toml:"datatype" doc:"optional: ds3d datatype of the frame (FP32, FP16, INT32, INT64, …); checked against each frame"`
+	Datatype   string    `toml:"datatype" enum:"|FP32|FP16|FP64|INT8|INT16|INT32|INT64|UINT8|UINT16|UINT32" enumfold:"true" doc:"optional: ds3d datatype of the frame (FP32, FP16, INT32, INT64, …); checked against each frame"`
 	PadRow     []float64 `toml:"pad_row" doc:"values of one padding row: a frame with fewer rows than the model's first dim is padded with it (default zeros); PointPillars coords use [0, 0, NY, 0] so padding lands in the dropped row"`
 }
 
@@ -56,13 +56,6 @@ type Config struct {
 
 // Validate checks the datatypes and what pointpillars post-processing needs.
 func (c *Config) Validate() error {
-	for i, in := range c.ModelInputs {
-		if in.Datatype != "" {
-			if _, ok := datatypes[strings.ToUpper(in.Datatype)]; !ok {
-				return ds3d.ConfigErrorf(fmt.Sprintf("model_inputs[%d].datatype", i), "unknown datatype %q (FP32, FP16, FP64, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32)", in.Datatype)
-			}
-		}
-	}
 	if c.Postprocess == "pointpillars" {
 		switch {
 		case c.ClsOutput == "" || c.BoxOutput == "":

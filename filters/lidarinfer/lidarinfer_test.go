@@ -239,7 +239,7 @@ func TestConfigErrors(t *testing.T) {
 		"unknown input":   {func(c *Config) { c.ModelInputs = append(c.ModelInputs, ModelInput{Name: "x", DatamapKey: "k"}) }, `"x" is not an input`},
 		"shape":           {func(c *Config) { c.ModelInputs[0].Shape = []int{1, 2} }, "model_inputs[voxels].shape"},
 		"unknown output":  {func(c *Config) { c.ModelOutputs = []ModelOutput{{Name: "y", DatamapKey: "k"}} }, `"y" is not an output`},
-		"datatype":        {func(c *Config) { c.ModelInputs[0].Datatype = "FP8" }, "unknown datatype"},
+		"datatype":        {func(c *Config) { c.ModelInputs[0].Datatype = "FP8" }, `model_inputs[0].datatype: must be one of "", "FP32"`},
 		"postprocess":     {func(c *Config) { c.Postprocess = "yolo" }, `postprocess: must be one of "", "pointpillars", got "yolo"`},
 		"cls output name": {func(c *Config) { c.Postprocess = "pointpillars"; c.ClsOutput = "nope" }, `"nope" is not an output`},
 		"missing model":   {func(c *Config) { c.ModelPath = ds3d.Path(filepath.Join(dir, "none.onnx")) }, "none.onnx"},

@@ -69,18 +69,10 @@ type SORConfig struct {
 	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame"`
 	ds3d.OutputGroup `doc:"key the filtered frame is stored under (may equal the input key: it is replaced)"`
 	MeanK            int     `toml:"mean_k" min:"1" max:"1024" doc:"neighbours (the point itself excluded) whose mean distance is taken (PCL setMeanK)"`
-	StdMul           float64 `toml:"std_dev_mul" doc:"a point is an outlier when its mean distance exceeds mean + std_dev_mul·stddev (PCL setStddevMulThresh)"`
+	StdMul           float64 `toml:"std_dev_mul" finite:"true" doc:"a point is an outlier when its mean distance exceeds mean + std_dev_mul·stddev (PCL setStddevMulThresh)"`
 	Negative         bool    `toml:"negative" doc:"keep the outliers instead of the inliers (PCL setNegative)"`
 	Workers          int     `toml:"workers" min:"1" max:"256" doc:"goroutines querying the k-d tree; the result does not depend on it"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
-}
-
-// Validate checks that std_dev_mul is finite (of any sign).
-func (c *SORConfig) Validate() error {
-	if math.IsNaN(c.StdMul) || math.IsInf(c.StdMul, 0) {
-		return ds3d.ConfigErrorf("std_dev_mul", "must be finite, got %v", c.StdMul)
-	}
-	return nil
 }
 
 // SORFilter is the statistical_outlier_removal component.

@@ -59,7 +59,7 @@ func NormalizeIntensity(dst, src *ds3d.Frame, scale, lo, hi float32) {
 type TransformConfig struct {
 	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to transform"`
 	ds3d.OutputGroup `doc:"key the transformed frame is stored under (may equal the input key)"`
-	Matrix           []float64 `toml:"matrix" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
+	Matrix           []float64 `toml:"matrix" finite:"true" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
@@ -67,11 +67,6 @@ type TransformConfig struct {
 func (c *TransformConfig) Validate() error {
 	if len(c.Matrix) != 16 && len(c.Matrix) != 12 {
 		return ds3d.ConfigErrorf("matrix", "needs 16 (4×4) or 12 (3×4) row-major values, got %d", len(c.Matrix))
-	}
-	for _, v := range c.Matrix {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return ds3d.ConfigErrorf("matrix", "values must be finite, got %v", v)
-		}
 	}
 	return nil
 }

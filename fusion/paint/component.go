@@ -3,7 +3,6 @@ package paint
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/filters/align"
@@ -20,7 +19,7 @@ type Config struct {
 	Classes          []string `toml:"classes" doc:"class channels in order: detection label names (as in infer_2d's labelfile); several labels joined by | paint one channel (\"car|truck|bus\"); other labels do not paint"`
 	Background       bool     `toml:"background" doc:"append a background channel: 1 − the largest class score of the point"`
 	Near             float64  `toml:"near" min:"0" unit:"m" doc:"metres along the camera axis: points at this depth or nearer are not painted by that camera"`
-	MinScore         float64  `toml:"min_score" doc:"detections scoring this or lower do not paint"`
+	MinScore         float64  `toml:"min_score" finite:"true" doc:"detections scoring this or lower do not paint"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
@@ -29,8 +28,6 @@ func (c *Config) Validate() error {
 	switch {
 	case len(c.Classes) == 0 || len(c.Classes) > 256:
 		return ds3d.ConfigErrorf("classes", "must list 1..256 classes, got %d", len(c.Classes))
-	case math.IsNaN(c.MinScore) || math.IsInf(c.MinScore, 0):
-		return ds3d.ConfigErrorf("min_score", "must be finite, got %v", c.MinScore)
 	}
 	seen := map[string]int{}
 	for i, names := range ParseClasses(c.Classes) {

@@ -85,7 +85,7 @@ type Config struct {
 
 	GridStep   float64  `toml:"grid_step" min:"0" unit:"m" doc:"metres between ground grid lines through the origin; 0 draws none"`
 	GridExtent float64  `toml:"grid_extent" min:">0" unit:"m" doc:"perspective: the grid covers [−grid_extent, grid_extent] in x and y (the BEV grid covers its ranges)"`
-	GridZ      float64  `toml:"grid_z" doc:"height of the ground grid in the lidar frame (roof lidars sit about 1.7 m above the ground)"`
+	GridZ      float64  `toml:"grid_z" finite:"true" doc:"height of the ground grid in the lidar frame (roof lidars sit about 1.7 m above the ground)"`
 	GridColor  [3]uint8 `toml:"grid_color" doc:"RGB colour of the grid"`
 	AxisLength float64  `toml:"axis_length" min:"0" unit:"m" doc:"length in metres of the x (red), y (green), z (blue) axes at the origin; 0 draws none"`
 
@@ -132,8 +132,6 @@ func (c *Config) Validate() error {
 	switch {
 	case c.GridStep > 0 && c.GridExtent/c.GridStep > 1000:
 		return ds3d.ConfigErrorf("grid_extent", "must be at most 1000 grid steps, got %v", c.GridExtent)
-	case !finite(c.GridZ):
-		return ds3d.ConfigErrorf("grid_z", "must be finite, got %v", c.GridZ)
 	}
 	if err := checkColor("", c.ColorBy, c.ValueRange, c); err != nil {
 		return err

@@ -22,7 +22,7 @@ type FileLoaderConfig struct {
 	ElementSize    int         `toml:"element_size" min:"3" max:"4" doc:"raw float files: floats used per point (3: x,y,z; 4: x,y,z,intensity)"`
 	ElementStride  int         `toml:"element_stride" min:"0" doc:"raw float files: floats per point in the file (KITTI 4, nuScenes 5); 0 takes the format's default"`
 	IntensityField string      `toml:"intensity_field" doc:"PCD/PLY field copied into the intensity column"`
-	Format         string      `toml:"format" doc:"force a point-cloud format (bin, pcd.bin, pcd, ply, xyz); empty picks it by extension"`
+	Format         string      `toml:"format" enum:"@lidar.format" doc:"force a point-cloud format (bin, pcd.bin, pcd, ply, xyz); empty picks it by extension"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
 	MaxFrames      int         `toml:"max_frames" min:"0" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
 	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the first source; a list's own source_id wins"`
@@ -213,6 +213,13 @@ func (l *FileLoader) fix(f *ds3d.Frame, path string) {
 }
 
 func init() {
+	ds3d.RegisterEnum("lidar.format", func() []string {
+		names := []string{""}
+		for _, f := range formatList() {
+			names = append(names, f.name)
+		}
+		return names
+	})
 	ds3d.Register(ds3d.KindLoader, "lidar_file_loader",
 		`Replays lidar point-cloud files (KITTI .bin, nuScenes .pcd.bin, PCD, PLY, any registered format) from timestamped lists or glob patterns into pooled [N,4] float32 frames; several lists make several sources in one datamap (DeepStream-3D's createLidarFileLoader).`,
 		func() *FileLoaderConfig {

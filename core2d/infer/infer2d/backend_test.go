@@ -103,7 +103,7 @@ func TestBackendRegistry(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ backend, precision, want string }{
-		{"nope", "", `backend: "nope" is not in this binary`},
+		{"nope", "", `backend: must be one of "", "cpu"`},
 		{"cpu", "fp16", "precision: the cpu backend computes in fp32"},
 	} {
 		c := defaultConfig(t)

@@ -41,7 +41,7 @@ const (
 type DetectorConfig struct {
 	Model        ds3d.Path `toml:"model" required:"true" nonempty:"true" path:"exists" doc:"ONNX model file"`
 	Labels       ds3d.Path `toml:"labelfile_path" path:"exists" doc:"class names, one per line (index = class id)"`
-	Parser       string    `toml:"parser" doc:"output parser: yolox (YOLOX head [1, A, 5+C]), yolov8 (raw head [1, 4+C, N]), ssd (boxes [1, N, 4] x1 y1 x2 y2 normalised + scores [1, N, C]), raw (no parsing: tensors to the datamap), or a name given to RegisterParser"`
+	Parser       string    `toml:"parser" nonempty:"true" enum:"@infer2d.parser" doc:"output parser: yolox (YOLOX head [1, A, 5+C]), yolov8 (raw head [1, 4+C, N]), ssd (boxes [1, N, 4] x1 y1 x2 y2 normalised + scores [1, N, C]), raw (no parsing: tensors to the datamap), or a name given to RegisterParser"`
 	Threshold    float64   `toml:"pre_cluster_threshold" min:">0" max:"<1" doc:"least detection score kept (classifier: least class probability)"`
 	NMSThreshold float64   `toml:"nms_iou_threshold" min:">0" max:"1" doc:"class-wise NMS: a box overlapping a better one of its class by more than this IoU is dropped"`
 	TopK         int       `toml:"topk" doc:"most detections kept per class after clustering; ≤ 0: all"`
@@ -49,17 +49,17 @@ type DetectorConfig struct {
 	InputKey     string    `toml:"input_datamap_key" doc:"key of the RGB/RGBA u8 image frames"`
 	OutputKey    string    `toml:"output_datamap_key" doc:"key of the []Object2D detections (classifier: one object covering the frame)"`
 	Threads      int       `toml:"threads" min:"0" doc:"inference threads; 0: all cores"`
-	Backend      string    `toml:"backend" doc:"engine: cpu (the pure-Go engine of core2d/infer, default) or cuda (core2d/infer/gpuinfer; needs a binary built with -tags cuda and an NVIDIA GPU)"`
+	Backend      string    `toml:"backend" enum:"@infer2d.backend" doc:"engine: cpu (the pure-Go engine of core2d/infer, default) or cuda (core2d/infer/gpuinfer; needs a binary built with -tags cuda and an NVIDIA GPU)"`
 	Precision    string    `toml:"precision" enum:"|fp32|tf32|tf32-fast|fp16" doc:"cuda backend: fp32 (default), tf32 (3xTF32, fp32-level accuracy), tf32-fast or fp16; the cpu backend is fp32 only"`
 
 	NetScaleFactor   float64               `toml:"net_scale_factor" min:">0" doc:"nvinfer net-scale-factor: input = net_scale_factor × (pixel − offset)"`
-	Offsets          []float64             `toml:"offsets" doc:"nvinfer offsets: per-channel value subtracted before scaling, in model channel order (one value for GRAY)"`
+	Offsets          []float64             `toml:"offsets" len:"<=3" doc:"nvinfer offsets: per-channel value subtracted before scaling, in model channel order (one value for GRAY)"`
 	ModelColorFormat int                   `toml:"model_color_format" min:"0" max:"2" doc:"nvinfer model-color-format: 0 RGB, 1 BGR, 2 GRAY (0.299 R + 0.587 G + 0.114 B)"`
 	MaintainAspect   bool                  `toml:"maintain_aspect_ratio" doc:"letterbox: scale by min(W/w, H/h) and pad; false stretches to the input size"`
 	SymmetricPadding bool                  `toml:"symmetric_padding" doc:"letterbox: centre the image (pad both sides); false pads right and bottom"`
 	PadValue         float64               `toml:"pad_value" min:"0" max:"255" doc:"pixel value (0..255, before offsets and scale) of the letterbox padding (YOLOX: 114)"`
-	NetworkType      int                   `toml:"network_type" doc:"nvinfer network-type: 0 detector, 1 classifier, 3 segmentation, 100 other (raw tensors only)"`
-	ClusterMode      int                   `toml:"cluster_mode" doc:"nvinfer cluster-mode: 2 NMS, 4 none (DBSCAN, 1, is not supported)"`
+	NetworkType      int                   `toml:"network_type" enum:"0|1|3|100" doc:"nvinfer network-type: 0 detector, 1 classifier, 3 segmentation, 100 other (raw tensors only)"`
+	ClusterMode      int                   `toml:"cluster_mode" enum:"2|4" doc:"nvinfer cluster-mode: 2 NMS, 4 none; 1 (DBSCAN) is not supported"`
 	ClassAttrs       map[string]ClassAttrs `toml:"class_attrs" doc:"per-class overrides, [component.config.class_attrs.N] tables with pre_cluster_threshold, nms_iou_threshold and topk (N = class id)"`
 	OutputTensorMeta bool                  `toml:"output_tensor_meta" doc:"nvinfer output-tensor-meta: also store every model output as an f32 tensor frame under <tensor_key_prefix><output name> (per camera: _n suffix)"`
 	TensorKeyPrefix  string                `toml:"tensor_key_prefix" doc:"prefix of the output tensor keys"`
@@ -69,35 +69,13 @@ type DetectorConfig struct {
 // Validate checks the config.
 func (c *DetectorConfig) Validate() error {
 	switch {
-	case c.Parser == "":
-		return ds3d.ConfigErrorf("parser", "must be set (yolox, yolov8, ssd, raw or a registered parser)")
-	case lookupParser(c.Parser) == nil && c.Parser != "raw":
-		return ds3d.ConfigErrorf("parser", "unknown parser %q (built in: yolox, yolov8, ssd, raw; registered: %s)", c.Parser, strings.Join(parserNames(), ", "))
-	case c.Backend != "" && c.Backend != "cpu" && !slices.Contains(infer.Backends(), c.Backend):
-		hint := ""
-		if c.Backend == "cuda" {
-			hint = "; build with -tags cuda (make build-cuda)"
-		}
-		return ds3d.ConfigErrorf("backend", "%q is not in this binary (have %s)%s", c.Backend, strings.Join(infer.Backends(), ", "), hint)
 	case (c.Backend == "" || c.Backend == "cpu") && c.Precision != "" && c.Precision != "fp32":
 		return ds3d.ConfigErrorf("precision", "the cpu backend computes in fp32, got %q", c.Precision)
-	case c.ClusterMode == ClusterDBSCAN:
-		return ds3d.ConfigErrorf("cluster_mode", "DBSCAN (1) is not supported; use 2 (NMS) or 4 (none)")
-	case c.ClusterMode != ClusterNMS && c.ClusterMode != ClusterNone:
-		return ds3d.ConfigErrorf("cluster_mode", "must be 2 (NMS) or 4 (none), got %d", c.ClusterMode)
 	case c.OutputTensorMeta && c.TensorKeyPrefix == "":
 		return ds3d.ConfigErrorf("tensor_key_prefix", "must not be empty with output_tensor_meta")
 	}
-	switch c.NetworkType {
-	case NetworkDetector, NetworkClassifier, NetworkSegmentation, NetworkOther:
-	default:
-		return ds3d.ConfigErrorf("network_type", "must be 0 (detector), 1 (classifier), 3 (segmentation) or 100 (other), got %d", c.NetworkType)
-	}
 	if c.NetworkType == NetworkDetector && c.Parser == "raw" {
 		return ds3d.ConfigErrorf("parser", "raw does not parse detections; use network_type = 100 with output_tensor_meta")
-	}
-	if len(c.Offsets) > 3 {
-		return ds3d.ConfigErrorf("offsets", "at most 3 values, got %d", len(c.Offsets))
 	}
 	for k, a := range c.ClassAttrs {
 		if id, err := strconv.Atoi(k); err != nil || id < 0 {
@@ -388,6 +366,12 @@ func (d *Detector) segment() *ds3d.Frame {
 func (d *Detector) Close() error { return d.s.Close() }
 
 func init() {
+	ds3d.RegisterEnum("infer2d.parser", func() []string {
+		s := append(parserNames(), "raw")
+		slices.Sort(s)
+		return s
+	})
+	ds3d.RegisterEnum("infer2d.backend", func() []string { return append([]string{""}, infer.Backends()...) })
 	ds3d.Register(ds3d.KindFilter, "infer_2d",
 		`2D inference on camera frames with an ONNX model run by the pure-Go engine (DeepStream's nvinfer role): nvinfer preprocessing (net_scale_factor, offsets, colour format, letterbox), detector parsers (yolox, yolov8, ssd, registered Go functions) with per-class thresholds and class-wise NMS into []Object2D per camera, classifier and segmentation outputs, and raw output tensors (output_tensor_meta).`,
 		func() *DetectorConfig {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -13,7 +14,7 @@ import (
 // FileLoaderConfig configures pcap_file_loader.
 type FileLoaderConfig struct {
 	Path             ds3d.Path `toml:"path" required:"true" nonempty:"true" path:"exists" doc:"capture file (pcap or pcapng)"`
-	Sensor           string    `toml:"sensor" doc:"sensor family decoding the payloads: velodyne, ouster or hesai (its package must be linked in)"`
+	Sensor           string    `toml:"sensor" enum:"@pcap.sensor" doc:"sensor family decoding the payloads: velodyne, ouster or hesai (its package must be linked in)"`
 	Model            string    `toml:"model" doc:"override the model the packets announce (velodyne: vlp16, hdl32e, vlp32c)"`
 	Calibration      ds3d.Path `toml:"calibration" doc:"calibration file (velodyne: ros-drivers YAML; empty = the model's nominal table)"`
 	Port             int       `toml:"port" min:"-1" max:"65535" doc:"UDP destination port of the data packets; 0 = the sensor's default (velodyne 2368), -1 = any"`
@@ -29,13 +30,10 @@ type FileLoaderConfig struct {
 	ds3d.PoolGroup   `doc:"frames in flight before the loader waits for one to come back"`
 }
 
-// Validate checks the field of view and that the sensor family is linked.
+// Validate checks the field of view.
 func (c *FileLoaderConfig) Validate() error {
 	if len(c.FOV) != 0 && len(c.FOV) != 2 {
 		return ds3d.ConfigErrorf("fov", "give two angles [start, end], got %d", len(c.FOV))
-	}
-	if _, err := LookupSensor(c.Sensor); err != nil {
-		return ds3d.ConfigErrorf("sensor", "%v", err)
 	}
 	return nil
 }
@@ -184,6 +182,16 @@ func (l *FileLoader) Close() error {
 }
 
 func init() {
+	ds3d.RegisterEnum("pcap.sensor", func() []string {
+		sensorsMu.Lock()
+		defer sensorsMu.Unlock()
+		names := make([]string, 0, len(sensors))
+		for n := range sensors {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return names
+	})
 	ds3d.Register(ds3d.KindLoader, "pcap_file_loader",
 		`Replays a lidar packet capture (pcap/pcapng) through a sensor decoder (velodyne VLP-16/HDL-32E/VLP-32C; ouster and hesai when registered) into one pooled [N,4] float32 frame per rotation or FOV cut; set pipeline.realtime to replay at sensor rate.`,
 		func() *FileLoaderConfig {
