@@ -114,8 +114,11 @@ type node struct {
 	// which applies them between two datamaps.
 	updates chan update
 	stopped chan struct{} // closed when the node's goroutine returns
-	updMu   sync.Mutex    // one change at a time; guards live
-	live    any           // the running config
+	updMu   sync.Mutex    // one change at a time
+	// live is the config the component runs: set by its own goroutine when
+	// it applies a change, so it stays right when UpdateConfig's caller
+	// stops waiting before the change lands.
+	live atomic.Value
 }
 
 // update is a validated config change on its way to a node's goroutine.
@@ -146,7 +149,10 @@ func New(p *config.Pipeline, opts Options) (*Graph, error) {
 	byCfg := map[*config.Component]*node{}
 	for _, c := range p.Components {
 		n := &node{g: g, cfg: c, log: log.With("component", c.Name),
-			updates: make(chan update), stopped: make(chan struct{}), live: c.Config}
+			updates: make(chan update), stopped: make(chan struct{})}
+		if c.Config != nil {
+			n.live.Store(c.Config) // atomic.Value takes no nil
+		}
 		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Headless: opts.Headless, Log: n.log}
 		comp, err := c.Spec.Build(c.Config, env)
 		if err != nil {
@@ -208,7 +214,7 @@ func (g *Graph) UpdateConfig(ctx context.Context, component string, changes map[
 	}
 	n.updMu.Lock()
 	defer n.updMu.Unlock()
-	cfg, err := config.Update(n.cfg, n.live, n.g.dir, changes)
+	cfg, err := config.Update(n.cfg, n.live.Load(), n.g.dir, changes)
 	if err != nil {
 		return err
 	}
@@ -228,13 +234,16 @@ func (g *Graph) UpdateConfig(ctx context.Context, component string, changes map[
 	if err != nil {
 		return &config.Error{Component: component, Msg: "update refused: " + err.Error()}
 	}
-	n.live = cfg
 	return nil
 }
 
 // applyUpdate runs on the node's goroutine.
 func (n *node) applyUpdate(u update) {
-	u.done <- n.call(func() error { return n.comp.(ds3d.Updater).Update(u.cfg) })
+	err := n.call(func() error { return n.comp.(ds3d.Updater).Update(u.cfg) })
+	if err == nil {
+		n.live.Store(u.cfg)
+	}
+	u.done <- err
 }
 
 // Drain asks the loaders to stop: they end their streams as if their data

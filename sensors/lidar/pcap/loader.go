@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -182,16 +181,7 @@ func (l *FileLoader) Close() error {
 }
 
 func init() {
-	ds3d.RegisterEnum("pcap.sensor", func() []string {
-		sensorsMu.Lock()
-		defer sensorsMu.Unlock()
-		names := make([]string, 0, len(sensors))
-		for n := range sensors {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return names
-	})
+	ds3d.RegisterEnum("pcap.sensor", sensorNames)
 	ds3d.Register(ds3d.KindLoader, "pcap_file_loader",
 		`Replays a lidar packet capture (pcap/pcapng) through a sensor decoder (velodyne VLP-16/HDL-32E/VLP-32C; ouster and hesai when registered) into one pooled [N,4] float32 frame per rotation or FOV cut; set pipeline.realtime to replay at sensor rate.`,
 		func() *FileLoaderConfig {

@@ -2,7 +2,6 @@ package pcap
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -73,16 +72,12 @@ func RegisterSensor(name string, s Sensor) {
 // LookupSensor finds a registered sensor family.
 func LookupSensor(name string) (Sensor, error) {
 	sensorsMu.Lock()
-	defer sensorsMu.Unlock()
-	if s, ok := sensors[name]; ok {
+	s, ok := sensors[name]
+	sensorsMu.Unlock()
+	if ok {
 		return s, nil
 	}
-	names := make([]string, 0, len(sensors))
-	for n := range sensors {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return Sensor{}, fmt.Errorf("pcap: unknown sensor %q (registered: %s; import its package)", name, strings.Join(names, ", "))
+	return Sensor{}, fmt.Errorf("pcap: unknown sensor %q (registered: %s; import its package)", name, strings.Join(sensorNames(), ", "))
 }
 
 // FillFrame copies a scan's points into an [N,4] f32 lidar frame, reusing
