@@ -179,6 +179,9 @@ type Frame struct {
 	// DevPtr is the device address of a GPU frame (MemGPU); 0 otherwise.
 	DevPtr uintptr
 
+	// cols names the columns of a point frame (columns.go).
+	cols []string
+
 	pool *FramePool
 	refs atomic.Int32
 }

@@ -79,6 +79,7 @@ func (p *FramePool) make() *Frame {
 }
 
 func (p *FramePool) put(f *Frame) {
+	f.cols = f.cols[:0]
 	select {
 	case p.free <- f:
 	default:

@@ -22,13 +22,21 @@ import (
 //	                            RegisterEnum, read when the config is checked
 //	enumfold:"true"             the enum matches ignoring case
 //	finite:"true"               a float (each float of a list or array) is not NaN/±Inf
+//	finite:"float32"            … and fits a float32 (a float64 key used as float32)
+//	notnan:"true"               a float is not NaN (±Inf allowed: "no threshold")
+//	nonzero:"true"              a number (each number of a list) is not 0
 //	len:"6"                     a list has exactly 6 elements; an empty list passes
 //	                            (an optional key left out), nonempty:"true" forbids it
+//	len:"12|16"                 a list has one of these lengths (or is empty)
 //	len:"<=3"                   a list has at most 3 elements
+//	ordered:"<="                each value of a list's first half is ≤ its counterpart
+//	ordered:"<"                 in the second half (strictly with "<"): [min, max],
+//	                            [x0, y0, z0, x1, y1, z1]
 //	min:"1"  max:"1000"         inclusive bounds of a number (each number of a list or array)
 //	min:">0" max:"<360"         strict bounds (a bounded float must also be finite)
 //	unit:"m"                    the unit, for docs ("0 < voxel_size (m)")
 //	nonempty:"true"             a string, list or map must not be empty
+//	nonempty:"each"             no string of a list is empty ("true,each": both)
 //	path:"exists"               a path (or each path of a list) must name an existing
 //	                            file or folder when the config is loaded; a glob must
 //	                            match at least one file; "", "-" and URLs are not checked
@@ -86,26 +94,57 @@ func parseRules(f *Field, sf reflect.StructField) error {
 	default:
 		return fmt.Errorf("enumfold tag %q (want \"true\")", v)
 	}
+	isFloat := elem.Kind() == reflect.Float32 || elem.Kind() == reflect.Float64
+	isNumber := isFloat || elem.Kind() >= reflect.Int && elem.Kind() <= reflect.Uint64 && elem != durationType
 	switch v := sf.Tag.Get("finite"); v {
 	case "", "false":
-	case "true":
-		if elem.Kind() != reflect.Float32 && elem.Kind() != reflect.Float64 {
+	case "true", "float32":
+		if !isFloat {
 			return fmt.Errorf("finite tag on a %s", TypeName(sf.Type))
 		}
-		f.Finite = true
+		f.Finite, f.Float32 = true, v == "float32"
 	default:
-		return fmt.Errorf("finite tag %q (want \"true\")", v)
+		return fmt.Errorf("finite tag %q (want \"true\" or \"float32\")", v)
+	}
+	for _, b := range []struct {
+		tag string
+		ok  bool
+		dst *bool
+	}{{"notnan", isFloat, &f.NotNaN}, {"nonzero", isNumber, &f.NonZero}} {
+		switch v := sf.Tag.Get(b.tag); v {
+		case "", "false":
+		case "true":
+			if !b.ok {
+				return fmt.Errorf("%s tag on a %s", b.tag, TypeName(sf.Type))
+			}
+			*b.dst = true
+		default:
+			return fmt.Errorf("%s tag %q (want \"true\")", b.tag, v)
+		}
 	}
 	if v, ok := sf.Tag.Lookup("len"); ok {
 		if t.Kind() != reflect.Slice {
 			return fmt.Errorf("len tag on a %s", TypeName(sf.Type))
 		}
 		n, atMost := strings.CutPrefix(v, "<=")
-		x, err := strconv.Atoi(n)
-		if err != nil || x < 1 {
-			return fmt.Errorf("len tag %q (want \"6\" or \"<=3\")", v)
+		for _, a := range strings.Split(n, "|") {
+			x, err := strconv.Atoi(a)
+			if err != nil || x < 1 || atMost && strings.Contains(n, "|") {
+				return fmt.Errorf("len tag %q (want \"6\", \"12|16\" or \"<=3\")", v)
+			}
+			f.Len = append(f.Len, x)
 		}
-		f.Len, f.LenMax = x, atMost
+		f.LenMax = atMost
+	}
+	switch v := sf.Tag.Get("ordered"); v {
+	case "":
+	case "<=", "<":
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array || !isNumber {
+			return fmt.Errorf("ordered tag on a %s", TypeName(sf.Type))
+		}
+		f.Ordered = v
+	default:
+		return fmt.Errorf("ordered tag %q (want \"<=\" or \"<\")", v)
 	}
 	bound := func(tag string) (string, bool, float64, error) {
 		v, ok := sf.Tag.Lookup(tag)
@@ -149,17 +188,25 @@ func parseRules(f *Field, sf reflect.StructField) error {
 		return fmt.Errorf("min %s > max %s", f.Min, f.Max)
 	}
 	f.Unit = sf.Tag.Get("unit")
-	switch v := sf.Tag.Get("nonempty"); v {
-	case "", "false":
-	case "true":
-		switch t.Kind() {
-		case reflect.String, reflect.Slice, reflect.Map:
-		default:
-			return fmt.Errorf("nonempty tag on a %s", TypeName(sf.Type))
+	if v := sf.Tag.Get("nonempty"); v != "" && v != "false" {
+		for _, w := range strings.Split(v, ",") {
+			switch w {
+			case "true":
+				switch t.Kind() {
+				case reflect.String, reflect.Slice, reflect.Map:
+				default:
+					return fmt.Errorf("nonempty tag on a %s", TypeName(sf.Type))
+				}
+				f.NonEmpty = true
+			case "each":
+				if t.Kind() != reflect.Slice || elem.Kind() != reflect.String {
+					return fmt.Errorf("nonempty:\"each\" tag on a %s (want a list of strings)", TypeName(sf.Type))
+				}
+				f.EachNonEmpty = true
+			default:
+				return fmt.Errorf("nonempty tag %q (want \"true\", \"each\" or \"true,each\")", v)
+			}
 		}
-		f.NonEmpty = true
-	default:
-		return fmt.Errorf("nonempty tag %q (want \"true\")", v)
 	}
 	switch v := sf.Tag.Get("path"); v {
 	case "":
@@ -207,15 +254,29 @@ func (f *Field) Rules() []string {
 	if f.EnumFold {
 		out = append(out, "any case")
 	}
-	if f.Finite {
+	switch {
+	case f.Float32:
+		out = append(out, "finite float32")
+	case f.Finite:
 		out = append(out, "finite")
+	case f.NotNaN:
+		out = append(out, "not NaN")
 	}
-	if f.Len > 0 {
+	if f.NonZero {
+		out = append(out, "not 0")
+	}
+	if len(f.Len) > 0 {
 		if f.LenMax {
-			out = append(out, fmt.Sprintf("at most %d values", f.Len))
+			out = append(out, fmt.Sprintf("at most %d values", f.Len[0]))
 		} else {
-			out = append(out, fmt.Sprintf("%d values", f.Len))
+			out = append(out, fmt.Sprintf("%s values", joinInts(f.Len, " or ")))
 		}
+	}
+	switch f.Ordered {
+	case "<=":
+		out = append(out, "min ≤ max")
+	case "<":
+		out = append(out, "min < max")
 	}
 	if f.Min != "" || f.Max != "" {
 		var b strings.Builder
@@ -241,6 +302,9 @@ func (f *Field) Rules() []string {
 	}
 	if f.NonEmpty {
 		out = append(out, "not empty")
+	}
+	if f.EachNonEmpty {
+		out = append(out, "no empty element")
 	}
 	if f.PathExists {
 		out = append(out, "must exist")
@@ -353,12 +417,20 @@ func checkStruct(fields []Field, v reflect.Value, prefix string, paths bool, err
 			}
 			check(key, fv)
 		}
-		if f.Len > 0 && fv.Kind() == reflect.Slice {
-			if n := fv.Len(); f.LenMax && n > f.Len {
-				fail(key, "at most %d values, got %d", f.Len, n)
-			} else if !f.LenMax && n != 0 && n != f.Len {
-				fail(key, "must have %d values, got %d", f.Len, n)
+		if len(f.Len) > 0 && fv.Kind() == reflect.Slice {
+			if n := fv.Len(); f.LenMax && n > f.Len[0] {
+				fail(key, "at most %d values, got %d", f.Len[0], n)
+			} else if !f.LenMax && n != 0 && !slices.Contains(f.Len, n) {
+				fail(key, "must have %s values, got %d", joinInts(f.Len, " or "), n)
+				continue
 			}
+		}
+		if f.EachNonEmpty {
+			each(func(k string, e reflect.Value) {
+				if e.Len() == 0 {
+					fail(k, "is empty")
+				}
+			})
 		}
 		if len(f.enumInts) > 0 {
 			each(func(k string, e reflect.Value) {
@@ -380,12 +452,39 @@ func checkStruct(fields []Field, v reflect.Value, prefix string, paths bool, err
 				fail(k, "must be one of %s, got %q", strings.Join(quoteAll(vals), ", "), e.String())
 			})
 		}
-		if f.Finite {
+		if f.Finite || f.NotNaN {
 			each(func(k string, e reflect.Value) {
-				if x := e.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
+				x := e.Float()
+				switch {
+				case math.IsNaN(x) && !f.Finite:
+					fail(k, "must be a number, got NaN")
+				case f.Float32 && (math.IsNaN(x) || math.Abs(x) > math.MaxFloat32):
+					fail(k, "must be a finite float32 (|x| ≤ %g), got %s", math.MaxFloat32, FormatValue(e))
+				case f.Finite && (math.IsNaN(x) || math.IsInf(x, 0)):
 					fail(k, "must be finite, got %s", FormatValue(e))
 				}
 			})
+		}
+		if f.NonZero {
+			each(func(k string, e reflect.Value) {
+				if e.IsZero() || f.Float32 && float32(e.Float()) == 0 {
+					fail(k, "must not be 0%s", map[bool]string{true: " (as a float32)"}[f.Float32 && !e.IsZero()])
+				}
+			})
+		}
+		if f.Ordered != "" && fv.Len()%2 == 0 {
+			h := fv.Len() / 2
+			for j := 0; j < h; j++ {
+				lo, hi := number(fv.Index(j)), number(fv.Index(j+h))
+				if lo > hi || f.Ordered == "<" && lo == hi || math.IsNaN(lo) || math.IsNaN(hi) {
+					what := fmt.Sprintf("min %s", FormatValue(fv.Index(j)))
+					if h > 1 {
+						what = fmt.Sprintf("value %d (%s)", j, FormatValue(fv.Index(j)))
+					}
+					fail(key, "%s must be %s %s", what, map[string]string{"<=": "≤", "<": "below"}[f.Ordered], FormatValue(fv.Index(j+h)))
+					break
+				}
+			}
 		}
 		if f.Min != "" || f.Max != "" {
 			each(func(k string, e reflect.Value) {
@@ -502,4 +601,23 @@ func CheckConfig(cfg any) error {
 		return v.Validate()
 	}
 	return nil
+}
+
+func joinInts(v []int, sep string) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, sep)
+}
+
+// number is an integer or float value as a float64.
+func number(e reflect.Value) float64 {
+	switch {
+	case e.CanInt():
+		return float64(e.Int())
+	case e.CanUint():
+		return float64(e.Uint())
+	}
+	return e.Float()
 }

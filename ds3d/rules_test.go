@@ -160,6 +160,24 @@ func TestRegisterRefusesMalformedRules(t *testing.T) {
 			X bool `toml:"x" nonempty:"true" doc:"x"`
 		}{}, "nonempty tag on a boolean"},
 		{&struct {
+			X int `toml:"x" notnan:"true" doc:"x"`
+		}{}, "notnan tag on a integer"},
+		{&struct {
+			X string `toml:"x" nonzero:"true" doc:"x"`
+		}{}, "nonzero tag on a string"},
+		{&struct {
+			X []float64 `toml:"x" len:"<=3|4" doc:"x"`
+		}{}, `len tag "<=3|4"`},
+		{&struct {
+			X float64 `toml:"x" ordered:"<" doc:"x"`
+		}{}, "ordered tag on a float"},
+		{&struct {
+			X []float64 `toml:"x" ordered:">" doc:"x"`
+		}{}, `ordered tag ">"`},
+		{&struct {
+			X []int `toml:"x" nonempty:"each" doc:"x"`
+		}{}, "want a list of strings"},
+		{&struct {
 			InputGroup
 			X string `toml:"input_datamap_key" doc:"x"`
 		}{}, "declared twice"},
@@ -260,4 +278,65 @@ func TestRulesNewTags(t *testing.T) {
 		}()
 		RegisterEnum("rules_test.parser", func() []string { return nil })
 	}()
+}
+
+type rulesConfig3 struct {
+	Score  float64   `toml:"score_threshold" notnan:"true" doc:"score"`
+	Scale  float64   `toml:"scale" finite:"float32" nonzero:"true" doc:"scale"`
+	NMS    int       `toml:"nms_pre_max_size" min:"-1" nonzero:"true" doc:"nms"`
+	Matrix []float64 `toml:"matrix" len:"12|16" doc:"matrix"`
+	Limits []float64 `toml:"z_range" len:"2" ordered:"<=" doc:"z"`
+	Range  []float32 `toml:"point_cloud_range" len:"6" ordered:"<" doc:"range"`
+	Keys   []string  `toml:"keys" nonempty:"true,each" doc:"keys"`
+}
+
+func TestRulesNumericAndListTags(t *testing.T) {
+	ok := func() *rulesConfig3 {
+		return &rulesConfig3{Score: math.Inf(-1), Scale: 1, NMS: -1, Matrix: make([]float64, 12),
+			Limits: []float64{-1, -1}, Range: []float32{0, -40, -3, 70, 40, 1}, Keys: []string{"a"}}
+	}
+	if errs := CheckRules(ok(), false); len(errs) > 0 {
+		t.Fatalf("valid config: %v", errs)
+	}
+	want := map[string]string{
+		"score_threshold":   "not NaN",
+		"scale":             "finite float32; not 0",
+		"nms_pre_max_size":  "not 0; nms_pre_max_size ≥ -1",
+		"matrix":            "12 or 16 values",
+		"z_range":           "2 values; min ≤ max",
+		"point_cloud_range": "6 values; min < max",
+		"keys":              "not empty; no empty element",
+	}
+	for _, f := range FieldsOf(reflect.TypeOf(rulesConfig3{})) {
+		if got := strings.Join(f.Rules(), "; "); got != want[f.Name] {
+			t.Errorf("%s rules %q, want %q", f.Name, got, want[f.Name])
+		}
+	}
+	for _, tc := range []struct {
+		edit func(c *rulesConfig3)
+		want string
+	}{
+		{func(c *rulesConfig3) { c.Score = math.NaN() }, "score_threshold: must be a number, got NaN"},
+		{func(c *rulesConfig3) { c.Scale = 0 }, "scale: must not be 0"},
+		{func(c *rulesConfig3) { c.Scale = 1e39 }, "scale: must be a finite float32 (|x| ≤ 3.4028234663852886e+38), got 1e+39"},
+		{func(c *rulesConfig3) { c.NMS = 0 }, "nms_pre_max_size: must not be 0"},
+		{func(c *rulesConfig3) { c.Matrix = make([]float64, 9) }, "matrix: must have 12 or 16 values, got 9"},
+		{func(c *rulesConfig3) { c.Limits = []float64{2, 1} }, "z_range: min 2.0 must be ≤ 1.0"},
+		{func(c *rulesConfig3) { c.Range[4] = -40 }, "point_cloud_range: value 1 (-40.0) must be below -40.0"},
+		{func(c *rulesConfig3) { c.Keys = []string{"a", ""} }, "keys: element 1: is empty"},
+		{func(c *rulesConfig3) { c.Keys = nil }, "keys: must not be empty"},
+	} {
+		c := ok()
+		tc.edit(c)
+		errs := CheckRules(c, false)
+		if len(errs) != 1 || errs[0].Error() != tc.want {
+			t.Errorf("got %v, want %s", errs, tc.want)
+		}
+	}
+	c := ok()
+	c.Matrix = make([]float64, 16)
+	c.Limits = nil
+	if errs := CheckRules(c, false); len(errs) > 0 {
+		t.Errorf("16 values, no limits: %v", errs)
+	}
 }

@@ -22,19 +22,24 @@ type Field struct {
 
 	// Rules from the field's tags, enforced by the config loader and by
 	// CheckConfig (see rules.go for the tags and their meaning).
-	Enum       []string // `enum:"a|b|c"`: one of these (each element of a list); integers on an integer field
-	EnumReg    string   // `enum:"@NAME"`: one of the values registered under NAME (RegisterEnum)
-	EnumFold   bool     // `enumfold:"true"`: the enum matches ignoring case
-	Finite     bool     // `finite:"true"`: a float (each float of a list) must not be NaN or ±Inf
-	Len        int      // `len:"6"` (exact, when not empty) or `len:"<=3"` (at most); 0 for none
-	LenMax     bool     // Len is an upper bound (written `len:"<=3"`)
-	Min, Max   string   // `min:"1"`, `max:"<360"`: bounds as written, "" for none
-	MinExcl    bool     // Min is strict (written `min:">0"`)
-	MaxExcl    bool     // Max is strict (written `max:"<360"`)
-	Unit       string   // `unit:"m"`: the unit of the value, for docs
-	NonEmpty   bool     // `nonempty:"true"`: a string or list must not be empty
-	PathExists bool     // `path:"exists"`: the file (or every glob) must exist when loaded
-	Runtime    bool     // `runtime:"true"`: may change while the pipeline runs (Updater)
+	Enum         []string // `enum:"a|b|c"`: one of these (each element of a list); integers on an integer field
+	EnumReg      string   // `enum:"@NAME"`: one of the values registered under NAME (RegisterEnum)
+	EnumFold     bool     // `enumfold:"true"`: the enum matches ignoring case
+	Finite       bool     // `finite:"true"`: a float (each float of a list) must not be NaN or ±Inf
+	Float32      bool     // `finite:"float32"`: also within float32's range (the value is used as a float32)
+	NotNaN       bool     // `notnan:"true"`: a float may be ±Inf but not NaN
+	NonZero      bool     // `nonzero:"true"`: a number (each number of a list) must not be 0
+	Len          []int    // `len:"6"` or `len:"12|16"` (one of these lengths, when not empty), `len:"<=3"` (at most)
+	LenMax       bool     // Len[0] is an upper bound (written `len:"<=3"`)
+	Ordered      string   // `ordered:"<="` or `ordered:"<"`: each value of a list's first half against its counterpart in the second half ([min, max], [x0, y0, z0, x1, y1, z1])
+	Min, Max     string   // `min:"1"`, `max:"<360"`: bounds as written, "" for none
+	MinExcl      bool     // Min is strict (written `min:">0"`)
+	MaxExcl      bool     // Max is strict (written `max:"<360"`)
+	Unit         string   // `unit:"m"`: the unit of the value, for docs
+	NonEmpty     bool     // `nonempty:"true"`: a string or list must not be empty
+	EachNonEmpty bool     // `nonempty:"each"`: no string of a list may be empty (`nonempty:"true,each"` for both)
+	PathExists   bool     // `path:"exists"`: the file (or every glob) must exist when loaded
+	Runtime      bool     // `runtime:"true"`: may change while the pipeline runs (Updater)
 
 	minV, maxV float64 // parsed Min and Max (nanoseconds for durations)
 	enumInts   []int64 // parsed Enum of an integer field

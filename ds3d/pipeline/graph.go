@@ -119,6 +119,9 @@ type node struct {
 	// it applies a change, so it stays right when UpdateConfig's caller
 	// stops waiting before the change lands.
 	live atomic.Value
+	// started is set once the component's Start (if any) has returned
+	// without error: Status counts the loaders that have.
+	started atomic.Bool
 }
 
 // update is a validated config change on its way to a node's goroutine.
@@ -137,6 +140,12 @@ type Graph struct {
 	drainMu  sync.Once
 	sinkSeen atomic.Uint64
 	ran      atomic.Bool
+	// Status's record: done once Run has returned; failure holds the
+	// first component error (set as it happens, before Run returns) and
+	// end the error Run returned.
+	done    atomic.Bool
+	failure atomic.Pointer[error]
+	end     atomic.Pointer[error]
 }
 
 // New builds every component of p. Errors name the component.
@@ -222,7 +231,7 @@ func (g *Graph) UpdateConfig(ctx context.Context, component string, changes map[
 	select {
 	case n.updates <- u:
 	case <-n.stopped:
-		return fmt.Errorf("component %q has stopped", component)
+		return fmt.Errorf("component %q %w", component, ErrStopped)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -286,6 +295,9 @@ func (g *Graph) Metrics() []Metrics {
 		if d, ok := n.comp.(interface{ Dropped() uint64 }); ok {
 			m.Drops += d.Dropped()
 		}
+		if n.in != nil {
+			m.Queued, m.QueueCap = len(n.in.ch), cap(n.in.ch)
+		}
 		out[i] = m
 	}
 	return out
@@ -305,7 +317,7 @@ func (g *Graph) Run(ctx context.Context) error {
 	var firstErr error
 	var errOnce sync.Once
 	fail := func(err error) {
-		errOnce.Do(func() { firstErr = err })
+		errOnce.Do(func() { firstErr = err; g.failure.Store(&err) })
 		cancel(err)
 	}
 	for _, n := range g.nodes {
@@ -343,13 +355,17 @@ func (g *Graph) Run(ctx context.Context) error {
 		if c, ok := n.comp.(io.Closer); ok {
 			if err := n.call(c.Close); err != nil && firstErr == nil && context.Cause(ctx) == nil {
 				firstErr = fmt.Errorf("component %q (%s): close: %w", n.cfg.Name, n.cfg.Impl, err)
+				g.failure.Store(&firstErr)
 			}
 		}
 	}
-	if firstErr != nil {
-		return firstErr
+	err := firstErr
+	if err == nil {
+		err = context.Cause(ctx)
 	}
-	return context.Cause(ctx)
+	g.end.Store(&err)
+	g.done.Store(true)
+	return err
 }
 
 // call runs fn, turning a panic into an error so one broken component stops
@@ -401,6 +417,7 @@ func (n *node) run(ctx context.Context) (err error) {
 			return fmt.Errorf("start: %w", err)
 		}
 	}
+	n.started.Store(true)
 	if n.cfg.Kind == ds3d.KindLoader {
 		return n.runLoader(ctx)
 	}

@@ -13,9 +13,11 @@ import (
 
 // histogram is a log-linear latency histogram: 16 linear sub-buckets per
 // power of two of nanoseconds, so any quantile is within 1/16 (6 %) of the
-// truth, recording costs one atomic add, and nothing allocates.
+// truth, recording costs two atomic adds (the bucket and the sum), and
+// nothing allocates.
 type histogram struct {
-	b [64 * 16]atomic.Uint32
+	b   [64 * 16]atomic.Uint32
+	sum atomic.Int64 // nanoseconds, for a Prometheus histogram's _sum
 }
 
 func bucketOf(ns int64) int {
@@ -40,7 +42,10 @@ func bucketUpper(i int) int64 {
 	return (16+sub+1)<<(e-4) - 1
 }
 
-func (h *histogram) record(d time.Duration) { h.b[bucketOf(int64(d))].Add(1) }
+func (h *histogram) record(d time.Duration) {
+	h.b[bucketOf(int64(d))].Add(1)
+	h.sum.Add(int64(d))
+}
 
 func (h *histogram) quantile(q float64) time.Duration {
 	var total uint64
@@ -93,6 +98,10 @@ type Metrics struct {
 	// Transfers counts GPU frames the runtime copied to the host before
 	// this component (which takes host frames only) saw them.
 	Transfers uint64 `json:"gpu_to_host,omitempty"`
+	// Queued is the number of items waiting in the component's input
+	// queue when the metrics were taken, of QueueCap (0 for loaders).
+	Queued   int `json:"queued,omitempty"`
+	QueueCap int `json:"queue_capacity,omitempty"`
 }
 
 func (c *counters) snapshot() Metrics {

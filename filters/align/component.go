@@ -3,8 +3,6 @@ package align
 import (
 	"context"
 	"fmt"
-	"math"
-	"slices"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/sensors/calib"
@@ -13,8 +11,8 @@ import (
 // CameraConfig is one camera given by matrices.
 type CameraConfig struct {
 	Index     int       `toml:"index" min:"-1" doc:"N of the camera's keys (DS3D::CamN_IntrinsicMatrix, DS3D::DepthFrame_N); -1: its position in the list"`
-	Intrinsic []float64 `toml:"intrinsic" doc:"row-major 3×3 K, or 3×4 K·[I|p] (a rectified projection such as KITTI P2: its last column becomes the translation K⁻¹·p after the extrinsic)"`
-	Extrinsic []float64 `toml:"extrinsic" doc:"lidar→camera transform, row-major 3×4 [R|t] or 4×4"`
+	Intrinsic []float64 `toml:"intrinsic" nonempty:"true" len:"9|12" finite:"true" doc:"row-major 3×3 K, or 3×4 K·[I|p] (a rectified projection such as KITTI P2: its last column becomes the translation K⁻¹·p after the extrinsic)"`
+	Extrinsic []float64 `toml:"extrinsic" nonempty:"true" len:"12|16" finite:"true" doc:"lidar→camera transform, row-major 3×4 [R|t] or 4×4"`
 	Width     int       `toml:"width" min:"1" max:"32768" doc:"image width in pixels"`
 	Height    int       `toml:"height" min:"1" max:"32768" doc:"image height in pixels"`
 }
@@ -23,9 +21,9 @@ type CameraConfig struct {
 type Config struct {
 	ds3d.InputGroup `doc:"key of the [N,C≥3] f32 lidar frame"`
 	KITTICalib      ds3d.Path      `toml:"kitti_calib_file" path:"exists" doc:"KITTI calib file; its cameras are kitti_cameras (P_i·R0_rect·Tr_velo_to_cam); empty: use cameras"`
-	KITTICameras    []int          `toml:"kitti_cameras" doc:"KITTI cameras to align (2: image_2, the left colour camera)"`
-	KITTIWidth      int            `toml:"kitti_image_width" doc:"image width of the KITTI cameras"`
-	KITTIHeight     int            `toml:"kitti_image_height" doc:"image height of the KITTI cameras"`
+	KITTICameras    []int          `toml:"kitti_cameras" min:"0" max:"3" doc:"KITTI cameras to align (2: image_2, the left colour camera)"`
+	KITTIWidth      int            `toml:"kitti_image_width" max:"32768" doc:"image width of the KITTI cameras"`
+	KITTIHeight     int            `toml:"kitti_image_height" max:"32768" doc:"image height of the KITTI cameras"`
 	Cameras         []CameraConfig `toml:"cameras" doc:"cameras given by matrices (used when kitti_calib_file is empty)"`
 	DepthMap        string         `toml:"depth_map" enum:"none|f32|u16" doc:"render a sparse z-buffered depth map per camera under DS3D::DepthFrame_N: none, f32 (metres) or u16 (1/depth_scale metres)"`
 	DepthScale      float64        `toml:"depth_scale" min:">0" max:"1e6" doc:"u16 depth units per metre (KITTI depth maps: 256)"`
@@ -33,37 +31,18 @@ type Config struct {
 	ds3d.PoolGroup  `doc:"output frames in flight per camera before the filter waits for one to come back"`
 }
 
-// Validate checks the KITTI calibration or the cameras (one of them, and
-// their matrices).
+// Validate checks that the cameras come one way: KITTI cameras from a
+// calib file, or cameras given by their matrices.
 func (c *Config) Validate() error {
 	if c.KITTICalib != "" {
 		if len(c.KITTICameras) == 0 {
 			return ds3d.ConfigErrorf("kitti_cameras", "must list at least one camera")
 		}
-		for _, k := range c.KITTICameras {
-			if k < 0 || k > 3 {
-				return ds3d.ConfigErrorf("kitti_cameras", "cameras are 0–3, got %d", k)
-			}
-		}
-		if c.KITTIWidth < 1 || c.KITTIHeight < 1 || c.KITTIWidth > 1<<15 || c.KITTIHeight > 1<<15 {
-			return ds3d.ConfigErrorf("kitti_image_width", "image %d×%d must be 1..32768 on each side", c.KITTIWidth, c.KITTIHeight)
+		if c.KITTIWidth < 1 || c.KITTIHeight < 1 {
+			return ds3d.ConfigErrorf("kitti_image_width", "image %d×%d: a KITTI camera needs its size", c.KITTIWidth, c.KITTIHeight)
 		}
 	} else if len(c.Cameras) == 0 {
 		return ds3d.ConfigErrorf("cameras", "give cameras or kitti_calib_file")
-	}
-	for i, cc := range c.Cameras {
-		key := fmt.Sprintf("cameras[%d]", i)
-		switch {
-		case len(cc.Intrinsic) != 9 && len(cc.Intrinsic) != 12:
-			return ds3d.ConfigErrorf(key+".intrinsic", "needs 9 (3×3) or 12 (3×4) values, got %d", len(cc.Intrinsic))
-		case len(cc.Extrinsic) != 12 && len(cc.Extrinsic) != 16:
-			return ds3d.ConfigErrorf(key+".extrinsic", "needs 12 (3×4) or 16 (4×4) values, got %d", len(cc.Extrinsic))
-		}
-		for _, v := range append(slices.Clone(cc.Intrinsic), cc.Extrinsic...) {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return ds3d.ConfigErrorf(key, "matrices must be finite")
-			}
-		}
 	}
 	return nil
 }

@@ -13,9 +13,9 @@ import (
 type Config struct {
 	ds3d.InputGroup  `doc:"key of the [N,C≥3] f32 lidar frame (x forward, y left, z up)"`
 	ds3d.OutputGroup `doc:"key the []Box3D detections are stored under"`
-	XRange           []float64 `toml:"x_range" doc:"[min, max] of x in metres of the region of interest"`
-	YRange           []float64 `toml:"y_range" doc:"[min, max] of y in metres"`
-	ZRange           []float64 `toml:"z_range" doc:"[min, max] of z in metres"`
+	XRange           []float64 `toml:"x_range" nonempty:"true" len:"2" finite:"true" ordered:"<" doc:"[min, max] of x in metres of the region of interest"`
+	YRange           []float64 `toml:"y_range" nonempty:"true" len:"2" finite:"true" ordered:"<" doc:"[min, max] of y in metres"`
+	ZRange           []float64 `toml:"z_range" nonempty:"true" len:"2" finite:"true" ordered:"<" doc:"[min, max] of z in metres"`
 	FOVDeg           float64   `toml:"fov_deg" min:"0" max:"360" unit:"°" doc:"keep points with x > 0 within ±fov_deg/2 of +x (a camera's view); 0: all around"`
 	GroundThreshold  float64   `toml:"ground_threshold" min:">0" unit:"m" doc:"RANSAC ground plane inlier distance in metres"`
 	GroundIters      int       `toml:"ground_iterations" min:"1" max:"100000" doc:"RANSAC hypotheses"`
@@ -26,38 +26,19 @@ type Config struct {
 	MinPoints        int       `toml:"min_points" min:"1" doc:"smallest cluster in points"`
 	AngleStepDeg     float64   `toml:"angle_step_deg" min:">0" unit:"°" doc:"heading search step of the L-shape fit in degrees"`
 	Criterion        string    `toml:"criterion" enum:"closeness|area" doc:"L-shape fit criterion: closeness or area (Zhang et al. 2017)"`
-	ScoreThreshold   float64   `toml:"score_threshold" runtime:"true" doc:"boxes with a lower score are dropped"`
+	ScoreThreshold   float64   `toml:"score_threshold" notnan:"true" runtime:"true" doc:"boxes with a lower score are dropped"`
 	NMSThreshold     float64   `toml:"nms_iou_threshold" min:"0" max:"1" runtime:"true" doc:"BEV IoU above which the lower-scored of two boxes is dropped; 1: no NMS"`
 }
 
-func checkRange(key string, r []float64) error {
-	if len(r) != 2 {
-		return ds3d.ConfigErrorf(key, "needs [min, max], got %d values", len(r))
-	}
-	if math.IsNaN(r[0]) || math.IsNaN(r[1]) || math.IsInf(r[0], 0) || math.IsInf(r[1], 0) || r[0] >= r[1] {
-		return ds3d.ConfigErrorf(key, "needs finite min < max, got %v", r)
-	}
-	return nil
-}
-
-// Validate checks the parameters.
+// Validate checks the rules that tie keys together: ground clearance
+// below max_height, and a cell count the clustering grid can hold.
 func (c *Config) Validate() error {
-	for _, r := range []struct {
-		k string
-		v []float64
-	}{{"x_range", c.XRange}, {"y_range", c.YRange}, {"z_range", c.ZRange}} {
-		if err := checkRange(r.k, r.v); err != nil {
-			return err
-		}
-	}
 	cells := (c.XRange[1] - c.XRange[0]) / c.CellSize * (c.YRange[1] - c.YRange[0]) / c.CellSize
 	switch {
 	case c.GroundClearance >= c.MaxHeight:
 		return ds3d.ConfigErrorf("ground_clearance", "must be below max_height (%v), got %v", c.MaxHeight, c.GroundClearance)
 	case cells > 64e6:
 		return ds3d.ConfigErrorf("cell_size", "%v m makes %.0f cells over the range; at most 64 million", c.CellSize, cells)
-	case math.IsNaN(c.ScoreThreshold):
-		return ds3d.ConfigErrorf("score_threshold", "must be a number")
 	}
 	return nil
 }

@@ -58,15 +58,15 @@ const KeyLidarToImageTensor ds3d.Key = "DS3D::LidarToImageTensor"
 type Config struct {
 	InputKey         string   `toml:"input_datamap_key" doc:"base key of the colour frames: camera i is read from its Sensor(i) key (DS3D::ColorFrame+1 → DS3D::ColorFrame_i+1); used when input_datamap_keys is empty"`
 	Cameras          int      `toml:"cameras" min:"1" max:"64" doc:"number of cameras N read through input_datamap_key"`
-	InputKeys        []string `toml:"input_datamap_keys" doc:"explicit keys of the N colour frames, in tensor order (overrides input_datamap_key/cameras)"`
+	InputKeys        []string `toml:"input_datamap_keys" len:"<=64" nonempty:"each" doc:"explicit keys of the N colour frames, in tensor order (overrides input_datamap_key/cameras)"`
 	ds3d.OutputGroup `doc:"key of the f32 camera tensor"`
 	Width            int       `toml:"width" min:"1" max:"16384" doc:"output width W of the tensor (BEVFusion 704)"`
 	Height           int       `toml:"height" min:"1" max:"16384" doc:"output height H of the tensor (BEVFusion 256)"`
 	ResizeScale      float64   `toml:"resize_scale" min:"0" max:"64" doc:"resize factor s before the crop (BEVFusion resize_lim 0.48: 1600×900 → 768×432); 0: stretch the image to width×height, no crop"`
-	Crop             []int     `toml:"crop" min:"0" doc:"[x0, y0] top-left of the width×height window in the resized image; empty: BEVFusion's ((Wr − width)/2, Hr − height)"`
-	Mean             []float64 `toml:"mean" finite:"true" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
-	Std              []float64 `toml:"std" doc:"per-channel standard deviation divided by, in the tensor's channel order"`
-	PixelScale       float64   `toml:"pixel_scale" doc:"factor applied to the 8-bit value before the mean (1/255 for ImageNet statistics in [0, 1]; 1 for statistics in 0–255)"`
+	Crop             []int     `toml:"crop" len:"2" min:"0" doc:"[x0, y0] top-left of the width×height window in the resized image; empty: BEVFusion's ((Wr − width)/2, Hr − height)"`
+	Mean             []float64 `toml:"mean" nonempty:"true" len:"3" finite:"true" doc:"per-channel mean subtracted after pixel_scale, in the tensor's channel order"`
+	Std              []float64 `toml:"std" nonempty:"true" len:"3" finite:"true" nonzero:"true" doc:"per-channel standard deviation divided by, in the tensor's channel order"`
+	PixelScale       float64   `toml:"pixel_scale" finite:"true" nonzero:"true" doc:"factor applied to the 8-bit value before the mean (1/255 for ImageNet statistics in [0, 1]; 1 for statistics in 0–255)"`
 	ChannelOrder     string    `toml:"channel_order" enum:"RGB|BGR|rgb|bgr" doc:"RGB or BGR: channel order of the tensor"`
 	BatchDim         bool      `toml:"batch_dim" doc:"true: [1, N, 3, H, W] (BEVFusion img); false: [N, 3, H, W] (V2XFusion images)"`
 	MatricesKey      string    `toml:"camera_matrices_key" doc:"key of the [1, N, 4, 4] f32 lidar→image matrices ([N, 4, 4] without batch_dim); empty: not written"`
@@ -104,34 +104,14 @@ func (c *Config) keys() []ds3d.Key {
 	return out
 }
 
-// Validate checks the config.
+// Validate checks the rules that tie keys together (the tags check each
+// key alone).
 func (c *Config) Validate() error {
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case len(c.InputKeys) == 0 && c.InputKey == "":
 		return ds3d.ConfigErrorf("input_datamap_key", "give input_datamap_key or input_datamap_keys")
-	case len(c.InputKeys) > 64:
-		return ds3d.ConfigErrorf("input_datamap_keys", "at most 64 cameras, got %d", len(c.InputKeys))
-	case len(c.Crop) != 0 && len(c.Crop) != 2:
-		return ds3d.ConfigErrorf("crop", "needs [x0, y0], got %d values", len(c.Crop))
 	case len(c.Crop) == 2 && c.ResizeScale == 0:
 		return ds3d.ConfigErrorf("crop", "needs resize_scale > 0 (resize_scale 0 stretches without a crop)")
-	case len(c.Mean) != 3:
-		return ds3d.ConfigErrorf("mean", "needs 3 values, got %d", len(c.Mean))
-	case len(c.Std) != 3:
-		return ds3d.ConfigErrorf("std", "needs 3 values, got %d", len(c.Std))
-	case !finite(c.PixelScale) || c.PixelScale == 0:
-		return ds3d.ConfigErrorf("pixel_scale", "must be finite and non-zero, got %v", c.PixelScale)
-	}
-	for i, k := range c.InputKeys {
-		if k == "" {
-			return ds3d.ConfigErrorf("input_datamap_keys", "key %d is empty", i)
-		}
-	}
-	for i := 0; i < 3; i++ {
-		if !finite(c.Std[i]) || c.Std[i] == 0 {
-			return ds3d.ConfigErrorf("std", "must be finite and non-zero, got %v", c.Std)
-		}
 	}
 	if c.MatricesKey != "" {
 		n := len(c.keys())

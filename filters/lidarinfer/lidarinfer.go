@@ -46,8 +46,8 @@ type Config struct {
 	ClsOutput      string    `toml:"cls_output" doc:"pointpillars: model output with the class logits [1, NY, NX, A·C]"`
 	BoxOutput      string    `toml:"box_output" doc:"pointpillars: model output with the box residuals [1, NY, NX, A·7]"`
 	DirOutput      string    `toml:"dir_output" doc:"pointpillars: model output with the direction logits [1, NY, NX, A·2]; empty: no direction classifier"`
-	Range          []float64 `toml:"point_cloud_range" doc:"pointpillars: anchor range [x0, y0, z0, x1, y1, z1] (OpenPCDet POINT_CLOUD_RANGE)"`
-	ScoreThreshold float64   `toml:"score_threshold" doc:"pointpillars: least class score of a box (OpenPCDet SCORE_THRESH)"`
+	Range          []float64 `toml:"point_cloud_range" len:"6" finite:"true" ordered:"<" doc:"pointpillars: anchor range [x0, y0, z0, x1, y1, z1] (OpenPCDet POINT_CLOUD_RANGE)"`
+	ScoreThreshold float64   `toml:"score_threshold" notnan:"true" doc:"pointpillars: least class score of a box (OpenPCDet SCORE_THRESH)"`
 	NMSThreshold   float64   `toml:"nms_iou_threshold" min:"0" max:"1" doc:"pointpillars: rotated BEV IoU above which a lower-scored box is dropped (OpenPCDet NMS_THRESH 0.01)"`
 	PreNMSMax      int       `toml:"nms_pre_max_size" min:"-1" doc:"pointpillars: best-scored boxes that go into NMS (OpenPCDet NMS_PRE_MAXSIZE); -1: all"`
 	MaxOutput      int       `toml:"max_output" min:"-1" doc:"pointpillars: boxes kept after NMS, best first (OpenPCDet NMS_POST_MAXSIZE)"`
@@ -60,10 +60,8 @@ func (c *Config) Validate() error {
 		switch {
 		case c.ClsOutput == "" || c.BoxOutput == "":
 			return ds3d.ConfigErrorf("cls_output", "pointpillars needs cls_output and box_output")
-		case len(c.Range) != 6:
-			return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values, got %d", len(c.Range))
-		case math.IsNaN(c.ScoreThreshold):
-			return ds3d.ConfigErrorf("score_threshold", "must be a number")
+		case len(c.Range) == 0:
+			return ds3d.ConfigErrorf("point_cloud_range", "pointpillars needs the anchor range")
 		case c.PreNMSMax == 0:
 			return ds3d.ConfigErrorf("nms_pre_max_size", "must be ≥ 1 or -1, got 0")
 		case c.OutputKey == "":

@@ -19,6 +19,7 @@
 // box hierarchy (mortonTree, sorBatch): the same float32 distances, with a
 // bound that proves each result exact or redoes that query exhaustively. Points with a
 // NaN or infinite x, y or z are removed by every filter here. Frames are
-// [N,C≥3] float32 (x, y, z first); output frames keep every column and the
-// input order.
+// [N,C≥3] float32 (x, y, z first); output frames keep every column (ring,
+// time, … travel with their point), the input's column names and the input
+// order.
 package outlier

@@ -187,8 +187,8 @@ func (g *Ground) refit(p Plane, pts []float32, c int) (Plane, bool) {
 }
 
 // Split copies the points of src within Threshold of p into ground and the
-// other finite points into rest (either may be nil), keeping their order;
-// it returns the two counts. Non-finite points go to neither.
+// other finite points into rest (either may be nil), keeping their order,
+// every column and src's column names; it returns the two counts. Non-finite points go to neither.
 func (g *Ground) Split(ground, rest, src *ds3d.Frame, p Plane) (int, int) {
 	n, c := src.Points(), src.Shape.D[1]
 	pts := ds3d.AsFloat32(src)[:n*c]
@@ -196,11 +196,13 @@ func (g *Ground) Split(ground, rest, src *ds3d.Frame, p Plane) (int, int) {
 	if ground != nil {
 		ground.DType, ground.Type, ground.Mem = ds3d.DTypeF32, src.Type, ds3d.MemCPU
 		ground.Resize(n, c)
+		ground.CopyColumns(src)
 		gd = ds3d.AsFloat32(ground)
 	}
 	if rest != nil {
 		rest.DType, rest.Type, rest.Mem = ds3d.DTypeF32, src.Type, ds3d.MemCPU
 		rest.Resize(n, c)
+		rest.CopyColumns(src)
 		rd = ds3d.AsFloat32(rest)
 	}
 	ng, nr := 0, 0

@@ -43,8 +43,9 @@ type SORStats struct {
 	Threshold float64 // Mean + StdMul·Std
 }
 
-// Filter copies the points of src that pass into dst (same columns, input
-// order) and returns how many it kept; dst may not be src. For each
+// Filter copies the points of src that pass into dst (every column, src's
+// column names, input order) and returns how many it kept; dst may not be
+// src. For each
 // finite point p it computes
 //
 //	d(p) = (Σ_{i=1..k} √dist²_i) / k
@@ -131,6 +132,7 @@ func (s *Statistical) mask(pts []float32, c, n int) {
 func (s *Statistical) compact(dst, src *ds3d.Frame, pts []float32, n, c int) int {
 	dst.DType, dst.Type, dst.Mem = ds3d.DTypeF32, src.Type, ds3d.MemCPU
 	dst.Resize(n, c)
+	dst.CopyColumns(src)
 	d := ds3d.AsFloat32(dst)
 	thr := s.Stats.Threshold
 	k := 0
@@ -163,8 +165,9 @@ type Radius struct {
 	keep []bool
 }
 
-// Filter copies the points of src that pass into dst (input order) and
-// returns how many it kept; dst may not be src.
+// Filter copies the points of src that pass into dst (every column, src's
+// column names, input order) and returns how many it kept; dst may not be
+// src.
 func (r *Radius) Filter(dst, src *ds3d.Frame) int {
 	n, c := src.Points(), src.Shape.D[1]
 	pts := ds3d.AsFloat32(src)[:n*c]
@@ -192,6 +195,7 @@ func (r *Radius) Filter(dst, src *ds3d.Frame) int {
 	}
 	dst.DType, dst.Type, dst.Mem = ds3d.DTypeF32, src.Type, ds3d.MemCPU
 	dst.Resize(n, c)
+	dst.CopyColumns(src)
 	d := ds3d.AsFloat32(dst)
 	k := 0
 	for _, i := range r.sel {

@@ -3,6 +3,7 @@ package pointcloud
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -54,14 +55,42 @@ func checkPoints(f *ds3d.Frame, minCols int) error {
 	return nil
 }
 
-// prepare shapes dst like src with n points and returns both value slices
-// (src limited to its N×C values).
+// prepare shapes dst like src with n points, gives it src's column names
+// and returns both value slices (src limited to its N×C values).
 func prepare(dst, src *ds3d.Frame, n int) (d, s []float32) {
 	c := src.Shape.D[1]
 	s = ds3d.AsFloat32(src)[:src.Shape.D[0]*c]
 	dst.DType, dst.Type, dst.Mem = ds3d.DTypeF32, src.Type, ds3d.MemCPU
 	dst.Resize(n, c)
+	dst.CopyColumns(src)
 	return ds3d.AsFloat32(dst), s
+}
+
+// columnOf returns the column of src named name. A frame without column
+// names (an unnamed tensor) falls back to the fixed positions of x, y, z
+// and intensity; otherwise a missing column is an error naming the
+// component, the column and the frame's columns.
+func columnOf(component string, src *ds3d.Frame, name string) (int, error) {
+	if name == "i" {
+		name = ds3d.ColIntensity
+	}
+	if src.Columns() == nil {
+		if i, ok := fieldIndex(name); ok && i < src.Stride() {
+			return i, nil
+		}
+	}
+	if i := src.Column(name); i >= 0 {
+		return i, nil
+	}
+	return -1, fmt.Errorf("%s: frame has no %q column (its columns: %s)", component, name, columnList(src))
+}
+
+// columnList describes the columns of f for an error message.
+func columnList(f *ds3d.Frame) string {
+	if cols := f.Columns(); cols != nil {
+		return strings.Join(cols, " ")
+	}
+	return fmt.Sprintf("%d unnamed", f.Stride())
 }
 
 // fieldIndex maps a field name to its column: x, y, z, intensity (or i).

@@ -68,7 +68,6 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"roi_crop", "x_range", func(c any) { c.(*CropConfig).XRange = []float64{1, 0} }},
 		{"roi_crop", "y_range", func(c any) { c.(*CropConfig).YRange = []float64{1} }},
-		{"roi_crop", "filter_field", func(c any) { c.(*CropConfig).FilterField = "rgb" }},
 		{"roi_crop", "filter_limits", func(c any) { c.(*CropConfig).FilterField = "z" }},
 		{"roi_crop", "mem_pool_size", func(c any) { c.(*CropConfig).MemPoolSize = 0 }},
 		{"roi_crop", "input_datamap_key", func(c any) { c.(*CropConfig).InputKey = "" }},
@@ -81,6 +80,10 @@ func TestConfigValidate(t *testing.T) {
 		{"pillar_scatter_prep", "pillar_size", func(c any) { c.(*PillarConfig).PillarSize = []float64{0.16, 0.16, 3} }},
 		{"pillar_scatter_prep", "features", func(c any) { c.(*PillarConfig).Features = []string{"x", "w"} }},
 		{"pillar_scatter_prep", "max_pillars", func(c any) { c.(*PillarConfig).MaxPillars = 0 }},
+		{"pillar_scatter_prep", "point_columns", func(c any) { c.(*PillarConfig).PointColumns = []string{"x", "y"} }},
+		{"pillar_scatter_prep", "point_columns", func(c any) { c.(*PillarConfig).PointColumns = []string{"x", "y", "z"} }},
+		{"pillar_scatter_prep", "point_columns", func(c any) { c.(*PillarConfig).PointColumns = []string{"x", "y", "z", ""} }},
+		{"pillar_scatter_prep", "features", func(c any) { c.(*PillarConfig).Features = []string{"x", "time"} }},
 	}
 	for _, impl := range []string{"roi_crop", "point_transform", "intensity_normalize", "voxel_downsample", "pillar_scatter_prep"} {
 		s, ok := ds3d.Lookup(impl)

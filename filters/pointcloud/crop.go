@@ -2,6 +2,7 @@ package pointcloud
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -24,9 +25,9 @@ var Unbounded = Box{
 }
 
 // Crop copies the points of src inside b into dst, keeping their order, and
-// returns how many it kept. dst becomes an [k,C] frame of src's type
-// (C = src's columns; every column is copied); dst may be src (in-place
-// compaction). src must be an [N,C≥3] float32 frame.
+// returns how many it kept. dst becomes an [k,C] frame of src's type and
+// column names (C = src's columns; every column is copied); dst may be src
+// (in-place compaction). src must be an [N,C≥3] float32 frame.
 func Crop(dst, src *ds3d.Frame, b Box) int {
 	n := src.Points()
 	c := src.Shape.D[1]
@@ -65,7 +66,8 @@ func CropIndices(idx []int32, src *ds3d.Frame, b Box) []int32 {
 // or z is not finite are removed, and so are points whose field value is not
 // finite; of the rest it keeps those with lo ≤ v ≤ hi, or with negative set
 // those outside [lo, hi] (v < lo or v > hi; pcl::PassThrough::setNegative).
-// field is the column (0 x, 1 y, 2 z, 3 intensity, …). dst may be src. It
+// field is the column index (0 x, 1 y, 2 z, then as src.Column names it);
+// every column is kept and dst takes src's names. dst may be src. It
 // returns the number of points kept.
 func PassThrough(dst, src *ds3d.Frame, field int, lo, hi float32, negative bool) int {
 	n := src.Points()
@@ -94,43 +96,18 @@ func PassThrough(dst, src *ds3d.Frame, field int, lo, hi float32, negative bool)
 type CropConfig struct {
 	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to crop"`
 	ds3d.OutputGroup `doc:"key the cropped frame is stored under (may equal the input key: it is replaced)"`
-	XRange           []float64 `toml:"x_range" runtime:"true" doc:"[min, max] of x in metres, both inclusive (rounded to float32, as numpy does); empty: no limit"`
-	YRange           []float64 `toml:"y_range" runtime:"true" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
-	ZRange           []float64 `toml:"z_range" runtime:"true" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
-	FilterField      string    `toml:"filter_field" enum:"|x|y|z|intensity|i" doc:"after the box, PCL PassThrough on this field (x, y, z or intensity); empty: none"`
-	FilterLimit      []float64 `toml:"filter_limits" runtime:"true" doc:"[min, max] of filter_field, both inclusive"`
+	XRange           []float64 `toml:"x_range" len:"2" finite:"float32" ordered:"<=" runtime:"true" doc:"[min, max] of x in metres, both inclusive (rounded to float32, as numpy does); empty: no limit"`
+	YRange           []float64 `toml:"y_range" len:"2" finite:"float32" ordered:"<=" runtime:"true" doc:"[min, max] of y in metres, both inclusive; empty: no limit"`
+	ZRange           []float64 `toml:"z_range" len:"2" finite:"float32" ordered:"<=" runtime:"true" doc:"[min, max] of z in metres, both inclusive; empty: no limit"`
+	FilterField      string    `toml:"filter_field" doc:"after the box, PCL PassThrough on this column, by name (x, y, z, intensity or i, ring, time, …; a frame without it is an error); empty: none"`
+	FilterLimit      []float64 `toml:"filter_limits" len:"2" finite:"float32" ordered:"<=" runtime:"true" doc:"[min, max] of filter_field, both inclusive"`
 	Negative         bool      `toml:"filter_limit_negative" runtime:"true" doc:"PassThrough keeps the points outside filter_limits instead (PCL setNegative)"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-func checkRange(key string, r []float64) error {
-	if len(r) == 0 {
-		return nil
-	}
-	if len(r) != 2 {
-		return ds3d.ConfigErrorf(key, "needs [min, max], got %d values", len(r))
-	}
-	for _, v := range r {
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxFloat32 {
-			return ds3d.ConfigErrorf(key, "bounds must be finite float32 values, got %v", r)
-		}
-	}
-	if r[0] > r[1] {
-		return ds3d.ConfigErrorf(key, "min %v is above max %v", r[0], r[1])
-	}
-	return nil
-}
-
-// Validate checks the ranges and that a filter_field has its limits.
+// Validate checks that a filter_field has its limits (the tags check each
+// range).
 func (c *CropConfig) Validate() error {
-	for _, r := range []struct {
-		k string
-		v []float64
-	}{{"x_range", c.XRange}, {"y_range", c.YRange}, {"z_range", c.ZRange}, {"filter_limits", c.FilterLimit}} {
-		if err := checkRange(r.k, r.v); err != nil {
-			return err
-		}
-	}
 	if c.FilterField != "" {
 		if len(c.FilterLimit) != 2 {
 			return ds3d.ConfigErrorf("filter_limits", "filter_field %q needs [min, max]", c.FilterField)
@@ -154,7 +131,7 @@ func (c *CropConfig) Box() Box {
 type CropFilter struct {
 	keyed
 	box   Box
-	field int
+	field string // PassThrough column name; "" none
 	lo    float32
 	hi    float32
 	neg   bool
@@ -166,9 +143,8 @@ func NewCropFilter(c *CropConfig) (*CropFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &CropFilter{keyed: k, box: c.Box(), field: -1, neg: c.Negative}
+	f := &CropFilter{keyed: k, box: c.Box(), field: c.FilterField, neg: c.Negative}
 	if c.FilterField != "" {
-		f.field, _ = fieldIndex(c.FilterField)
 		f.lo, f.hi = float32(c.FilterLimit[0]), float32(c.FilterLimit[1])
 	}
 	return f, nil
@@ -179,25 +155,32 @@ func NewCropFilter(c *CropConfig) (*CropFilter, error) {
 func (f *CropFilter) Update(cfg any) error {
 	c := cfg.(*CropConfig)
 	f.box, f.neg = c.Box(), c.Negative
-	if f.field >= 0 {
+	if f.field != "" {
 		f.lo, f.hi = float32(c.FilterLimit[0]), float32(c.FilterLimit[1])
 	}
 	return nil
 }
 
-// Process crops the input frame into a pooled frame.
+// Process crops the input frame into a pooled frame. The filter_field
+// column is looked up by name in each frame.
 func (f *CropFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
-	minCols := 3
-	if f.field >= minCols {
-		minCols = f.field + 1
+	src, err := m.Frame(f.in)
+	if err != nil {
+		return err
 	}
-	src, dst, err := f.frames(ctx, m, minCols)
+	field := -1
+	if f.field != "" {
+		if field, err = columnOf("roi_crop filter_field", src, f.field); err != nil {
+			return fmt.Errorf("%s: %w", f.in, err)
+		}
+	}
+	src, dst, err := f.frames(ctx, m, 3)
 	if err != nil {
 		return err
 	}
 	Crop(dst, src, f.box)
-	if f.field >= 0 {
-		PassThrough(dst, dst, f.field, f.lo, f.hi, f.neg)
+	if field >= 0 {
+		PassThrough(dst, dst, field, f.lo, f.hi, f.neg)
 	}
 	m.SetFrame(f.out, dst)
 	return emit(m)

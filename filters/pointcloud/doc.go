@@ -7,7 +7,11 @@
 // (voxel_downsample) and PointPillars pillarization (pillar_scatter_prep).
 // Functions write into caller-owned output frames (Resize reuses their
 // buffers), so a steady stream allocates nothing; components take their
-// output frames from a ds3d.FramePool of mem_pool_size. Points with a NaN or
+// output frames from a ds3d.FramePool of mem_pool_size. Filters that keep
+// points (crop, pass-through, transform, subsample) copy every column of a
+// kept point and give the output the input's column names (ds3d
+// Frame.Columns); the voxel grid averages every column; pillarization
+// reads the columns its model names (point_columns). Points with a NaN or
 // infinite x, y or z are dropped by crop, pass-through, voxel and pillar
 // filters; the results match the peers in ../shared/peers (numpy masks bit
 // for bit, PCL VoxelGrid's voxel indices) as each function documents.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -31,11 +32,19 @@ const (
 
 var featureNames = [numFeatures]string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"}
 
+// maxPointColumns bounds PillarParams.PointColumns.
+const maxPointColumns = 16
+
+// ColumnFeature is the feature that copies point column k of
+// PillarParams.PointColumns (k ≥ 4; 3 is FeatI, 0..2 are FeatX..FeatZ):
+// how a model takes e.g. the time column as a raw per-point feature.
+func ColumnFeature(k int) Feature { return numFeatures + Feature(k) }
+
 func (f Feature) String() string {
 	if f < numFeatures {
 		return featureNames[f]
 	}
-	return fmt.Sprintf("feature(%d)", f)
+	return fmt.Sprintf("column(%d)", f-numFeatures)
 }
 
 // ParseFeature reads a feature name: x y z i (or intensity) xc yc zc xp yp zp.
@@ -70,7 +79,16 @@ type PillarParams struct {
 	MaxPillars int
 	// Features is the per-point feature layout; nil means DefaultFeatures.
 	Features []Feature
+	// PointColumns names the frame columns read per point, looked up by
+	// name in each frame: the first three are the coordinates (features x,
+	// y, z and the grid), the fourth is feature i, and later ones feed
+	// ColumnFeature(k). nil means DefaultPointColumns.
+	PointColumns []string
 }
+
+// DefaultPointColumns is x y z intensity, the columns of a KITTI-style
+// [N,4] frame.
+var DefaultPointColumns = []string{ds3d.ColX, ds3d.ColY, ds3d.ColZ, ds3d.ColIntensity}
 
 // DefaultPillarParams is the KITTI PointPillars grid: 432×496 pillars of
 // 0.16 m over x [0, 69.12), y [−39.68, 39.68), z [−3, 1), ≤ 32 points per
@@ -89,6 +107,10 @@ var zero32 float32
 // exactly as ../shared/peers/bench_numpy.py's pillarize (OpenPCDet's
 // PillarVFE input after its voxel generator), bit for bit:
 //
+//   - The point columns (PointColumns, x y z intensity by default) are
+//     found by name in each frame (a frame without names: x y z intensity
+//     at columns 0..3); a frame lacking one is an error naming it and the
+//     frame's columns. Other columns are ignored.
 //   - Points outside Range (half-open, float32 comparisons) are dropped, and
 //     so are points with NaN x, y or z (NaN fails every comparison) or
 //     infinite ones (Range is finite). The intensity is not checked: a NaN
@@ -125,12 +147,26 @@ type Pillarizer struct {
 	cnt      []int32 // pillar → points kept
 	slots    []int32 // pillar·maxPts + r → point index
 	needsInt bool
+	pcols    []string  // PointColumns
+	used     int       // point columns read: 3, 4 with feature i, or up to the last column feature
+	gather   []float32 // the point columns of a frame where they are not the leading ones
 }
 
 // NewPillarizer checks p and allocates the scratch.
 func NewPillarizer(p PillarParams) (*Pillarizer, error) {
 	if p.Features == nil {
 		p.Features = DefaultFeatures
+	}
+	if p.PointColumns == nil {
+		p.PointColumns = DefaultPointColumns
+	}
+	if len(p.PointColumns) < 3 || len(p.PointColumns) > maxPointColumns {
+		return nil, fmt.Errorf("pillars: point columns %v: want 3 to %d names (x, y, z first)", p.PointColumns, maxPointColumns)
+	}
+	for i, n := range p.PointColumns {
+		if n == "" || slices.Index(p.PointColumns[:i], n) >= 0 {
+			return nil, fmt.Errorf("pillars: point columns %v: names must be non-empty and distinct", p.PointColumns)
+		}
 	}
 	for i, v := range p.Range {
 		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxFloat32 {
@@ -142,7 +178,7 @@ func NewPillarizer(p PillarParams) (*Pillarizer, error) {
 			return nil, fmt.Errorf("pillars: range %v is empty on axis %d", p.Range, a)
 		}
 	}
-	z := &Pillarizer{p: p, feats: append([]Feature(nil), p.Features...)}
+	z := &Pillarizer{p: p, feats: append([]Feature(nil), p.Features...), pcols: slices.Clone(p.PointColumns), used: 3}
 	for a := 0; a < 2; a++ {
 		s := p.PillarSize[a]
 		if !(s > 0) || math.IsInf(s, 0) {
@@ -167,11 +203,21 @@ func NewPillarizer(p PillarParams) (*Pillarizer, error) {
 		return nil, fmt.Errorf("pillars: no features")
 	}
 	for _, f := range z.feats {
-		if f >= numFeatures {
-			return nil, fmt.Errorf("pillars: unknown feature %d", f)
-		}
-		if f == FeatI {
+		k := 3
+		switch {
+		case f == FeatI:
 			z.needsInt = true
+		case f >= numFeatures:
+			k = int(f - numFeatures)
+			if k < 4 || k >= len(z.pcols) {
+				return nil, fmt.Errorf("pillars: feature %v: point columns %v have no column %d to feed it", f, z.pcols, k)
+			}
+		}
+		if f == FeatI || f >= numFeatures {
+			if k >= len(z.pcols) {
+				return nil, fmt.Errorf("pillars: feature i needs a fourth point column, point columns are %v", z.pcols)
+			}
+			z.used = max(z.used, k+1)
 		}
 	}
 	for a := 0; a < 3; a++ {
@@ -190,25 +236,53 @@ func NewPillarizer(p PillarParams) (*Pillarizer, error) {
 	return z, nil
 }
 
-// Params returns the parameters (Features filled in).
-func (z *Pillarizer) Params() PillarParams { p := z.p; p.Features = z.feats; return p }
+// Params returns the parameters (Features and PointColumns filled in).
+func (z *Pillarizer) Params() PillarParams {
+	p := z.p
+	p.Features, p.PointColumns = z.feats, z.pcols
+	return p
+}
 
 // GridSize is the number of pillars along x and y.
 func (z *Pillarizer) GridSize() (nx, ny int) { return int(z.nx), int(z.ny) }
 
 // Pillarize fills feat [P, MaxPointsPerPillar, F] f32, coords [P, 4] i32
-// and num [P] i32 from src (an [N,C] f32 frame; C ≥ 4 when the features use
-// intensity) and returns P. The output frames are reshaped and retyped as
-// tensors; their buffers are reused.
+// and num [P] i32 from src (an [N,C] f32 frame holding the point columns
+// the features read) and returns P. The output frames are reshaped and
+// retyped as tensors; their buffers are reused.
 func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) {
 	if err := checkPoints(src, 3); err != nil {
 		return 0, err
 	}
 	c := src.Shape.D[1]
-	if z.needsInt && c < 4 {
-		return 0, fmt.Errorf("pillars: feature i needs an intensity column, frame has shape %s", src.Shape)
-	}
 	s := ds3d.AsFloat32(src)[:src.Points()*c]
+	var ci [maxPointColumns]int
+	leading := true // the point columns are the frame's first ones, in order
+	for k, name := range z.pcols[:z.used] {
+		i, err := columnOf("pillar_scatter_prep point_columns", src, name)
+		if err != nil {
+			return 0, err
+		}
+		ci[k] = i
+		leading = leading && i == k
+	}
+	if !leading {
+		// gather them into scratch so that the loops below read point
+		// column k at offset k, as for a KITTI-style frame
+		n, u := src.Points(), z.used
+		if cap(z.gather) < n*u {
+			z.gather = make([]float32, n*u)
+		}
+		g := z.gather[:n*u]
+		for i := 0; i < n; i++ {
+			q, o := s[i*c:i*c+c], g[i*u:i*u+u]
+			for k, col := range ci[:u] {
+				o[k] = q[col]
+			}
+		}
+		s, c = g, u
+	}
+	extra := z.used - 4 // point columns fed by ColumnFeature
 	maxPts := int32(z.p.MaxPointsPerPillar)
 	maxP := int32(z.p.MaxPillars)
 	x0, y0, z0, x1, y1, z1 := z.lo[0], z.lo[1], z.lo[2], z.hi[0], z.hi[1], z.hi[2]
@@ -249,7 +323,7 @@ func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) 
 	num.DType, num.Type, num.Mem = ds3d.DTypeI32, ds3d.FrameTensor, ds3d.MemCPU
 	num.Resize(P)
 	fo, co, no := ds3d.AsFloat32(feat), ds3d.AsInt32(coords), ds3d.AsInt32(num)
-	var v, pad [numFeatures]float32
+	var v, pad [numFeatures + maxPointColumns]float32
 	for p := 0; p < P; p++ {
 		n := cnt[p]
 		idx := slots[p*int(maxPts) : p*int(maxPts)+int(n)]
@@ -279,6 +353,9 @@ func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) 
 			if c > 3 {
 				v[FeatI] = q[3]
 			}
+			for k := 0; k < extra; k++ {
+				v[int(numFeatures)+4+k] = q[4+k]
+			}
 			v[FeatXc], v[FeatYc], v[FeatZc] = x-mx, y-my, w-mz
 			v[FeatXp], v[FeatYp], v[FeatZp] = x-ccx, y-ccy, w-ccz
 			o := out[k : k+F]
@@ -290,6 +367,9 @@ func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) 
 		if k < len(out) {
 			// numpy: features of an empty slot are (0 − m)·0 and (0 − c)·0.
 			pad[FeatX], pad[FeatY], pad[FeatZ], pad[FeatI] = zero32*zero32, zero32*zero32, zero32*zero32, zero32*zero32
+			for k := 0; k < extra; k++ {
+				pad[int(numFeatures)+4+k] = zero32 * zero32
+			}
 			pad[FeatXc], pad[FeatYc], pad[FeatZc] = (zero32-mx)*zero32, (zero32-my)*zero32, (zero32-mz)*zero32
 			pad[FeatXp], pad[FeatYp], pad[FeatZp] = (zero32-ccx)*zero32, (zero32-ccy)*zero32, (zero32-ccz)*zero32
 			o := out[k : k+F]
@@ -311,23 +391,32 @@ type PillarConfig struct {
 	FeatureKey      string    `toml:"feature_datamap_key" nonempty:"true" doc:"output [P, max_points_per_pillar, F] f32 pillar features"`
 	CoordKey        string    `toml:"coord_datamap_key" nonempty:"true" doc:"output [P, 4] i32 pillar coordinates (batch 0, z 0, y, x), OpenPCDet voxel_coords order"`
 	PointNumKey     string    `toml:"point_num_datamap_key" nonempty:"true" doc:"output [P] i32 points per pillar"`
-	Range           []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
-	PillarSize      []float64 `toml:"pillar_size" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
+	Range           []float64 `toml:"point_cloud_range" nonempty:"true" len:"6" finite:"true" ordered:"<" doc:"[x0, y0, z0, x1, y1, z1] metres; points with x0 ≤ x < x1 (likewise y, z) are used"`
+	PillarSize      []float64 `toml:"pillar_size" nonempty:"true" len:"2|3" min:">0" doc:"[x, y] pillar edge in metres; a third value (OpenPCDet VOXEL_SIZE) must equal z1 − z0"`
 	MaxPoints       int       `toml:"max_points_per_pillar" min:"1" doc:"points kept per pillar, first come (OpenPCDet MAX_POINTS_PER_VOXEL)"`
 	MaxPillars      int       `toml:"max_pillars" min:"1" doc:"pillars kept, first come by their first point (OpenPCDet MAX_NUMBER_OF_VOXELS)"`
-	Features        []string  `toml:"features" nonempty:"true" enum:"x|y|z|i|intensity|xc|yc|zc|xp|yp|zp" doc:"per-point features in tensor order: x y z i (or intensity) xc yc zc (offset to pillar mean) xp yp zp (offset to pillar centre)"`
+	Features        []string  `toml:"features" nonempty:"true" doc:"per-point features in tensor order: x y z i (or intensity: the fourth point column) xc yc zc (offset to pillar mean) xp yp zp (offset to pillar centre), or the name of a later point column (e.g. time)"`
+	PointColumns    []string  `toml:"point_columns" nonempty:"each" len:"<=16" doc:"frame columns the model reads, by name: x, y, z (coordinates), then the column of feature i, then columns the features name; a frame without one is an error; empty: x y z intensity"`
 	ds3d.PoolGroup  `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
 
 // Params converts the config (after Validate).
 func (c *PillarConfig) Params() (PillarParams, error) {
-	p := PillarParams{MaxPointsPerPillar: c.MaxPoints, MaxPillars: c.MaxPillars}
+	p := PillarParams{MaxPointsPerPillar: c.MaxPoints, MaxPillars: c.MaxPillars, PointColumns: c.PointColumns}
 	copy(p.Range[:], c.Range)
 	copy(p.PillarSize[:], c.PillarSize)
+	if len(p.PointColumns) == 0 {
+		p.PointColumns = nil // the default
+	}
 	for _, n := range c.Features {
 		f, err := ParseFeature(n)
 		if err != nil {
-			return p, ds3d.ConfigErrorf("features", "%v", err)
+			// a later point column, by name
+			if k := slices.Index(c.PointColumns, n); k >= 4 {
+				f, err = ColumnFeature(k), nil
+			} else {
+				return p, ds3d.ConfigErrorf("features", "%v, nor a point column after the fourth (point_columns %v)", err, c.PointColumns)
+			}
 		}
 		p.Features = append(p.Features, f)
 	}
@@ -336,12 +425,6 @@ func (c *PillarConfig) Params() (PillarParams, error) {
 
 // Validate checks the grid by building it.
 func (c *PillarConfig) Validate() error {
-	if len(c.Range) != 6 {
-		return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values [x0, y0, z0, x1, y1, z1], got %d", len(c.Range))
-	}
-	if len(c.PillarSize) != 2 && len(c.PillarSize) != 3 {
-		return ds3d.ConfigErrorf("pillar_size", "needs [x, y] (or OpenPCDet's [x, y, z]), got %d values", len(c.PillarSize))
-	}
 	if len(c.PillarSize) == 3 && math.Abs(c.PillarSize[2]-(c.Range[5]-c.Range[2])) > 1e-6 {
 		return ds3d.ConfigErrorf("pillar_size", "z size %v must equal the z range %v (one pillar spans it)", c.PillarSize[2], c.Range[5]-c.Range[2])
 	}
@@ -352,6 +435,8 @@ func (c *PillarConfig) Validate() error {
 	if _, err := NewPillarizer(p); err != nil {
 		key := "point_cloud_range"
 		switch {
+		case strings.Contains(err.Error(), "point columns"):
+			key = "point_columns"
 		case strings.Contains(err.Error(), "size"):
 			key = "pillar_size"
 		case strings.Contains(err.Error(), "max points"):
@@ -383,9 +468,6 @@ func NewPillarFilter(c *PillarConfig) (*PillarFilter, error) {
 	}
 	f := &PillarFilter{z: z, in: ds3d.Key(c.InputKey), fk: ds3d.Key(c.FeatureKey), ck: ds3d.Key(c.CoordKey),
 		nk: ds3d.Key(c.PointNumKey), minCols: 3}
-	if z.needsInt {
-		f.minCols = 4
-	}
 	mk := func() *ds3d.Frame { return ds3d.NewTensorFrame(ds3d.DTypeF32, 0) }
 	if f.featPool, err = ds3d.NewFramePool(c.MemPoolSize, mk); err != nil {
 		return nil, err
@@ -423,7 +505,7 @@ func (f *PillarFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.E
 		feat.Release()
 		coords.Release()
 		num.Release()
-		return err
+		return fmt.Errorf("%s: %w", f.in, err)
 	}
 	m.SetFrame(f.fk, feat)
 	m.SetFrame(f.ck, coords)
@@ -440,8 +522,9 @@ func init() {
 				InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, FeatureKey: string(ds3d.KeyLidarFeatureTensor),
 				CoordKey: string(ds3d.KeyLidarCoordTensor), PointNumKey: string(ds3d.KeyLidarPointNumTensor),
 				Range: d.Range[:], PillarSize: d.PillarSize[:], MaxPoints: d.MaxPointsPerPillar, MaxPillars: d.MaxPillars,
-				Features:  []string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"},
-				PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
+				Features:     []string{"x", "y", "z", "i", "xc", "yc", "zc", "xp", "yp", "zp"},
+				PointColumns: slices.Clone(DefaultPointColumns),
+				PoolGroup:    ds3d.PoolGroup{MemPoolSize: 4},
 			}
 		},
 		func(c *PillarConfig, _ *ds3d.Env) (any, error) { return NewPillarFilter(c) })

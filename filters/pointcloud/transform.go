@@ -2,14 +2,16 @@ package pointcloud
 
 import (
 	"context"
-	"math"
+	"fmt"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
 // Transform applies the rigid (or any affine) transform m to every point of
 // src: p' = R·p + t with m row-major (ds3d.Mat4: p' = M·[x y z 1]ᵀ; the
-// bottom row is ignored). Columns beyond z are copied unchanged. The matrix
+// bottom row is ignored). Only x, y, z (columns 0..2) are rotated: the
+// other columns (intensity, ring, time, …) are copied unchanged and dst
+// takes src's column names. The matrix
 // is rounded to float32 once and each coordinate is computed in float32 as
 // ((r0·x + r1·y) + r2·z) + t. dst may be src; NaN/Inf propagate (nothing is
 // dropped).
@@ -33,17 +35,23 @@ func Transform(dst, src *ds3d.Frame, m ds3d.Mat4) {
 	}
 }
 
-// NormalizeIntensity sets column 3 of every point to clamp(v/scale, lo, hi)
-// (float32 division); a NaN intensity stays NaN. Other columns are copied.
-// dst may be src; src needs C ≥ 4.
+// NormalizeIntensity sets the intensity column of every point (the column
+// named intensity; column 3 of a frame without names) to clamp(v/scale,
+// lo, hi) (float32 division); a NaN intensity stays NaN. Other columns and
+// the names are copied; a frame without an intensity column is copied
+// unchanged. dst may be src.
 func NormalizeIntensity(dst, src *ds3d.Frame, scale, lo, hi float32) {
 	n := src.Points()
 	c := src.Shape.D[1]
+	col, err := columnOf("intensity_normalize", src, ds3d.ColIntensity)
 	d, s := prepare(dst, src, n)
 	if len(d) > 0 && &d[0] != &s[0] {
 		copy(d, s)
 	}
-	for i := 3; i < len(d); i += c {
+	if err != nil {
+		return
+	}
+	for i := col; i < len(d); i += c {
 		v := d[i] / scale
 		if v < lo {
 			v = lo
@@ -59,16 +67,8 @@ func NormalizeIntensity(dst, src *ds3d.Frame, scale, lo, hi float32) {
 type TransformConfig struct {
 	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to transform"`
 	ds3d.OutputGroup `doc:"key the transformed frame is stored under (may equal the input key)"`
-	Matrix           []float64 `toml:"matrix" finite:"true" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
+	Matrix           []float64 `toml:"matrix" nonempty:"true" len:"12|16" finite:"true" doc:"row-major 4×4 (16 values) or 3×4 [R|t] (12 values): p' = R·p + t"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
-}
-
-// Validate checks the matrix.
-func (c *TransformConfig) Validate() error {
-	if len(c.Matrix) != 16 && len(c.Matrix) != 12 {
-		return ds3d.ConfigErrorf("matrix", "needs 16 (4×4) or 12 (3×4) row-major values, got %d", len(c.Matrix))
-	}
-	return nil
 }
 
 // TransformFilter is the point_transform component.
@@ -92,19 +92,16 @@ func (f *TransformFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3
 type NormalizeConfig struct {
 	ds3d.InputGroup  `doc:"key of the [N,C≥4] f32 point frame"`
 	ds3d.OutputGroup `doc:"key the normalised frame is stored under (may equal the input key)"`
-	Scale            float64 `toml:"scale" doc:"intensity is divided by this (e.g. 255 for 8-bit intensities)"`
-	Min              float64 `toml:"min" doc:"lower clamp after dividing"`
-	Max              float64 `toml:"max" doc:"upper clamp after dividing"`
+	Scale            float64 `toml:"scale" finite:"float32" nonzero:"true" doc:"intensity is divided by this (e.g. 255 for 8-bit intensities)"`
+	Min              float64 `toml:"min" finite:"float32" doc:"lower clamp after dividing"`
+	Max              float64 `toml:"max" finite:"float32" doc:"upper clamp after dividing"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks scale and clamp range.
+// Validate checks the clamp range (the tags check each bound).
 func (c *NormalizeConfig) Validate() error {
-	if !(c.Scale != 0) || math.IsInf(c.Scale, 0) || math.Abs(c.Scale) > math.MaxFloat32 || float32(c.Scale) == 0 {
-		return ds3d.ConfigErrorf("scale", "must be a finite non-zero float32, got %v", c.Scale)
-	}
-	if err := checkRange("min", []float64{c.Min, c.Max}); err != nil {
-		return ds3d.ConfigErrorf("min", "[min, max] = [%v, %v] must be finite with min ≤ max", c.Min, c.Max)
+	if c.Min > c.Max {
+		return ds3d.ConfigErrorf("min", "[min, max] = [%v, %v] must have min ≤ max", c.Min, c.Max)
 	}
 	return nil
 }
@@ -117,7 +114,14 @@ type NormalizeFilter struct {
 
 // Process normalises the input frame's intensities into a pooled frame.
 func (f *NormalizeFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
-	src, dst, err := f.frames(ctx, m, 4)
+	src, err := m.Frame(f.in)
+	if err != nil {
+		return err
+	}
+	if _, err := columnOf("intensity_normalize", src, ds3d.ColIntensity); err != nil {
+		return fmt.Errorf("%s: %w", f.in, err)
+	}
+	src, dst, err := f.frames(ctx, m, 3)
 	if err != nil {
 		return err
 	}

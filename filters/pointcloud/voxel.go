@@ -40,9 +40,14 @@ var ErrLeafTooSmall = errors.New("voxel grid: leaf size too small for the cloud:
 //     to float32 rounding, not bit for bit). Voxels with fewer than
 //     MinPointsPerVoxel points are left out.
 //
-// Points with a NaN or infinite x, y or z are dropped (PCL drops them only
-// for clouds marked non-dense). A VoxelGrid keeps its scratch between calls:
-// reuse one per stream, not concurrently.
+// Every column is averaged, whatever it holds: ring, time and return type
+// come out as the mean of the voxel's points (a fractional ring, the mean
+// time), and the output keeps src's column names. A caller who needs
+// another reduction (the earliest time, the strongest return, an integer
+// ring) must not voxelise: crop or subsample instead, which keep points
+// whole. Points with a NaN or infinite x, y or z are dropped (PCL drops
+// them only for clouds marked non-dense). A VoxelGrid keeps its scratch
+// between calls: reuse one per stream, not concurrently.
 type VoxelGrid struct {
 	Leaf              [3]float32
 	MinPointsPerVoxel int
@@ -74,7 +79,7 @@ func Voxelize(dst, src *ds3d.Frame, leaf float32) (int, error) {
 func floorf(v float32) float32 { return float32(math.Floor(float64(v))) }
 
 // Filter writes the voxel centroids of src into dst (an [M,C] frame of
-// src's type) and returns M. src must be an [N,C≥3] float32 frame and dst
+// src's type and column names, every column averaged) and returns M. src must be an [N,C≥3] float32 frame and dst
 // must not be src.
 //
 // Implementation: one pass for the bounding box (finiteBounds), one pass
@@ -477,23 +482,9 @@ func (v *VoxelGrid) radixSort(pairs, tmp []uint64, lo, nbits uint) []uint64 {
 type VoxelConfig struct {
 	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame to downsample"`
 	ds3d.OutputGroup `doc:"key the centroid frame is stored under (may equal the input key)"`
-	LeafSize         []float64 `toml:"leaf_size" min:">0" unit:"m" doc:"voxel edge in metres: one value for a cube, or [x, y, z]"`
+	LeafSize         []float64 `toml:"leaf_size" nonempty:"true" len:"1|3" min:">0" finite:"float32" nonzero:"true" unit:"m" doc:"voxel edge in metres: one value for a cube, or [x, y, z]"`
 	MinPoints        int       `toml:"min_points_per_voxel" min:"0" doc:"voxels with fewer points are dropped (PCL setMinimumPointsNumberPerVoxel; 0 keeps all)"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
-}
-
-// Validate checks the leaf size: 1 or 3 values, each (positive by its tag)
-// a positive finite float32.
-func (c *VoxelConfig) Validate() error {
-	if len(c.LeafSize) != 1 && len(c.LeafSize) != 3 {
-		return ds3d.ConfigErrorf("leaf_size", "needs 1 or 3 values, got %d", len(c.LeafSize))
-	}
-	for _, v := range c.LeafSize {
-		if float32(v) == 0 || math.IsInf(float64(float32(v)), 0) {
-			return ds3d.ConfigErrorf("leaf_size", "must be a positive finite float32, got %v", v)
-		}
-	}
-	return nil
 }
 
 // VoxelFilter is the voxel_downsample component.
@@ -529,7 +520,7 @@ func (f *VoxelFilter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Em
 
 func init() {
 	ds3d.Register(ds3d.KindFilter, "voxel_downsample",
-		`Voxel-grid downsampling with PCL VoxelGrid semantics: one centroid (mean of every column) per occupied voxel, voxels in PCL's index order; NaN/Inf points are dropped.`,
+		`Voxel-grid downsampling with PCL VoxelGrid semantics: one centroid per occupied voxel, voxels in PCL's index order; every column is averaged (intensity, ring, time, … become the voxel's mean; use crop or subsample to keep points whole); NaN/Inf points are dropped.`,
 		func() *VoxelConfig {
 			return &VoxelConfig{InputGroup: ds3d.InputGroup{InputKey: string(ds3d.KeyLidarXYZI)}, OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)},
 				LeafSize: []float64{0.2}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}

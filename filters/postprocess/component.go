@@ -11,19 +11,10 @@ import (
 type Config struct {
 	ds3d.InputGroup  `doc:"key of the []Box3D boxes to filter"`
 	ds3d.OutputGroup `doc:"key the kept boxes are stored under (may equal the input key: it is replaced)"`
-	ScoreThreshold   float64 `toml:"score_threshold" runtime:"true" doc:"boxes with a lower score (or a NaN score) are dropped before NMS"`
+	ScoreThreshold   float64 `toml:"score_threshold" notnan:"true" runtime:"true" doc:"boxes with a lower score (or a NaN score) are dropped before NMS; -inf keeps every score (scores may be logits)"`
 	NMSThreshold     float64 `toml:"nms_iou_threshold" min:"0" max:"1" runtime:"true" doc:"rotated BEV IoU above which a lower-scored box is suppressed (OpenPCDet KITTI: 0.01); 1 disables NMS"`
 	ClassAware       bool    `toml:"class_aware" runtime:"true" doc:"only boxes of the same class_id suppress each other"`
 	MaxOutput        int     `toml:"max_output" min:"-1" runtime:"true" doc:"keep at most this many boxes, highest scores first; -1: all"`
-}
-
-// Validate checks what the tags cannot say: the threshold is a number
-// (any, infinities included, as scores may be logits).
-func (c *Config) Validate() error {
-	if math.IsNaN(c.ScoreThreshold) {
-		return ds3d.ConfigErrorf("score_threshold", "must be a number")
-	}
-	return nil
 }
 
 // Filter is the box_postprocess component.

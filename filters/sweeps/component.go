@@ -16,21 +16,18 @@ var ErrNoPose = errors.New("no ego pose")
 // Config configures sweep_accumulator.
 type Config struct {
 	ds3d.InputGroup  `doc:"key of the [N,C] f32 point frame of the current sweep"`
-	ds3d.OutputGroup `doc:"key the densified [M,C+1] frame ([x,y,z,…,Δt]) is stored under (may equal the input key)"`
+	ds3d.OutputGroup `doc:"key the densified [M,C+1] frame (the input's columns, then time_lag = Δt in seconds) is stored under (may equal the input key)"`
 	PoseKey          string    `toml:"pose_datamap_key" nonempty:"true" doc:"key of the ego pose: a ds3d.Mat4 world-from-ego (DS3D::EgoPose)"`
 	MaxSweeps        int       `toml:"max_sweeps" min:"1" max:"1000" doc:"sweeps per output, the current one included (CenterPoint nsweeps; nuScenes models use 10)"`
 	MaxTimeLag       float64   `toml:"max_time_lag" min:"0" max:"1e9" unit:"s" doc:"older sweeps (t_now − t_sweep above this, seconds) are left out; 0 = no limit"`
-	SensorToEgo      []float64 `toml:"sensor_to_ego" doc:"row-major 4×4 (16) or 3×4 (12) transform from the points' frame to the ego frame (nuScenes lidar2ego); empty = identity"`
+	SensorToEgo      []float64 `toml:"sensor_to_ego" len:"12|16" finite:"true" doc:"row-major 4×4 (16) or 3×4 (12) transform from the points' frame to the ego frame (nuScenes lidar2ego); empty = identity"`
 	MissingPose      string    `toml:"missing_pose" enum:"drop|error|identity" doc:"a datamap without pose or timestamp: drop (not emitted, warning logged), error (the pipeline stops with the error) or identity (a fixed sensor: world = ego)"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks the transform (its length and that it is rigid).
+// Validate checks that the transform is rigid (its tags, its length).
 func (c *Config) Validate() error {
 	if len(c.SensorToEgo) > 0 {
-		if len(c.SensorToEgo) != 16 && len(c.SensorToEgo) != 12 {
-			return ds3d.ConfigErrorf("sensor_to_ego", "needs 16 (4×4) or 12 (3×4) values, got %d", len(c.SensorToEgo))
-		}
 		m, _ := ds3d.Mat4From(c.SensorToEgo)
 		if err := checkRigid(m); err != nil {
 			return ds3d.ConfigErrorf("sensor_to_ego", "%v", err)
@@ -118,7 +115,7 @@ func (f *Filter) Dropped() int { return f.dropped }
 
 func init() {
 	ds3d.Register(ds3d.KindFilter, "sweep_accumulator",
-		`Multi-sweep densification (nuScenes-style): the last max_sweeps sweeps moved into the current sensor frame with the ego poses (DS3D::EgoPose) and a time-lag column appended ([x,y,z,i,Δt]).`,
+		`Multi-sweep densification (nuScenes-style): the last max_sweeps sweeps moved into the current sensor frame with the ego poses (DS3D::EgoPose) and a time-lag column appended (columns: the input's, then time_lag in seconds; a per-point time column is rebased onto the current sweep's timestamp).`,
 		func() *Config {
 			c := &Config{PoseKey: string(ds3d.KeyEgoPose), MaxSweeps: 10, MaxTimeLag: 0.5, MissingPose: "drop"}
 			c.InputKey, c.OutputKey, c.MemPoolSize = string(ds3d.KeyLidarXYZI), string(ds3d.KeyLidarXYZI), 4

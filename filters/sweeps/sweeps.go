@@ -4,9 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
+
+// ColTimeLag names the column the accumulator appends: Δt = t_now −
+// t_sweep in seconds (≥ 0, the same for every point of a sweep), the time
+// channel nuScenes-trained detectors take.
+const ColTimeLag = ds3d.ColTimeLag
 
 // ErrNotRigid is returned for a pose whose rotation part is not
 // orthonormal (tolerance 1e-6) or whose last row is not [0 0 0 1].
@@ -22,11 +29,18 @@ var ErrNotRigid = errors.New("pose is not a rigid transform")
 // output holds the current sweep first (Δt = 0), then the older sweeps
 // newest first (mmdetection3d's LoadPointsFromMultiSweeps order), each with
 // every input column and Δt = (t_now − t_j)·1e-9 in float32 seconds
-// appended. A sweep is left out once t_now − t_j > MaxTimeLag; at most
+// appended as the column time_lag (ColTimeLag); the output's column names
+// are the input's followed by time_lag. A per-point time column (ds3d
+// ColTime: seconds relative to its own frame's timestamp) is rebased onto
+// the current sweep's timestamp, so that it keeps its meaning in the
+// merged frame: τ' = float32(τ − Δt) computed in float64 (0 offset for
+// the current sweep, whose values are copied bit for bit). An input that
+// already has a time_lag column (two accumulators in a row) is an error.
+// A sweep is left out once t_now − t_j > MaxTimeLag; at most
 // MaxSweeps sweeps (the current one included, CenterPoint's nsweeps) are
 // output. Points with a non-finite x, y or z are dropped. History is
 // cleared when the timestamp does not increase (a replay restarted) or the
-// column count changes. Buffers are reused: once it has seen its largest
+// columns (count or names) change. Buffers are reused: once it has seen its largest
 // sweeps an Accumulator allocates nothing. Not safe for concurrent use.
 type Accumulator struct {
 	// MaxSweeps is the number of sweeps in an output, the current included (≥ 1).
@@ -42,6 +56,8 @@ type Accumulator struct {
 	kept  int
 	lastT int64
 	cols  int
+	names []string // column names of the kept sweeps (nil: unnamed)
+	out   []string // scratch: output column names
 }
 
 type sweep struct {
@@ -57,7 +73,8 @@ func (a *Accumulator) Reset() { a.kept, a.cols = 0, 0 }
 func (a *Accumulator) Kept() int { return a.kept }
 
 // Add writes src densified with the kept sweeps into dst (an [M, C+1] f32
-// frame; dst must not be src), then keeps src for later sweeps. src is an
+// frame named like src plus time_lag; dst must not be src), then keeps src
+// for later sweeps. src is an
 // [N, C≥3] f32 frame taken at tNS (nanoseconds) with ego pose egoPose
 // (world-from-ego). It returns M.
 func (a *Accumulator) Add(dst, src *ds3d.Frame, egoPose ds3d.Mat4, tNS int64) (int, error) {
@@ -79,7 +96,12 @@ func (a *Accumulator) Add(dst, src *ds3d.Frame, egoPose ds3d.Mat4, tNS int64) (i
 		return 0, fmt.Errorf("sweeps: sensor-to-ego transform: %w", err)
 	}
 	c := src.Shape.D[1]
-	if a.kept > 0 && (tNS <= a.lastT || c != a.cols) {
+	names := src.Columns()
+	if slices.Contains(names, ColTimeLag) {
+		return 0, fmt.Errorf("sweeps: input frame already has a %s column (columns %s): accumulate once", ColTimeLag, strings.Join(names, " "))
+	}
+	tcol := slices.Index(names, ds3d.ColTime)
+	if a.kept > 0 && (tNS <= a.lastT || c != a.cols || !slices.Equal(names, a.names)) {
 		a.kept = 0
 	}
 	if a.MaxTimeLag > 0 {
@@ -98,6 +120,11 @@ func (a *Accumulator) Add(dst, src *ds3d.Frame, egoPose ds3d.Mat4, tNS int64) (i
 	oc := c + 1
 	dst.DType, dst.Type, dst.Mem = ds3d.DTypeF32, src.Type, ds3d.MemCPU
 	dst.Resize(total, oc)
+	a.out = a.out[:0]
+	if names != nil {
+		a.out = append(append(a.out, names...), ColTimeLag)
+	}
+	dst.SetColumns(a.out...)
 	d := ds3d.AsFloat32(dst)
 	k := 0
 	for i := 0; i+c <= len(s); i += c {
@@ -110,7 +137,8 @@ func (a *Accumulator) Add(dst, src *ds3d.Frame, egoPose ds3d.Mat4, tNS int64) (i
 	for j := 0; j < a.kept; j++ {
 		sw := a.at(j)
 		m := inv.Mul(sw.pose)
-		dt := float32(float64(tNS-sw.t) * 1e-9)
+		lag := float64(tNS-sw.t) * 1e-9
+		dt := float32(lag)
 		p := sw.pts
 		for i := 0; i+c <= len(p); i += c {
 			x, y, z := float64(p[i]), float64(p[i+1]), float64(p[i+2])
@@ -122,8 +150,17 @@ func (a *Accumulator) Add(dst, src *ds3d.Frame, egoPose ds3d.Mat4, tNS int64) (i
 			o[c] = dt
 			k += oc
 		}
+		if tcol >= 3 {
+			for i := k - len(p)/c*oc + tcol; i < k; i += oc {
+				d[i] = float32(float64(d[i]) - lag)
+			}
+		}
 	}
 	a.push(s, c, world, tNS)
+	a.names = append(a.names[:0], names...)
+	if names == nil {
+		a.names = nil
+	}
 	return total, nil
 }
 

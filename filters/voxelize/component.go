@@ -3,6 +3,8 @@ package voxelize
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -13,16 +15,17 @@ const KeyLidarVoxelNumTensor ds3d.Key = "DS3D::LidarVoxelNumTensor"
 
 // Config configures the voxelize component.
 type Config struct {
-	InputKeys      []string  `toml:"input_datamap_keys" nonempty:"true" doc:"keys of the [N,C] f32 clouds of one batch, in batch order (e.g. DS3D::LidarXYZI+0 … +3 after a mixer); one key: batch of 1"`
+	InputKeys      []string  `toml:"input_datamap_keys" nonempty:"true,each" doc:"keys of the [N,C] f32 clouds of one batch, in batch order (e.g. DS3D::LidarXYZI+0 … +3 after a mixer); one key: batch of 1"`
 	FeatureKey     string    `toml:"feature_datamap_key" nonempty:"true" doc:"output [B, V, P, F] f32 point features per voxel (zero-padded)"`
 	CoordKey       string    `toml:"coord_datamap_key" nonempty:"true" doc:"output [B, V, 4] i32 voxel coordinates (batch, z, y, x), mmdet3d order"`
 	PointNumKey    string    `toml:"point_num_datamap_key" nonempty:"true" doc:"output [B, V] i32 points per voxel"`
 	VoxelNumKey    string    `toml:"voxel_num_datamap_key" doc:"output [B, 1] i32 voxels per cloud (V2XFusion's N); empty: not written"`
-	Range          []float64 `toml:"point_cloud_range" doc:"[x0, y0, z0, x1, y1, z1] metres; voxel index ⌊(p − min)/size⌋ must be in [0, round((max − min)/size))"`
-	VoxelSize      []float64 `toml:"voxel_size" min:">0" unit:"m" doc:"[x, y, z] voxel edge in metres"`
+	Range          []float64 `toml:"point_cloud_range" nonempty:"true" len:"6" finite:"true" ordered:"<" doc:"[x0, y0, z0, x1, y1, z1] metres; voxel index ⌊(p − min)/size⌋ must be in [0, round((max − min)/size))"`
+	VoxelSize      []float64 `toml:"voxel_size" nonempty:"true" len:"3" min:">0" unit:"m" doc:"[x, y, z] voxel edge in metres"`
 	MaxPoints      int       `toml:"max_points_per_voxel" min:"1" max:"65536" doc:"points kept per voxel, first come (P)"`
 	MaxVoxels      int       `toml:"max_voxels" min:"1" max:"4194304" doc:"voxels kept per cloud, first come by their first point"`
-	Features       int       `toml:"num_point_features" min:"0" max:"64" doc:"leading point channels copied (3 or more; 4: x y z intensity); 0: all channels"`
+	PointColumns   []string  `toml:"point_columns" nonempty:"each" len:"<=64" doc:"point channels copied, by column name, in the model's order (x, y, z first: the coordinates); a cloud lacking one is an error; empty: the first num_point_features channels"`
+	Features       int       `toml:"num_point_features" min:"0" max:"64" doc:"with point_columns: 0 or their count; without: leading point channels copied (3 or more; 4: x y z intensity), 0 all channels"`
 	Pad            bool      `toml:"pad_to_max_voxels" doc:"V = max_voxels (fixed-shape model input, as V2XFusion's ONNX); false: V = the batch's largest voxel count"`
 	ds3d.PoolGroup `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
@@ -30,6 +33,9 @@ type Config struct {
 // Params converts the config (after Validate).
 func (c *Config) Params() Params {
 	p := Params{MaxPointsPerVoxel: c.MaxPoints, MaxVoxels: c.MaxVoxels, Features: c.Features, Pad: c.Pad}
+	if len(c.PointColumns) > 0 {
+		p.PointColumns = c.PointColumns
+	}
 	copy(p.Range[:], c.Range)
 	copy(p.VoxelSize[:], c.VoxelSize)
 	return p
@@ -37,25 +43,14 @@ func (c *Config) Params() Params {
 
 // Validate checks the keys and builds the grid.
 func (c *Config) Validate() error {
-	for i, k := range c.InputKeys {
-		if k == "" {
-			return ds3d.ConfigErrorf("input_datamap_keys", "key %d is empty", i)
-		}
-	}
-	if len(c.Range) != 6 {
-		return ds3d.ConfigErrorf("point_cloud_range", "needs 6 values [x0, y0, z0, x1, y1, z1], got %d", len(c.Range))
-	}
-	if len(c.VoxelSize) != 3 {
-		return ds3d.ConfigErrorf("voxel_size", "needs [x, y, z], got %d values", len(c.VoxelSize))
-	}
-	for a := 0; a < 3; a++ {
-		if !(c.Range[a] < c.Range[a+3]) {
-			return ds3d.ConfigErrorf("point_cloud_range", "min %v must be below max %v on axis %d", c.Range[a], c.Range[a+3], a)
-		}
-	}
 	if _, err := New(c.Params()); err != nil {
 		key := "point_cloud_range"
-		if f := c.Features; f == 1 || f == 2 { // the tags bound the counts
+		switch {
+		case strings.Contains(err.Error(), "disagrees"):
+			key = "num_point_features"
+		case strings.Contains(err.Error(), "point columns"):
+			key = "point_columns"
+		case c.Features == 1 || c.Features == 2: // the tags bound the counts
 			key = "num_point_features"
 		}
 		return ds3d.ConfigErrorf(key, "%v", err)
@@ -154,6 +149,6 @@ func defaultConfig() *Config {
 		FeatureKey: string(ds3d.KeyLidarFeatureTensor), CoordKey: string(ds3d.KeyLidarCoordTensor),
 		PointNumKey: string(ds3d.KeyLidarPointNumTensor), VoxelNumKey: string(KeyLidarVoxelNumTensor),
 		Range: d.Range[:], VoxelSize: d.VoxelSize[:], MaxPoints: d.MaxPointsPerVoxel, MaxVoxels: d.MaxVoxels,
-		Features: d.Features, Pad: d.Pad, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
+		PointColumns: slices.Clone(d.PointColumns), Features: d.Features, Pad: d.Pad, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 	}
 }

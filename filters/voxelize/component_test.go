@@ -26,6 +26,10 @@ func TestConfigValidate(t *testing.T) {
 		{"max_points_per_voxel", func(c *Config) { c.MaxPoints = 0 }},
 		{"max_voxels", func(c *Config) { c.MaxVoxels = -1 }},
 		{"num_point_features", func(c *Config) { c.Features = 2 }},
+		{"num_point_features", func(c *Config) { c.Features = 5 }},
+		{"point_columns", func(c *Config) { c.PointColumns = []string{"x", "y"} }},
+		{"point_columns", func(c *Config) { c.PointColumns = []string{"x", "y", "z", "x"} }},
+		{"point_columns", func(c *Config) { c.PointColumns = []string{"x", "y", "z", ""} }},
 		{"mem_pool_size", func(c *Config) { c.MemPoolSize = 0 }},
 	}
 	for _, b := range bad {

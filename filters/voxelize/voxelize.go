@@ -22,6 +22,10 @@
 //     already open voxels are still added: mmcv "continue", not "break").
 //   - A voxel holds its first MaxPointsPerVoxel points in input order; its
 //     remaining slots are zero.
+//   - The point channels are chosen by name (Params.PointColumns, x y z
+//     intensity by default), looked up in each cloud's column names; the
+//     first three are the coordinates. A cloud lacking one is an error
+//     naming the column and the cloud's columns.
 //
 // Same input, same bytes: there is no hashing order, no concurrency and no
 // sort in the output path.
@@ -30,6 +34,8 @@ package voxelize
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
@@ -44,8 +50,14 @@ type Params struct {
 	MaxPointsPerVoxel int
 	// MaxVoxels keeps the first voxels (by their first point) of a cloud.
 	MaxVoxels int
+	// PointColumns names the point channels copied per point, in this
+	// order, looked up by name in each cloud (ds3d Frame.Columns; a cloud
+	// without names has x y z intensity at columns 0..3); the first three
+	// are the coordinates the grid uses. nil: the first Features channels.
+	PointColumns []string
 	// Features is the number of leading point channels copied per point
-	// (4: x, y, z, intensity); 0 copies every channel of the input.
+	// when PointColumns is nil (4: x, y, z, intensity; 0: every channel of
+	// the input); with PointColumns it is 0 or their count.
 	Features int
 	// Pad makes the voxel dimension MaxVoxels (a fixed-shape model input,
 	// as V2XFusion's ONNX takes); otherwise it is the largest voxel count of
@@ -62,6 +74,7 @@ var DefaultParams = Params{
 	VoxelSize:         [3]float64{0.2, 0.2, 8},
 	MaxPointsPerVoxel: 10,
 	MaxVoxels:         8000,
+	PointColumns:      []string{ds3d.ColX, ds3d.ColY, ds3d.ColZ, ds3d.ColIntensity},
 	Features:          4,
 	Pad:               true,
 }
@@ -77,12 +90,14 @@ type Voxelizer struct {
 	grid   [3]float32 // voxel counts per axis, as float32 for the range test
 	nx, ny uint64
 	// open-addressing table: linear voxel index → voxel number
-	keys  []uint64
-	vals  []int32
-	mask  uint64
-	slot  []int32 // voxel number → table slot (to clear the table)
-	cnt   []int32 // voxel number → points kept
-	count []int32 // per cloud of the last batch: voxels
+	keys   []uint64
+	vals   []int32
+	mask   uint64
+	slot   []int32   // voxel number → table slot (to clear the table)
+	cnt    []int32   // voxel number → points kept
+	count  []int32   // per cloud of the last batch: voxels
+	ci     []int     // per point channel: its column in the cloud at hand
+	gather []float32 // the channels of a cloud whose columns are not the leading ones
 }
 
 const emptyKey = ^uint64(0)
@@ -120,6 +135,21 @@ func New(p Params) (*Voxelizer, error) {
 		return nil, fmt.Errorf("voxelize: features %d must be in [0, 64] (0: every input channel)", p.Features)
 	case p.Features > 0 && p.Features < 3:
 		return nil, fmt.Errorf("voxelize: features %d: at least x, y, z (3) are needed", p.Features)
+	}
+	if pc := p.PointColumns; pc != nil {
+		if len(pc) < 3 || len(pc) > 64 {
+			return nil, fmt.Errorf("voxelize: point columns %v: want 3 to 64 names (x, y, z first)", pc)
+		}
+		for i, n := range pc {
+			if n == "" || slices.Index(pc[:i], n) >= 0 {
+				return nil, fmt.Errorf("voxelize: point columns %v: names must be non-empty and distinct", pc)
+			}
+		}
+		if p.Features != 0 && p.Features != len(pc) {
+			return nil, fmt.Errorf("voxelize: features %d disagrees with the %d point columns %v", p.Features, len(pc), pc)
+		}
+		v.p.PointColumns = slices.Clone(pc)
+		v.ci = make([]int, len(pc))
 	}
 	tab := 16
 	for tab < 2*p.MaxVoxels {
@@ -180,12 +210,25 @@ func (v *Voxelizer) Voxelize(feat, coords, num, voxNum *ds3d.Frame, clouds ...*d
 		return fmt.Errorf("voxelize: no clouds")
 	}
 	F := v.p.Features
+	named := v.p.PointColumns != nil
+	if named {
+		F = len(v.p.PointColumns)
+	}
 	need := max(F, 3)
 	for b, c := range clouds {
+		if named {
+			need = 3 // the names decide
+		}
 		if err := checkCloud(c, need); err != nil {
 			return fmt.Errorf("voxelize: cloud %d: %w", b, err)
 		}
-		if F == 0 && c.Shape.D[1] != clouds[0].Shape.D[1] {
+		if named {
+			for _, n := range v.p.PointColumns {
+				if _, err := columnOf(c, n); err != nil {
+					return fmt.Errorf("voxelize: cloud %d: %w", b, err)
+				}
+			}
+		} else if F == 0 && c.Shape.D[1] != clouds[0].Shape.D[1] {
 			return fmt.Errorf("voxelize: cloud %d has %d channels, cloud 0 has %d (set features to use the first channels)", b, c.Shape.D[1], clouds[0].Shape.D[1])
 		}
 	}
@@ -239,11 +282,52 @@ func (v *Voxelizer) Voxelize(feat, coords, num, voxNum *ds3d.Frame, clouds ...*d
 	return nil
 }
 
+// columnOf returns the column of f named name; a frame without names has
+// x, y, z, intensity at columns 0..3.
+func columnOf(f *ds3d.Frame, name string) (int, error) {
+	cols := f.Columns()
+	if cols == nil {
+		if i := slices.Index([]string{ds3d.ColX, ds3d.ColY, ds3d.ColZ, ds3d.ColIntensity}, name); i >= 0 && i < f.Stride() {
+			return i, nil
+		}
+		return -1, fmt.Errorf("voxelize point_columns: frame has no %q column (its columns: %d unnamed)", name, f.Stride())
+	}
+	if i := slices.Index(cols, name); i >= 0 {
+		return i, nil
+	}
+	return -1, fmt.Errorf("voxelize point_columns: frame has no %q column (its columns: %s)", name, strings.Join(cols, " "))
+}
+
 // one voxelizes cloud src into rows of stride maxV and returns its voxel
 // count. fo, co, no are the cloud's [maxV, P, F], [maxV, 4], [maxV] views.
 func (v *Voxelizer) one(fo []float32, co, no []int32, src *ds3d.Frame, b int32, F int) int {
 	C := src.Shape.D[1]
 	s := ds3d.AsFloat32(src)[:src.Points()*C]
+	if v.p.PointColumns != nil {
+		// Channel k of a point is column ci[k]. When they are the leading
+		// F columns (the common case) the loop below reads them in place;
+		// otherwise they are gathered first into scratch, x y z leading,
+		// so that the loop stays the same.
+		contiguous := true
+		for k, n := range v.p.PointColumns {
+			v.ci[k], _ = columnOf(src, n) // checked by Voxelize
+			contiguous = contiguous && v.ci[k] == k
+		}
+		if !contiguous {
+			n := src.Points()
+			if cap(v.gather) < n*F {
+				v.gather = make([]float32, n*F)
+			}
+			g := v.gather[:n*F]
+			for i := 0; i < n; i++ {
+				q, o := s[i*C:i*C+C], g[i*F:i*F+F]
+				for k, col := range v.ci {
+					o[k] = q[col]
+				}
+			}
+			s, C = g, F
+		}
+	}
 	P := int32(v.p.MaxPointsPerVoxel)
 	maxV := int32(v.p.MaxVoxels)
 	rowF := int(P) * F

@@ -211,8 +211,15 @@ func TestErrors(t *testing.T) {
 	o := func() *ds3d.Frame { return ds3d.NewTensorFrame(ds3d.DTypeF32, 0) }
 	three := ds3d.NewPointFrame(4)
 	err := v.Voxelize(o(), o(), o(), nil, ds3d.NewLidarFrame(3), three)
+	if err == nil || !strings.Contains(err.Error(), `cloud 1: voxelize point_columns: frame has no "intensity" column (its columns: x y z)`) {
+		t.Errorf("3-column cloud with point columns x y z intensity: %v", err)
+	}
+	lp := DefaultParams
+	lp.PointColumns = nil
+	lv, _ := New(lp)
+	err = lv.Voxelize(o(), o(), o(), nil, ds3d.NewLidarFrame(3), three)
 	if err == nil || !strings.Contains(err.Error(), "cloud 1: frame shape [4,3], want [N,C] with C ≥ 4") {
-		t.Errorf("3-column cloud with 4 features: %v", err)
+		t.Errorf("3-column cloud with 4 leading features: %v", err)
 	}
 	if err := v.Voxelize(o(), o(), o(), nil); err == nil {
 		t.Error("empty batch accepted")

@@ -16,19 +16,16 @@ type Config struct {
 	ObjectsKey       string   `toml:"objects_datamap_key" nonempty:"true" doc:"key of each camera's []Object2D detections, suffixed _n per camera"`
 	IntrinsicsKey    string   `toml:"intrinsics_datamap_key" nonempty:"true" doc:"key of each camera's ds3d.Intrinsics, with the image size (ds3d's CamN spelling takes n inside)"`
 	ExtrinsicsKey    string   `toml:"extrinsics_datamap_key" nonempty:"true" doc:"key of each camera's lidar→camera ds3d.Mat4 (ds3d's LidarToCamN spelling takes n inside)"`
-	Classes          []string `toml:"classes" doc:"class channels in order: detection label names (as in infer_2d's labelfile); several labels joined by | paint one channel (\"car|truck|bus\"); other labels do not paint"`
+	Classes          []string `toml:"classes" nonempty:"true" len:"<=256" doc:"class channels in order: detection label names (as in infer_2d's labelfile); several labels joined by | paint one channel (\"car|truck|bus\"); other labels do not paint"`
 	Background       bool     `toml:"background" doc:"append a background channel: 1 − the largest class score of the point"`
 	Near             float64  `toml:"near" min:"0" unit:"m" doc:"metres along the camera axis: points at this depth or nearer are not painted by that camera"`
 	MinScore         float64  `toml:"min_score" finite:"true" doc:"detections scoring this or lower do not paint"`
 	ds3d.PoolGroup   `doc:"output frames in flight before the filter waits for one to come back"`
 }
 
-// Validate checks the config.
+// Validate parses the class list: every entry names a label, and no label
+// paints two channels.
 func (c *Config) Validate() error {
-	switch {
-	case len(c.Classes) == 0 || len(c.Classes) > 256:
-		return ds3d.ConfigErrorf("classes", "must list 1..256 classes, got %d", len(c.Classes))
-	}
 	seen := map[string]int{}
 	for i, names := range ParseClasses(c.Classes) {
 		if len(names) == 0 {

@@ -60,10 +60,11 @@ func PythonPath() string {
 // debianPackage names the Debian package that provides a Python module, for
 // the install hint.
 var debianPackage = map[string]string{
-	"numpy":  "python3-numpy",
-	"scipy":  "python3-scipy",
-	"cv2":    "python3-opencv",
-	"open3d": "python3-open3d",
+	"numpy":      "python3-numpy",
+	"scipy":      "python3-scipy",
+	"cv2":        "python3-opencv",
+	"open3d":     "python3-open3d",
+	"jsonschema": "python3-jsonschema",
 }
 
 var pyChecks sync.Map // interpreter and module list -> error

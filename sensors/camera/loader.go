@@ -22,7 +22,7 @@ type ImageLoaderConfig struct {
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
 	MaxFrames      int         `toml:"max_frames" min:"0" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
 	SourceID       int         `toml:"source_id" doc:"DS3D::SourceId of the datamaps; a list's own source_id (of the first camera) wins"`
-	OutputKey      []string    `toml:"output_datamap_key" doc:"key per camera; one key for several cameras gets the _N suffix"`
+	OutputKey      []string    `toml:"output_datamap_key" nonempty:"each" doc:"key per camera; one key for several cameras gets the _N suffix"`
 	ds3d.PoolGroup `doc:"frames per camera in flight before the loader waits for one to come back"`
 }
 
@@ -36,11 +36,6 @@ func (c *ImageLoaderConfig) Validate() error {
 		return ds3d.ConfigErrorf("files", "give data_config_file or files, not both")
 	case len(c.OutputKey) > 1 && len(c.OutputKey) != n:
 		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d cameras", len(c.OutputKey), n)
-	}
-	for i, k := range c.OutputKey {
-		if k == "" {
-			return ds3d.ConfigErrorf("output_datamap_key", "key %d is empty", i)
-		}
 	}
 	return nil
 }

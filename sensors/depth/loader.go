@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/ds3d-go/ds3d-go/core2d/decode"
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -14,7 +13,7 @@ import (
 type RGBDLoaderConfig struct {
 	AssociationFile ds3d.Path `toml:"association_file" nonempty:"true" path:"exists" required:"true" doc:"pairs of depth and colour files: Redwood rgbd.match (depth colour) or TUM associations.txt (ts_rgb rgb ts_depth depth); paths relative to it"`
 	IntrinsicsFile  ds3d.Path `toml:"intrinsics_file" path:"exists" doc:"Open3D camera JSON (width, height, column-major intrinsic_matrix); or give intrinsics, width and height"`
-	Intrinsics      []float64 `toml:"intrinsics" doc:"[fx, fy, cx, cy] in pixels, instead of intrinsics_file"`
+	Intrinsics      []float64 `toml:"intrinsics" len:"4" finite:"true" doc:"[fx, fy, cx, cy] in pixels, instead of intrinsics_file"`
 	Width           int       `toml:"width" doc:"image width in pixels, with intrinsics"`
 	Height          int       `toml:"height" doc:"image height in pixels, with intrinsics"`
 	DepthScale      float64   `toml:"depth_scale" min:">0" doc:"depth PNG units per metre: 1000 (mm) for Redwood, 5000 for TUM; DS3D::DepthScaleUnit carries 1/depth_scale metres per unit"`
@@ -38,11 +37,6 @@ func (c *RGBDLoaderConfig) Validate() error {
 		return ds3d.ConfigErrorf("intrinsics", "focal lengths fx=%v fy=%v must be positive", c.Intrinsics[0], c.Intrinsics[1])
 	case c.IntrinsicsFile == "" && (c.Width <= 0 || c.Height <= 0):
 		return ds3d.ConfigErrorf("width", "width and height must be positive with intrinsics, got %dx%d", c.Width, c.Height)
-	}
-	for i, v := range c.Intrinsics {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return ds3d.ConfigErrorf("intrinsics", "value %d is %v", i, v)
-		}
 	}
 	return nil
 }

@@ -315,7 +315,7 @@ func TestRGBDLoaderErrors(t *testing.T) {
 		{"intrinsics size", `association_file = "ok.match"` + "\nintrinsics = [525.0, 525.0, 159.5, 119.5]\nwidth = 320\nheight = 240", []string{"ok.match line 1", "00000.jpg is 640x480, intrinsics are for 320x240"}},
 		{"no intrinsics", `association_file = "ok.match"`, []string{"intrinsics_file", "give an Open3D camera JSON"}},
 		{"both intrinsics", `association_file = "ok.match"` + withJSON + "\nintrinsics = [1.0, 1.0, 0.0, 0.0]", []string{"intrinsics", "not both"}},
-		{"three intrinsics", `association_file = "ok.match"` + "\nintrinsics = [1.0, 1.0, 0.0]\nwidth = 640\nheight = 480", []string{"intrinsics", "want 4 values"}},
+		{"three intrinsics", `association_file = "ok.match"` + "\nintrinsics = [1.0, 1.0, 0.0]\nwidth = 640\nheight = 480", []string{"intrinsics", "must have 4 values"}},
 		{"zero scale", `association_file = "ok.match"` + withJSON + "\ndepth_scale = 0", []string{"depth_scale", "must be > 0"}},
 		{"no association", `intrinsics_file = "` + intr + `"`, []string{"association_file"}},
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/framelist"
@@ -22,6 +24,7 @@ type FileLoaderConfig struct {
 	ElementSize    int         `toml:"element_size" min:"3" max:"4" doc:"raw float files: floats used per point (3: x,y,z; 4: x,y,z,intensity)"`
 	ElementStride  int         `toml:"element_stride" min:"0" doc:"raw float files: floats per point in the file (KITTI 4, nuScenes 5); 0 takes the format's default"`
 	IntensityField string      `toml:"intensity_field" doc:"PCD/PLY field copied into the intensity column"`
+	ExtraFields    []string    `toml:"extra_fields" nonempty:"each" doc:"PCD/PLY fields appended after x, y, z, intensity as named float32 columns: \"ring\" (column named like the field) or \"channel=ring\" (field channel as column ring; ds3d names: ring, time, return); values are converted as stored (integers exact below 2^24, units unchanged); a file without the field is an error; empty: [N,4] frames"`
 	Format         string      `toml:"format" enum:"@lidar.format" doc:"force a point-cloud format (bin, pcd.bin, pcd, ply, xyz); empty picks it by extension"`
 	FileLoop       bool        `toml:"file_loop" doc:"start again at the first frame after the last (timestamps keep increasing)"`
 	MaxFrames      int         `toml:"max_frames" min:"0" doc:"end the stream after this many datamaps (with file_loop: a fixed-length replay for benchmarks); 0 = no limit"`
@@ -45,7 +48,37 @@ func (c *FileLoaderConfig) Validate() error {
 	case len(c.OutputKey) > 1 && len(c.OutputKey) != len(c.DataConfigFile):
 		return ds3d.ConfigErrorf("output_datamap_key", "has %d keys for %d sources", len(c.OutputKey), len(c.DataConfigFile))
 	}
+	if _, err := parseExtraFields(c.ExtraFields); err != nil {
+		return ds3d.ConfigErrorf("extra_fields", "%v", err)
+	}
 	return nil
+}
+
+// extraField is one extra_fields entry: the file's field and the column
+// it becomes.
+type extraField struct{ field, col string }
+
+// parseExtraFields reads "field" and "field=column" entries; the columns
+// must be distinct and not x, y, z or intensity.
+func parseExtraFields(list []string) ([]extraField, error) {
+	var out []extraField
+	seen := map[string]bool{ds3d.ColX: true, ds3d.ColY: true, ds3d.ColZ: true, ds3d.ColIntensity: true}
+	for _, e := range list {
+		f, c, renamed := strings.Cut(e, "=")
+		f, c = strings.TrimSpace(f), strings.TrimSpace(c)
+		if !renamed {
+			c = f
+		}
+		if f == "" || c == "" {
+			return nil, fmt.Errorf("entry %q: want \"field\" or \"field=column\"", e)
+		}
+		if seen[c] {
+			return nil, fmt.Errorf("entry %q: column %q is x, y, z, intensity or already listed", e, c)
+		}
+		seen[c] = true
+		out = append(out, extraField{f, c})
+	}
+	return out, nil
 }
 
 // source is one lidar list with its frame pool.
@@ -57,7 +90,8 @@ type source struct {
 }
 
 // FileLoader replays lidar files listed with timestamps. Each Next reads
-// frame k of every source into pooled [N,4] frames and emits them in one
+// frame k of every source into pooled [N,4] frames (x y z intensity; with
+// extra_fields [N,4+E], the extra columns named) and emits them in one
 // datamap (DS3D::LidarXYZI, or _N keys for several sources) with
 // DS3D::Timestamp (of the first source), DS3D::SourceId and
 // DS3D::FrameNumber. The stream ends with the shortest source unless
@@ -71,6 +105,11 @@ type FileLoader struct {
 	span    int64
 	log     interface{ Warn(string, ...any) }
 	warned  bool
+
+	extra []extraField // extra_fields
+	names []string     // column names with extra fields
+	cloud Cloud        // decode scratch with extra fields
+	buf   []byte       // file bytes, reused
 }
 
 // NewFileLoader reads the lists (checking that every file exists) and sets up the pools.
@@ -81,6 +120,17 @@ func NewFileLoader(cfg *FileLoaderConfig, env *ds3d.Env) (*FileLoader, error) {
 	}}
 	if env != nil && env.Log != nil {
 		l.log = env.Log
+	}
+	extra, err := parseExtraFields(cfg.ExtraFields)
+	if err != nil {
+		return nil, ds3d.ConfigErrorf("extra_fields", "%v", err)
+	}
+	if len(extra) > 0 {
+		l.extra = extra
+		l.names = []string{ds3d.ColX, ds3d.ColY, ds3d.ColZ, ds3d.ColIntensity}
+		for _, e := range extra {
+			l.names = append(l.names, e.col)
+		}
 	}
 	var lists []*List
 	if len(cfg.Files) > 0 {
@@ -168,7 +218,11 @@ func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 			m.Release()
 			return nil, err
 		}
-		if err := ReadFileInto(f, e.Path, l.opts); err != nil {
+		read := ReadFileInto
+		if l.extra != nil {
+			read = l.readExtra
+		}
+		if err := read(f, e.Path, l.opts); err != nil {
 			f.Release()
 			m.Release()
 			where := e.Path
@@ -199,17 +253,78 @@ func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 
 // fix pads a frame with zero points to points_num, or cuts it there.
 func (l *FileLoader) fix(f *ds3d.Frame, path string) {
-	n, want := f.Points(), l.cfg.PointsNum
+	n, want, c := f.Points(), l.cfg.PointsNum, f.Stride()
 	if n > want && !l.warned && l.log != nil {
 		l.log.Warn("cloud longer than points_num: cut", "file", path, "points", n, "points_num", want)
 		l.warned = true
 	}
-	old := len(f.Data)
-	f.Resize(want, 4)
+	prev := f.Data
+	f.Resize(want, c)
 	if n < want {
-		clear(f.Data[min(old, len(f.Data)):])
-		clear(f.Data[n*16:])
+		if len(prev) > 0 && &prev[0] != &f.Data[0] {
+			copy(f.Data, prev[:n*c*4]) // Resize grew the buffer without copying
+		}
+		clear(f.Data[n*c*4:])
 	}
+}
+
+// readExtra reads the file at path into f as an [N, 4+E] frame: x, y, z,
+// intensity, then the extra_fields columns (first value of a field of
+// COUNT > 1), named.
+func (l *FileLoader) readExtra(f *ds3d.Frame, path string, opts ReadOptions) error {
+	fd, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fd.Close()
+	st, err := fd.Stat()
+	if err != nil {
+		return err
+	}
+	if cap(l.buf) < int(st.Size()) {
+		l.buf = make([]byte, st.Size())
+	}
+	l.buf = l.buf[:st.Size()]
+	if _, err := io.ReadFull(fd, l.buf); err != nil {
+		return fmt.Errorf("lidar %s: %w", path, err)
+	}
+	c := &l.cloud
+	if err := Decode(c, path, l.buf, opts); err != nil {
+		return err
+	}
+	n, cols := c.Len(), len(l.names)
+	f.DType, f.Type, f.Mem = ds3d.DTypeF32, ds3d.FrameLidarXYZI, ds3d.MemCPU
+	f.Resize(n, cols)
+	f.SetColumns(l.names...)
+	d, p := ds3d.AsFloat32(f), ds3d.AsFloat32(c.Points)
+	for i := 0; i < n; i++ {
+		copy(d[i*cols:i*cols+4], p[i*4:i*4+4])
+	}
+	for k, e := range l.extra {
+		fld := c.Field(e.field)
+		if fld == nil {
+			var have []string
+			for _, x := range c.Fields {
+				have = append(have, x.Name)
+			}
+			return fmt.Errorf("lidar_file_loader extra_fields: file has no field %q (its fields: %s)", e.field, strings.Join(have, " "))
+		}
+		col := 4 + k
+		if fld.Data == nil { // a coordinate or the intensity field: in Points
+			src := map[string]int{"x": 0, "y": 1, "z": 2}[fld.Name]
+			if fld.Name == c.Intensity {
+				src = 3
+			}
+			for i := 0; i < n; i++ {
+				d[i*cols+col] = p[i*4+src]
+			}
+			continue
+		}
+		for i := 0; i < n; i++ {
+			d[i*cols+col] = float32(fld.Value(i, 0))
+		}
+	}
+	return nil
 }
 
 func init() {
@@ -221,7 +336,7 @@ func init() {
 		return names
 	})
 	ds3d.Register(ds3d.KindLoader, "lidar_file_loader",
-		`Replays lidar point-cloud files (KITTI .bin, nuScenes .pcd.bin, PCD, PLY, any registered format) from timestamped lists or glob patterns into pooled [N,4] float32 frames; several lists make several sources in one datamap (DeepStream-3D's createLidarFileLoader).`,
+		`Replays lidar point-cloud files (KITTI .bin, nuScenes .pcd.bin, PCD, PLY, any registered format) from timestamped lists or glob patterns into pooled [N,4] float32 frames (x y z intensity, plus named extra_fields columns such as ring and time); several lists make several sources in one datamap (DeepStream-3D's createLidarFileLoader).`,
 		func() *FileLoaderConfig {
 			return &FileLoaderConfig{RateHz: 10, ElementSize: 4, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},

@@ -19,7 +19,7 @@ type FileLoaderConfig struct {
 	Port             int       `toml:"port" min:"-1" max:"65535" doc:"UDP destination port of the data packets; 0 = the sensor's default (velodyne 2368), -1 = any"`
 	ReturnMode       string    `toml:"return_mode" doc:"returns to keep: all (as sent), strongest, last or dual"`
 	CutAngle         float64   `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"azimuth in degrees where one scan ends and the next begins (put it in the blind sector of a restricted FOV)"`
-	FOV              []float64 `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
+	FOV              []float64 `toml:"fov" len:"2" finite:"true" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
 	MinRange         float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
 	MaxRange         float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
 	Interpolation    string    `toml:"interpolation" enum:"|firing|nebula|block" doc:"velodyne per-laser azimuth: firing (manufacturer timing, the default), nebula (tier4/nebula's arithmetic) or block"`
@@ -27,14 +27,6 @@ type FileLoaderConfig struct {
 	SourceID         int       `toml:"source_id" doc:"DS3D::SourceId of the frames"`
 	ds3d.OutputGroup `doc:"key of the point frame"`
 	ds3d.PoolGroup   `doc:"frames in flight before the loader waits for one to come back"`
-}
-
-// Validate checks the field of view.
-func (c *FileLoaderConfig) Validate() error {
-	if len(c.FOV) != 0 && len(c.FOV) != 2 {
-		return ds3d.ConfigErrorf("fov", "give two angles [start, end], got %d", len(c.FOV))
-	}
-	return nil
 }
 
 // Options returns the decoder settings of the config.

@@ -14,20 +14,12 @@ type UDPConfig struct {
 	Calibration   ds3d.Path `toml:"calibration" doc:"ros-drivers calibration YAML; empty = the model's nominal table"`
 	ReturnMode    string    `toml:"return_mode" enum:"|all|any|strongest|last|dual" doc:"returns to keep: all (as sent; any is a synonym), strongest, last or dual; empty = all"`
 	CutAngle      float64   `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"azimuth in degrees where one scan ends and the next begins"`
-	FOV           []float64 `toml:"fov" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
+	FOV           []float64 `toml:"fov" len:"2" finite:"true" doc:"[start, end] azimuth in degrees, clockwise, of the points to keep; empty = full circle"`
 	MinRange      float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
 	MaxRange      float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
 	Interpolation string    `toml:"interpolation" enum:"|firing|nebula|block" doc:"per-laser azimuth: firing, nebula or block; empty = firing"`
 	DropPartial   bool      `toml:"drop_partial" doc:"drop the incomplete first scan (and the last one at the end)"`
 	pcap.ListenerGroup
-}
-
-// Validate checks what the tags cannot: the decoder settings.
-func (c *UDPConfig) Validate() error {
-	if len(c.FOV) != 0 && len(c.FOV) != 2 {
-		return ds3d.ConfigErrorf("fov", "give two angles [start, end], got %d", len(c.FOV))
-	}
-	return nil
 }
 
 // UDPStats counts what the listener saw.
