@@ -175,7 +175,7 @@ func Rows() []Row {
 					"THREADS=" + strconv.Itoa(th)}}, nil
 		}
 	}
-	return []Row{
+	return append([]Row{
 		{ID: "pipeline-hop", Op: "datamap hop (goroutine + queue of 4)", Input: "source → 8 passthrough → sink, no payload", Unit: "hop",
 			Note: "GStreamer: thread per stage, queue max-size-buffers=4; wall time of gst-launch incl. ~30 ms start-up",
 			Go: GoSide{Pkg: "./ds3d/pipeline", Bench: "^BenchmarkHop$/^points-0$", Name: "BenchmarkHop/points-0",
@@ -336,7 +336,7 @@ func Rows() []Row {
 				}, ParseFor: func(th int) Parser {
 					return JSONField(map[string]string{"peer": "onnxruntime-node", "threads": strconv.Itoa(th)}, "ms_median", 1)
 				}}},
-	}
+	}, bagRows()...)
 }
 
 func yoloxGo() GoSide {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -345,6 +346,16 @@ print(json.dumps(r))`).Output()
 			v["onnxruntime-node"] = p.Version
 		}
 	}
+	if s := deb("lz4"); s != "" {
+		v["lz4"] = s
+	}
+	if b, err := os.ReadFile(filepath.Join(e.Root, bagNPM, "node_modules/@mcap/core/package.json")); err == nil {
+		var p struct{ Version string }
+		if json.Unmarshal(b, &p) == nil {
+			v["@mcap/core"] = p.Version
+		}
+	}
+	v["go"], _, _ = strings.Cut(runtime.Version(), "-") // go1.26.8, without -X:simd
 	if out, err := exec.Command("node", "--version").Output(); err == nil {
 		v["node"] = strings.TrimSpace(string(out))
 	}

@@ -1,9 +1,12 @@
 // Package ros2 holds the ROS 2 codecs: the `ros2msg` message-definition
 // parser (the text rosbag2 stores as each MCAP schema), a schema-driven
-// CDR (XCDR1) decoder that can decode, list or skip any message, and typed
-// fast paths for the messages ds3d-go consumes (sensor_msgs/msg/PointCloud2
-// into an [N,4] float32 lidar frame). It knows no component; the bag reader
-// is sensors/ros2/bag.
+// CDR (XCDR1) decoder that can decode, list or skip any message, a CDR
+// writer, the built-in definitions of the messages ds3d-go reads and writes
+// (Definition), and typed paths without allocation for them: PointCloud2
+// (a float32 point frame with named columns), Image, CompressedImage,
+// CameraInfo, TFMessage with a tf2-style transform tree, Odometry, the
+// vision_msgs detection arrays and box MarkerArrays. It knows no component;
+// the bag reader and writer are sensors/ros2/bag.
 //
 // CDR follows the OMG CDR rules as ROS 2's rmw implementations write them:
 // a 4-byte encapsulation header (0x00 0x01 little endian, 0x00 0x00 big

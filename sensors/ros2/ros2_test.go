@@ -337,7 +337,7 @@ func FuzzPointCloud2(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if fr.Points() != pc.Len() || fr.Bytes() != 16*pc.Len() {
+		if fr.Points() != pc.Len() || fr.Stride() < 4 || fr.Bytes() != 4*fr.Stride()*pc.Len() || len(fr.Columns()) != fr.Stride() {
 			t.Fatalf("%d points in the frame, %d in the cloud", fr.Points(), pc.Len())
 		}
 	})

@@ -1,10 +1,12 @@
-// Package bag reads rosbag2 bags in MCAP storage: a bag folder
+// Package bag reads and writes rosbag2 bags. It reads a bag folder
 // (metadata.yaml, rosbag2 bag-information versions 1–9, split over several
-// files read in the order metadata.yaml lists them) or a bare .mcap file.
-// MCAP itself (chunked or not, zstd and lz4 chunks, the summary section and
-// its indexes) is read through the MCAP authors' Go library,
-// github.com/foxglove/mcap/go/mcap; messages decode with sensors/ros2.
-// SQLite3 (.db3) storage is refused with a clear error for now.
+// files read in the order metadata.yaml lists them), a bare .mcap file or a
+// bare .db3 file, and writes bag folders in MCAP storage (Create). MCAP
+// itself (chunked or not, zstd and lz4 chunks, the summary section and its
+// indexes) goes through the MCAP authors' Go library,
+// github.com/foxglove/mcap/go/mcap; SQLite3 (.db3) storage is read through
+// database/sql once package bag/db3 registers its driver; messages decode
+// with sensors/ros2.
 package bag
 
 import (
@@ -13,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/foxglove/mcap/go/mcap"
@@ -51,13 +54,13 @@ type Metadata struct {
 // metadata.
 type Bag struct {
 	Path     string
+	Storage  string    // "mcap" or "sqlite3"
 	Files    []string  // absolute or as given, in reading order
-	Metadata *Metadata // nil for a bare .mcap
+	Metadata *Metadata // nil for a bare .mcap or .db3
 }
 
 // IsBag reports whether path looks like a bag: a folder holding
-// metadata.yaml, or a file ending in .mcap (or .db3, which Open refuses
-// with a clear error for now).
+// metadata.yaml, or a file ending in .mcap or .db3.
 func IsBag(path string) bool {
 	if e := strings.ToLower(filepath.Ext(path)); e == ".mcap" || e == ".db3" {
 		return true
@@ -66,9 +69,10 @@ func IsBag(path string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// Open opens a bag folder or a bare .mcap file. A folder's metadata.yaml
-// must be rosbag2 bag information of version 1–9 in MCAP storage whose
-// topics are all CDR-serialised; the files it lists must exist.
+// Open opens a bag folder or a bare .mcap or .db3 file. A folder's
+// metadata.yaml must be rosbag2 bag information of version 1–9 in MCAP or
+// SQLite3 storage whose topics are all CDR-serialised; the files it lists
+// must exist. SQLite3 storage needs package bag/db3 in the program.
 func Open(path string) (*Bag, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -76,9 +80,12 @@ func Open(path string) (*Bag, error) {
 	}
 	if !st.IsDir() {
 		if strings.EqualFold(filepath.Ext(path), ".db3") {
-			return nil, fmt.Errorf("bag %s: SQLite3 (.db3) storage is not supported yet; convert with `ros2 bag convert` to MCAP", path)
+			if _, err := sqliteDriverName(path); err != nil {
+				return nil, err
+			}
+			return &Bag{Path: path, Storage: "sqlite3", Files: []string{path}}, nil
 		}
-		return &Bag{Path: path, Files: []string{path}}, nil
+		return &Bag{Path: path, Storage: "mcap", Files: []string{path}}, nil
 	}
 	mp := filepath.Join(path, "metadata.yaml")
 	raw, err := os.ReadFile(mp)
@@ -89,7 +96,12 @@ func Open(path string) (*Bag, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bag %s: %w", mp, err)
 	}
-	b := &Bag{Path: path, Metadata: md}
+	b := &Bag{Path: path, Storage: md.Info.StorageIdentifier, Metadata: md}
+	if b.Storage == "sqlite3" {
+		if _, err := sqliteDriverName(path); err != nil {
+			return nil, err
+		}
+	}
 	for _, rel := range md.Info.RelativeFilePaths {
 		if filepath.IsAbs(rel) || strings.HasPrefix(filepath.Clean(rel), "..") {
 			return nil, fmt.Errorf("bag %s: relative_file_paths entry %q leaves the bag folder", mp, rel)
@@ -114,11 +126,9 @@ func ParseMetadata(raw []byte) (*Metadata, error) {
 		return nil, fmt.Errorf("rosbag2_bagfile_information version %d: want 1–9 (is this a rosbag2 metadata.yaml?)", in.Version)
 	}
 	switch in.StorageIdentifier {
-	case "mcap":
-	case "sqlite3":
-		return nil, fmt.Errorf("storage %q is not supported yet (MCAP only); convert with `ros2 bag convert`", in.StorageIdentifier)
+	case "mcap", "sqlite3":
 	default:
-		return nil, fmt.Errorf("unknown storage_identifier %q (want mcap)", in.StorageIdentifier)
+		return nil, fmt.Errorf("unknown storage_identifier %q (want mcap or sqlite3)", in.StorageIdentifier)
 	}
 	if in.CompressionFormat != "" {
 		return nil, fmt.Errorf("rosbag2 file compression %q (%s mode) is not supported; MCAP chunk compression is", in.CompressionFormat, in.CompressionMode)
@@ -137,7 +147,7 @@ func ParseMetadata(raw []byte) (*Metadata, error) {
 // Message is one message read from a bag. Data is the CDR payload; it is
 // valid only until the callback returns.
 type Message struct {
-	File        string // the MCAP file it came from
+	File        string // the .mcap or .db3 file it came from
 	Index       int    // 0-based position in the bag's reading order
 	Topic       string
 	Type        string // "sensor_msgs/msg/PointCloud2"
@@ -179,15 +189,29 @@ type Options struct {
 	Topics []string // nil: all
 	// StartNanos, EndNanos bound log times: [start, end); 0 end is no bound.
 	StartNanos, EndNanos uint64
+	// Definitions supplies the ros2msg definitions (dependencies included,
+	// as in an MCAP schema) of types that a .db3 file stores none for, and
+	// is asked before the built-in ones of sensors/ros2; nil asks nobody.
+	Definitions func(typ string) (text string, ok bool)
+	// SkipCRC skips the check of MCAP chunk CRCs (an extra read and
+	// decompression of each chunk) before the chunks' messages are read;
+	// the chunks' sizes are checked still.
+	SkipCRC bool
 }
 
 // Messages calls fn for every message, file after file in the bag's
-// order and, within a file, in log-time order (file order for files
-// without chunk indexes). fn's error stops the walk and is returned.
+// order and, within a file, in log-time order (file order for MCAP files
+// without chunk indexes; a .db3 file's timestamp order). fn's error stops
+// the walk and is returned. A .db3 message's PublishTime is its LogTime
+// (the file stores one time).
 func (b *Bag) Messages(opts Options, fn func(*Message) error) error {
 	idx := 0
+	read := b.readFile
+	if b.Storage == "sqlite3" {
+		read = b.readDB3
+	}
 	for _, f := range b.Files {
-		if err := b.readFile(f, opts, &idx, fn); err != nil {
+		if err := read(f, opts, &idx, fn); err != nil {
 			return err
 		}
 	}
@@ -229,6 +253,20 @@ func (b *Bag) readFile(path string, opts Options, idx *int, fn func(*Message) er
 	}
 	if opts.StartNanos > 0 {
 		ro = append(ro, mcap.AfterNanos(opts.StartNanos))
+	}
+	for _, ch := range info.Channels {
+		if ch.SchemaID != 0 && info.Schemas[ch.SchemaID] == nil && (opts.Topics == nil || slices.Contains(opts.Topics, ch.Topic)) {
+			return fmt.Errorf("mcap %s: channel %d (%s) names schema %d, which the file does not hold", path, ch.ID, ch.Topic, ch.SchemaID)
+		}
+	}
+	if len(info.ChunkIndexes) > 0 {
+		chunks := info.ChunkIndexes
+		if opts.Topics != nil {
+			chunks = chunksWith(info, opts.Topics)
+		}
+		if err := checkChunks(fh, path, chunks, opts.StartNanos, opts.EndNanos, !opts.SkipCRC); err != nil {
+			return err
+		}
 	}
 	if len(info.ChunkIndexes) == 0 {
 		if _, err := fh.Seek(0, io.SeekStart); err != nil {
@@ -290,4 +328,18 @@ func (b *Bag) readFile(path string, opts Options, idx *int, fn func(*Message) er
 		}
 		inFn = false
 	}
+}
+
+// chunksWith selects the chunks that hold messages of the topics.
+func chunksWith(info *mcap.Info, topics []string) []*mcap.ChunkIndex {
+	var out []*mcap.ChunkIndex
+	for _, ci := range info.ChunkIndexes {
+		for id := range ci.MessageIndexOffsets {
+			if ch := info.Channels[id]; ch != nil && slices.Contains(topics, ch.Topic) {
+				out = append(out, ci)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -157,8 +157,6 @@ func TestRefused(t *testing.T) {
 	root := sampledata.Shared(t, "ros2-bags")
 	for _, c := range []struct{ path, want string }{
 		{"wrong_rmw_test", `serialization_format "wrong_format" is not CDR`},
-		{"sqlite3/talker", `storage "sqlite3" is not supported yet`},
-		{"sqlite3/talker/talker.db3", "SQLite3 (.db3) storage is not supported yet"},
 		{"no-such-bag", "no such file"},
 	} {
 		_, err := bag.Open(filepath.Join(root, c.path))
@@ -208,7 +206,12 @@ func TestPointCloud2KITTI(t *testing.T) {
 		if _, err := m.Decode(); err != nil { // the schema-driven path agrees on the layout
 			return err
 		}
-		f, pc, err := ros2.DecodePointCloud2Frame(m.Data, nil)
+		// numpy wrote each layout's x, y, z, intensity columns.
+		pc, err := ros2.DecodePointCloud2(m.Data)
+		if err != nil {
+			return m.Errorf("%w", err)
+		}
+		f, err := pc.ToFrameColumns(nil, []string{"x", "y", "z", "intensity"})
 		if err != nil {
 			return m.Errorf("%w", err)
 		}

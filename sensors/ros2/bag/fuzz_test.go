@@ -11,7 +11,9 @@ import (
 )
 
 // FuzzMCAP reads mutated MCAP files (seeded with rosbag2's own bags):
-// errors name the file, nothing panics.
+// errors name the file, nothing panics. Each input is read twice: as
+// Inspect does, chunk CRCs checked first, and with SkipCRC, so that
+// mutations inside chunks reach the MCAP library and the decoder too.
 func FuzzMCAP(f *testing.F) {
 	for _, rel := range []string{"ros2-bags/talker/talker.mcap", "ros2-bags/cdr_test/cdr_test_0.mcap", "ros2-bags/test_bag_for_seek/test_bag_for_seek_0.mcap"} {
 		data, err := os.ReadFile(sampledata.Shared(f, rel))
@@ -27,6 +29,17 @@ func FuzzMCAP(f *testing.F) {
 			t.Fatal(err)
 		}
 		_, err := bag.Inspect(p, true)
+		if err != nil && !strings.Contains(err.Error(), p) {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+		b, err := bag.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = b.Messages(bag.Options{SkipCRC: true}, func(m *bag.Message) error {
+			_, err := m.Decode()
+			return err
+		})
 		if err != nil && !strings.Contains(err.Error(), p) {
 			t.Fatalf("error does not name the file: %v", err)
 		}

@@ -45,7 +45,7 @@ func Inspect(path string, decode bool) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &Info{Path: path, Storage: "mcap", Files: b.Files}
+	info := &Info{Path: path, Storage: b.Storage, Files: b.Files}
 	if b.Metadata != nil {
 		info.Version = b.Metadata.Info.Version
 	}
