@@ -1,0 +1,702 @@
+package msgbroker
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/sensors/msgconv"
+)
+
+// TLSConfig is the TLS settings of a connection; mutual TLS when a client
+// certificate is given.
+type TLSConfig struct {
+	Enabled            bool      `toml:"enabled" doc:"connect over TLS (MQTT: also implied by an ssl://, tls:// or mqtts:// broker URL)"`
+	CAFile             ds3d.Path `toml:"ca_file" path:"exists" doc:"PEM file of the CA certificates that verify the server; empty uses the system's roots"`
+	CertFile           ds3d.Path `toml:"cert_file" path:"exists" doc:"PEM client certificate for mutual TLS (with key_file)"`
+	KeyFile            ds3d.Path `toml:"key_file" path:"exists" doc:"PEM private key of cert_file"`
+	InsecureSkipVerify bool      `toml:"insecure_skip_verify" doc:"accept any server certificate (tests only: it defeats TLS's protection)"`
+}
+
+// on reports whether TLS is asked for by any of its keys.
+func (t *TLSConfig) on() bool {
+	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.InsecureSkipVerify
+}
+
+// config builds the crypto/tls configuration; serverName is the host the
+// certificate must name.
+func (t *TLSConfig) config(serverName string) (*tls.Config, error) {
+	c := &tls.Config{ServerName: serverName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(string(t.CAFile))
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate in it", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(string(t.CertFile), string(t.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", t.CertFile, t.KeyFile, err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+func (t *TLSConfig) validate(prefix string) error {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return ds3d.ConfigErrorf(prefix+"tls.cert_file", "cert_file and key_file go together (mutual TLS needs both)")
+	}
+	return nil
+}
+
+// MQTTConfig is the connection to an MQTT 3.1.1 broker.
+type MQTTConfig struct {
+	Broker       string    `toml:"broker" nonempty:"true" doc:"broker URL: tcp://host:port, or ssl://host:port (also tls://, mqtts://) for TLS"`
+	ClientID     string    `toml:"client_id" doc:"MQTT client identifier; empty: ds3d- and 8 random hex digits"`
+	QoS          int       `toml:"qos" enum:"0|1" doc:"0: at most once (sent when written to the socket); 1: at least once (sent when the broker acknowledged it)"`
+	Retain       bool      `toml:"retain" doc:"set the retain flag, so a new subscriber gets the last message of the topic"`
+	MaxInFlight  int       `toml:"max_inflight" min:"1" doc:"messages published before the oldest is acknowledged (QoS 1) or written (QoS 0); all of them are sent again after a failure"`
+	Username     string    `toml:"username" doc:"user name; empty: none"`
+	PasswordFile ds3d.Path `toml:"password_file" path:"exists" doc:"file holding the password (its first line); a password is never written in the config itself"`
+	TLS          TLSConfig `toml:"tls" doc:"TLS settings"`
+}
+
+// RedisConfig is the connection to a Redis server.
+type RedisConfig struct {
+	Addr         string    `toml:"addr" nonempty:"true" doc:"server host:port"`
+	DB           int       `toml:"db" min:"0" doc:"database number"`
+	Username     string    `toml:"username" doc:"ACL user name; empty: the default user"`
+	PasswordFile ds3d.Path `toml:"password_file" path:"exists" doc:"file holding the password (its first line); a password is never written in the config itself"`
+	StreamMaxLen int64     `toml:"stream_max_len" min:"0" doc:"XADD MAXLEN ~ N: trim the stream to about N entries; 0 never trims"`
+	TLS          TLSConfig `toml:"tls" doc:"TLS settings (tls.enabled or any TLS file turns it on)"`
+}
+
+// Config configures msgbroker.
+type Config struct {
+	msgconv.Options
+	BoxesKey   string            `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes sent by the ds3d_json and ds3d_protobuf schemas"`
+	ObjectsKey string            `toml:"objects_key" nonempty:"true" doc:"key of the []Object2D objects sent by the deepstream and deepstream_minimal schemas"`
+	FrameID    string            `toml:"frame_id" nonempty:"true" doc:"coordinate frame of the boxes (detection3d frame_id)"`
+	Event      msgconv.EventType `toml:"event" enum:"entry|exit|moving|stopped|parked|empty|reset" doc:"event.type of deepstream (full) payloads"`
+	Protocol   string            `toml:"protocol" enum:"mqtt|redis" doc:"broker protocol: mqtt (MQTT 3.1.1) or redis (Redis Streams)"`
+	Topic      string            `toml:"topic" nonempty:"true" doc:"MQTT topic or Redis stream key; {sensor} is replaced by the message's sensor id"`
+	QueueLen   int               `toml:"queue_length" min:"1" doc:"messages held between Render and the sender; a message that finds the queue full is dropped and counted"`
+	Connect    time.Duration     `toml:"connect_timeout" min:">0" doc:"bound of one connection attempt; Start waits this long for the first one"`
+	SendTO     time.Duration     `toml:"send_timeout" min:">0" doc:"a message the broker has not acknowledged within this time counts as failed and the connection is restarted"`
+	BackoffMin time.Duration     `toml:"reconnect_min" min:">0" doc:"first wait before reconnecting; it doubles after each failed attempt"`
+	BackoffMax time.Duration     `toml:"reconnect_max" min:">0" doc:"cap of the reconnect wait"`
+	CloseTO    time.Duration     `toml:"close_timeout" min:"0" doc:"how long Close keeps sending what is queued; what is left then is counted as dropped"`
+	MQTT       MQTTConfig        `toml:"mqtt" doc:"MQTT connection (protocol = \"mqtt\")"`
+	Redis      RedisConfig       `toml:"redis" doc:"Redis connection (protocol = \"redis\")"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() *Config {
+	return &Config{
+		Options:    msgconv.DefaultOptions(),
+		BoxesKey:   string(ds3d.KeyLidar3DBboxRawData),
+		ObjectsKey: string(ds3d.KeyObject2DBbox),
+		FrameID:    "lidar",
+		Event:      msgconv.EventMoving,
+		Protocol:   "mqtt",
+		Topic:      "ds3d/{sensor}",
+		QueueLen:   1024,
+		Connect:    5 * time.Second,
+		SendTO:     5 * time.Second,
+		BackoffMin: 100 * time.Millisecond,
+		BackoffMax: 10 * time.Second,
+		CloseTO:    5 * time.Second,
+		MQTT:       MQTTConfig{Broker: "tcp://127.0.0.1:1883", QoS: 1, MaxInFlight: 64},
+		Redis:      RedisConfig{Addr: "127.0.0.1:6379", StreamMaxLen: 100000},
+	}
+}
+
+// Validate ties keys together.
+func (c *Config) Validate() error {
+	if err := c.Options.Validate(); err != nil {
+		// The tags already check schema and frame_interval: what is left is
+		// the schema/message_per pairing.
+		return ds3d.ConfigErrorf("message_per", "%s", strings.TrimPrefix(err.Error(), "msgconv: "))
+	}
+	if c.BackoffMax < c.BackoffMin {
+		return ds3d.ConfigErrorf("reconnect_max", "%v is below reconnect_min %v", c.BackoffMax, c.BackoffMin)
+	}
+	switch c.Protocol {
+	case "mqtt":
+		if _, _, err := mqttURL(c.MQTT.Broker); err != nil {
+			return ds3d.ConfigErrorf("mqtt.broker", "%v", err)
+		}
+		if c.MQTT.PasswordFile != "" && c.MQTT.Username == "" {
+			return ds3d.ConfigErrorf("mqtt.password_file", "a password needs mqtt.username (MQTT 3.1.1 sends no password without a user name)")
+		}
+		if strings.ContainsAny(c.Topic, "+#") {
+			return ds3d.ConfigErrorf("topic", "%q: + and # are subscription wildcards, not allowed in a topic one publishes to", c.Topic)
+		}
+		return c.MQTT.TLS.validate("mqtt.")
+	case "redis":
+		return c.Redis.TLS.validate("redis.")
+	}
+	return nil
+}
+
+// readPassword returns the first line of a password file.
+func readPassword(key string, p ds3d.Path) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(string(p))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(line, "\r"), nil
+}
+
+// message is one payload on its way to the broker.
+type message struct {
+	buf    []byte
+	topic  string // topic or stream key, {sensor} substituted
+	sensor string
+	proto  bool // protobuf body (content type)
+}
+
+// adapter is one protocol's connection. The sender goroutine alone calls
+// it, one call at a time.
+type adapter interface {
+	// connect opens the connection, bounded by ctx.
+	connect(ctx context.Context) error
+	// publish starts sending one message and returns the wait for it to
+	// be delivered as the protocol's guarantee defines delivered. The
+	// message's buffer is the adapter's until that wait returned nil or
+	// close ran.
+	publish(ctx context.Context, m *message) func(context.Context) error
+	// window is how many messages may await delivery at once.
+	window() int
+	// close drops the connection; connect may follow.
+	close()
+	// String names the broker (and the user) for logs.
+	String() string
+}
+
+// authError marks an error the server gave because of the credentials or
+// the TLS setup: retrying does not help, so Start fails with it.
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// Stats are the sink's counters. Every message encoded is, at any time,
+// exactly one of sent, dropped or queued (in the queue or in the sender's
+// hands); Failed counts failures, not messages.
+type Stats struct {
+	Sent       uint64 // delivered as the adapter's guarantee defines it
+	Dropped    uint64 // found the queue full, or still queued when Close gave up
+	Failed     uint64 // sends that failed or timed out; each is followed by a reconnect that sends the unacknowledged messages again
+	Reconnects uint64 // connections made after the first
+	Queued     int    // waiting now, the one being sent included
+	Connected  bool   // whether the sender holds a connection now
+}
+
+// Sink is the msgbroker component.
+type Sink struct {
+	cfg     Config
+	log     *slog.Logger
+	meta    msgconv.Metadata
+	ad      adapter
+	enc     msgconv.Encoder
+	events  []msgconv.Event2D
+	sources map[int]*source // per source id: metadata and topic
+	warned  map[ds3d.Key]bool
+
+	queue chan *message
+	free  chan *message
+
+	sent, dropped, failed, reconnects atomic.Uint64
+	pending                           atomic.Int64 // encoded and neither sent nor dropped
+	connected                         atomic.Bool
+
+	ctx      context.Context // the sender's; cancelled when Close gives up
+	cancel   context.CancelFunc
+	closing  chan struct{}
+	done     chan struct{}
+	first    chan error // the first connection attempt's result, for Start
+	started  bool
+	closeMu  sync.Mutex
+	isClosed bool
+}
+
+// New builds a sink from a validated config; it reads the metadata and
+// password files but connects to nothing (Start does).
+func New(cfg *Config, log *slog.Logger) (*Sink, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Sink{cfg: *cfg, log: log, sources: map[int]*source{}, warned: map[ds3d.Key]bool{}}
+	if cfg.MetadataFile != "" {
+		md, err := msgconv.LoadMetadata(string(cfg.MetadataFile))
+		if err != nil {
+			return nil, err
+		}
+		s.meta = md
+	}
+	var err error
+	switch cfg.Protocol {
+	case "mqtt":
+		s.ad, err = newMQTT(&s.cfg)
+	case "redis":
+		s.ad, err = newRedis(&s.cfg)
+	default:
+		err = ds3d.ConfigErrorf("protocol", "%q: want mqtt or redis", cfg.Protocol)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.queue = make(chan *message, cfg.QueueLen)
+	// The free list holds every buffer that is not in flight: the queue's,
+	// the sender's and the one Render encodes into.
+	s.free = make(chan *message, cfg.QueueLen+2)
+	return s, nil
+}
+
+// Start launches the sender and waits up to connect_timeout for its first
+// connection: a refused login or a TLS failure is returned, so the pipeline
+// does not start with a sink that can never send; a broker that is down or
+// slow is logged and retried in the background.
+func (s *Sink) Start(context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.closing = make(chan struct{})
+	s.done = make(chan struct{})
+	s.first = make(chan error, 1)
+	s.started = true
+	go s.run()
+	select {
+	case err := <-s.first:
+		var ae *authError
+		if errors.As(err, &ae) {
+			s.Close()
+			return err
+		}
+	case <-time.After(s.cfg.Connect):
+		s.log.Warn("broker not connected yet; messages queue until it is", "broker", s.ad.String(), "queue_length", s.cfg.QueueLen)
+	}
+	return nil
+}
+
+// Render encodes the datamap's payloads and queues them; it never waits
+// for the network.
+func (s *Sink) Render(_ context.Context, in *ds3d.DataMap) error {
+	fn, err := in.Int64(ds3d.KeyFrameNumber)
+	if err != nil {
+		fn = -1
+	}
+	if !s.cfg.Due(fn) {
+		return nil
+	}
+	src := int64(-1)
+	if v, err := in.Int64(ds3d.KeySourceID); err == nil {
+		src = v
+	}
+	ts, ok := in.Timestamp()
+	if !ok {
+		ts = time.Now().UnixNano()
+	}
+	so := s.source(int(src))
+	meta := so.meta
+	switch s.cfg.Schema {
+	case msgconv.SchemaDetection3DJSON, msgconv.SchemaDetection3DProto:
+		boxes, err := s.get3D(in)
+		if err != nil {
+			return err
+		}
+		h := msgconv.Header{SensorID: meta.Sensor.ID, SourceID: int32(src), FrameNumber: fn, FrameID: s.cfg.FrameID, Timestamp: ts}
+		for lo, hi := range s.cfg.Batches(len(boxes)) {
+			m := s.msg(so)
+			if s.cfg.Schema == msgconv.SchemaDetection3DJSON {
+				m.buf = msgconv.EncodeJSON(m.buf[:0], &h, boxes[lo:hi], nil)
+			} else {
+				m.proto = true
+				if m.buf, err = msgconv.MarshalProto(m.buf[:0], &h, boxes[lo:hi], nil); err != nil {
+					s.recycle(m)
+					return fmt.Errorf("frame %d: %w", fn, err)
+				}
+			}
+			s.enqueue(m)
+		}
+	default:
+		objs, err := s.get2D(in)
+		if err != nil {
+			return err
+		}
+		ev := s.events[:0]
+		for i := range objs {
+			ev = append(ev, msgconv.Event2D{Timestamp: ts, FrameNumber: max(fn, 0), Meta: meta, Event: s.cfg.Event,
+				Object: objs[i], Kind: msgconv.KindOfLabel(objs[i].Label)})
+		}
+		s.events = ev
+		for lo, hi := range s.cfg.Batches(len(ev)) {
+			m := s.msg(so)
+			if s.cfg.Schema == msgconv.SchemaDeepStream {
+				m.buf = s.enc.AppendFull(m.buf[:0], &ev[lo])
+			} else if len(ev) > 0 {
+				m.buf = s.enc.AppendMinimal(m.buf[:0], ev[lo:hi])
+			} else {
+				m.buf = s.emptyMinimal(m.buf[:0], ts, max(fn, 0), meta)
+			}
+			s.enqueue(m)
+		}
+	}
+	return nil
+}
+
+// emptyMinimal writes the minimal payload of a frame without objects.
+// AppendMinimal takes the frame's number, time and sensor from its first
+// object, so the frame is written with a placeholder object that is then
+// cut: the first `,"objects":[` is the member itself (a quote inside the
+// sensor id is escaped).
+func (s *Sink) emptyMinimal(b []byte, ts, fn int64, meta *msgconv.SensorMeta) []byte {
+	ph := [1]msgconv.Event2D{{Timestamp: ts, FrameNumber: fn, Meta: meta}}
+	b = s.enc.AppendMinimal(b, ph[:])
+	const member = `,"objects":[`
+	if i := bytes.Index(b, []byte(member)); i >= 0 {
+		b = append(b[:i+len(member)], ']', '}')
+	}
+	return b
+}
+
+func (s *Sink) get3D(in *ds3d.DataMap) ([]ds3d.Box3D, error) {
+	k := ds3d.Key(s.cfg.BoxesKey)
+	if !in.Has(k) {
+		s.warnOnce(k)
+		return nil, nil
+	}
+	return ds3d.Get[[]ds3d.Box3D](in, k)
+}
+
+func (s *Sink) get2D(in *ds3d.DataMap) ([]ds3d.Object2D, error) {
+	k := ds3d.Key(s.cfg.ObjectsKey)
+	if !in.Has(k) {
+		s.warnOnce(k)
+		return nil, nil
+	}
+	return ds3d.Get[[]ds3d.Object2D](in, k)
+}
+
+func (s *Sink) warnOnce(k ds3d.Key) {
+	if !s.warned[k] {
+		s.warned[k] = true
+		s.log.Warn("datamap without the key: its frames go out with no objects; warned once", "key", string(k))
+	}
+}
+
+// source is what the sink keeps per source id.
+type source struct {
+	meta  *msgconv.SensorMeta
+	topic string // Topic with {sensor} substituted
+}
+
+// source returns the metadata and topic of a source id, once per id
+// (Metadata.For makes a default for an id without an entry at each call).
+func (s *Sink) source(id int) *source {
+	if so, ok := s.sources[id]; ok {
+		return so
+	}
+	meta := s.meta.For(max(id, 0))
+	so := &source{meta: meta, topic: strings.ReplaceAll(s.cfg.Topic, "{sensor}", meta.Sensor.ID)}
+	s.sources[id] = so
+	return so
+}
+
+// msg takes a message from the free list (or makes one) addressed for the
+// source.
+func (s *Sink) msg(so *source) *message {
+	var m *message
+	select {
+	case m = <-s.free:
+	default:
+		m = &message{buf: make([]byte, 0, 4096)}
+	}
+	m.topic, m.sensor, m.proto = so.topic, so.meta.Sensor.ID, false
+	return m
+}
+
+func (s *Sink) recycle(m *message) {
+	select {
+	case s.free <- m:
+	default:
+	}
+}
+
+// enqueue hands m to the sender, or drops it when the queue is full.
+func (s *Sink) enqueue(m *message) {
+	s.pending.Add(1)
+	select {
+	case s.queue <- m:
+	default:
+		s.pending.Add(-1)
+		s.dropped.Add(1)
+		s.recycle(m)
+	}
+}
+
+// run is the sender goroutine: it connects, sends in queue order with up
+// to the adapter's window of messages awaiting their acknowledgement, and
+// on a failure reconnects with backoff and sends every unacknowledged
+// message again, in order.
+func (s *Sink) run() {
+	defer close(s.done)
+	defer s.ad.close()
+	var (
+		inflight []flight   // published, acknowledgement awaited, oldest first
+		retry    []*message // to send again after a reconnect, before the queue
+		up       bool
+		everUp   bool
+		firstTry = true
+		wait     time.Duration
+		lastErr  string
+	)
+	window := s.ad.window()
+	// next returns the message to publish: a retry, else one from the
+	// queue without waiting.
+	next := func() *message {
+		if len(retry) > 0 {
+			m := retry[0]
+			retry = retry[1:]
+			return m
+		}
+		select {
+		case m := <-s.queue:
+			return m
+		default:
+			return nil
+		}
+	}
+	lose := func() {
+		for _, f := range inflight {
+			retry = append(retry, f.m)
+		}
+		s.loseAll(retry)
+	}
+	for {
+		if !up {
+			select {
+			case <-s.closing:
+				// Close asked for the end: nothing to send, no reason to connect.
+				if len(retry) == 0 && len(s.queue) == 0 {
+					return
+				}
+			default:
+			}
+			// Connect before the first message too, so that Start learns
+			// of a refused login before the pipeline runs.
+			if wait > 0 && !sleep(s.ctx, wait) {
+				lose()
+				return
+			}
+			cctx, cancel := context.WithTimeout(s.ctx, s.cfg.Connect)
+			err := s.ad.connect(cctx)
+			cancel()
+			if firstTry {
+				s.first <- err
+				firstTry = false
+			}
+			if err != nil {
+				if s.ctx.Err() != nil {
+					lose()
+					return
+				}
+				// Log a failure once until the next success or a new error,
+				// not at every backoff step.
+				if msg := err.Error(); msg != lastErr {
+					what := "cannot connect to the broker; retrying with backoff"
+					var ae *authError
+					if errors.As(err, &ae) {
+						what = "the broker refused the login or TLS refused the broker"
+					}
+					s.log.Error(what, "broker", s.ad.String(), "err", err)
+					lastErr = msg
+				}
+				wait = min(max(2*wait, s.cfg.BackoffMin), s.cfg.BackoffMax)
+				continue
+			}
+			up, wait, lastErr = true, 0, ""
+			s.connected.Store(true)
+			if everUp {
+				s.reconnects.Add(1)
+				s.log.Info("reconnected to the broker", "broker", s.ad.String())
+			}
+			everUp = true
+		}
+		var m *message
+		if len(inflight) < window {
+			m = next()
+		}
+		if m == nil && len(inflight) == 0 {
+			// Idle: wait for a message, or for Close.
+			select {
+			case m = <-s.queue:
+			case <-s.closing:
+				select {
+				case m = <-s.queue:
+				default:
+					return
+				}
+			case <-s.ctx.Done():
+				return
+			}
+		}
+		if m != nil {
+			inflight = append(inflight, flight{m: m, ack: s.ad.publish(s.ctx, m)})
+			continue
+		}
+		// The window is full or nothing is queued: settle the oldest.
+		f := inflight[0]
+		sctx, cancel := context.WithTimeout(s.ctx, s.cfg.SendTO)
+		err := f.ack(sctx)
+		cancel()
+		if err == nil {
+			inflight = inflight[1:]
+			s.sent.Add(1)
+			s.pending.Add(-1)
+			s.recycle(f.m)
+			continue
+		}
+		s.failed.Add(1)
+		// Everything unacknowledged goes again, in order, after the
+		// reconnect (the broker may have got some of it: at least once).
+		old := retry
+		retry = make([]*message, 0, len(inflight)+len(old))
+		for _, f := range inflight {
+			retry = append(retry, f.m)
+		}
+		retry = append(retry, old...)
+		inflight = inflight[:0]
+		s.ad.close()
+		up = false
+		s.connected.Store(false)
+		if s.ctx.Err() != nil {
+			s.loseAll(retry)
+			return
+		}
+		s.log.Warn("send failed; reconnecting", "broker", s.ad.String(), "err", err)
+		wait = s.cfg.BackoffMin
+	}
+}
+
+// flight is a published message and the wait for its acknowledgement.
+type flight struct {
+	m   *message
+	ack func(context.Context) error
+}
+
+// loseAll counts held and everything still queued as dropped: Close gave
+// up on them.
+func (s *Sink) loseAll(held []*message) {
+	n := int64(len(held))
+	for {
+		select {
+		case <-s.queue:
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	s.pending.Add(-n)
+	s.dropped.Add(uint64(n))
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Close sends what is queued for up to close_timeout, then stops the sender
+// and closes the connection; what was not sent by then is counted as
+// dropped. It waits for the sender goroutine to end.
+func (s *Sink) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.isClosed || !s.started {
+		s.isClosed = true
+		return nil
+	}
+	s.isClosed = true
+	close(s.closing)
+	t := time.AfterFunc(s.cfg.CloseTO, s.cancel)
+	<-s.done
+	t.Stop()
+	s.cancel()
+	s.connected.Store(false)
+	st := s.Stats()
+	lvl := slog.LevelInfo
+	if st.Dropped > 0 {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), lvl, "broker sink closed", "broker", s.ad.String(),
+		"sent", st.Sent, "dropped", st.Dropped, "failed", st.Failed, "reconnects", st.Reconnects)
+	return nil
+}
+
+// Stats returns the counters (for the metrics exporter).
+func (s *Sink) Stats() Stats {
+	return Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
+		Reconnects: s.reconnects.Load(), Queued: int(s.pending.Load()), Connected: s.connected.Load()}
+}
+
+// Dropped is the count of dropped messages; the pipeline adds it to the
+// component's drops in its metrics.
+func (s *Sink) Dropped() uint64 { return s.dropped.Load() }
+
+func init() {
+	ds3d.Register(ds3d.KindRender, "msgbroker",
+		`Sends each datamap's 3D boxes or 2D objects as msgconv payloads (DeepStream full/minimal JSON, ds3d detection3d JSON or protobuf) to a message broker: MQTT 3.1.1 or Redis Streams. A bounded queue and one sender goroutine stand between the pipeline and the network: a full queue drops (counted), the sender reconnects with capped exponential backoff (docs/MESSAGING.md).`,
+		DefaultConfig,
+		func(c *Config, env *ds3d.Env) (any, error) {
+			var log *slog.Logger
+			if env != nil {
+				log = env.Log
+			}
+			return New(c, log)
+		})
+}
+
+// hostOf returns the host of host:port for TLS server names.
+func hostOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		h := addr[:i]
+		return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	}
+	return addr
+}
+
+// randomID is 8 random hex digits for a default client id.
+func randomID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
