@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ds3d-go/ds3d-go/apps/control"
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
 	"github.com/ds3d-go/ds3d-go/internal/xvfb"
@@ -39,6 +40,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	realtime := fs.Bool("realtime", false, "replay sources at their sensor timestamps")
 	headless := fs.Bool("headless", false, "renderers open no window: they draw offscreen and write their files")
 	verbose := fs.Bool("v", false, "log component messages at debug level")
+	httpAddr := fs.String("http", "", "serve the control plane (metrics, health, REST API) on `ADDR`; a port or \":PORT\" binds 127.0.0.1 only, \"0.0.0.0:PORT\" every interface (docs/OPERATIONS.md)")
+	tokenFile := fs.String("http-token-file", "", "`FILE` holding the bearer token that --http requests changing state (config, drain, stop) must carry; without it they are refused")
+	pprofOn := fs.Bool("pprof", false, "also serve /debug/pprof/ on the --http address")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ds3d run [flags] [CONFIG]\n\nRuns a TOML pipeline; without CONFIG, the bundled default pipeline.\n\nflags:")
 		fs.PrintDefaults()
@@ -73,6 +77,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if *httpAddr == "" && (*tokenFile != "" || *pprofOn) {
+		fmt.Fprintln(stderr, "ds3d run: --http-token-file and --pprof need --http ADDR")
+		return 2
+	}
+	var token []byte
+	if *tokenFile != "" {
+		if token, err = control.ReadToken(*tokenFile); err != nil {
+			fmt.Fprintln(stderr, "ds3d run:", err)
+			return 1
+		}
+	}
 	// --headless without an X server: OpenGL renderers still need one, so
 	// start a private Xvfb for the run when one is installed.
 	if *headless && os.Getenv("DISPLAY") == "" && usesGL(p) {
@@ -97,8 +112,24 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	if *httpAddr != "" {
+		srv, err := control.New(g, p, control.Options{Addr: *httpAddr, Token: token, Pprof: *pprofOn,
+			Version: versionString(), Stop: func() { cancel(errAPIStop) }, Log: log})
+		if err == nil {
+			err = srv.Start()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "ds3d run:", err)
+			return 1
+		}
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer scancel()
+			_ = srv.Close(sctx)
+		}()
+	}
 	// First Ctrl-C drains (sources stop, outputs flush); the second aborts.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt)
@@ -117,7 +148,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		select {
 		case <-sig:
-			cancel()
+			cancel(nil)
 		case <-done:
 		}
 	}()
@@ -148,6 +179,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		_ = pipeline.WriteTable(stdout, g.Metrics())
 	}
 	if err != nil {
+		if errors.Is(err, errAPIStop) {
+			fmt.Fprintln(stderr, "ds3d run:", err)
+			return 1
+		}
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "ds3d run: aborted")
 			return 130
@@ -157,6 +192,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// errAPIStop is the cause of a run ended by POST /api/v1/pipeline/stop.
+var errAPIStop = errors.New("stopped through the control API (POST /api/v1/pipeline/stop)")
 
 // usesGL reports whether a pipeline has an OpenGL renderer.
 func usesGL(p *config.Pipeline) bool {
