@@ -8,10 +8,15 @@ BIN := bin
 # independent readers and the numpy, scipy, OpenCV and Open3D references our
 # tests cross-check against,
 # pcl-tools for the PCL VoxelGrid and PCD cross-checks; gcc for -race (cgo);
+# Node.js (with npm) for the reference scripts on the MCAP authors' and
+# Foxglove's npm libraries, which the tests install themselves (npm ci);
+# protoc and python3-jsonschema, the independent decoder and validator of
+# the payload schemas; the lz4 command, which checks and times our lz4 bag
+# chunks;
 # Xvfb, Mesa (llvmpipe) and the X11/GL headers GLFW builds against for the
 # OpenGL viewer, whose tests render under a virtual display.
 APT_PACKAGES := gcc g++ libc6-dev libboost-dev python3-numpy python3-scipy python3-opencv python3-open3d pcl-tools \
-	libonnx-testdata libturbojpeg0-dev ffmpeg \
+	libonnx-testdata libturbojpeg0-dev ffmpeg nodejs protobuf-compiler python3-jsonschema lz4 \
 	xvfb libgl1-mesa-dri libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
 # Go 1.26's simd experiment (simd/archsimd) gives the inference engine its
@@ -75,7 +80,12 @@ test: setup vet lint
 # runs; each skips unless DS3D_E2E is set), the soak and the video-detect
 # evaluation.
 E2E_PKGS = $(shell grep -rlE --include='*_test.go' '^func TestE2E' . | xargs -r -n1 dirname | sort -u)
+# Debian packages only the second tier needs: Chromium for the browser
+# tests of web pages (the Foxglove WebSocket viewer page); the MQTT and
+# Redis servers (and the MQTT command-line client) the broker tests start.
+E2E_APT_PACKAGES := chromium mosquitto mosquitto-clients redis-server
 e2e: setup build
+	@$(MAKE) --no-print-directory setup APT_PACKAGES="$(E2E_APT_PACKAGES)" >/dev/null
 	$(if $(strip $(E2E_PKGS)),DS3D_E2E=1 $(GO) test $(GOTAGS) -count=1 -timeout 30m -run '^TestE2E' $(E2E_PKGS),@echo "e2e: no TestE2E tests")
 	$(MAKE) --no-print-directory soak SOAK=60s
 	$(MAKE) --no-print-directory eval-video

@@ -19,15 +19,21 @@
 //   - sensors: camera (image sequences), depth (RGB-D), lidar (file loader
 //     and the point-cloud formats), lidar/las (the LAS/LAZ format),
 //     lidar/pcap (pcap replay) and the live UDP drivers lidar/hesai,
-//     lidar/ouster, lidar/velodyne.
+//     lidar/ouster, lidar/velodyne; ros2/replay (rosbag2 bags) and
+//     foxglove (a Foxglove WebSocket server's topics).
 //   - filters: align, depth2point, detect, imagetensor, lidarinfer,
 //     outlier, pointcloud, postprocess, sweeps, voxelize.
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
 //     painting), track3d (3D tracking).
-//   - render: gl (OpenGL viewer), raster (pure-Go PNG renderer), writer
+//   - render: bagrecord (rosbag2 bags), foxglove (the Foxglove WebSocket
+//     server), msgbroker (MQTT and Redis sinks), gl (OpenGL viewer), raster (pure-Go PNG renderer), writer
 //     (result file writers).
 //   - gpu: the CUDA components with -tags cuda; without it, only their
 //     names, so that a config naming one is told to rebuild.
+//
+// Left out on purpose: sensors/ros2/bag/db3 (reading rosbag2's SQLite3
+// .db3 storage), which links a pure-Go SQLite; the ds3d command imports
+// it, and so can any program that reads .db3 bags.
 //
 // components_cuda.go adds core2d/infer/gpuinfer (the CUDA inference
 // backend) under the cuda build tag.
@@ -45,12 +51,14 @@ import (
 
 	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
 	_ "github.com/ds3d-go/ds3d-go/sensors/depth"
+	_ "github.com/ds3d-go/ds3d-go/sensors/foxglove"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/hesai"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/las"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/ouster"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/velodyne"
+	_ "github.com/ds3d-go/ds3d-go/sensors/ros2/replay"
 
 	_ "github.com/ds3d-go/ds3d-go/filters/align"
 	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
@@ -68,7 +76,10 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/paint"
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
 
+	_ "github.com/ds3d-go/ds3d-go/render/bagrecord"
+	_ "github.com/ds3d-go/ds3d-go/render/foxglove"
 	_ "github.com/ds3d-go/ds3d-go/render/gl"
+	_ "github.com/ds3d-go/ds3d-go/render/msgbroker"
 	_ "github.com/ds3d-go/ds3d-go/render/raster"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
 
