@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -32,6 +33,18 @@ func Node(tb testing.TB, dir string) string {
 	stamp := filepath.Join(dir, "node_modules", ".ds3d-lock-sha256")
 	nodeMu.Lock()
 	defer nodeMu.Unlock()
+	// Test binaries of several packages may share a folder and run at
+	// once (go test runs packages in parallel): an exclusive lock on a file
+	// beside the lock file keeps two npm ci from writing one node_modules.
+	lf, err := os.OpenFile(filepath.Join(dir, ".npm-ci.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		tb.Fatal(err)
+	}
+	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return node
 	}
