@@ -42,7 +42,8 @@ type Config struct {
 	ImageFormat    string            `toml:"image_format" enum:"jpeg|png" doc:"CompressedImage codec of colour frames"`
 	JPEGQuality    int               `toml:"jpeg_quality" min:"1" max:"100" doc:"JPEG quality of colour frames"`
 	Markers        bool              `toml:"markers" doc:"also write each []Box3D topic as visualization_msgs/MarkerArray on <topic>/markers (RViz, Foxglove 3D panel)"`
-	MarkerLifetime time.Duration     `toml:"marker_lifetime" min:"0s" doc:"lifetime of box markers; 0: until the next message replaces them"`
+	Scene          bool              `toml:"scene" doc:"also write each []Box3D topic as foxglove_msgs/msg/SceneUpdate (Foxglove's own scene schema: one cube entity per box) on <topic>/scene"`
+	MarkerLifetime time.Duration     `toml:"marker_lifetime" min:"0s" doc:"lifetime of box markers and scene entities; 0: until the next message replaces them"`
 }
 
 // Validate checks the topic names.
@@ -67,6 +68,7 @@ type topic struct {
 	typ     string
 	id      bag.TopicID
 	markers bag.TopicID // of a boxes topic with markers
+	scene   bag.TopicID // of a boxes topic with a scene
 	frameID string
 }
 
@@ -209,6 +211,11 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 				return err
 			}
 		}
+		if typ == "vision_msgs/msg/Detection3DArray" && r.cfg.Scene {
+			if t.scene, err = r.addTopic(t.name+"/scene", ros2.SceneUpdateType); err != nil {
+				return err
+			}
+		}
 	} else if typ != t.typ {
 		return fmt.Errorf("the key held a value recorded as %s, now one recorded as %s", t.typ, typ)
 	}
@@ -237,6 +244,12 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 		if err == nil && r.cfg.Markers {
 			r.mbuf = ros2.AppendMarkerArray(r.mbuf[:0], h, x, int64(r.cfg.MarkerLifetime))
 			if err := r.w.Write(t.markers, ts, ts, r.mbuf); err != nil {
+				return err
+			}
+		}
+		if r.cfg.Scene {
+			r.mbuf = ros2.AppendSceneUpdate(r.mbuf[:0], h, x, int64(r.cfg.MarkerLifetime))
+			if err := r.w.Write(t.scene, ts, ts, r.mbuf); err != nil {
 				return err
 			}
 		}
@@ -346,7 +359,7 @@ func (r *Writer) Close() error {
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "mcap_writer",
-		`Records datamaps as a rosbag2 bag in MCAP storage (metadata.yaml as rosbag2 writes it): points as PointCloud2 with every named column, colour frames as CompressedImage, depth as Image, intrinsics as CameraInfo, extrinsics on /tf_static, the ego pose on /tf, 3D boxes as Detection3DArray plus MarkerArray, 2D detections as Detection2DArray.`,
+		`Records datamaps as a rosbag2 bag in MCAP storage (metadata.yaml as rosbag2 writes it): points as PointCloud2 with every named column, colour frames as CompressedImage, depth as Image, intrinsics as CameraInfo, extrinsics on /tf_static, the ego pose on /tf, 3D boxes as Detection3DArray plus MarkerArray and optionally foxglove_msgs SceneUpdate, 2D detections as Detection2DArray.`,
 		func() *Config {
 			return &Config{Compression: "lz4", FrameID: "lidar", CameraFrameID: "camera", WorldFrameID: "map",
 				ImageFormat: "jpeg", JPEGQuality: 90, Markers: true}

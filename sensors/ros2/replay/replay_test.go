@@ -316,6 +316,7 @@ type = "ds3d::datarender"
 impl = "mcap_writer"
 [component.config]
 path = "`+outDir+`"
+scene = true
 topics = { "DS3D::LidarXYZI" = "/ds3d/points", "DS3D::Lidar3DBboxRawData" = "/ds3d/boxes" }
 `)
 	b, err := bag.Open(outDir)
@@ -338,15 +339,27 @@ topics = { "DS3D::LidarXYZI" = "/ds3d/points", "DS3D::Lidar3DBboxRawData" = "/ds
 				return m.Errorf("points differ from the .bin")
 			}
 		}
-		if _, err := m.Decode(); err != nil {
+		v, err := m.Decode()
+		if err != nil {
 			return err
+		}
+		if m.Topic == "/ds3d/boxes/scene" {
+			// one box: a delete-all, then one entity with one cube
+			dels, _ := v.Get("deletions").([]any)
+			ents, _ := v.Get("entities").([]any)
+			if len(dels) != 1 || len(ents) != 1 {
+				return m.Errorf("SceneUpdate with %d deletions and %d entities, want 1 and 1", len(dels), len(ents))
+			}
+			if cubes, _ := ents[0].(*ros2.Message).Get("cubes").([]any); len(cubes) != 1 {
+				return m.Errorf("scene entity with %d cubes, want 1", len(cubes))
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts["/ds3d/points"] != 3 || counts["/ds3d/boxes"] != 1 || counts["/ds3d/boxes/markers"] != 1 {
+	if counts["/ds3d/points"] != 3 || counts["/ds3d/boxes"] != 1 || counts["/ds3d/boxes/markers"] != 1 || counts["/ds3d/boxes/scene"] != 1 {
 		t.Errorf("topics written: %v", counts)
 	}
 }
