@@ -209,3 +209,35 @@ func clamp16(v int32) uint8 {
 	}
 	return uint8(^(v >> 31))
 }
+
+// ToRGBA is ToFrame's reverse for encoders: it copies a u8 RGB or RGBA
+// frame into dst (opaque alpha for RGB), reusing dst when it has the
+// frame's size and allocating a new image otherwise, and returns it. An
+// RGBA frame's bytes are copied as they are, so a frame with translucent
+// pixels (straight alpha) comes out as if premultiplied; camera frames are
+// opaque, and image/jpeg's fast path wants *image.RGBA.
+func ToRGBA(dst *image.RGBA, f *ds3d.Frame) (*image.RGBA, error) {
+	if f.DType != ds3d.DTypeU8 || (f.Type != ds3d.FrameColorRGB && f.Type != ds3d.FrameColorRGBA) {
+		return dst, fmt.Errorf("image frame %s of %s: want u8 RGB or RGBA", f.Type, f.DType)
+	}
+	pl := f.Plane
+	if pl.Width <= 0 || pl.Height <= 0 || pl.BytesPerPixel != 3 && pl.BytesPerPixel != 4 ||
+		pl.Pitch*(pl.Height-1)+pl.Width*pl.BytesPerPixel > len(f.Data) {
+		return dst, fmt.Errorf("image frame %dx%d (pitch %d, %d bytes per pixel) holds %d bytes", pl.Width, pl.Height, pl.Pitch, pl.BytesPerPixel, len(f.Data))
+	}
+	if dst == nil || dst.Rect.Dx() != pl.Width || dst.Rect.Dy() != pl.Height {
+		dst = image.NewRGBA(image.Rect(0, 0, pl.Width, pl.Height))
+	}
+	for y := 0; y < pl.Height; y++ {
+		src := f.Data[y*pl.Pitch : y*pl.Pitch+pl.Width*pl.BytesPerPixel]
+		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*pl.Width]
+		if pl.BytesPerPixel == 4 {
+			copy(out, src)
+			continue
+		}
+		for x := 0; x < pl.Width; x++ {
+			out[4*x], out[4*x+1], out[4*x+2], out[4*x+3] = src[3*x], src[3*x+1], src[3*x+2], 255
+		}
+	}
+	return dst, nil
+}

@@ -58,3 +58,46 @@ func TestToFrameMatchesAt(t *testing.T) {
 		}
 	}
 }
+
+// TestToRGBARoundTrip: ToRGBA of padded RGB and opaque RGBA frames, back
+// through ToFrame, gives the same pixels; RGB gets opaque alpha.
+func TestToRGBARoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		ft  ds3d.FrameType
+		bpp int
+	}{{ds3d.FrameColorRGB, 3}, {ds3d.FrameColorRGBA, 4}} {
+		f, err := ds3d.NewImageFrame(tc.ft, ds3d.DTypeU8, 7, 5, 7*tc.bpp+3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range f.Data {
+			f.Data[i] = uint8(i * 37)
+			if tc.bpp == 4 && i%f.Plane.Pitch < 7*4 && i%f.Plane.Pitch%4 == 3 {
+				f.Data[i] = 255 // opaque: RGBA is premultiplied
+			}
+		}
+		img, err := imageconv.ToRGBA(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.bpp == 3 && img.Pix[3] != 255 {
+			t.Errorf("RGB frame: alpha %d, want 255", img.Pix[3])
+		}
+		back, _ := ds3d.NewImageFrame(tc.ft, ds3d.DTypeU8, 7, 5, 0)
+		if err := imageconv.ToFrame(back, img); err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < 5; y++ {
+			a, b := f.Data[y*f.Plane.Pitch:][:7*tc.bpp], back.Data[y*back.Plane.Pitch:][:7*tc.bpp]
+			if string(a) != string(b) {
+				t.Fatalf("%s row %d: %v, round trip %v", tc.ft, y, a, b)
+			}
+		}
+		if again, _ := imageconv.ToRGBA(img, f); again != img {
+			t.Errorf("%s: ToRGBA did not reuse an image of the right size", tc.ft)
+		}
+	}
+	if _, err := imageconv.ToRGBA(nil, ds3d.NewTensorFrame(ds3d.DTypeF32, 2, 2)); err == nil {
+		t.Error("a tensor frame was accepted")
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds3d-go/ds3d-go/core2d/imageconv"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/sensors/ros2"
 	"github.com/ds3d-go/ds3d-go/sensors/ros2/bag"
@@ -323,27 +324,11 @@ func cameraFrame(base string, k ds3d.Key) string {
 
 // compress encodes a colour frame with the configured codec.
 func (r *Writer) compress(f *ds3d.Frame) ([]byte, error) {
-	p := f.Plane
-	if p.Width <= 0 || p.Height <= 0 || len(f.Data) < p.Pitch*p.Height {
-		return nil, fmt.Errorf("colour frame plane %+v does not describe its %d bytes", p, len(f.Data))
-	}
-	if r.rgba == nil || r.rgba.Rect.Dx() != p.Width || r.rgba.Rect.Dy() != p.Height {
-		r.rgba = image.NewRGBA(image.Rect(0, 0, p.Width, p.Height))
-	}
-	for y := 0; y < p.Height; y++ {
-		src := f.Data[y*p.Pitch:]
-		dst := r.rgba.Pix[y*r.rgba.Stride:]
-		for x := 0; x < p.Width; x++ {
-			s := src[x*p.BytesPerPixel:]
-			a := uint8(255)
-			if p.BytesPerPixel == 4 {
-				a = s[3]
-			}
-			dst[4*x], dst[4*x+1], dst[4*x+2], dst[4*x+3] = s[0], s[1], s[2], a
-		}
+	var err error
+	if r.rgba, err = imageconv.ToRGBA(r.rgba, f); err != nil {
+		return nil, err
 	}
 	r.enc.Reset()
-	var err error
 	if r.cfg.ImageFormat == "png" {
 		err = r.pngEnc.Encode(&r.enc, r.rgba)
 	} else {
