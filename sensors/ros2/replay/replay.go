@@ -124,16 +124,10 @@ func New(cfg *Config) (*Loader, error) {
 		return nil, err
 	}
 	l := &Loader{cfg: *cfg, b: b, topics: map[string]*topic{}}
-	types := map[string]string{}
-	var first uint64
-	info, err := bag.Inspect(string(cfg.Path), false)
+	types, first, err := topicTypes(b)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range info.Topics {
-		types[t.Name] = t.Type
-	}
-	first = info.Start
 	for name, key := range cfg.Topics {
 		typ, ok := types[name]
 		if !ok {
@@ -168,6 +162,28 @@ func New(cfg *Config) (*Loader, error) {
 		l.end = first + uint64(cfg.End)
 	}
 	return l, nil
+}
+
+// topicTypes returns the bag's topics with their types and its first log
+// time: from metadata.yaml when the bag has one (rosbag2 writes both
+// there), so that opening a large bag does not read it; a bare .mcap or
+// .db3 is read through once (bag.Inspect).
+func topicTypes(b *bag.Bag) (map[string]string, uint64, error) {
+	types := map[string]string{}
+	if md := b.Metadata; md != nil && len(md.Info.Topics) > 0 {
+		for _, t := range md.Info.Topics {
+			types[t.Topic.Name] = t.Topic.Type
+		}
+		return types, uint64(max(md.Info.StartingTime.Nanos, 0)), nil
+	}
+	info, err := bag.Inspect(b.Path, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, t := range info.Topics {
+		types[t.Name] = t.Type
+	}
+	return types, info.Start, nil
 }
 
 // Next returns the next converted message as a datamap, or io.EOF.

@@ -250,6 +250,13 @@ func TestReplayWindowLoopAndLimits(t *testing.T) {
 	if out := drain(t, cfg); len(out) != 1 || out[0].ts != t0+100e6 {
 		t.Fatalf("window [50 ms, 150 ms): %d datamaps", len(out))
 	}
+	// the bare .mcap (no metadata.yaml: its topics and start are read from
+	// the file) selects the same
+	files, _ := filepath.Glob(filepath.Join(dir, "*.mcap"))
+	cfg.Path = ds3d.Path(files[0])
+	if out := drain(t, cfg); len(out) != 1 || out[0].ts != t0+100e6 {
+		t.Fatalf("bare .mcap, window [50 ms, 150 ms): %d datamaps", len(out))
+	}
 	cfg = cfgFor(dir, map[string]string{"/points": "DS3D::LidarXYZI"})
 	cfg.Loop, cfg.MaxFrames = true, 7
 	out := drain(t, cfg)
