@@ -83,7 +83,7 @@ E2E_PKGS = $(shell grep -rlE --include='*_test.go' '^func TestE2E' . | xargs -r 
 # Debian packages only the second tier needs: Chromium for the browser
 # tests of web pages (the Foxglove WebSocket viewer page); the MQTT and
 # Redis servers (and the MQTT command-line client) the broker tests start.
-E2E_APT_PACKAGES := chromium mosquitto mosquitto-clients redis-server
+E2E_APT_PACKAGES := chromium mosquitto mosquitto-clients redis-server rabbitmq-server
 e2e: setup build
 	@$(MAKE) --no-print-directory setup APT_PACKAGES="$(E2E_APT_PACKAGES)" >/dev/null
 	$(if $(strip $(E2E_PKGS)),DS3D_E2E=1 $(GO) test $(GOTAGS) -count=1 -timeout 30m -run '^TestE2E' $(E2E_PKGS),@echo "e2e: no TestE2E tests")

@@ -100,6 +100,21 @@ type Env struct {
 	Headless bool
 	// Log is the component's logger (component=name).
 	Log *slog.Logger
+	// Pipeline is the pipeline the component runs in, for components that
+	// steer it (cloud-to-device commands); nil when it is built alone.
+	Pipeline Pipeline
+}
+
+// Pipeline is a running pipeline as a component may steer it. Components
+// reach other components only through it, and only by name, so a command
+// that names a component the pipeline lacks is an error, not a panic.
+type Pipeline interface {
+	// UpdateConfig changes runtime-updatable keys of the named component
+	// between two of its datamaps (pipeline.Graph.UpdateConfig).
+	UpdateConfig(ctx context.Context, component string, changes map[string]any) error
+	// Component returns the named component as built, or nil: callers
+	// check it for the interface they need (a recorder, a model swapper).
+	Component(name string) any
 }
 
 // Path is a config field holding a file path. The config loader resolves a

@@ -162,7 +162,7 @@ func New(p *config.Pipeline, opts Options) (*Graph, error) {
 		if c.Config != nil {
 			n.live.Store(c.Config) // atomic.Value takes no nil
 		}
-		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Headless: opts.Headless, Log: n.log}
+		env := &ds3d.Env{Name: c.Name, ConfigDir: p.Dir, Inputs: c.Inputs, Realtime: g.realtime, Headless: opts.Headless, Log: n.log, Pipeline: g}
 		comp, err := c.Spec.Build(c.Config, env)
 		if err != nil {
 			g.closeAll()

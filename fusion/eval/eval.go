@@ -5,7 +5,7 @@
 // py-motmetrics computes them (mot.go) and the same for 3D tracks (mot3d.go).
 // It reads ground truth through the dataset readers (datasets/...) and so
 // sits above them; the flag-parsing `ds3d eval KIND` commands that drive it
-// are in apps/ds3d.
+// are in apps/cli.
 //
 // KITTI reproduces the KITTI object devkit's evaluator
 // (evaluate_object_3d_offline.cpp, kept as a test reference in

@@ -44,7 +44,7 @@ var Rules = []Rule{
 	{From: "fusion", Allow: []string{"ds3d", "core2d", "sensors", "filters", "fusion"},
 		Why: "multi-sensor components sit above sources and filters"},
 	{From: "fusion/eval", Allow: []string{"ds3d", "core2d/track/assign", "datasets", "fusion/eval"},
-		Why: "evaluation reads ground truth through the dataset readers; its commands live in apps/ds3d"},
+		Why: "evaluation reads ground truth through the dataset readers; its commands live in apps/cli"},
 	{From: "render", Allow: []string{"ds3d", "core2d", "sensors", "filters", "render"},
 		Why: "renderers and writers sit above sources and filters, beside fusion"},
 	{From: "internal", Allow: []string{"ds3d", "core2d/decode", "internal"},

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 )
 
 // defaultConfig is what `ds3d run` runs with no argument. Its relative paths
-// resolve against apps/ds3d of the checkout (see defaultDir), as if it were
+// resolve against apps/cli of the checkout (see defaultDir), as if it were
 // read from its file there.
 //
 //go:embed default.toml
@@ -234,7 +234,7 @@ func progress(g *pipeline.Graph, w io.Writer, done <-chan struct{}) {
 	}
 }
 
-// defaultDir is where the default pipeline's relative paths point: apps/ds3d
+// defaultDir is where the default pipeline's relative paths point: apps/cli
 // of the checkout holding the working directory (found upwards by its
 // bundled samples), else the working directory.
 func defaultDir() string {
@@ -244,7 +244,7 @@ func defaultDir() string {
 	}
 	for dir := wd; ; {
 		if _, err := os.Stat(filepath.Join(dir, "datasets", "samples")); err == nil {
-			return filepath.Join(dir, "apps", "ds3d")
+			return filepath.Join(dir, "apps", "cli")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DISPLAY") == "" {
 		stop, err := xvfb.Start()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "apps/ds3d:", err)
+			fmt.Fprintln(os.Stderr, "apps/cli:", err)
 			if testenv.CI() {
 				os.Exit(1)
 			}
