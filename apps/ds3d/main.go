@@ -18,8 +18,8 @@ package main
 import (
 	"os"
 
-	_ "github.com/ds3d-go/ds3d-go/apps/components" // every component, format and backend
 	"github.com/ds3d-go/ds3d-go/apps/cli"
+	_ "github.com/ds3d-go/ds3d-go/apps/components" // every component, format and backend
 	// rosbag2's SQLite3 storage (.db3) for `inspect` and mcap_file_loader:
 	// a pure-Go SQLite that adds ~6 MB and ~45 s to a cold build, so only
 	// the command links it (sensors/ros2/bag/db3).
