@@ -17,8 +17,8 @@ func cmdComponents(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ds3d components [--markdown] [IMPL...]\n\nLists every registered component, or the named ones, with their config keys, types, defaults, rules and docs.\n--markdown writes the reference docs/COMPONENTS.md holds (make docs).")
 	}
 	markdown := fs.Bool("markdown", false, "write docs/COMPONENTS.md (Markdown tables)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	specs := ds3d.Specs()
 	if *markdown && fs.NArg() == 0 {

@@ -44,11 +44,8 @@ func evalKITTI(args []string, stdout, stderr io.Writer) int {
 	class := fs.String("class", "", "comma-separated classes (default Car,Pedestrian,Cyclist)")
 	curve := fs.String("curve", eval.CurveDevkit, "recall sampling: devkit (41 score thresholds, as published KITTI AP) or exact")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if *gtDir == "" || *predDir == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "ds3d eval kitti: need --gt and --pred and no other arguments")

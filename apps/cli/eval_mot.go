@@ -32,11 +32,8 @@ func evalMOT(args []string, stdout, stderr io.Writer) int {
 	iou := fs.Float64("iou", 0.5, "least IoU for a prediction to match a ground-truth box")
 	gtMin := fs.Float64("gt-min-conf", 1, "ignore ground-truth rows whose confidence column is below this")
 	frames := fs.String("frames", "", "score only frames A to B (1-based, inclusive), e.g. 1-200: a run on the first frames of a sequence")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if *gtPath == "" || *predPath == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "ds3d eval mot: need --gt and --pred and no other arguments")

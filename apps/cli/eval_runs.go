@@ -16,17 +16,6 @@ import (
 	"github.com/ds3d-go/ds3d-go/fusion/eval"
 )
 
-// parse parses args with fs and reports a usage error (2) or help (0).
-func parse(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0, false
-		}
-		return 2, false
-	}
-	return 0, true
-}
-
 func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -87,7 +76,7 @@ func evalV2X(args []string, stdout, stderr io.Writer) int {
 	predPath := fs.String("pred", "", "json_box_writer JSON-lines file")
 	dist := fs.Float64("dist", 2, "largest BEV centre distance of a match, metres")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parseArgs(fs, args); !ok {
 		return code
 	}
 	if *gtPath == "" || *predPath == "" || fs.NArg() != 0 {
@@ -180,7 +169,7 @@ func evalNuScenes(args []string, stdout, stderr io.Writer) int {
 	predPath := fs.String("pred", "", "json_box_writer JSON-lines file")
 	asJSON := fs.Bool("json", false, "print JSON")
 	dist := fs.Float64("dist", 2, "recall: BEV centre distance in metres within which a GT box counts as found")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parseArgs(fs, args); !ok {
 		return code
 	}
 	if !(*dist > 0) {
@@ -273,7 +262,7 @@ func evalMOT3D(args []string, stdout, stderr io.Writer) int {
 	dist := fs.Float64("dist", 2, "largest BEV centre distance of a match, metres")
 	anyClass := fs.Bool("any-class", false, "match boxes whatever their labels")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parseArgs(fs, args); !ok {
 		return code
 	}
 	if *gtPath == "" || *predPath == "" || fs.NArg() != 0 {

@@ -17,8 +17,8 @@ func cmdImportYAML(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ds3d import-yaml FILE.yaml > config.toml\n\nConverts a DeepStream-3D YAML pipeline to TOML on standard output; what has no counterpart is reported\non standard error with its YAML line, and the exit status is 3 when anything was left out.")
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

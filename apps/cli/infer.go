@@ -35,8 +35,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ds3d infer [flags] MODEL.onnx\n\nPrints the graph summary (ops, parameters, FLOPs), times the model (on zeros, or on --input),\nand for a YOLOX model and an image input prints one line per detection.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 || *batch < 0 || *runs < 1 {
 		fs.Usage()

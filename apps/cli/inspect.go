@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -17,12 +18,12 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ds3d inspect [--json] FILE|BAG...\n\nPrints a point-cloud file's format, point count, fields, bounds, intensity range, NaN count and decode time;\nfor a rosbag2 bag (a folder with metadata.yaml, or a .mcap file) its topics with type, message count,\ntime span and the point fields of PointCloud2 topics. --json prints bags as JSON.")
+		fmt.Fprintln(stderr, "usage: ds3d inspect [--json] FILE|BAG...\n\nPrints a point-cloud file's format, point count, fields, bounds, intensity range, NaN count and decode time;\nfor a rosbag2 bag (a folder with metadata.yaml, or a .mcap file) its topics with type, message count,\ntime span and the point fields of PointCloud2 topics. --json prints one JSON object per file instead.")
 		fs.PrintDefaults()
 	}
-	asJSON := fs.Bool("json", false, "print bags as JSON (point-cloud files: not yet)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	asJSON := fs.Bool("json", false, "print one JSON object per file (the same facts, machine-readable)")
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -49,16 +50,15 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 			}
 			continue
 		}
-		if *asJSON {
-			fmt.Fprintf(stderr, "ds3d inspect: %s: --json is implemented for bags only so far\n", path)
-			code = 1
-			continue
-		}
 		// Packet captures: sensor model, return mode, rotations, points.
 		if e := strings.ToLower(filepath.Ext(path)); e == ".pcap" || e == ".pcapng" {
 			pi, err := pcap.Inspect(path)
 			if err == nil {
-				err = pi.WriteText(stdout)
+				if *asJSON {
+					err = writeJSON(stdout, pi)
+				} else {
+					err = pi.WriteText(stdout)
+				}
 			}
 			if err != nil {
 				fmt.Fprintln(stderr, "ds3d inspect:", err)
@@ -72,16 +72,33 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 			code = 1
 			continue
 		}
-		if err := info.WriteText(stdout); err != nil {
-			return 1
-		}
 		// LAS: the header's version, format, VLRs and the exact float64
 		// bounds (the [N,4] float32 frame rounds georeferenced coordinates).
+		var li *las.Info
 		if strings.EqualFold(filepath.Ext(path), ".las") {
-			if li, err := las.ReadInfo(path); err == nil {
-				fmt.Fprint(stdout, li.String())
+			if li, err = las.ReadInfo(path); err != nil {
+				fmt.Fprintln(stderr, "ds3d inspect:", err)
+				code = 1
+				continue
 			}
+		}
+		if *asJSON {
+			err = writeJSON(stdout, struct {
+				lidar.Info
+				LAS *las.Info `json:"las,omitempty"`
+			}{info, li})
+		} else if err = info.WriteText(stdout); err == nil && li != nil {
+			_, err = io.WriteString(stdout, li.String())
+		}
+		if err != nil {
+			return 1
 		}
 	}
 	return code
+}
+
+func writeJSON(w io.Writer, v any) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(v)
 }

@@ -17,7 +17,7 @@ func TestInspectBag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"messages:  20", "/topic  std_msgs/msg/String  10 msgs", "/rosout  rcl_interfaces/msg/Log  10 msgs"} {
+	for _, want := range []string{"messages:        20", "/topic  std_msgs/msg/String  10 msgs", "/rosout  rcl_interfaces/msg/Log  10 msgs"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}

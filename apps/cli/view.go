@@ -26,8 +26,8 @@ func cmdView(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ds3d view [--out DIR] FILE...\n\nShows point-cloud files (any registered format) in the OpenGL viewer, with KITTI label boxes when\nlabel_2/ and calib/ sit beside a velodyne file. N or → steps, R resets the view, S saves a screenshot,\nEsc closes. With --out it renders headless to PNG files (needs an X server, e.g. Xvfb).")
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

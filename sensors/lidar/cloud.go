@@ -51,6 +51,10 @@ func (t ScalarType) String() string {
 	return scalarInfo[t].name
 }
 
+// MarshalText writes the type's name ("float32"), so JSON descriptions
+// read like the text ones.
+func (t ScalarType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
 func (t ScalarType) isFloat() bool { return t == Float32 || t == Float64 }
 func (t ScalarType) isSigned() bool {
 	return t == Int8 || t == Int16 || t == Int32 || t == Int64
@@ -65,10 +69,10 @@ func (t ScalarType) isSigned() bool {
 // read with ReadOptions.SkipFields. A coordinate or intensity field with
 // COUNT > 1 contributes its first value to the frame; the rest are dropped.
 type Field struct {
-	Name  string
-	Type  ScalarType
-	Count int // values per point (PCD COUNT; 1 for PLY)
-	Data  []byte
+	Name  string     `json:"name"`
+	Type  ScalarType `json:"type"`
+	Count int        `json:"count"` // values per point (PCD COUNT; 1 for PLY)
+	Data  []byte     `json:"-"`
 }
 
 // Value returns value k (0 ≤ k < Count) of point i as a float64; 64-bit

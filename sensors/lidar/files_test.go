@@ -222,7 +222,7 @@ func TestInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"five_people.pcd (2007625 bytes)", "pcd binary_compressed", "307200 (organised 640×480)",
-		"rgba:uint32", "nan points  68125", "x           [-1.9311, 2.9885]"} {
+		"rgba:uint32", "nan points:      68125", "x:               [-1.9311, 2.9885]", "points:          307200 (organised 640×480)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("WriteText lacks %q:\n%s", want, b.String())
 		}

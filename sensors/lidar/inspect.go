@@ -13,23 +13,26 @@ import (
 
 // Info summarises a point-cloud file, for `ds3d inspect FILE`.
 type Info struct {
-	Path     string
-	Bytes    int64
-	Format   string
-	Encoding string
-	Points   int
-	Fields   []Field // names, types and counts; no Data
+	Path     string  `json:"path"`
+	Bytes    int64   `json:"bytes"`
+	Format   string  `json:"format"`
+	Encoding string  `json:"encoding"`
+	Points   int     `json:"points"`
+	Fields   []Field `json:"fields"` // names, types and counts; no Data
 	// Intensity names the field read as intensity ("" when none).
-	Intensity     string
-	Width, Height int
-	Viewpoint     [7]float64
-	NaNs          int
+	Intensity string     `json:"intensity_field"`
+	Width     int        `json:"width"`
+	Height    int        `json:"height"`
+	Viewpoint [7]float64 `json:"viewpoint"`
+	NaNs      int        `json:"nan_points"`
 	// Min and Max bound x, y, z over the finite points (zero when none).
-	Min, Max [3]float32
+	Min [3]float32 `json:"min"`
+	Max [3]float32 `json:"max"`
 	// IntensityMin and IntensityMax bound intensity over the same points.
-	IntensityMin, IntensityMax float32
+	IntensityMin float32 `json:"intensity_min"`
+	IntensityMax float32 `json:"intensity_max"`
 	// Decode is the time to decode the file's bytes, reading excluded.
-	Decode time.Duration
+	Decode time.Duration `json:"decode_ns"`
 }
 
 // Inspect reads and decodes a file and describes it.
@@ -89,37 +92,46 @@ func bounds(pts []float32) (lo, hi [3]float32, ilo, ihi float32) {
 
 func finite(v float32) bool { return v-v == 0 }
 
-// WriteText prints the summary, one fact per line.
+// WriteText prints the summary, one "key: value" fact per line, keys
+// padded to 16 columns: the layout `ds3d inspect` uses for every format
+// (pcap captures and rosbag2 bags too).
 func (in Info) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "file        %s (%d bytes)\n", in.Path, in.Bytes)
-	fmt.Fprintf(&b, "format      %s %s\n", in.Format, in.Encoding)
-	fmt.Fprintf(&b, "points      %d", in.Points)
-	if in.Height > 1 {
-		fmt.Fprintf(&b, " (organised %d×%d)", in.Width, in.Height)
+	line := func(key, format string, args ...any) {
+		fmt.Fprintf(&b, "%-16s "+format+"\n", append([]any{key + ":"}, args...)...)
 	}
-	b.WriteString("\nfields     ")
-	for _, f := range in.Fields {
-		fmt.Fprintf(&b, " %s:%s", f.Name, f.Type)
+	line("file", "%s (%d bytes)", in.Path, in.Bytes)
+	line("format", "%s %s", in.Format, in.Encoding)
+	if in.Height > 1 {
+		line("points", "%d (organised %d×%d)", in.Points, in.Width, in.Height)
+	} else {
+		line("points", "%d", in.Points)
+	}
+	var fields strings.Builder
+	for i, f := range in.Fields {
+		if i > 0 {
+			fields.WriteByte(' ')
+		}
+		fmt.Fprintf(&fields, "%s:%s", f.Name, f.Type)
 		if f.Count != 1 {
-			fmt.Fprintf(&b, "×%d", f.Count)
+			fmt.Fprintf(&fields, "×%d", f.Count)
 		}
 	}
-	b.WriteByte('\n')
+	line("fields", "%s", fields.String())
 	for k, a := range [...]string{"x", "y", "z"} {
-		fmt.Fprintf(&b, "%s           [%.4f, %.4f]\n", a, in.Min[k], in.Max[k])
+		line(a, "[%.4f, %.4f]", in.Min[k], in.Max[k])
 	}
 	if in.Intensity != "" {
-		fmt.Fprintf(&b, "intensity   [%g, %g] (field %s)\n", in.IntensityMin, in.IntensityMax, in.Intensity)
+		line("intensity", "[%g, %g] (field %s)", in.IntensityMin, in.IntensityMax, in.Intensity)
 	} else {
-		b.WriteString("intensity   none (0)\n")
+		line("intensity", "none (0)")
 	}
-	fmt.Fprintf(&b, "nan points  %d\n", in.NaNs)
+	line("nan points", "%d", in.NaNs)
 	if in.Viewpoint != identityViewpoint && in.Viewpoint != ([7]float64{}) {
-		fmt.Fprintf(&b, "viewpoint   t=(%g, %g, %g) q=(%g, %g, %g, %g)\n", in.Viewpoint[0], in.Viewpoint[1],
+		line("viewpoint", "t=(%g, %g, %g) q=(%g, %g, %g, %g)", in.Viewpoint[0], in.Viewpoint[1],
 			in.Viewpoint[2], in.Viewpoint[3], in.Viewpoint[4], in.Viewpoint[5], in.Viewpoint[6])
 	}
-	fmt.Fprintf(&b, "decode      %v\n", in.Decode.Round(time.Microsecond))
+	line("decode", "%v", in.Decode.Round(time.Microsecond))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -34,47 +34,49 @@ func init() {
 
 // VLR is a variable-length record (or an extended one, after the points).
 type VLR struct {
-	UserID      string
-	RecordID    uint16
-	Description string
-	Data        []byte // aliases the file's bytes for Parse; copied by ReadInfo
-	Extended    bool
+	UserID      string `json:"user_id"`
+	RecordID    uint16 `json:"record_id"`
+	Description string `json:"description"`
+	Data        []byte `json:"-"` // aliases the file's bytes for Parse; copied by ReadInfo
+	Extended    bool   `json:"extended"`
 }
 
 // ExtraBytes describes one extra-bytes member (LAS 1.4 Extra Bytes VLR,
 // LASF_Spec record 4).
 type ExtraBytes struct {
-	Name        string
-	Type        lidar.ScalarType // 0 for undocumented bytes
-	Size        int              // bytes (Type's size × 1, 2 or 3 elements)
-	Description string
-	Scale       float64 // 0 when the descriptor has none
-	Offset      float64
+	Name        string           `json:"name"`
+	Type        lidar.ScalarType `json:"type"` // 0 for undocumented bytes
+	Size        int              `json:"size"` // bytes (Type's size × 1, 2 or 3 elements)
+	Description string           `json:"description"`
+	Scale       float64          `json:"scale"` // 0 when the descriptor has none
+	Offset      float64          `json:"offset"`
 }
 
 // Header is the public header block plus the records around it.
 type Header struct {
-	Version            string // "1.2"
-	Minor              int
-	FileSourceID       uint16
-	GlobalEncoding     uint16
-	SystemID           string
-	Software           string
-	CreationDay        uint16
-	CreationYear       uint16
-	HeaderSize         int
-	OffsetToPoints     int64
-	PointFormat        int // 0–10
-	RecordLength       int
-	Points             int64 // 64-bit count in 1.4 when set, else the legacy count
-	Scale, Offset      [3]float64
-	Min, Max           [3]float64 // as stored in the header (may be unscaled: see simple1_3.las)
-	StartOfWaveform    uint64
-	StartOfFirstEVLR   uint64
-	Compressed         bool // LAZ: point format bit 7 or 6, or a LASzip VLR
-	VLRs               []VLR
-	ExtraBytes         []ExtraBytes
-	ExtraBytesPerPoint int
+	Version            string       `json:"version"` // "1.2"
+	Minor              int          `json:"minor"`
+	FileSourceID       uint16       `json:"file_source_id"`
+	GlobalEncoding     uint16       `json:"global_encoding"`
+	SystemID           string       `json:"system_id"`
+	Software           string       `json:"software"`
+	CreationDay        uint16       `json:"creation_day"`
+	CreationYear       uint16       `json:"creation_year"`
+	HeaderSize         int          `json:"header_size"`
+	OffsetToPoints     int64        `json:"offset_to_points"`
+	PointFormat        int          `json:"point_format"` // 0–10
+	RecordLength       int          `json:"record_length"`
+	Points             int64        `json:"points"` // 64-bit count in 1.4 when set, else the legacy count
+	Scale              [3]float64   `json:"scale"`
+	Offset             [3]float64   `json:"offset"`
+	Min                [3]float64   `json:"min"`
+	Max                [3]float64   `json:"max"` // as stored in the header (may be unscaled: see simple1_3.las)
+	StartOfWaveform    uint64       `json:"start_of_waveform"`
+	StartOfFirstEVLR   uint64       `json:"start_of_first_evlr"`
+	Compressed         bool         `json:"compressed"` // LAZ: point format bit 7 or 6, or a LASzip VLR
+	VLRs               []VLR        `json:"vlrs"`
+	ExtraBytes         []ExtraBytes `json:"extra_bytes"`
+	ExtraBytesPerPoint int          `json:"extra_bytes_per_point"`
 }
 
 // baseLen is each point format's record length without extra bytes.
@@ -445,9 +447,10 @@ func memberValue(m *member, r []byte) float64 {
 // points, for `ds3d inspect` beside lidar.Info.
 type Info struct {
 	Header
-	// Min and Max are computed from the points (X·scale + offset in
-	// float64); the header's own bounds are in Header.Min/Max.
-	PointsMin, PointsMax [3]float64
+	// PointsMin and PointsMax are computed from the points (X·scale +
+	// offset in float64); the header's own bounds are in Header.Min/Max.
+	PointsMin [3]float64 `json:"points_min"`
+	PointsMax [3]float64 `json:"points_max"`
 }
 
 // ReadInfo reads a LAS file's header and records and, unless compressed,
@@ -488,24 +491,40 @@ func ReadInfo(path string) (*Info, error) {
 // String prints the facts one per line, for `ds3d inspect`.
 func (in *Info) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "las version    %s, point format %d (%d-byte records, %d extra bytes)\n", in.Version, in.PointFormat, in.RecordLength, in.ExtraBytesPerPoint)
-	fmt.Fprintf(&b, "points         %d\n", in.Points)
-	fmt.Fprintf(&b, "software       %s / system %s, created day %d of %d\n", in.Software, in.SystemID, in.CreationDay, in.CreationYear)
-	fmt.Fprintf(&b, "scale          %g %g %g, offset %g %g %g\n", in.Scale[0], in.Scale[1], in.Scale[2], in.Offset[0], in.Offset[1], in.Offset[2])
+	// The layout of lidar.Info.WriteText, which `ds3d inspect` prints
+	// first: the point count and bounds there are the decoded frame's;
+	// these lines add what only the LAS header holds.
+	line := func(key, format string, args ...any) {
+		fmt.Fprintf(&b, "%-16s "+format+"\n", append([]any{key + ":"}, args...)...)
+	}
+	line("las version", "%s, point format %d (%d-byte records, %d extra bytes)", in.Version, in.PointFormat, in.RecordLength, in.ExtraBytesPerPoint)
+	created := ""
+	if in.CreationYear != 0 {
+		created = fmt.Sprintf(", created %04d day %d", in.CreationYear, in.CreationDay)
+	}
+	line("software", "%s / system %s%s", orNone(in.Software), orNone(in.SystemID), created)
+	line("scale", "%g %g %g, offset %g %g %g", in.Scale[0], in.Scale[1], in.Scale[2], in.Offset[0], in.Offset[1], in.Offset[2])
 	if in.Compressed {
-		b.WriteString("compressed     LAZ (points not decoded)\n")
+		line("compressed", "LAZ (points not decoded)")
 	} else {
-		fmt.Fprintf(&b, "bounds         %.6f %.6f %.6f … %.6f %.6f %.6f\n", in.PointsMin[0], in.PointsMin[1], in.PointsMin[2], in.PointsMax[0], in.PointsMax[1], in.PointsMax[2])
+		line("exact bounds", "%.6f %.6f %.6f … %.6f %.6f %.6f", in.PointsMin[0], in.PointsMin[1], in.PointsMin[2], in.PointsMax[0], in.PointsMax[1], in.PointsMax[2])
 	}
 	for _, v := range in.VLRs {
-		kind := "vlr "
+		kind := "vlr"
 		if v.Extended {
 			kind = "evlr"
 		}
-		fmt.Fprintf(&b, "%s           %s/%d %d bytes %q\n", kind, v.UserID, v.RecordID, len(v.Data), v.Description)
+		line(kind, "%s/%d %d bytes %q", v.UserID, v.RecordID, len(v.Data), v.Description)
 	}
 	for _, x := range in.ExtraBytes {
-		fmt.Fprintf(&b, "extra bytes    %s %v ×%d %q\n", x.Name, x.Type, x.Size, x.Description)
+		line("extra bytes", "%s %v ×%d %q", x.Name, x.Type, x.Size, x.Description)
 	}
 	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -23,36 +23,44 @@ type Describer interface {
 
 // PortInfo counts the datagrams sent to one UDP port.
 type PortInfo struct {
-	Port             uint16
-	Packets          int
-	MinSize, MaxSize int // payload bytes
+	Port    uint16 `json:"port"`
+	Packets int    `json:"packets"`
+	MinSize int    `json:"min_bytes"` // payload bytes
+	MaxSize int    `json:"max_bytes"`
 }
 
 // Info describes a lidar packet capture: what Inspect found.
 type Info struct {
-	Path   string
-	Format Format
-	Reader Stats // records, datagrams and what was skipped
-	Ports  []PortInfo
+	Path   string     `json:"path"`
+	Format Format     `json:"container"`
+	Reader Stats      `json:"reader"` // records, datagrams and what was skipped
+	Ports  []PortInfo `json:"udp_ports"`
 	// Sensor is the registered family that decodes the capture ("" when
 	// none does), on UDP Port; Calibration the sidecar file it needed
 	// (Ouster: the metadata JSON beside the capture).
-	Sensor, Calibration string
-	Port                int
-	Model, ReturnMode   string // from the decoder (Describer), when it says
-	Packets, Malformed  int    // datagrams on Port given to the decoder, and those it rejected
+	Sensor      string `json:"sensor"`
+	Calibration string `json:"calibration,omitempty"`
+	Port        int    `json:"port"`
+	Model       string `json:"model,omitempty"` // from the decoder (Describer), when it says
+	ReturnMode  string `json:"return_mode,omitempty"`
+	Packets     int    `json:"packets"`   // datagrams on Port given to the decoder
+	Malformed   int    `json:"malformed"` // those it rejected
 	// Scans are rotations (or frames, or FOV cuts) the decoder emitted;
 	// Complete those that began and ended at a cut.
-	Scans, Complete int
+	Scans    int `json:"scans"`
+	Complete int `json:"complete_scans"`
 	// PointsMin, PointsMedian and PointsMax are points per complete scan,
 	// or per scan when none is complete (PointsOfPartial).
-	PointsMin, PointsMedian, PointsMax int
-	PointsOfPartial                    bool
-	Points                             int // in all scans
-	First, Last                        int64
-	Duration                           time.Duration // last − first capture time
-	DecodeTime                         time.Duration // reading and decoding the sensor's packets (second pass)
-	Counters                           map[string]int
+	PointsMin       int            `json:"points_min"`
+	PointsMedian    int            `json:"points_median"`
+	PointsMax       int            `json:"points_max"`
+	PointsOfPartial bool           `json:"points_of_partial_scans"`
+	Points          int            `json:"points"` // in all scans
+	First           int64          `json:"first_ns"`
+	Last            int64          `json:"last_ns"`
+	Duration        time.Duration  `json:"duration_ns"` // last − first capture time
+	DecodeTime      time.Duration  `json:"decode_ns"`   // reading and decoding the sensor's packets (second pass)
+	Counters        map[string]int `json:"counters,omitempty"`
 }
 
 // probePackets is how many payloads of a port a family is tried on.
@@ -233,11 +241,12 @@ func decodeCapture(info *Info) error {
 var linkNames = map[int]string{LinkNull: "BSD loopback", LinkEthernet: "Ethernet", LinkRaw: "raw IP", LinkLinuxSLL: "Linux cooked v1",
 	LinkIPv4: "raw IPv4", LinkLinuxSLL2: "Linux cooked v2"}
 
-// WriteText prints the description, one "key: value" line each.
+// WriteText prints the description, one "key: value" line each, keys
+// padded to 16 columns like every format `ds3d inspect` describes.
 func (i Info) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	tw := bufio.NewWriter(w)
 	p := func(k, format string, args ...any) {
-		fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, args...)...)
+		fmt.Fprintf(tw, "%-16s "+format+"\n", append([]any{k + ":"}, args...)...)
 	}
 	p("file", "%s", i.Path)
 	container := "pcap " + i.Format.Version

@@ -59,24 +59,24 @@ type Packet struct {
 
 // Stats counts what the reader saw and skipped.
 type Stats struct {
-	Records      int // pcap records / pcapng packet blocks
-	UDP          int // datagrams returned
-	NonIPv4      int // frames of another network protocol or link type
-	NonUDP       int // IPv4 packets of another protocol
-	Fragments    int // IPv4 fragments seen (each counted once)
-	Reassembled  int // datagrams rebuilt from fragments
-	Malformed    int // frames too short for their headers, bad IP header, UDP length past the end
-	Truncated    int // records captured shorter than on the wire (snaplen)
-	PendingFrags int // incomplete reassemblies left (at EOF, or evicted)
+	Records      int `json:"records"`           // pcap records / pcapng packet blocks
+	UDP          int `json:"udp"`               // datagrams returned
+	NonIPv4      int `json:"non_ipv4"`          // frames of another network protocol or link type
+	NonUDP       int `json:"non_udp"`           // IPv4 packets of another protocol
+	Fragments    int `json:"fragments"`         // IPv4 fragments seen (each counted once)
+	Reassembled  int `json:"reassembled"`       // datagrams rebuilt from fragments
+	Malformed    int `json:"malformed"`         // frames too short for their headers, bad IP header, UDP length past the end
+	Truncated    int `json:"truncated"`         // records captured shorter than on the wire (snaplen)
+	PendingFrags int `json:"pending_fragments"` // incomplete reassemblies left (at EOF, or evicted)
 }
 
 // Format says which container a Reader found.
 type Format struct {
-	NG        bool   // pcapng
-	BigEndian bool   // of the file (pcap) or of the first section (pcapng)
-	Nanos     bool   // classic pcap with nanosecond timestamps
-	LinkType  int    // of the file, or of the first interface (pcapng)
-	Version   string // "2.4", "1.0"
+	NG        bool   `json:"pcapng"`                // pcapng
+	BigEndian bool   `json:"big_endian"`            // of the file (pcap) or of the first section (pcapng)
+	Nanos     bool   `json:"nanosecond_timestamps"` // classic pcap with nanosecond timestamps
+	LinkType  int    `json:"link_type"`             // of the file, or of the first interface (pcapng)
+	Version   string `json:"version"`               // "2.4", "1.0"
 }
 
 // Reader returns the UDP datagrams of a capture in file order.

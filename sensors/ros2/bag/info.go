@@ -112,17 +112,17 @@ func (in *Info) WriteJSON(w io.Writer) error {
 
 // WriteText writes the summary for people.
 func (in *Info) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "bag:       %s\n", in.Path)
+	fmt.Fprintf(w, "bag:             %s\n", in.Path)
 	if in.Version > 0 {
-		fmt.Fprintf(w, "storage:   %s (metadata.yaml version %d), %d file(s)\n", in.Storage, in.Version, len(in.Files))
+		fmt.Fprintf(w, "storage:         %s (metadata.yaml version %d), %d file(s)\n", in.Storage, in.Version, len(in.Files))
 	} else {
-		fmt.Fprintf(w, "storage:   %s, %d file(s)\n", in.Storage, len(in.Files))
+		fmt.Fprintf(w, "storage:         %s, %d file(s)\n", in.Storage, len(in.Files))
 	}
-	fmt.Fprintf(w, "messages:  %d\n", in.Messages)
+	fmt.Fprintf(w, "messages:        %d\n", in.Messages)
 	if in.Messages > 0 {
-		fmt.Fprintf(w, "time:      %s … %s (%s)\n", stamp(in.Start), stamp(in.End), time.Duration(in.End-in.Start))
+		fmt.Fprintf(w, "time:            %s … %s (%s)\n", stamp(in.Start), stamp(in.End), time.Duration(in.End-in.Start))
 	}
-	fmt.Fprintf(w, "topics:    %d\n", len(in.Topics))
+	fmt.Fprintf(w, "topics:          %d\n", len(in.Topics))
 	for _, t := range in.Topics {
 		fmt.Fprintf(w, "  %s  %s  %d msgs", t.Name, t.Type, t.Messages)
 		if t.MetadataCount >= 0 && uint64(t.MetadataCount) != t.Messages {
