@@ -47,7 +47,7 @@ func init() {
 		`Listens for Hesai PandarXT32 data packets (protocol 6.1, single or dual return) on UDP and emits one pooled [N,4] float32 frame per rotation (x forward, y left, z up, metres; reflectivity), cut at cut_angle; counts malformed packets and scans dropped for want of a free frame.`,
 		func() *UDPConfig {
 			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
-			c.OutputKey, c.MemPoolSize = string(ds3d.KeyLidarXYZI), 4
+			c.OutputKey, c.MemPoolSize, c.StatsInterval = string(ds3d.KeyLidarXYZI), 4, pcap.DefaultStatsInterval
 			return c
 		},
 		func(c *UDPConfig, env *ds3d.Env) (any, error) { return NewUDPLoader(c, env) })

@@ -46,7 +46,7 @@ func init() {
 		`Listens for Ouster lidar packets (LEGACY or RNG19_RFL8_SIG16_NIR16_DUAL, as the sensor metadata JSON says) on UDP and emits one pooled [N,4] float32 frame per frame id (x forward, y left, z up, metres; reflectivity); counts malformed packets and frames dropped for want of a free frame.`,
 		func() *UDPConfig {
 			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
-			c.OutputKey, c.MemPoolSize = string(ds3d.KeyLidarXYZI), 4
+			c.OutputKey, c.MemPoolSize, c.StatsInterval = string(ds3d.KeyLidarXYZI), 4, pcap.DefaultStatsInterval
 			return c
 		},
 		func(c *UDPConfig, env *ds3d.Env) (any, error) { return NewUDPLoader(c, env) })

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ type ListenerOptions struct {
 	SourceID    int
 	OutputKey   string
 	MemPoolSize int
+	// StatsInterval is how often the running listener logs its packet and
+	// scan rates; 0 = never.
+	StatsInterval time.Duration
 }
 
 // ListenerGroup is the keys every *_udp loader hands to the Listener; a
@@ -38,12 +42,19 @@ type ListenerGroup struct {
 	SourceID    int           `toml:"source_id" doc:"DS3D::SourceId of the frames"`
 	OutputKey   string        `toml:"output_datamap_key" nonempty:"true" doc:"key of the point frame"`
 	MemPoolSize int           `toml:"mem_pool_size" min:"1" doc:"frames in flight; a frame (scan) finished while all are downstream is dropped and counted"`
+	// StatsInterval's default is DefaultStatsInterval (set by each driver).
+	StatsInterval time.Duration `toml:"stats_interval" min:"0s" doc:"log the packet and scan rates (and malformed packets, dropped scans) this often while listening; \"0s\" = never"`
 }
+
+// DefaultStatsInterval is the drivers' default stats_interval: often
+// enough to see a sensor come and go, rare enough not to flood a log.
+const DefaultStatsInterval = 10 * time.Second
 
 // Options returns the Listener's options for impl name listening on address.
 func (g *ListenerGroup) Options(name, address string, dropPartial bool) ListenerOptions {
 	return ListenerOptions{Name: name, Address: address, DropPartial: dropPartial, IdleTimeout: g.IdleTimeout,
-		MaxFrames: g.MaxFrames, ReadBuffer: g.ReadBuffer, SourceID: g.SourceID, OutputKey: g.OutputKey, MemPoolSize: g.MemPoolSize}
+		MaxFrames: g.MaxFrames, ReadBuffer: g.ReadBuffer, SourceID: g.SourceID, OutputKey: g.OutputKey, MemPoolSize: g.MemPoolSize,
+		StatsInterval: g.StatsInterval}
 }
 
 // CheckRangeConfig checks that max_range is 0 (no limit) or above
@@ -118,6 +129,18 @@ func (l *Listener) Start(ctx context.Context) error {
 		conn.Close()
 		return err
 	}
+	if l.log != nil {
+		// The bound address, not the configured one: ":0" or a host name
+		// says nothing about where to send packets.
+		l.log.Info("listening on "+conn.LocalAddr().String(), "sensor", l.opt.Name)
+		if l.opt.StatsInterval > 0 {
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				l.logRates(ctx)
+			}()
+		}
+	}
 	l.wg.Add(2)
 	go func() { // unblock ReadFrom when the context ends
 		defer l.wg.Done()
@@ -132,6 +155,28 @@ func (l *Listener) Start(ctx context.Context) error {
 	}()
 	return nil
 }
+
+// logRates logs the packet and scan rates every StatsInterval until ctx
+// ends; a silent sensor shows as 0 packets/s rather than as no line.
+func (l *Listener) logRates(ctx context.Context) {
+	t := time.NewTicker(l.opt.StatsInterval)
+	defer t.Stop()
+	last, lastT := l.Stats(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s, dt := l.Stats(), now.Sub(lastT).Seconds()
+			l.log.Info("receiving", "address", l.conn.LocalAddr().String(), "packets", s.Received-last.Received,
+				"packets_per_s", round1(float64(s.Received-last.Received)/dt), "scans_per_s", round1(float64(s.Scans-last.Scans)/dt),
+				"malformed", s.Malformed-last.Malformed, "dropped_scans", s.Dropped-last.Dropped)
+			last, lastT = s, now
+		}
+	}
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 // Addr is the socket's local address (after Start).
 func (l *Listener) Addr() net.Addr { return l.conn.LocalAddr() }

@@ -2,7 +2,11 @@ package velodyne_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,4 +90,83 @@ func TestUDPEndToEnd(t *testing.T) {
 	for i := range recs {
 		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].pts)
 	}
+}
+
+// TestUDPLogsAddressAndRates checks what an operator sees while a sensor
+// streams: the bound address (not ":0") once, then rate lines whose packet
+// count adds up to what was sent.
+func TestUDPLogsAddressAndRates(t *testing.T) {
+	ps, _ := packets(t, "vlp16_dual_nebula.DERIVED.pcap")
+	cfg := &velodyne.UDPConfig{Address: "127.0.0.1:0", ListenerGroup: pcap.ListenerGroup{IdleTimeout: 500 * time.Millisecond, ReadBuffer: 8 << 20,
+		OutputKey: string(ds3d.KeyLidarXYZI), MemPoolSize: 8, StatsInterval: 20 * time.Millisecond}}
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	l, err := velodyne.NewUDPLoader(cfg, &ds3d.Env{Name: "lidar", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	// about 8 packets per millisecond: the send spans several intervals
+	wait := dstest.SendUDP(t, addr, 8, nil, ps)
+	dstest.Drain(ctx, t, l, dstest.ScanOf)
+	wait()
+	l.Close()
+	out := logs.String()
+	if !strings.Contains(out, `msg="listening on `+addr+`"`) {
+		t.Errorf("no 'listening on %s' line:\n%s", addr, out)
+	}
+	var packets, rate int64
+	lines := 0
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, "msg=receiving") {
+			continue
+		}
+		lines++
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "packets="); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				packets += n
+			}
+			if v, ok := strings.CutPrefix(f, "packets_per_s="); ok {
+				if r, err := strconv.ParseFloat(v, 64); err != nil || r < 0 {
+					t.Fatalf("packets_per_s=%s", v)
+				} else if r > 0 {
+					rate++
+				}
+			}
+		}
+	}
+	if lines == 0 || packets <= 0 || rate == 0 {
+		t.Fatalf("no rate lines with packets (%d lines):\n%s", lines, out)
+	}
+	// The lines count each packet once; those after the last tick are in
+	// no line.
+	if packets > int64(len(ps)) {
+		t.Errorf("rate lines add up to %d packets, %d were sent", packets, len(ps))
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -43,7 +43,7 @@ func init() {
 		`Listens for Velodyne VLP-16/HDL-32E/VLP-32C data packets on UDP and emits one pooled [N,4] float32 frame per rotation or FOV cut; counts malformed packets and scans dropped for want of a free frame.`,
 		func() *UDPConfig {
 			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
-			c.OutputKey, c.MemPoolSize = string(ds3d.KeyLidarXYZI), 4
+			c.OutputKey, c.MemPoolSize, c.StatsInterval = string(ds3d.KeyLidarXYZI), 4, pcap.DefaultStatsInterval
 			return c
 		},
 		func(c *UDPConfig, env *ds3d.Env) (any, error) { return NewUDPLoader(c, env) })
