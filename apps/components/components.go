@@ -26,7 +26,9 @@
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
 //     painting), track3d (3D tracking).
 //   - render: bagrecord (rosbag2 bags), foxglove (the Foxglove WebSocket
-//     server), msgbroker (MQTT and Redis sinks), gl (OpenGL viewer), raster (pure-Go PNG renderer), writer
+//     server), msgbroker (broker sinks and cloud-to-device commands),
+//     smartrecord (event recordings), gl (OpenGL viewer), raster (pure-Go
+//     PNG renderer), writer
 //     (result file writers).
 //   - gpu: the CUDA components with -tags cuda; without it, only their
 //     names, so that a config naming one is told to rebuild.
@@ -77,6 +79,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
 
 	_ "github.com/ds3d-go/ds3d-go/render/bagrecord"
+	_ "github.com/ds3d-go/ds3d-go/render/smartrecord"
 	_ "github.com/ds3d-go/ds3d-go/render/foxglove"
 	_ "github.com/ds3d-go/ds3d-go/render/gl"
 	_ "github.com/ds3d-go/ds3d-go/render/msgbroker"

@@ -243,7 +243,12 @@ func (m *MP4Writer) wrap(err error) error {
 		m.frames++
 		return nil
 	}
-	return fmt.Errorf("mp4 %s: ffmpeg: %w: %s", m.path, err, strings.TrimSpace(m.stderr.String()))
+	// os/exec's goroutine fills stderr until Wait returns: wait for ffmpeg
+	// (its input closed) before reading what it said.
+	m.stdin.Close()
+	werr := m.cmd.Wait()
+	m.cmd = nil
+	return fmt.Errorf("mp4 %s: ffmpeg: %w (exit: %v): %s", m.path, err, werr, strings.TrimSpace(m.stderr.String()))
 }
 
 // Close ends the input and waits for ffmpeg to finish the file.
