@@ -3,21 +3,27 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
-# Debian packages the build and the tests need: g++ and libboost-dev to
-# build the KITTI devkit evaluator (../shared/peers/kitti_eval); python3-numpy for the
-# independent readers and the numpy, scipy, OpenCV and Open3D references our
-# tests cross-check against,
-# pcl-tools for the PCL VoxelGrid and PCD cross-checks; gcc for -race (cgo);
-# Node.js (with npm) for the reference scripts on the MCAP authors' and
-# Foxglove's npm libraries, which the tests install themselves (npm ci);
-# protoc and python3-jsonschema, the independent decoder and validator of
-# the payload schemas; the lz4 command, which checks and times our lz4 bag
-# chunks;
-# Xvfb, Mesa (llvmpipe) and the X11/GL headers GLFW builds against for the
-# OpenGL viewer, whose tests render under a virtual display.
-APT_PACKAGES := gcc g++ libc6-dev libboost-dev python3-numpy python3-scipy python3-opencv python3-open3d pcl-tools \
-	libonnx-testdata libturbojpeg0-dev ffmpeg nodejs protobuf-compiler python3-jsonschema lz4 \
-	xvfb libgl1-mesa-dri libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+# Debian packages, in two sets. Running needs only RUN_APT_PACKAGES: gcc
+# and pkg-config for cgo, libjpeg-turbo (the turbojpeg build tag), ffmpeg for video in and
+# out, and the X11/GL headers GLFW builds against for the OpenGL viewer.
+# Testing adds TEST_APT_PACKAGES, the independent references and tools the
+# tests check against: g++ and libboost-dev to build the KITTI devkit
+# evaluator (../shared/peers/kitti_eval); python3-numpy, SciPy, OpenCV and
+# Open3D; pcl-tools for the PCL VoxelGrid and PCD cross-checks; the ONNX
+# node test data; Node.js (with npm) for the reference scripts on the MCAP
+# authors' and Foxglove's npm libraries, which the tests install themselves
+# (npm ci); protoc and python3-jsonschema, the independent decoder and
+# validator of the payload schemas; the lz4 command, which checks and times
+# our lz4 bag chunks; Xvfb and Mesa (llvmpipe), under which the OpenGL
+# tests render. `make run` installs the first set, `make test` both.
+# Debian's nodejs comes without npm (a package of its own); NodeSource's
+# includes it and conflicts with Debian's npm, so npm is added only when
+# the command is missing.
+RUN_APT_PACKAGES := gcc libc6-dev pkg-config libturbojpeg0-dev ffmpeg \
+	libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+TEST_APT_PACKAGES := g++ libboost-dev python3-numpy python3-scipy python3-opencv python3-open3d pcl-tools \
+	libonnx-testdata nodejs protobuf-compiler python3-jsonschema lz4 xvfb libgl1-mesa-dri
+APT_PACKAGES := $(RUN_APT_PACKAGES) $(TEST_APT_PACKAGES)
 
 # Go 1.26's simd experiment (simd/archsimd) gives the inference engine its
 # AVX2/AVX-512 kernels in pure Go; without it the portable kernels run
@@ -45,6 +51,7 @@ setup:
 	v=$$($(GO) env GOVERSION 2>/dev/null | sed 's/^go//'); \
 	case "$$v" in 1.1[0-9]*|1.20*|"") echo "setup: Go $$v is too old to fetch Go 1.26; install it from https://go.dev/dl/"; exit 1;; esac
 	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	case " $(APT_PACKAGES) " in *" nodejs "*) command -v npm >/dev/null || missing="$$missing npm";; esac; \
 	if [ -n "$$missing" ]; then \
 		echo "setup: installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -143,7 +150,11 @@ perf:
 	$(GO) run ./internal/perfrun -shared $(SHARED)
 
 # run: the default pipeline on the bundled sample data.
-run: setup build
+# run installs only what running needs (RUN_APT_PACKAGES), not the test
+# references.
+run:
+	@$(MAKE) --no-print-directory setup APT_PACKAGES="$(RUN_APT_PACKAGES)"
+	@$(MAKE) --no-print-directory build
 	./$(BIN)/ds3d run
 
 fmt:

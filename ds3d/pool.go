@@ -3,6 +3,7 @@ package ds3d
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 )
 
 // FramePool recycles frames of one kind so that steady state allocates
@@ -19,6 +20,18 @@ type FramePool struct {
 	made  int
 	limit int
 	mkMu  chan struct{}
+	// inUse counts frames handed out and not yet back: one atomic add on
+	// each hand-out and return, so a metrics scrape reads it without
+	// touching the free list.
+	inUse atomic.Int64
+}
+
+// PoolStat describes one frame pool of a component for the metrics: Name
+// tells the pools of one component apart (a lidar source's key, "frames").
+type PoolStat struct {
+	Name  string
+	Size  int
+	InUse int
 }
 
 // NewFramePool returns a pool of at most size frames made by newFn on demand.
@@ -33,12 +46,23 @@ func NewFramePool(size int, newFn func() *Frame) (*FramePool, error) {
 // Size is the pool's capacity.
 func (p *FramePool) Size() int { return p.limit }
 
+// InUse is the number of frames handed out (Get, TryGet) and not yet
+// returned by their last Release. It is safe from any goroutine; while
+// frames move it is a snapshot.
+func (p *FramePool) InUse() int { return int(p.inUse.Load()) }
+
+// Stat is the pool's PoolStat under name.
+func (p *FramePool) Stat(name string) PoolStat {
+	return PoolStat{Name: name, Size: p.limit, InUse: p.InUse()}
+}
+
 // Get returns a frame held once, waiting for one to come back while all are
 // in use. It fails only when ctx ends.
 func (p *FramePool) Get(ctx context.Context) (*Frame, error) {
 	select {
 	case f := <-p.free:
 		f.refs.Store(1)
+		p.inUse.Add(1)
 		return f, nil
 	default:
 	}
@@ -48,6 +72,7 @@ func (p *FramePool) Get(ctx context.Context) (*Frame, error) {
 	select {
 	case f := <-p.free:
 		f.refs.Store(1)
+		p.inUse.Add(1)
 		return f, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -59,6 +84,7 @@ func (p *FramePool) TryGet() *Frame {
 	select {
 	case f := <-p.free:
 		f.refs.Store(1)
+		p.inUse.Add(1)
 		return f
 	default:
 	}
@@ -75,11 +101,13 @@ func (p *FramePool) make() *Frame {
 	f := p.newFn()
 	f.pool = p
 	f.refs.Store(1)
+	p.inUse.Add(1)
 	return f
 }
 
 func (p *FramePool) put(f *Frame) {
 	f.cols = f.cols[:0]
+	p.inUse.Add(-1)
 	select {
 	case p.free <- f:
 	default:

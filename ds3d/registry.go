@@ -1,6 +1,7 @@
 package ds3d
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -100,19 +101,39 @@ var registry = struct {
 // structs (and fields tagged `toml:",squash"`) are groups whose keys are the
 // config's own. Register panics on a programming error (a duplicate impl, a
 // config that is not a struct pointer, an undocumented field, a malformed
-// rule tag), so such mistakes fail every test at once.
+// rule tag), so such mistakes in a built-in package fail every test at once;
+// code that registers at run time (tests, plugins) calls TryRegister.
 func Register[C any](kind Kind, impl, doc string, newC func() C, build func(C, *Env) (any, error)) {
+	if err := TryRegister(kind, impl, doc, newC, build); err != nil {
+		panic(err.Error())
+	}
+}
+
+// ErrDuplicate is what TryRegister returns (wrapped) for an impl name that is
+// already registered.
+var ErrDuplicate = errors.New("registered twice")
+
+// TryRegister is Register returning its error instead of panicking: a
+// second registration of the same impl wraps ErrDuplicate and leaves the
+// first in place.
+func TryRegister[C any](kind Kind, impl, doc string, newC func() C, build func(C, *Env) (any, error)) error {
 	if !kind.Valid() {
-		panic(fmt.Sprintf("ds3d.Register(%q): unknown kind %q", impl, kind))
+		return fmt.Errorf("ds3d.Register(%q): unknown kind %q", impl, kind)
+	}
+	if impl == "" {
+		return errors.New("ds3d.Register: empty impl name")
+	}
+	if newC == nil || build == nil {
+		return fmt.Errorf("ds3d.Register(%q): nil config or build function", impl)
 	}
 	sample := newC()
 	t := reflect.TypeOf(sample)
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		panic(fmt.Sprintf("ds3d.Register(%q): config must be a pointer to a struct, got %T", impl, sample))
+		return fmt.Errorf("ds3d.Register(%q): config must be a pointer to a struct, got %T", impl, sample)
 	}
 	fields, err := fieldsOf(t.Elem(), reflect.ValueOf(sample).Elem(), "")
 	if err != nil {
-		panic(fmt.Sprintf("ds3d.Register(%q): %v", impl, err))
+		return fmt.Errorf("ds3d.Register(%q): %w", impl, err)
 	}
 	s := &Spec{
 		Kind: kind, Impl: impl, Doc: strings.TrimSpace(doc), Fields: fields,
@@ -122,10 +143,22 @@ func Register[C any](kind Kind, impl, doc string, newC func() C, build func(C, *
 	}
 	registry.Lock()
 	defer registry.Unlock()
-	if _, dup := registry.specs[impl]; dup {
-		panic(fmt.Sprintf("ds3d.Register: impl %q registered twice", impl))
+	if prev, dup := registry.specs[impl]; dup {
+		return fmt.Errorf("ds3d.Register: impl %q (%s) %w (first as a %s with config %s)", impl, kind, ErrDuplicate, prev.Kind, prev.configType)
 	}
 	registry.specs[impl] = s
+	return nil
+}
+
+// Unregister removes impl from the registry and reports whether it was
+// there. It is for tests that register a component for their own run;
+// a pipeline built before keeps the components it built.
+func Unregister(impl string) bool {
+	registry.Lock()
+	defer registry.Unlock()
+	_, ok := registry.specs[impl]
+	delete(registry.specs, impl)
+	return ok
 }
 
 var elsewhere sync.Map // impl → hint

@@ -129,3 +129,20 @@ func TestValidateYAMLSaysImport(t *testing.T) {
 		}
 	}
 }
+
+func TestRunHelpYAMLAndNoCheckout(t *testing.T) {
+	if code, _, errs := runCmd(t, "run", "-h"); code != 0 || !strings.Contains(errs, "usage: ds3d run") {
+		t.Errorf("run -h: exit %d, stderr %q", code, errs)
+	}
+	yaml := sampledata.Shared(t, "ds3d-configs/ds_3d_filter_depth2cloud.yaml")
+	if code, _, errs := runCmd(t, "run", yaml, "--headless"); code != 1 || !strings.Contains(errs, "ds3d import-yaml "+yaml) {
+		t.Errorf("run YAML: exit %d, stderr %q", code, errs)
+	}
+	// Outside a checkout the default pipeline has no samples to read: say
+	// what is needed rather than failing to open a relative path.
+	t.Chdir(t.TempDir())
+	code, _, errs := runCmd(t, "run", "--quiet")
+	if code != 2 || !strings.Contains(errs, "no CONFIG given") || strings.Contains(errs, "open ") {
+		t.Errorf("run outside a checkout: exit %d, stderr %q", code, errs)
+	}
+}

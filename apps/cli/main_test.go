@@ -367,7 +367,7 @@ func TestBEVFusionApp(t *testing.T) {
 		Boxes []struct {
 			Center [3]float64 `json:"center"`
 			Label  string     `json:"label"`
-		} `json:"boxes"`
+		} `json:"objects"`
 	}
 	if err := json.Unmarshal(b, &line); err != nil {
 		t.Fatalf("%v\n%s", err, b)

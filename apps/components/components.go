@@ -11,7 +11,8 @@
 // fails when a package that registers is missing here. The list, by layer:
 //
 //   - ds3d/builtin: the framework's own sources and sinks (passthrough,
-//     counting and datamap file sinks).
+//     counting and datamap file sinks); ds3d/appio: app_source and
+//     app_sink, which connect a pipeline to Go code.
 //   - core2d: bridge (2D batch → datamap), infer/infer2d (2D inference),
 //     mux (stream batching), osd (on-screen display, video and object
 //     file sinks), source (uri_source: files, video, rtsp), track (2D
@@ -20,7 +21,8 @@
 //     and the point-cloud formats), lidar/las (the LAS/LAZ format),
 //     lidar/pcap (pcap replay) and the live UDP drivers lidar/hesai,
 //     lidar/ouster, lidar/velodyne; ros2/replay (rosbag2 bags) and
-//     foxglove (a Foxglove WebSocket server's topics).
+//     foxglove (a Foxglove WebSocket server's topics); multisource
+//     (multi_source: streams added and removed at run time).
 //   - filters: align, depth2point, detect, imagetensor, lidarinfer,
 //     outlier, pointcloud, postprocess, sweeps, voxelize.
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
@@ -28,8 +30,7 @@
 //   - render: bagrecord (rosbag2 bags), foxglove (the Foxglove WebSocket
 //     server), msgbroker (broker sinks and cloud-to-device commands),
 //     smartrecord (event recordings), gl (OpenGL viewer), raster (pure-Go
-//     PNG renderer), writer
-//     (result file writers).
+//     PNG renderer), writer (result file writers).
 //   - gpu: the CUDA components with -tags cuda; without it, only their
 //     names, so that a config naming one is told to rebuild.
 //
@@ -42,6 +43,7 @@
 package components
 
 import (
+	_ "github.com/ds3d-go/ds3d-go/ds3d/appio"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
 
 	_ "github.com/ds3d-go/ds3d-go/core2d/bridge"
@@ -60,6 +62,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/ouster"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 	_ "github.com/ds3d-go/ds3d-go/sensors/lidar/velodyne"
+	_ "github.com/ds3d-go/ds3d-go/sensors/multisource"
 	_ "github.com/ds3d-go/ds3d-go/sensors/ros2/replay"
 
 	_ "github.com/ds3d-go/ds3d-go/filters/align"
@@ -79,11 +82,11 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
 
 	_ "github.com/ds3d-go/ds3d-go/render/bagrecord"
-	_ "github.com/ds3d-go/ds3d-go/render/smartrecord"
 	_ "github.com/ds3d-go/ds3d-go/render/foxglove"
 	_ "github.com/ds3d-go/ds3d-go/render/gl"
 	_ "github.com/ds3d-go/ds3d-go/render/msgbroker"
 	_ "github.com/ds3d-go/ds3d-go/render/raster"
+	_ "github.com/ds3d-go/ds3d-go/render/smartrecord"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
 
 	_ "github.com/ds3d-go/ds3d-go/gpu"

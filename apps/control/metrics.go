@@ -2,6 +2,8 @@ package control
 
 import (
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,8 @@ type collector struct {
 	queued, queueCap                  *prometheus.Desc
 	state, sinkFrames, sources, info  *prometheus.Desc
 	sourcesStarted                    *prometheus.Desc
+	poolInUse, poolSize, sourceMaps   *prometheus.Desc
+	revision                          string
 }
 
 func newCollector(g *pipeline.Graph, p *config.Pipeline, version string) *collector {
@@ -63,13 +67,42 @@ func newCollector(g *pipeline.Graph, p *config.Pipeline, version string) *collec
 		sinkFrames:     d("pipeline_sink_frames_total", "Datamaps that reached the sinks.", pl...),
 		sources:        d("pipeline_sources", "Number of sources (loaders).", pl...),
 		sourcesStarted: d("pipeline_sources_started", "Sources that have started.", pl...),
-		info:           d("build_info", "Always 1; the labels tell the build.", "version", "goversion"),
+		info:           d("build_info", "Always 1; the labels tell the build.", "version", "goversion", "revision"),
+		poolInUse:      d("pool_frames_in_use", "Frames of the component's pool handed out and not yet back (at mem_pool_size the component waits).", "pipeline", "component", "pool"),
+		poolSize:       d("pool_frames", "Capacity of the component's frame pool (mem_pool_size).", "pipeline", "component", "pool"),
+		sourceMaps:     d("source_datamaps_total", "Datamaps per DS3D::SourceId: produced by a loader that counts per source (kind dataloader), or arrived at a sink (kind datarender); rate() gives each source's datamaps per second.", "pipeline", "component", "kind", "source"),
+		revision:       vcsRevision(),
 	}
+}
+
+// vcsRevision is the commit the binary was built from, when the go
+// command recorded it ("" in tests and builds outside a checkout).
+func vcsRevision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.framesIn, c.framesOut, c.drops, c.xfers, c.latency, c.quantile, c.fps,
-		c.queued, c.queueCap, c.state, c.sinkFrames, c.sources, c.sourcesStarted, c.info} {
+		c.queued, c.queueCap, c.state, c.sinkFrames, c.sources, c.sourcesStarted, c.info,
+		c.poolInUse, c.poolSize, c.sourceMaps} {
 		ch <- d
 	}
 }
@@ -121,5 +154,37 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.sinkFrames, prometheus.CounterValue, float64(c.g.SinkFrames()), c.name)
 	ch <- prometheus.MustNewConstMetric(c.sources, prometheus.GaugeValue, float64(st.Sources), c.name)
 	ch <- prometheus.MustNewConstMetric(c.sourcesStarted, prometheus.GaugeValue, float64(st.SourcesStarted), c.name)
-	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, c.version, runtime.Version())
+	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, c.version, runtime.Version(), c.revision)
+	// A series twice in one scrape fails the whole scrape: pools of one
+	// name get their index appended, counts of one source are summed.
+	for _, cp := range c.g.Pools() {
+		seen := map[string]bool{}
+		for i, p := range cp.Pools {
+			name := p.Name
+			if seen[name] {
+				name += "#" + strconv.Itoa(i)
+			}
+			seen[name] = true
+			ch <- prometheus.MustNewConstMetric(c.poolInUse, prometheus.GaugeValue, float64(p.InUse), c.name, cp.Component, name)
+			ch <- prometheus.MustNewConstMetric(c.poolSize, prometheus.GaugeValue, float64(p.Size), c.name, cp.Component, name)
+		}
+	}
+	type src struct {
+		comp, kind, id string
+	}
+	var order []src
+	sums := map[src]uint64{}
+	for _, sc := range c.g.SourceCounts() {
+		k := src{sc.Component, strings.TrimPrefix(sc.Kind, "ds3d::"), strconv.FormatInt(sc.Source, 10)}
+		if sc.Other {
+			k.id = "other"
+		}
+		if _, ok := sums[k]; !ok {
+			order = append(order, k)
+		}
+		sums[k] += sc.Datamaps
+	}
+	for _, k := range order {
+		ch <- prometheus.MustNewConstMetric(c.sourceMaps, prometheus.CounterValue, float64(sums[k]), c.name, k.comp, k.kind, k.id)
+	}
 }

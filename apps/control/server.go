@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -59,6 +60,11 @@ type Options struct {
 	Stop func()
 	// Log receives the server's messages; nil discards them.
 	Log *slog.Logger
+	// TLSCert and TLSKey are PEM files of a certificate (its chain) and
+	// its key: given both, the server speaks HTTPS only.
+	TLSCert, TLSKey string
+	// Logs is the run's log tail that the dashboard shows; nil shows none.
+	Logs *LogTail
 }
 
 // Server serves one graph's control plane.
@@ -73,6 +79,9 @@ type Server struct {
 	ln   net.Listener
 	wg   sync.WaitGroup
 	once sync.Once
+	tls  *tls.Config // nil: plain HTTP
+
+	dash dashboard
 }
 
 // New builds the control plane of g, the graph built from p. It listens
@@ -81,6 +90,16 @@ func New(g *pipeline.Graph, p *config.Pipeline, opts Options) (*Server, error) {
 	s := &Server{g: g, p: p, opts: opts, log: opts.Log, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.TLSCert != "" || opts.TLSKey != "" {
+		if opts.TLSCert == "" || opts.TLSKey == "" {
+			return nil, errors.New("control: TLS needs both a certificate and a key file (--http-tls-cert and --http-tls-key)")
+		}
+		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("control: TLS certificate %s with key %s: %w", filepath.Clean(opts.TLSCert), filepath.Clean(opts.TLSKey), err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(newCollector(g, p, opts.Version)); err != nil {
@@ -105,9 +124,11 @@ func New(g *pipeline.Graph, p *config.Pipeline, opts Options) (*Server, error) {
 	s.route("/api/v1/pipeline/drain", s.write(http.MethodPost, s.drain))
 	s.route("/api/v1/pipeline/stop", s.write(http.MethodPost, s.stop))
 	s.route("/api/v1/components/{name}/config", s.write(http.MethodPatch, s.patchConfig))
+	s.routeStreams()
 	s.route("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s (the routes are listed in /api/v1/openapi.yaml)", r.URL.Path))
 	}))
+	s.routeDashboard()
 	if opts.Pprof {
 		s.mux.HandleFunc("/debug/pprof/", pprof.Index)
 		s.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -184,16 +205,35 @@ func (s *Server) Start() error {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slogErrorLog{s.log}.std(),
+		TLSConfig:         s.tls,
+	}
+	scheme := "http"
+	serve := func() error { return s.srv.Serve(ln) }
+	if s.tls != nil {
+		scheme = "https"
+		// The certificate is in TLSConfig already; ServeTLS adds HTTP/2.
+		serve = func() error { return s.srv.ServeTLS(ln, "", "") }
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("control plane stopped", "err", err)
 		}
 	}()
-	s.log.Info("control plane listening", "url", "http://"+ln.Addr().String()+"/")
+	s.log.Info("control plane listening", "url", scheme+"://"+ln.Addr().String()+"/")
 	return nil
+}
+
+// URL is the server's base URL, http:// or https:// (empty before Start).
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	if s.tls != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
 }
 
 // Addr is the address the server listens on (the port chosen for ":0").

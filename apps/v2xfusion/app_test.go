@@ -94,7 +94,7 @@ func TestV2XFusionApp(t *testing.T) {
 		Boxes []struct {
 			Center []float64 `json:"center"`
 			Label  string    `json:"label"`
-		} `json:"boxes"`
+		} `json:"objects"`
 	}
 	if err := json.Unmarshal([]byte(strings.SplitN(streams[0], "\n", 2)[0]), &line); err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func checkMosaic(t *testing.T, path string, streams [4]string) {
 				Size   []float64 `json:"size"`
 				Yaw    float64   `json:"yaw"`
 				Class  int32     `json:"class_id"`
-			} `json:"boxes"`
+			} `json:"objects"`
 		}
 		if err := json.Unmarshal([]byte(strings.SplitN(s, "\n", 2)[0]), &line); err != nil {
 			t.Fatal(err)

@@ -3,8 +3,11 @@
 // bitmap font, track trails, class masks (alpha-blended) and projected
 // lidar points (coloured by depth) into RGB/RGBA frames in place, and
 // writes frames as PNG/JPEG files, Motion-JPEG AVI (a pure-Go RIFF writer)
-// or H.264 MP4 through an ffmpeg subprocess fed rgb24 over its stdin. The
-// components are osd (a datafilter drawing into the frame), video_sink (a
-// datarender writing avi/mp4/png/jpeg) and object_file_sink (per-frame
-// JSON lines and MOTChallenge txt of the objects).
+// or H.264 MP4/MPEG-TS through an ffmpeg subprocess fed rgb24 over its
+// stdin, and streams H.264 live (RTSP, SRT, RTP, UDP) through ffmpeg behind
+// a bounded queue that drops rather than waits. The components are osd (a
+// datafilter drawing into the frame), video_sink (a datarender writing
+// avi/mp4/ts/png/jpeg or streaming to a URL) and object_file_sink
+// (per-frame JSON lines in DeepStream's minimal schema and MOTChallenge txt
+// of the objects).
 package osd

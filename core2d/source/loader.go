@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -24,8 +25,9 @@ type Loader struct {
 	r       reader
 	pool    *ds3d.FramePool
 	w, h    int
-	n       int64 // frames emitted
-	loopOff int64 // timestamp offset of the current pass
+	n       int64         // frames emitted
+	emitted atomic.Uint64 // n, for readers on other goroutines (metrics)
+	loopOff int64         // timestamp offset of the current pass
 	lastPTS int64
 	start   time.Time
 	timer   *time.Timer
@@ -163,7 +165,21 @@ func (l *Loader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 		m.SetInt64(ds3d.KeyFirstSourceFrame, 1)
 	}
 	l.n++
+	l.emitted.Add(1)
 	return m, nil
+}
+
+// PoolStats reports the frame pool (nil before the input opened).
+func (l *Loader) PoolStats() []ds3d.PoolStat {
+	if l.pool == nil {
+		return nil
+	}
+	return []ds3d.PoolStat{l.pool.Stat("frames")}
+}
+
+// SourceCounts reports the datamaps emitted under the source's id.
+func (l *Loader) SourceCounts(fn func(source int64, datamaps uint64)) {
+	fn(int64(l.cfg.SourceID), l.emitted.Load())
 }
 
 // pace holds frame n back until n/frame_rate after the first.

@@ -536,6 +536,9 @@ func (n *node) runConsumer(ctx context.Context) error {
 		}
 		n.stats.in.Add(1)
 		n.cur, n.curSent = it.m, false
+		if isSink { // before process, which may release the datamap
+			n.stats.countSource(it.m)
+		}
 		start := time.Now()
 		err := n.process(ctx, it)
 		now := time.Now()

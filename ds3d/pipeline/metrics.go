@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
 // histogram is a log-linear latency histogram: 16 linear sub-buckets per
@@ -75,6 +77,66 @@ type counters struct {
 	xfers          atomic.Uint64 // GPU frames copied to the host for this component
 	first, last    atomic.Int64  // unix ns of the first and last datamap handled
 	lat            histogram
+	sources        sourceTable // sinks: datamaps per DS3D::SourceId
+}
+
+// sourceSlots bounds the sources a sink counts one by one; datamaps of
+// further sources count together as "other".
+const sourceSlots = 64
+
+// sourceTable counts datamaps per DS3D::SourceId without a lock or an
+// allocation: open addressing over a fixed array, a slot claimed by CAS on
+// its id (stored XOR emptyID so that the zero value is an empty slot).
+type sourceTable struct {
+	ids   [sourceSlots]atomic.Int64
+	n     [sourceSlots]atomic.Uint64
+	other atomic.Uint64 // datamaps of sources beyond the slots
+}
+
+const emptyID = -1 << 63 // the one id that goes to other: it reads as an empty slot
+
+func (t *sourceTable) add(id int64) {
+	if id == emptyID {
+		t.other.Add(1)
+		return
+	}
+	key := id ^ emptyID
+	h := (uint64(id) * 0x9E3779B97F4A7C15) >> (64 - 6) // 6 bits: 64 slots
+	for i := range uint64(sourceSlots) {
+		j := (h + i) % sourceSlots
+		v := t.ids[j].Load()
+		if v == 0 && (t.ids[j].CompareAndSwap(0, key) || t.ids[j].Load() == key) {
+			t.n[j].Add(1)
+			return
+		}
+		if v == key {
+			t.n[j].Add(1)
+			return
+		}
+	}
+	t.other.Add(1)
+}
+
+// each calls fn for every source counted, in slot order; other reports
+// the datamaps of the sources that found no slot.
+func (t *sourceTable) each(fn func(id int64, n uint64)) (other uint64) {
+	for j := range t.ids {
+		if v := t.ids[j].Load(); v != 0 {
+			fn(v^emptyID, t.n[j].Load())
+		}
+	}
+	return t.other.Load()
+}
+
+// countSource counts a datamap arriving at a sink under its
+// DS3D::SourceId (none: not counted).
+func (c *counters) countSource(m *ds3d.DataMap) {
+	if !m.Has(ds3d.KeySourceID) {
+		return
+	}
+	if id, err := m.Int64(ds3d.KeySourceID); err == nil {
+		c.sources.add(id)
+	}
 }
 
 func (c *counters) touch(now time.Time) {
@@ -133,8 +195,8 @@ func WriteTable(w io.Writer, ms []Metrics) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.1f\t", m.Name, m.Impl, m.In, m.Out, m.Drops,
-			fmtDur(m.P50), fmtDur(m.P99), m.FPS)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t", m.Name, m.Impl, m.In, m.Out, m.Drops,
+			fmtDur(m.P50), fmtDur(m.P99), fmtFPS(m.FPS))
 		if xfer {
 			fmt.Fprintf(tw, "%d\t", m.Transfers)
 		}
@@ -150,6 +212,15 @@ func WriteJSON(w io.Writer, ms []Metrics) error {
 	return enc.Encode(struct {
 		Components []Metrics `json:"components"`
 	}{ms})
+}
+
+// fmtFPS is "-" when there is no rate to show: a rate needs two frames,
+// and "0.0" would read as a stalled component.
+func fmtFPS(fps float64) string {
+	if fps == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", fps)
 }
 
 func fmtDur(d time.Duration) string {

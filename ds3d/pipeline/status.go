@@ -111,3 +111,69 @@ func (g *Graph) LatencyBuckets(i int, fn func(upper time.Duration, n uint64)) (s
 	}
 	return time.Duration(h.sum.Load())
 }
+
+// PoolStater is a component that owns frame pools and reports them (the
+// loaders that allocate frames): the metrics read it at scrape time.
+type PoolStater interface {
+	PoolStats() []ds3d.PoolStat
+}
+
+// SourceCounter is a component that counts the datamaps it produced per
+// DS3D::SourceId: fn is called once per source with the running total.
+type SourceCounter interface {
+	SourceCounts(fn func(source int64, datamaps uint64))
+}
+
+// ComponentPools are the pools of one component.
+type ComponentPools struct {
+	Component string
+	Pools     []ds3d.PoolStat
+}
+
+// Pools reports the frame pools of the components that expose theirs
+// (PoolStater), in config order.
+func (g *Graph) Pools() []ComponentPools {
+	var out []ComponentPools
+	for _, n := range g.nodes {
+		if p, ok := n.comp.(PoolStater); ok {
+			out = append(out, ComponentPools{Component: n.cfg.Name, Pools: p.PoolStats()})
+		}
+	}
+	return out
+}
+
+// SourceCount is a number of datamaps of one DS3D::SourceId: produced by
+// a loader that counts per source (SourceCounter), or arrived at a sink.
+type SourceCount struct {
+	Component string
+	Kind      string // the component's kind, ds3d::dataloader or ds3d::datarender
+	Source    int64
+	// Other is set on a sink's count of the datamaps whose sources found
+	// no place in its table (more than 64 sources); Source is then 0.
+	Other    bool
+	Datamaps uint64
+}
+
+// SourceCounts reports the datamaps per source that the loaders counting
+// them produced and that reached each sink, in config order. Datamaps
+// without a DS3D::SourceId are not counted.
+func (g *Graph) SourceCounts() []SourceCount {
+	var out []SourceCount
+	for _, n := range g.nodes {
+		name, kind := n.cfg.Name, string(n.cfg.Kind)
+		if c, ok := n.comp.(SourceCounter); ok {
+			c.SourceCounts(func(s int64, k uint64) {
+				out = append(out, SourceCount{Component: name, Kind: kind, Source: s, Datamaps: k})
+			})
+		}
+		if n.cfg.Kind == ds3d.KindRender {
+			other := n.stats.sources.each(func(s int64, k uint64) {
+				out = append(out, SourceCount{Component: name, Kind: kind, Source: s, Datamaps: k})
+			})
+			if other > 0 {
+				out = append(out, SourceCount{Component: name, Kind: kind, Other: true, Datamaps: other})
+			}
+		}
+	}
+	return out
+}

@@ -53,7 +53,7 @@ func TestExampleDetectKITTI(t *testing.T) {
 		Boxes []struct {
 			Center []float64 `json:"center"`
 			Label  string    `json:"label"`
-		} `json:"boxes"`
+		} `json:"objects"`
 	}
 	if err := json.Unmarshal(b, &line); err != nil {
 		t.Fatalf("%s: %v", b, err)

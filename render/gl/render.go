@@ -173,7 +173,7 @@ func (r *Renderer) warn(k ds3d.Key, what string) {
 		return
 	}
 	r.warned[k] = true
-	r.log.Warn("gl_render: no "+what+" in the datamap; further datamaps without it are drawn without it silently", "component", r.name, "key", string(k))
+	r.log.Warn("gl_render: no "+what+" in the datamap; further datamaps without it are drawn without it silently", "key", string(k))
 }
 
 // frame fills r.fd from the datamap, tile by tile: a missing key draws
@@ -518,7 +518,7 @@ func (r *Renderer) Close() error {
 	releaseThread()
 	r.th = nil
 	if r.cfg.OutputDir != "" {
-		r.log.Info("gl_render: wrote PNG frames", "component", r.name, "frames", r.written, "dir", string(r.cfg.OutputDir))
+		r.log.Info("gl_render: wrote PNG frames", "frames", r.written, "dir", string(r.cfg.OutputDir))
 	}
 	return err
 }

@@ -147,7 +147,7 @@ func (v *VideoRenderer) Close() error {
 		err = v.vw.Close()
 		v.vw = nil
 		if err == nil {
-			v.log.Info("gl_render: wrote video", "component", v.name, "frames", v.frames, "file", string(v.cfg.OutputVideo))
+			v.log.Info("gl_render: wrote video", "frames", v.frames, "file", string(v.cfg.OutputVideo))
 		} else {
 			err = fmt.Errorf("%s: output_video: %w", v.name, err)
 		}

@@ -402,8 +402,8 @@ func recorded(t *testing.T, path string) map[int64][]ds3d.Box3D {
 	out := map[int64][]ds3d.Box3D{}
 	for i, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
 		var l struct {
-			Frame int64 `json:"frame"`
-			Boxes []box `json:"boxes"`
+			Frame int64 `json:"frame_number"`
+			Boxes []box `json:"objects"`
 		}
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.UseNumber()
@@ -524,6 +524,21 @@ stream_max_len = 1000`, srv.port))
 	got, dups := check(t, payloads, false, recorded(t, r.boxes))
 	if len(got) != frames || dups != 0 {
 		t.Errorf("%d distinct frames and %d duplicates in the stream, want %d and 0", len(got), dups, frames)
+	}
+	// json_box_writer's lines are the same payloads, byte for byte
+	// (docs/PAYLOADS.md, "Result files").
+	file, err := os.ReadFile(r.boxes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(file), "\n"), "\n")
+	if len(lines) != len(payloads) {
+		t.Fatalf("%d file lines, %d payloads", len(lines), len(payloads))
+	}
+	for i, l := range lines {
+		if l != string(payloads[i]) {
+			t.Errorf("line %d differs from payload %d:\n%s\n%s", i, i, l, payloads[i])
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/ds3d-go/ds3d-go/core2d/draw"
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -143,6 +145,54 @@ type Renderer struct {
 	// keys of the camera view
 	imageKey, intrKey, extrKey ds3d.Key
 	tiles                      []*tile // the render_graph
+
+	// The live preview (LatestImage): watched is when a viewer last
+	// asked (unix ns), latest the copy it gets, copied when the render
+	// goroutine last made one. Nobody watching costs one atomic load.
+	watched atomic.Int64
+	latest  atomic.Pointer[image.RGBA]
+	copied  int64
+}
+
+// Preview pacing: a copy of the picture at most every previewEvery while
+// someone asked within previewIdle.
+const (
+	previewEvery = 200 * time.Millisecond
+	previewIdle  = 5 * time.Second
+)
+
+// LatestImage is a copy of a recent picture, for a live view such as the
+// control plane's dashboard; nil until one is drawn after the first call.
+// Calling it starts the copies: the render goroutine copies its picture at
+// most every 200 ms while calls keep coming (within 5 s of the last), and
+// never otherwise. The image is not modified afterwards; it is safe from
+// any goroutine.
+func (r *Renderer) LatestImage() image.Image {
+	r.watched.Store(time.Now().UnixNano())
+	if img := r.latest.Load(); img != nil {
+		return img
+	}
+	return nil
+}
+
+// keepPreview copies the picture for LatestImage when a viewer wants one.
+func (r *Renderer) keepPreview() {
+	w := r.watched.Load()
+	if w == 0 || r.img == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	if now-w > int64(previewIdle) || now-r.copied < int64(previewEvery) {
+		return
+	}
+	r.copied = now
+	b := r.img.Rect
+	img := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		src := r.img.Pix[r.img.PixOffset(b.Min.X, b.Min.Y+y):]
+		copy(img.Pix[y*img.Stride:y*img.Stride+4*b.Dx()], src[:4*b.Dx()])
+	}
+	r.latest.Store(img)
 }
 
 // NewRenderer builds a renderer from a validated config; env may be nil.
@@ -208,6 +258,7 @@ func (r *Renderer) Render(_ context.Context, in *ds3d.DataMap) error {
 	if err != nil || !ok {
 		return err
 	}
+	r.keepPreview()
 	fn := r.count
 	if n, err := in.Int64(ds3d.KeyFrameNumber); err == nil {
 		fn = n

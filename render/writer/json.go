@@ -3,45 +3,81 @@ package writer
 import (
 	"bufio"
 	"context"
-	"math"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"unicode/utf8"
+	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/sensors/msgconv"
 )
 
 // JSONConfig configures json_box_writer.
 type JSONConfig struct {
-	Path   ds3d.Path `toml:"path" nonempty:"true" required:"true" doc:"JSON-lines output file; \"-\" writes to standard output"`
-	BoxKey string    `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes"`
+	Path         ds3d.Path `toml:"path" nonempty:"true" required:"true" doc:"JSON-lines output file; \"-\" writes to standard output"`
+	BoxKey       string    `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes"`
+	FrameID      string    `toml:"frame_id" doc:"coordinate frame of the boxes, written as the detection3d frame_id; empty: \"lidar\", msgbroker's default"`
+	MetadataFile ds3d.Path `toml:"metadata_file" path:"exists" doc:"TOML file of sensor metadata per source id, as msgbroker's metadata_file (docs/PAYLOADS.md); empty uses the source id as sensor_id"`
 }
 
-// JSONWriter is json_box_writer. Each datamap becomes one line:
+// DefaultJSONConfig returns the defaults; frame_id is msgbroker's, so a
+// file and a broker message of the same datamap are the same bytes.
+func DefaultJSONConfig() *JSONConfig {
+	return &JSONConfig{BoxKey: string(ds3d.KeyLidar3DBboxRawData), FrameID: "lidar"}
+}
+
+// JSONWriter is json_box_writer. Each datamap becomes one line holding
+// one ds3d detection3d 1.0 JSON document (docs/PAYLOADS.md,
+// docs/schema/ds3d-detection3d-1.0.schema.json) — byte for byte the
+// payload msgbroker sends with schema = "ds3d_json" and message_per =
+// "frame" for the same datamap and config:
 //
-//	{"frame":3,"timestamp_ns":300000000,"source_id":0,"boxes":[
-//	  {"center":[x,y,z],"size":[dx,dy,dz],"yaw":r,"class_id":0,"label":"Car",
-//	   "score":0.9,"track_id":-1,"velocity":[vx,vy]}]}
+//	{"version":"1.0","sensor_id":"0","source_id":0,"frame_number":3,
+//	 "frame_id":"lidar","timestamp":"1970-01-01T00:00:00.300Z",
+//	 "timestamp_ns":300000000,"objects":[{"track_id":-1,"class_id":0,
+//	 "label":"Car","score":0.9,"center":[x,y,z],"size":[dx,dy,dz],"yaw":r,
+//	 "velocity":[vx,vy]}]}
 //
-// in the boxes' own frame and units (metres, radians; size is length,
-// width, height; z at the box centre). frame and source_id are −1 and
-// timestamp_ns is absent when the datamap lacks them; a datamap without
-// boxes writes "boxes":[] (warned once). Floats are written with the fewest
-// digits that read back to the same float32; NaN and ±Inf are written as
-// null.
+// The boxes stay in their own frame and units (metres, radians; size is
+// length, width, height; z at the box centre). As in msgbroker,
+// frame_number and source_id are −1 when the datamap lacks them, the
+// sensor id is that of source id max(source_id, 0) in the metadata, and a
+// datamap without a timestamp is stamped with the time it is written. A
+// datamap without boxes writes "objects":[] (warned once). Floats are
+// written by msgconv.EncodeJSON: the fewest digits that read back to the
+// same float32, NaN and ±Inf as null.
 type JSONWriter struct {
-	path  string
-	key   ds3d.Key
-	warn  warnOnce
-	f     *os.File
-	w     *bufio.Writer
-	buf   []byte
-	lines int64
+	path    string
+	key     ds3d.Key
+	frameID string
+	meta    msgconv.Metadata
+	sensors map[int64]*msgconv.SensorMeta
+	warn    warnOnce
+	f       *os.File
+	w       *bufio.Writer
+	buf     []byte
+	lines   int64
+}
+
+// NewJSONWriter builds a writer from a checked config; it reads the
+// metadata file but opens nothing (Start does).
+func NewJSONWriter(c *JSONConfig, log *slog.Logger) (*JSONWriter, error) {
+	j := &JSONWriter{path: string(c.Path), key: ds3d.Key(c.BoxKey), frameID: c.FrameID, warn: warnOnce{log: log}}
+	if c.MetadataFile != "" {
+		md, err := msgconv.LoadMetadata(string(c.MetadataFile))
+		if err != nil {
+			return nil, err
+		}
+		j.meta = md
+	}
+	return j, nil
 }
 
 // Start opens the output.
 func (j *JSONWriter) Start(context.Context) error {
+	if j.frameID == "" {
+		j.frameID = DefaultJSONConfig().FrameID
+	}
 	if j.path == "-" {
 		j.w = bufio.NewWriter(os.Stdout)
 		return nil
@@ -71,43 +107,31 @@ func (j *JSONWriter) Render(_ context.Context, in *ds3d.DataMap) error {
 	if err != nil {
 		src = -1
 	}
-	b := append(j.buf[:0], `{"frame":`...)
-	b = strconv.AppendInt(b, fn, 10)
-	if ts, ok := in.Timestamp(); ok {
-		b = append(b, `,"timestamp_ns":`...)
-		b = strconv.AppendInt(b, ts, 10)
+	ts, ok := in.Timestamp()
+	if !ok {
+		ts = time.Now().UnixNano()
 	}
-	b = append(b, `,"source_id":`...)
-	b = strconv.AppendInt(b, src, 10)
-	b = append(b, `,"boxes":[`...)
-	for i := range boxes {
-		x := &boxes[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"center":`...)
-		b = appendFloats(b, x.CX, x.CY, x.CZ)
-		b = append(b, `,"size":`...)
-		b = appendFloats(b, x.DX, x.DY, x.DZ)
-		b = append(b, `,"yaw":`...)
-		b = appendFloat(b, x.Yaw)
-		b = append(b, `,"class_id":`...)
-		b = strconv.AppendInt(b, int64(x.ClassID), 10)
-		b = append(b, `,"label":`...)
-		b = appendString(b, x.Label)
-		b = append(b, `,"score":`...)
-		b = appendFloat(b, x.Score)
-		b = append(b, `,"track_id":`...)
-		b = strconv.AppendInt(b, x.TrackID, 10)
-		b = append(b, `,"velocity":`...)
-		b = appendFloats(b, x.VX, x.VY)
-		b = append(b, '}')
-	}
-	b = append(b, "]}\n"...)
+	h := msgconv.Header{SensorID: j.sensor(src).Sensor.ID, SourceID: int32(src), FrameNumber: fn, FrameID: j.frameID, Timestamp: ts}
+	b := msgconv.EncodeJSON(j.buf[:0], &h, boxes, nil)
+	b = append(b, '\n')
 	j.buf = b
 	j.lines++
 	_, err = j.w.Write(b)
 	return err
+}
+
+// sensor returns a source's metadata, cached: Metadata.For builds a new
+// default for every source the file does not name.
+func (j *JSONWriter) sensor(src int64) *msgconv.SensorMeta {
+	if m, ok := j.sensors[src]; ok {
+		return m
+	}
+	if j.sensors == nil {
+		j.sensors = map[int64]*msgconv.SensorMeta{}
+	}
+	m := j.meta.For(int(max(src, 0)))
+	j.sensors[src] = m
+	return m
 }
 
 // Close flushes and closes the output.
@@ -126,51 +150,4 @@ func (j *JSONWriter) Close() error {
 	}
 	j.w = nil
 	return err
-}
-
-func appendFloat(b []byte, v float32) []byte {
-	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-		return append(b, "null"...)
-	}
-	return strconv.AppendFloat(b, float64(v), 'g', -1, 32)
-}
-
-func appendFloats(b []byte, vs ...float32) []byte {
-	b = append(b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendFloat(b, v)
-	}
-	return append(b, ']')
-}
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }

@@ -97,11 +97,9 @@ func init() {
 		NewKITTIConfig,
 		func(c *KITTIConfig, env *ds3d.Env) (any, error) { return NewKITTIWriter(c, env) })
 	ds3d.Register(ds3d.KindRender, "json_box_writer",
-		`Writes one JSON line per datamap with its frame number, timestamp, source and 3D boxes (centre, size, yaw, class, label, score, track id, velocity); DeepStream-3D's lidarfilewrite.`,
-		func() *JSONConfig { return &JSONConfig{BoxKey: string(ds3d.KeyLidar3DBboxRawData)} },
-		func(c *JSONConfig, env *ds3d.Env) (any, error) {
-			return &JSONWriter{path: string(c.Path), key: ds3d.Key(c.BoxKey), warn: warnOnce{log: envLog(env)}}, nil
-		})
+		`Writes one ds3d detection3d 1.0 JSON document per datamap and line — the bytes msgbroker sends with schema ds3d_json — with its sensor, frame number, frame_id, time and 3D boxes (centre, size, yaw, class, label, score, track id, velocity); DeepStream-3D's lidarfilewrite.`,
+		DefaultJSONConfig,
+		func(c *JSONConfig, env *ds3d.Env) (any, error) { return NewJSONWriter(c, envLog(env)) })
 	ds3d.Register(ds3d.KindRender, "pointcloud_writer",
 		`Writes each datamap's lidar frame as a PCD (ascii, binary, binary_compressed), PLY or KITTI .bin file through sensors/lidar.`,
 		func() *PointCloudConfig {

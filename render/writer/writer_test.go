@@ -1,7 +1,6 @@
 package writer_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,14 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/ds3d-go/ds3d-go/core2d/osd" // object_file_sink
 	"github.com/ds3d-go/ds3d-go/datasets/kitti"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin" // test_source feeds the writers
 	"github.com/ds3d-go/ds3d-go/ds3d/config"
+	"github.com/ds3d-go/ds3d-go/fusion/eval"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	_ "github.com/ds3d-go/ds3d-go/render/writer"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
+	"github.com/ds3d-go/ds3d-go/sensors/msgconv"
 )
 
 // build makes a registered component from a TOML config body.
@@ -167,17 +169,27 @@ func TestKITTIScoreColumn(t *testing.T) {
 	}
 }
 
-func TestJSONLines(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "sub", "boxes.jsonl")
-	w := build(t, "json_box_writer", fmt.Sprintf("path = %q", out), nil)
-	boxes := []ds3d.Box3D{
+// jsonBoxes are the boxes the JSON tests write: an ordinary tracked box,
+// one with values JSON cannot hold and a label that needs escaping.
+func jsonBoxes() []ds3d.Box3D {
+	return []ds3d.Box3D{
 		{CX: 1.5, CY: -2.25, CZ: 0.1, DX: 4.2, DY: 1.8, DZ: 1.6, Yaw: 0.3, ClassID: 0, Label: "Car \"quoted\"\n", Score: 0.9, TrackID: 12, VX: 3},
-		{CX: float32(math.NaN()), DX: float32(math.Inf(1)), ClassID: -1, Label: "bad\xff", TrackID: -1},
+		{CX: 7, CY: 8, CZ: -1, DX: 0.8, DY: 0.6, DZ: 1.7, Yaw: float32(math.NaN()), ClassID: -1, Label: "bad\xff", Score: float32(math.Inf(1)), TrackID: -1, VX: float32(math.NaN())},
 	}
+}
+
+// writeJSONBoxes runs json_box_writer (body: its config) over three
+// datamaps of source 4: frame 0 with one box, frame 1 without the boxes
+// key, frame 2 with both boxes; it returns the file's lines.
+func writeJSONBoxes(t *testing.T, body string) (string, []string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "sub", "boxes.jsonl")
+	w := build(t, "json_box_writer", fmt.Sprintf("path = %q\n%s", out, body), nil)
+	boxes := jsonBoxes()
 	for i := 0; i < 3; i++ {
 		m := ds3d.NewDataMap()
 		m.SetInt64(ds3d.KeyFrameNumber, int64(i))
-		m.SetTimestamp(int64(i) * 100_000_000)
+		m.SetTimestamp(1796687999123456789 + int64(i)*100_000_000)
 		m.SetInt64(ds3d.KeySourceID, 4)
 		if i != 1 {
 			m.Set(ds3d.KeyLidar3DBboxRawData, boxes[:i/2+1])
@@ -188,52 +200,245 @@ func TestJSONLines(t *testing.T) {
 	if err := w.(interface{ Close() error }).Close(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(out)
+	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	return out, strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+// TestJSONLines decodes json_box_writer's lines with encoding/json into the
+// members docs/schema/ds3d-detection3d-1.0.schema.json names, refusing any
+// other: every value as written, NaN and ±Inf as null, invalid UTF-8 as
+// U+FFFD, an empty frame as "objects":[].
+func TestJSONLines(t *testing.T) {
+	_, text := writeJSONBoxes(t, "")
 	type jbox struct {
-		Center   []*float32 `json:"center"`
-		Size     []*float32 `json:"size"`
-		Yaw      float32    `json:"yaw"`
+		TrackID  int64      `json:"track_id"`
 		ClassID  int32      `json:"class_id"`
 		Label    string     `json:"label"`
-		Score    float32    `json:"score"`
-		TrackID  int64      `json:"track_id"`
-		Velocity []float32  `json:"velocity"`
+		Score    *float32   `json:"score"`
+		Center   []*float32 `json:"center"`
+		Size     []*float32 `json:"size"`
+		Yaw      *float32   `json:"yaw"`
+		Velocity []*float32 `json:"velocity"`
 	}
-	var lines []struct {
-		Frame  int64  `json:"frame"`
-		TS     int64  `json:"timestamp_ns"`
-		Source int64  `json:"source_id"`
-		Boxes  []jbox `json:"boxes"`
+	type jline struct {
+		Version     string `json:"version"`
+		SensorID    string `json:"sensor_id"`
+		SourceID    int32  `json:"source_id"`
+		FrameNumber int64  `json:"frame_number"`
+		FrameID     string `json:"frame_id"`
+		Timestamp   string `json:"timestamp"`
+		TimestampNs int64  `json:"timestamp_ns"`
+		Objects     []jbox `json:"objects"`
 	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var l = struct {
-			Frame  int64  `json:"frame"`
-			TS     int64  `json:"timestamp_ns"`
-			Source int64  `json:"source_id"`
-			Boxes  []jbox `json:"boxes"`
-		}{}
-		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+	var lines []jline
+	for _, l := range text {
+		var v jline
+		dec := json.NewDecoder(strings.NewReader(l))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&l); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("line %q: %v", l, err)
 		}
-		lines = append(lines, l)
+		lines = append(lines, v)
 	}
-	if len(lines) != 3 || lines[1].Boxes == nil || len(lines[1].Boxes) != 0 || len(lines[2].Boxes) != 2 {
+	if len(lines) != 3 || lines[1].Objects == nil || len(lines[1].Objects) != 0 || len(lines[2].Objects) != 2 {
 		t.Fatalf("%+v", lines)
 	}
-	b := lines[0].Boxes[0]
-	if *b.Center[0] != 1.5 || *b.Center[1] != -2.25 || *b.Center[2] != 0.1 || *b.Size[0] != 4.2 || b.Yaw != 0.3 ||
-		b.Label != "Car \"quoted\"\n" || b.Score != 0.9 || b.TrackID != 12 || b.Velocity[0] != 3 || lines[2].TS != 200_000_000 || lines[0].Source != 4 {
+	h := lines[2]
+	if h.Version != "1.0" || h.SensorID != "4" || h.SourceID != 4 || h.FrameNumber != 2 || h.FrameID != "lidar" ||
+		h.Timestamp != "2026-12-07T23:59:59.323Z" || h.TimestampNs != 1796687999323456789 {
+		t.Errorf("header %+v", h)
+	}
+	b := lines[0].Objects[0]
+	if *b.Center[0] != 1.5 || *b.Center[1] != -2.25 || *b.Center[2] != 0.1 || *b.Size[0] != 4.2 || *b.Yaw != 0.3 ||
+		b.Label != "Car \"quoted\"\n" || *b.Score != 0.9 || b.TrackID != 12 || *b.Velocity[0] != 3 || *b.Velocity[1] != 0 {
 		t.Errorf("box back %+v", b)
 	}
-	if bad := lines[2].Boxes[1]; bad.Center[0] != nil || bad.Size[0] != nil || bad.Label != "bad\ufffd" || bad.ClassID != -1 {
+	if bad := lines[2].Objects[1]; bad.Yaw != nil || bad.Score != nil || bad.Velocity[0] != nil || *bad.Center[0] != 7 ||
+		bad.Label != "bad\ufffd" || bad.ClassID != -1 || bad.TrackID != -1 {
 		t.Errorf("NaN box back %+v", bad)
+	}
+}
+
+// TestJSONSchemaAndRoundTrip validates json_box_writer's lines against
+// docs/schema's JSON Schema with Python's jsonschema (Debian
+// python3-jsonschema), strictly too (no member the schema does not name),
+// and reads the file back with fusion/eval's ReadBoxFile, the reader of
+// `ds3d eval`: every box comes back exactly, non-finite values as NaN.
+func TestJSONSchemaAndRoundTrip(t *testing.T) {
+	out, _ := writeJSONBoxes(t, `frame_id = "velodyne"`)
+	const script = `
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+strict = json.loads(json.dumps(schema))
+strict["additionalProperties"] = False
+strict["$defs"]["object"]["additionalProperties"] = False
+fmt = jsonschema.FormatChecker()
+n = 0
+for line in open(sys.argv[2]):
+    doc = json.loads(line)
+    for s in (schema, strict):
+        jsonschema.Draft202012Validator(s, format_checker=fmt).validate(doc)
+    n += 1
+print(n)
+`
+	got := testenv.RunPython(t, []string{"jsonschema"}, "-c", script, "../../docs/schema/ds3d-detection3d-1.0.schema.json", out)
+	if strings.TrimSpace(string(got)) != "3" {
+		t.Fatalf("python validated %q lines, want 3", got)
+	}
+	fs, err := eval.ReadBoxFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxes := jsonBoxes()
+	want := [][]ds3d.Box3D{boxes[:1], {}, boxes}
+	if len(fs) != 3 {
+		t.Fatalf("%d frames back", len(fs))
+	}
+	for i, f := range fs {
+		if f.Frame != int64(i) || f.SourceID != 4 || f.SensorID != "4" || f.FrameID != "velodyne" ||
+			f.TimestampNS != 1796687999123456789+int64(i)*100_000_000 || len(f.Boxes) != len(want[i]) || f.World != nil {
+			t.Errorf("frame %d: %+v", i, f)
+			continue
+		}
+		for k, b := range f.Boxes {
+			w := want[i][k]
+			if w.Label == "bad\xff" {
+				w.Label = "bad\ufffd"
+			}
+			if !sameBox(b, w) {
+				t.Errorf("frame %d box %d: %+v, want %+v", i, k, b, w)
+			}
+		}
+	}
+}
+
+// sameBox compares boxes with NaN equal to NaN and +Inf read back as NaN
+// (JSON's null).
+func sameBox(a, b ds3d.Box3D) bool {
+	eq := func(x, y float32) bool {
+		if math.IsNaN(float64(y)) || math.IsInf(float64(y), 0) {
+			return math.IsNaN(float64(x))
+		}
+		return x == y
+	}
+	return eq(a.CX, b.CX) && eq(a.CY, b.CY) && eq(a.CZ, b.CZ) && eq(a.DX, b.DX) && eq(a.DY, b.DY) && eq(a.DZ, b.DZ) &&
+		eq(a.Yaw, b.Yaw) && eq(a.Score, b.Score) && eq(a.VX, b.VX) && eq(a.VY, b.VY) &&
+		a.ClassID == b.ClassID && a.Label == b.Label && a.TrackID == b.TrackID
+}
+
+// TestJSONLineIsBrokerPayload: each line of json_box_writer is the
+// detection3d JSON payload msgbroker sends for the same datamap
+// (schema = "ds3d_json", message_per = "frame"): a Header of the datamap's
+// sensor (metadata file), source, frame number, frame_id and time, encoded
+// by msgconv.EncodeJSON, as render/msgbroker's Render builds it.
+func TestJSONLineIsBrokerPayload(t *testing.T) {
+	meta := filepath.Join(t.TempDir(), "meta.toml")
+	if err := os.WriteFile(meta, []byte("[sensor.4]\nid = \"lidar_top\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, lines := writeJSONBoxes(t, fmt.Sprintf("frame_id = \"base_link\"\nmetadata_file = %q", meta))
+	boxes := jsonBoxes()
+	for i, l := range lines {
+		h := msgconv.Header{SensorID: "lidar_top", SourceID: 4, FrameNumber: int64(i), FrameID: "base_link", Timestamp: 1796687999123456789 + int64(i)*100_000_000}
+		var b []ds3d.Box3D
+		if i != 1 {
+			b = boxes[:i/2+1]
+		}
+		if want := string(msgconv.EncodeJSON(nil, &h, b, nil)); l != want {
+			t.Errorf("line %d:\n%s\nbroker payload:\n%s", i, l, want)
+		}
+		d, err := msgconv.DecodeJSON([]byte(l))
+		if err != nil || d.SensorID != "lidar_top" || d.FrameID != "base_link" || len(d.Boxes) != len(b) {
+			t.Errorf("line %d: msgconv.DecodeJSON: %v %+v", i, err, d)
+		}
+	}
+}
+
+// TestJSONUnknownMetadataAndDefaults: a metadata file must exist; a datamap
+// without frame number or source id writes −1 for both and sensor "0", as
+// msgbroker does.
+func TestJSONUnknownMetadataAndDefaults(t *testing.T) {
+	doc := "[[component]]\nname = \"src\"\ntype = \"ds3d::dataloader\"\nimpl = \"test_source\"\nlink_to = \"w\"\n" +
+		"[[component]]\nname = \"w\"\ntype = \"ds3d::datarender\"\nimpl = \"json_box_writer\"\n[component.config]\npath = \"b.jsonl\"\nmetadata_file = \"missing.toml\"\n"
+	if _, err := config.Parse("t.toml", t.TempDir(), []byte(doc)); err == nil || !strings.Contains(err.Error(), "metadata_file") {
+		t.Errorf("missing metadata file: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "b.jsonl")
+	w := build(t, "json_box_writer", fmt.Sprintf("path = %q", out), nil)
+	m := ds3d.NewDataMap()
+	m.SetTimestamp(5)
+	m.Set(ds3d.KeyLidar3DBboxRawData, []ds3d.Box3D{})
+	render(t, w, m)
+	m.Release()
+	if err := w.(interface{ Close() error }).Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	const want = `{"version":"1.0","sensor_id":"0","source_id":-1,"frame_number":-1,"frame_id":"lidar","timestamp":"1970-01-01T00:00:00.000Z","timestamp_ns":5,"objects":[]}` + "\n"
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestObjectFileIsBrokerPayload: each JSON line of object_file_sink
+// (core2d/osd, which may not import sensors/msgconv and so encodes the
+// minimal schema itself) is the payload msgbroker sends with schema =
+// "deepstream_minimal" for the same datamap: msgconv.AppendMinimal of the
+// frame's events built as render/msgbroker's Render builds them; the
+// empty frame reads back through msgconv.DecodeMinimal.
+func TestObjectFileIsBrokerPayload(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "objects.jsonl")
+	w := build(t, "object_file_sink", fmt.Sprintf("json_path = %q", out), nil)
+	frames := [][]ds3d.Object2D{
+		{{Left: 100.5, Top: 40, Width: 79.75, Height: 160, Label: "pedestrian", Score: 0.9, TrackID: 3},
+			{Left: 1234.5678, Top: 1.0 / 3, Width: 10, Height: 1e7, ClassID: 2, Label: "Truck", Score: 0.5, TrackID: -1},
+			{Left: -1, Top: 2, Width: 3, Height: float32(math.Inf(1)), ClassID: 7, Label: "dog \"x\"\n\xff", TrackID: 8}},
+		{},
+		{{Left: float32(math.NaN()), Top: 2, Width: 3, Height: 4, Label: "face", TrackID: 5}},
+	}
+	ts := func(i int) int64 { return 1796687999123456789 + int64(i)*40_000_000 }
+	for i, objs := range frames {
+		m := ds3d.NewDataMap()
+		m.SetInt64(ds3d.KeyFrameNumber, int64(i+10))
+		m.SetInt64(ds3d.KeySourceID, 3)
+		m.SetTimestamp(ts(i))
+		m.Set(ds3d.KeyObject2DBbox, objs)
+		render(t, w, m)
+		m.Release()
+	}
+	if err := w.(interface{ Close() error }).Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != len(frames) {
+		t.Fatalf("%d lines, want %d", len(lines), len(frames))
+	}
+	meta := msgconv.Metadata(nil).For(3)
+	var enc msgconv.Encoder
+	for i, objs := range frames {
+		if len(objs) == 0 {
+			ev, err := msgconv.DecodeMinimal([]byte(lines[i]))
+			if err != nil || len(ev) != 0 || !strings.Contains(lines[i], `"id":11,`) || !strings.Contains(lines[i], `"sensorId":"3"`) ||
+				!strings.Contains(lines[i], `"@timestamp":"2026-12-07T23:59:59.163Z"`) {
+				t.Errorf("empty frame %s: %v %v", lines[i], err, ev)
+			}
+			continue
+		}
+		var ev []msgconv.Event2D
+		for _, o := range objs {
+			ev = append(ev, msgconv.Event2D{Timestamp: ts(i), FrameNumber: int64(i + 10), Meta: meta, Event: msgconv.EventMoving,
+				Object: o, Kind: msgconv.KindOfLabel(o.Label)})
+		}
+		if want := string(enc.AppendMinimal(nil, ev)); lines[i] != want {
+			t.Errorf("frame %d:\n%s\nbroker payload:\n%s", i, lines[i], want)
+		}
 	}
 }
 

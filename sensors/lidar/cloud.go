@@ -117,6 +117,14 @@ type Cloud struct {
 	Viewpoint [7]float64
 	// NaNs counts points with a NaN in x, y or z.
 	NaNs int
+	// Origin is where the points' coordinates are measured from: a point's
+	// position in the file's own coordinates is Points' x, y, z plus
+	// Origin, in float64. It is zero unless the file's coordinates are
+	// too large for float32 at the file's precision (georeferenced LAS:
+	// a UTM northing of 5×10⁶ m lands on a 0.5 m float32 grid), in which
+	// case the decoder moves them to a whole-metre point near their
+	// centre.
+	Origin [3]float64
 
 	Format   string // registered format name: "pcd", "ply", "bin", "pcd.bin", "xyz"
 	Encoding string // "ascii", "binary", "binary_compressed", "binary_little_endian", "binary_big_endian", "float32"
@@ -182,6 +190,7 @@ func (c *Cloud) reset() {
 	c.Width, c.Height = 0, 0
 	c.Viewpoint = identityViewpoint
 	c.NaNs = 0
+	c.Origin = [3]float64{}
 	c.Format, c.Encoding = "", ""
 }
 

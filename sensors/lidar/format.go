@@ -237,19 +237,21 @@ func DecodeInto(dst *ds3d.Frame, name string, data []byte, opts ReadOptions) err
 	} else if err != nil {
 		return err
 	}
-	return decodeFrame(f, dst, name, data, opts)
+	_, err = decodeFrame(f, dst, name, data, opts)
+	return err
 }
 
-func decodeFrame(f *format, dst *ds3d.Frame, name string, data []byte, opts ReadOptions) error {
+func decodeFrame(f *format, dst *ds3d.Frame, name string, data []byte, opts ReadOptions) ([3]float64, error) {
 	c := getScratch()
 	c.reset()
 	c.Points = dst
 	opts.SkipFields = true
 	err := f.dec(c, name, data, opts)
+	origin := c.Origin
 	c.Points = nil
 	c.Fields = c.Fields[:0]
 	putScratch(c)
-	return err
+	return origin, err
 }
 
 // ReadFile reads and decodes a point-cloud file.
@@ -272,22 +274,30 @@ var readBufs = sync.Pool{New: func() any { return new([]byte) }}
 // pooled staging buffer, so steady state allocates only what opening a file
 // costs.
 func ReadFileInto(dst *ds3d.Frame, path string, opts ReadOptions) error {
+	_, err := ReadFileOrigin(dst, path, opts)
+	return err
+}
+
+// ReadFileOrigin is ReadFileInto that also returns the origin the frame's
+// coordinates are relative to (Cloud.Origin: zero but for georeferenced
+// files whose coordinates float32 cannot hold at their precision).
+func ReadFileOrigin(dst *ds3d.Frame, path string, opts ReadOptions) (origin [3]float64, err error) {
 	fm, ferr := lookup(opts.Format, path, nil)
 	if ferr != nil && ferr != errUnknownFormat {
-		return ferr
+		return origin, ferr
 	}
 	fd, err := os.Open(path)
 	if err != nil {
-		return err
+		return origin, err
 	}
 	defer fd.Close()
 	st, err := fd.Stat()
 	if err != nil {
-		return err
+		return origin, err
 	}
 	if fm != nil && fm.readFrame != nil {
 		if done, err := fm.readFrame(dst, path, fd, st.Size(), opts); done || err != nil {
-			return err
+			return origin, err
 		}
 	}
 	bp := readBufs.Get().(*[]byte)
@@ -298,11 +308,11 @@ func ReadFileInto(dst *ds3d.Frame, path string, opts ReadOptions) error {
 	}
 	buf := (*bp)[:size]
 	if _, err := io.ReadFull(fd, buf); err != nil {
-		return fmt.Errorf("lidar %s: %w", path, err)
+		return origin, fmt.Errorf("lidar %s: %w", path, err)
 	}
 	if fm == nil {
 		if fm, ferr = lookup("", path, buf); ferr != nil {
-			return unknownFormat(path)
+			return origin, unknownFormat(path)
 		}
 	}
 	return decodeFrame(fm, dst, path, buf, opts)

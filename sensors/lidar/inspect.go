@@ -25,6 +25,9 @@ type Info struct {
 	Height    int        `json:"height"`
 	Viewpoint [7]float64 `json:"viewpoint"`
 	NaNs      int        `json:"nan_points"`
+	// Origin is what Min and Max (and the decoded points) are relative to
+	// (Cloud.Origin); zero for most files.
+	Origin [3]float64 `json:"origin"`
 	// Min and Max bound x, y, z over the finite points (zero when none).
 	Min [3]float32 `json:"min"`
 	Max [3]float32 `json:"max"`
@@ -49,7 +52,7 @@ func Inspect(path string) (Info, error) {
 	info := Info{
 		Path: path, Bytes: int64(len(data)), Format: c.Format, Encoding: c.Encoding,
 		Points: c.Len(), Intensity: c.Intensity, Width: c.Width, Height: c.Height,
-		Viewpoint: c.Viewpoint, NaNs: c.NaNs, Decode: time.Since(t0),
+		Viewpoint: c.Viewpoint, NaNs: c.NaNs, Origin: c.Origin, Decode: time.Since(t0),
 	}
 	for _, f := range c.Fields {
 		info.Fields = append(info.Fields, Field{Name: f.Name, Type: f.Type, Count: f.Count})
@@ -118,6 +121,9 @@ func (in Info) WriteText(w io.Writer) error {
 		}
 	}
 	line("fields", "%s", fields.String())
+	if in.Origin != ([3]float64{}) {
+		line("origin", "%.3f %.3f %.3f (x, y, z below are relative to it: float32 cannot hold the file's coordinates)", in.Origin[0], in.Origin[1], in.Origin[2])
+	}
 	for k, a := range [...]string{"x", "y", "z"} {
 		line(a, "[%.4f, %.4f]", in.Min[k], in.Max[k])
 	}

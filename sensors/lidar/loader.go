@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/framelist"
@@ -110,6 +111,8 @@ type FileLoader struct {
 	names []string     // column names with extra fields
 	cloud Cloud        // decode scratch with extra fields
 	buf   []byte       // file bytes, reused
+
+	emitted atomic.Uint64 // datamaps emitted, for the metrics' goroutine
 }
 
 // NewFileLoader reads the lists (checking that every file exists) and sets up the pools.
@@ -218,11 +221,12 @@ func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 			m.Release()
 			return nil, err
 		}
-		read := ReadFileInto
+		read := ReadFileOrigin
 		if l.extra != nil {
 			read = l.readExtra
 		}
-		if err := read(f, e.Path, l.opts); err != nil {
+		origin, err := read(f, e.Path, l.opts)
+		if err != nil {
 			f.Release()
 			m.Release()
 			where := e.Path
@@ -235,6 +239,9 @@ func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 			l.fix(f, e.Path)
 		}
 		m.SetFrame(s.key, f)
+		if origin != ([3]float64{}) && si == 0 {
+			m.Set(ds3d.KeyPointsOrigin, ds3d.Translation(origin))
+		}
 		if si == 0 {
 			m.SetTimestamp(e.TimestampNs + l.loopOff)
 			m.SetInt64(ds3d.KeySourceID, int64(s.id))
@@ -248,7 +255,25 @@ func (l *FileLoader) Next(ctx context.Context) (*ds3d.DataMap, error) {
 		m.SetInt64(ds3d.KeyFirstSourceFrame, 1)
 	}
 	l.k++
+	l.emitted.Add(1)
 	return m, nil
+}
+
+// PoolStats reports each source's frame pool under its datamap key.
+func (l *FileLoader) PoolStats() []ds3d.PoolStat {
+	out := make([]ds3d.PoolStat, len(l.sources))
+	for i := range l.sources {
+		out[i] = l.sources[i].pool.Stat(string(l.sources[i].key))
+	}
+	return out
+}
+
+// SourceCounts reports the datamaps emitted; they carry the first
+// source's DS3D::SourceId.
+func (l *FileLoader) SourceCounts(fn func(source int64, datamaps uint64)) {
+	if len(l.sources) > 0 {
+		fn(int64(l.sources[0].id), l.emitted.Load())
+	}
 }
 
 // fix pads a frame with zero points to points_num, or cuts it there.
@@ -271,7 +296,12 @@ func (l *FileLoader) fix(f *ds3d.Frame, path string) {
 // readExtra reads the file at path into f as an [N, 4+E] frame: x, y, z,
 // intensity, then the extra_fields columns (first value of a field of
 // COUNT > 1), named.
-func (l *FileLoader) readExtra(f *ds3d.Frame, path string, opts ReadOptions) error {
+func (l *FileLoader) readExtra(f *ds3d.Frame, path string, opts ReadOptions) ([3]float64, error) {
+	err := l.readExtraInto(f, path, opts)
+	return l.cloud.Origin, err
+}
+
+func (l *FileLoader) readExtraInto(f *ds3d.Frame, path string, opts ReadOptions) error {
 	fd, err := os.Open(path)
 	if err != nil {
 		return err

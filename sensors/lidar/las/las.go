@@ -358,8 +358,9 @@ func decode(c *lidar.Cloud, name string, b []byte, opts lidar.ReadOptions) error
 	data := b[h.OffsetToPoints : h.OffsetToPoints+int64(n*rl)]
 	pts := c.Resize(n)
 	sx, sy, sz := h.Scale[0], h.Scale[1], h.Scale[2]
-	ox, oy, oz := h.Offset[0], h.Offset[1], h.Offset[2]
 	le := binary.LittleEndian
+	c.Origin = origin(h, data, n)
+	ox, oy, oz := h.Offset[0]-c.Origin[0], h.Offset[1]-c.Origin[1], h.Offset[2]-c.Origin[2]
 	mem := members(h)
 	iname := opts.IntensityField
 	var imem *member
@@ -410,6 +411,45 @@ func decode(c *lidar.Cloud, name string, b []byte, opts lidar.ReadOptions) error
 		c.Fields = append(c.Fields, f)
 	}
 	return nil
+}
+
+// origin picks the point the decoded coordinates are measured from (see
+// lidar.Cloud.Origin): zero when float32 holds every coordinate to within
+// the file's scale (its quantum), else the whole metre nearest the centre
+// of the points' bounds on each axis, which keeps a survey of a few
+// kilometres within float32's 0.5 mm grid. The bounds come from the points
+// themselves: some writers leave the header's bounds unscaled or zero.
+func origin(h *Header, data []byte, n int) [3]float64 {
+	var o [3]float64
+	if n == 0 {
+		return o
+	}
+	le := binary.LittleEndian
+	rl := h.RecordLength
+	lo := [3]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32}
+	hi := [3]int32{math.MinInt32, math.MinInt32, math.MinInt32}
+	for i := 0; i < n; i++ {
+		r := data[i*rl : i*rl+12]
+		for k := 0; k < 3; k++ {
+			v := int32(le.Uint32(r[4*k:]))
+			lo[k], hi[k] = min(lo[k], v), max(hi[k], v)
+		}
+	}
+	recentre := false
+	var mid [3]float64
+	for k := 0; k < 3; k++ {
+		a := float64(lo[k])*h.Scale[k] + h.Offset[k]
+		b := float64(hi[k])*h.Scale[k] + h.Offset[k]
+		mid[k] = math.Round((a + b) / 2)
+		// float32's spacing at |v| is |v|·2⁻²³ at most.
+		if max(math.Abs(a), math.Abs(b))*0x1p-23 > math.Abs(h.Scale[k]) {
+			recentre = true
+		}
+	}
+	if recentre {
+		o = mid
+	}
+	return o
 }
 
 func memberValue(m *member, r []byte) float64 {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	_ "github.com/ds3d-go/ds3d-go/ds3d/builtin"
+	"github.com/ds3d-go/ds3d-go/internal/dstest"
 	"github.com/ds3d-go/ds3d-go/internal/sampledata"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar"
@@ -108,11 +110,17 @@ func TestFiles(t *testing.T) {
 					t.Errorf("axis %d bounds %.6f…%.6f, las_info.py %.6f…%.6f", k, in.PointsMin[k], in.PointsMax[k], pp.Min[k], pp.Max[k])
 				}
 			}
+			// The points are relative to c.Origin: float32 then holds them
+			// to a fraction of a millimetre however large the file's
+			// coordinates (UTM northings of ~5×10⁶ m here).
 			pts := ds3d.AsFloat32(c.Points)
 			for k, key := range []string{"x", "y", "z"} {
-				want := pp.First[key]
-				if tol := math.Abs(want) * 1.2e-7; math.Abs(float64(pts[k])-want) > tol+1e-9 {
-					t.Errorf("first point %s = %v, las_info.py %v", key, pts[k], want)
+				want, got := pp.First[key], float64(pts[k])+c.Origin[k]
+				if tol := math.Abs(float64(pts[k]))*1.2e-7 + 1e-9; math.Abs(got-want) > tol {
+					t.Errorf("first point %s = %v + origin %v = %.6f, las_info.py %.6f", key, pts[k], c.Origin[k], got, want)
+				}
+				if math.Abs(want) > 1e5 && c.Origin[k] == 0 && c.Origin == ([3]float64{}) {
+					t.Errorf("%s = %.3f kept as float32 without an origin", key, want)
 				}
 			}
 			if pts[3] != float32(pp.First["intensity"]) {
@@ -277,4 +285,38 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*f.Points())/b.Elapsed().Seconds(), "points/s")
+}
+
+// TestLoaderKeepsOrigin reads a georeferenced file (UTM-like coordinates
+// of ~6×10⁵ and ~8×10⁵ m) through lidar_file_loader: the frame holds the
+// points relative to DS3D::PointsOrigin, and the two together give back
+// las_info.py's first point to within the file's 0.01 m quantum, which a
+// float32 of the absolute coordinate (1/16 m grid there) cannot.
+func TestLoaderKeepsOrigin(t *testing.T) {
+	path := sampledata.Shared(t, "las/pdal/autzen_trim_7.las")
+	type rec struct {
+		origin ds3d.Mat4
+		first  [3]float32
+	}
+	recs := dstest.MustRecord(t, "", "lidar_file_loader", `files = ["`+path+`"]`, func(m *ds3d.DataMap) (rec, error) {
+		o, err := ds3d.Get[ds3d.Mat4](m, ds3d.KeyPointsOrigin)
+		if err != nil {
+			return rec{}, err
+		}
+		pts, err := dstest.Points(m, ds3d.KeyLidarXYZI)
+		if err != nil {
+			return rec{}, err
+		}
+		return rec{o, [3]float32{pts[0], pts[1], pts[2]}}, nil
+	})
+	if len(recs) != 1 {
+		t.Fatalf("%d datamaps", len(recs))
+	}
+	py := lasInfoPy(t, path)
+	for k, key := range []string{"x", "y", "z"} {
+		got := float64(recs[0].first[k]) + recs[0].origin[4*k+3]
+		if want := py.Points.First[key]; math.Abs(got-want) > 0.005 {
+			t.Errorf("first point %s = %v + %v = %.4f, las_info.py %.4f", key, recs[0].first[k], recs[0].origin[4*k+3], got, want)
+		}
+	}
 }

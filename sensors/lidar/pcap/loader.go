@@ -158,7 +158,9 @@ func (l *FileLoader) report() {
 	}
 	args := []any{"file", l.cfg.Path, "scans", l.k, "packets", l.Packets, "other_ports", l.Skipped, "malformed", l.Malformed}
 	for k, v := range l.dec.Counters() {
-		args = append(args, k, v)
+		if k != "file" && k != "scans" && k != "packets" && k != "other_ports" && k != "malformed" {
+			args = append(args, k, v) // the decoder's own counts, not repeating ours
+		}
 	}
 	l.log.Info("capture replayed", args...)
 }
