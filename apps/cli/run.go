@@ -429,9 +429,10 @@ func applyOverrides(p *config.Pipeline, builtin bool, sets []string, out string)
 	return nil
 }
 
-// notOutputs are path keys of sinks that name inputs although their spec
-// does not say so (with path:"exists"), so --out leaves them alone.
-var notOutputs = map[string]bool{"msgbroker.metadata_file": true}
+// notOutputs are path keys of sinks that --out leaves alone although they
+// are written: the spool must outlive the run's output folder, or the next
+// run could not send what this one spooled.
+var notOutputs = map[string]bool{"msgbroker.spool.dir": true}
 
 // eachOutputKey calls fn with every output path key of a sink's config
 // (dotted into nested tables) and its field in cfg: the keys of type path

@@ -11,10 +11,12 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer"
+	"github.com/ds3d-go/ds3d-go/core2d/infer/infer2d"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/filters/postprocess"
 )
@@ -37,6 +39,7 @@ type ModelOutput struct {
 // Config configures lidar_infer.
 type Config struct {
 	ModelPath      ds3d.Path     `toml:"model_path" nonempty:"true" required:"true" path:"exists" doc:"ONNX model file"`
+	ModelsDir      ds3d.Path     `toml:"models_dir" path:"exists" doc:"folder that a model swapped in while the pipeline runs (a swap_model command, relative paths taken under it) must lie in; empty: no swapping"`
 	ModelInputs    []ModelInput  `toml:"model_inputs" nonempty:"true" doc:"model inputs and the datamap frames that feed them (ds3d model_inputs); every model input must be listed"`
 	ModelOutputs   []ModelOutput `toml:"model_outputs" doc:"model outputs stored into the datamap (ds3d model_outputs); may be empty when postprocess consumes them"`
 	Threads        int           `toml:"threads" min:"0" doc:"inference threads; 0: all cores"`
@@ -96,6 +99,11 @@ type boundOutput struct {
 // Filter is the lidar_infer component.
 type Filter struct {
 	s       *infer.Session
+	log     *slog.Logger
+	swap    infer2d.ModelSlot // a model loaded by SwapModel, for Process to switch to
+	ioIn    []infer.IOInfo    // the first model's inputs, and outputs: a swapped one must match
+	ioOut   []infer.IOInfo
+	running string // path of the model that runs now
 	ins     []*boundInput
 	inBufs  [][]float32
 	outs    [][]float32 // per model output
@@ -126,7 +134,8 @@ func New(c *Config) (*Filter, error) {
 }
 
 func bind(s *infer.Session, c *Config) (*Filter, error) {
-	f := &Filter{s: s, c: *c, outIdx: map[string]int{}}
+	f := &Filter{s: s, c: *c, outIdx: map[string]int{}, log: slog.New(slog.DiscardHandler),
+		ioIn: s.Inputs(), ioOut: s.Outputs(), running: string(c.ModelPath)}
 	byName := map[string]*ModelInput{}
 	for i := range c.ModelInputs {
 		byName[c.ModelInputs[i].Name] = &c.ModelInputs[i]
@@ -237,6 +246,7 @@ func (f *Filter) bindHead(onames []string) error {
 
 // Process runs the model on the datamap's frames.
 func (f *Filter) Process(ctx context.Context, m *ds3d.DataMap, emit ds3d.Emit) error {
+	f.takeSwap()
 	ins := f.inBufs[:0]
 	for _, b := range f.ins {
 		fr, err := m.Frame(ds3d.Key(b.DatamapKey))
@@ -406,11 +416,23 @@ func init() {
 				Range: []float64{0, -39.68, -3, 69.12, 39.68, 1}, ScoreThreshold: 0.1, NMSThreshold: 0.01, PreNMSMax: 4096, MaxOutput: 500,
 				OutputKey: string(ds3d.KeyLidar3DBboxRawData)}
 		},
-		func(c *Config, _ *ds3d.Env) (any, error) { return New(c) })
+		func(c *Config, env *ds3d.Env) (any, error) {
+			f, err := New(c)
+			if err != nil {
+				return nil, err
+			}
+			if env != nil && env.Log != nil {
+				f.log = env.Log
+			}
+			return f, nil
+		})
 }
 
-// Close releases the session.
-func (f *Filter) Close() error { return f.s.Close() }
+// Close releases the session (and one parked by SwapModel).
+func (f *Filter) Close() error {
+	f.swap.Close()
+	return f.s.Close()
+}
 
 // convert widens the other element types to float32, from element start.
 func convert(dst []float32, fr *ds3d.Frame, start int) error {

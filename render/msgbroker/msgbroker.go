@@ -1,7 +1,6 @@
 package msgbroker
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -9,11 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -96,16 +97,20 @@ type Config struct {
 	ObjectsKey string            `toml:"objects_key" nonempty:"true" doc:"key of the []Object2D objects sent by the deepstream and deepstream_minimal schemas"`
 	FrameID    string            `toml:"frame_id" nonempty:"true" doc:"coordinate frame of the boxes (detection3d frame_id)"`
 	Event      msgconv.EventType `toml:"event" enum:"entry|exit|moving|stopped|parked|empty|reset" doc:"event.type of deepstream (full) payloads"`
-	Protocol   string            `toml:"protocol" enum:"mqtt|redis" doc:"broker protocol: mqtt (MQTT 3.1.1) or redis (Redis Streams)"`
-	Topic      string            `toml:"topic" nonempty:"true" doc:"MQTT topic or Redis stream key; {sensor} is replaced by the message's sensor id"`
+	Protocol   string            `toml:"protocol" enum:"mqtt|redis|kafka|amqp|nats" doc:"broker protocol: mqtt (MQTT 3.1.1), redis (Redis Streams), kafka, amqp (AMQP 0-9-1, RabbitMQ) or nats (NATS core or JetStream)"`
+	Topic      string            `toml:"topic" nonempty:"true" doc:"MQTT topic, Redis stream key, Kafka topic, AMQP routing key or NATS subject; {sensor} is replaced by the message's sensor id"`
 	QueueLen   int               `toml:"queue_length" min:"1" doc:"messages held between Render and the sender; a message that finds the queue full is dropped and counted"`
 	Connect    time.Duration     `toml:"connect_timeout" min:">0" doc:"bound of one connection attempt; Start waits this long for the first one"`
 	SendTO     time.Duration     `toml:"send_timeout" min:">0" doc:"a message the broker has not acknowledged within this time counts as failed and the connection is restarted"`
 	BackoffMin time.Duration     `toml:"reconnect_min" min:">0" doc:"first wait before reconnecting; it doubles after each failed attempt"`
 	BackoffMax time.Duration     `toml:"reconnect_max" min:">0" doc:"cap of the reconnect wait"`
-	CloseTO    time.Duration     `toml:"close_timeout" min:"0" doc:"how long Close keeps sending what is queued; what is left then is counted as dropped"`
+	CloseTO    time.Duration     `toml:"close_timeout" min:"0" doc:"how long Close keeps sending what is queued; what is left then is counted as dropped (with a spool: written to the spool for the next run)"`
+	Spool      SpoolConfig       `toml:"spool" doc:"optional on-disk spool for what the broker cannot take now (docs/MESSAGING.md, \"Spool\")"`
 	MQTT       MQTTConfig        `toml:"mqtt" doc:"MQTT connection (protocol = \"mqtt\")"`
 	Redis      RedisConfig       `toml:"redis" doc:"Redis connection (protocol = \"redis\")"`
+	Kafka      KafkaConfig       `toml:"kafka" doc:"Kafka connection (protocol = \"kafka\")"`
+	AMQP       AMQPConfig        `toml:"amqp" doc:"AMQP 0-9-1 connection (protocol = \"amqp\")"`
+	NATS       NATSConfig        `toml:"nats" doc:"NATS connection (protocol = \"nats\")"`
 }
 
 // DefaultConfig returns the defaults.
@@ -124,8 +129,13 @@ func DefaultConfig() *Config {
 		BackoffMin: 100 * time.Millisecond,
 		BackoffMax: 10 * time.Second,
 		CloseTO:    5 * time.Second,
-		MQTT:       MQTTConfig{Broker: "tcp://127.0.0.1:1883", QoS: 1, MaxInFlight: 64},
+		Spool:      SpoolConfig{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, Fsync: "segment"},
+		MQTT:       MQTTConfig{Broker: "tcp://127.0.0.1:1883", QoS: 1, MaxInFlight: 256},
 		Redis:      RedisConfig{Addr: "127.0.0.1:6379", StreamMaxLen: 100000},
+		Kafka: KafkaConfig{Brokers: []string{"127.0.0.1:9092"}, Acks: "all", Idempotent: true, Compression: "none",
+			MaxInFlight: 1024, AutoCreate: true, SASL: "none"},
+		AMQP: AMQPConfig{Addr: "127.0.0.1:5672", Vhost: "/", Exchange: "amq.topic", Persistent: true, MaxInFlight: 256},
+		NATS: NATSConfig{Servers: []string{"nats://127.0.0.1:4222"}, MaxInFlight: 256},
 	}
 }
 
@@ -138,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BackoffMax < c.BackoffMin {
 		return ds3d.ConfigErrorf("reconnect_max", "%v is below reconnect_min %v", c.BackoffMax, c.BackoffMin)
+	}
+	if err := c.Spool.validate(); err != nil {
+		return err
 	}
 	switch c.Protocol {
 	case "mqtt":
@@ -153,6 +166,12 @@ func (c *Config) Validate() error {
 		return c.MQTT.TLS.validate("mqtt.")
 	case "redis":
 		return c.Redis.TLS.validate("redis.")
+	case "kafka":
+		return c.Kafka.validate(c.Topic)
+	case "amqp":
+		return c.AMQP.validate(c.Topic)
+	case "nats":
+		return c.NATS.validate(c.Topic)
 	}
 	return nil
 }
@@ -176,6 +195,10 @@ type message struct {
 	topic  string // topic or stream key, {sensor} substituted
 	sensor string
 	proto  bool // protobuf body (content type)
+	// spooled: read from the spool, which keeps it until its delivery;
+	// at is where its record ends there.
+	spooled bool
+	at      pos
 }
 
 // adapter is one protocol's connection. The sender goroutine alone calls
@@ -211,7 +234,8 @@ type Stats struct {
 	Dropped    uint64 // found the queue full, or still queued when Close gave up
 	Failed     uint64 // sends that failed or timed out; each is followed by a reconnect that sends the unacknowledged messages again
 	Reconnects uint64 // connections made after the first
-	Queued     int    // waiting now, the one being sent included
+	Queued     int    // waiting now in memory, the one being sent included
+	Spooled    int    // in the on-disk spool awaiting delivery, those an earlier run left included
 	Connected  bool   // whether the sender holds a connection now
 }
 
@@ -227,6 +251,7 @@ type Sink struct {
 	warned  map[ds3d.Key]bool
 
 	queue chan *message
+	sp    *spool // nil: no spool
 	free  chan *message
 
 	sent, dropped, failed, reconnects atomic.Uint64
@@ -263,8 +288,14 @@ func New(cfg *Config, log *slog.Logger) (*Sink, error) {
 		s.ad, err = newMQTT(&s.cfg)
 	case "redis":
 		s.ad, err = newRedis(&s.cfg)
+	case "kafka":
+		s.ad, err = newKafka(&s.cfg)
+	case "amqp":
+		s.ad, err = newAMQP(&s.cfg)
+	case "nats":
+		s.ad, err = newNATS(&s.cfg)
 	default:
-		err = ds3d.ConfigErrorf("protocol", "%q: want mqtt or redis", cfg.Protocol)
+		err = ds3d.ConfigErrorf("protocol", "%q: want mqtt, redis, kafka, amqp or nats", cfg.Protocol)
 	}
 	if err != nil {
 		return nil, err
@@ -281,6 +312,13 @@ func New(cfg *Config, log *slog.Logger) (*Sink, error) {
 // does not start with a sink that can never send; a broker that is down or
 // slow is logged and retried in the background.
 func (s *Sink) Start(context.Context) error {
+	if s.cfg.Spool.Dir != "" {
+		sp, err := openSpool(s.cfg.Spool, s.log)
+		if err != nil {
+			return err
+		}
+		s.sp = sp
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.closing = make(chan struct{})
 	s.done = make(chan struct{})
@@ -358,27 +396,12 @@ func (s *Sink) Render(_ context.Context, in *ds3d.DataMap) error {
 			} else if len(ev) > 0 {
 				m.buf = s.enc.AppendMinimal(m.buf[:0], ev[lo:hi])
 			} else {
-				m.buf = s.emptyMinimal(m.buf[:0], ts, max(fn, 0), meta)
+				m.buf = s.enc.AppendMinimalFrame(m.buf[:0], max(fn, 0), ts, meta, nil)
 			}
 			s.enqueue(m)
 		}
 	}
 	return nil
-}
-
-// emptyMinimal writes the minimal payload of a frame without objects.
-// AppendMinimal takes the frame's number, time and sensor from its first
-// object, so the frame is written with a placeholder object that is then
-// cut: the first `,"objects":[` is the member itself (a quote inside the
-// sensor id is escaped).
-func (s *Sink) emptyMinimal(b []byte, ts, fn int64, meta *msgconv.SensorMeta) []byte {
-	ph := [1]msgconv.Event2D{{Timestamp: ts, FrameNumber: fn, Meta: meta}}
-	b = s.enc.AppendMinimal(b, ph[:])
-	const member = `,"objects":[`
-	if i := bytes.Index(b, []byte(member)); i >= 0 {
-		b = append(b[:i+len(member)], ']', '}')
-	}
-	return b
 }
 
 func (s *Sink) get3D(in *ds3d.DataMap) ([]ds3d.Box3D, error) {
@@ -412,8 +435,8 @@ type source struct {
 	topic string // Topic with {sensor} substituted
 }
 
-// source returns the metadata and topic of a source id, once per id
-// (Metadata.For makes a default for an id without an entry at each call).
+// source returns the metadata and topic of a source id, once per id, so
+// the topic template is expanded once.
 func (s *Sink) source(id int) *source {
 	if so, ok := s.sources[id]; ok {
 		return so
@@ -433,33 +456,116 @@ func (s *Sink) msg(so *source) *message {
 	default:
 		m = &message{buf: make([]byte, 0, 4096)}
 	}
-	m.topic, m.sensor, m.proto = so.topic, so.meta.Sensor.ID, false
+	m.topic, m.sensor, m.proto, m.spooled = so.topic, so.meta.Sensor.ID, false, false
 	return m
 }
 
 func (s *Sink) recycle(m *message) {
+	m.spooled = false
 	select {
 	case s.free <- m:
 	default:
 	}
 }
 
-// enqueue hands m to the sender, or drops it when the queue is full.
+// enqueue hands m to the sender. Without a spool a full queue drops it;
+// with one it goes to the spool, and so does every later message until the
+// sender has read the spool to its end, which keeps the order.
 func (s *Sink) enqueue(m *message) {
 	s.pending.Add(1)
-	select {
-	case s.queue <- m:
-	default:
-		s.pending.Add(-1)
+	sp := s.sp
+	if sp == nil {
+		select {
+		case s.queue <- m:
+		default:
+			s.pending.Add(-1)
+			s.dropped.Add(1)
+			s.recycle(m)
+		}
+		return
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !sp.active {
+		select {
+		case s.queue <- m:
+			return
+		default:
+			sp.active = true
+		}
+	}
+	s.pending.Add(-1)
+	s.spoolPut(m)
+	s.recycle(m)
+}
+
+// spoolPut writes m to the spool (its mutex held). The messages of deleted
+// old segments, and m when the spool cannot take it, are counted as
+// dropped.
+func (s *Sink) spoolPut(m *message) {
+	sp := s.sp
+	evicted, err := sp.put(m)
+	s.dropped.Add(uint64(evicted))
+	if err != nil {
 		s.dropped.Add(1)
-		s.recycle(m)
+		if !sp.failed {
+			s.log.Error("spool write failed; messages are dropped until one succeeds", "dir", s.cfg.Spool.Dir, "err", err)
+			sp.failed = true
+		}
+		return
+	}
+	sp.failed = false
+}
+
+// spill moves the queue into the spool while the broker is away, so that a
+// process killed during an outage loses none of it; new messages go to the
+// spool too until the sender has read it to its end.
+func (s *Sink) spill() {
+	sp := s.sp
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !sp.drained() {
+		// The queue is older than the spool's unread records: appended
+		// after them it would go out of order. It goes first after the
+		// reconnect anyway.
+		return
+	}
+	sp.active = true
+	for {
+		select {
+		case m := <-s.queue:
+			s.pending.Add(-1)
+			s.spoolPut(m)
+			s.recycle(m)
+		default:
+			return
+		}
 	}
 }
 
-// run is the sender goroutine: it connects, sends in queue order with up
-// to the adapter's window of messages awaiting their acknowledgement, and
-// on a failure reconnects with backoff and sends every unacknowledged
-// message again, in order.
+// fromSpool returns the spool's next unread message, or nil.
+func (s *Sink) fromSpool() *message {
+	var m *message
+	select {
+	case m = <-s.free:
+	default:
+		m = &message{buf: make([]byte, 0, 4096)}
+	}
+	if s.sp.take(m) {
+		return m
+	}
+	s.recycle(m)
+	return nil
+}
+
+// run is the sender goroutine: it connects, sends in order (what a failure
+// left unacknowledged, then the queue, then the spool) with up to the
+// adapter's window of messages awaiting their acknowledgement, and on a
+// failure reconnects with backoff and sends every unacknowledged message
+// again, in order.
 func (s *Sink) run() {
 	defer close(s.done)
 	defer s.ad.close()
@@ -473,8 +579,9 @@ func (s *Sink) run() {
 		lastErr  string
 	)
 	window := s.ad.window()
+	began := time.Now()
 	// next returns the message to publish: a retry, else one from the
-	// queue without waiting.
+	// queue, else one from the spool, without waiting.
 	next := func() *message {
 		if len(retry) > 0 {
 			m := retry[0]
@@ -485,14 +592,23 @@ func (s *Sink) run() {
 		case m := <-s.queue:
 			return m
 		default:
-			return nil
 		}
+		if s.sp != nil {
+			return s.fromSpool()
+		}
+		return nil
 	}
 	lose := func() {
 		for _, f := range inflight {
 			retry = append(retry, f.m)
 		}
 		s.loseAll(retry)
+	}
+	// With a spool, Close need not wait for a broker that is away: what
+	// is held goes to the spool for the next run.
+	var closingSpool <-chan struct{}
+	if s.sp != nil {
+		closingSpool = s.closing
 	}
 	for {
 		if !up {
@@ -502,18 +618,27 @@ func (s *Sink) run() {
 				if len(retry) == 0 && len(s.queue) == 0 {
 					return
 				}
+				if s.sp != nil {
+					lose()
+					return
+				}
 			default:
 			}
 			// Connect before the first message too, so that Start learns
 			// of a refused login before the pipeline runs.
-			if wait > 0 && !sleep(s.ctx, wait) {
+			if wait > 0 && !backoff(s.ctx, closingSpool, wait) {
 				lose()
 				return
 			}
 			cctx, cancel := context.WithTimeout(s.ctx, s.cfg.Connect)
-			err := s.ad.connect(cctx)
+			err := tlsRefused(s.ad.connect(cctx))
 			cancel()
-			if firstTry {
+			// Start waits for the first answer that settles whether the
+			// broker takes this login. A server that refuses a client
+			// certificate under TLS 1.3 does so after the client's
+			// handshake has ended, and its alert can be lost to the
+			// connection's reset; the next attempts then read the alert.
+			if firstTry && (err == nil || !cutShort(err) || time.Since(began) > s.cfg.Connect) {
 				s.first <- err
 				firstTry = false
 			}
@@ -533,6 +658,7 @@ func (s *Sink) run() {
 					s.log.Error(what, "broker", s.ad.String(), "err", err)
 					lastErr = msg
 				}
+				s.spill()
 				wait = min(max(2*wait, s.cfg.BackoffMin), s.cfg.BackoffMax)
 				continue
 			}
@@ -574,7 +700,11 @@ func (s *Sink) run() {
 		if err == nil {
 			inflight = inflight[1:]
 			s.sent.Add(1)
-			s.pending.Add(-1)
+			if f.m.spooled {
+				s.sp.ack(f.m.at)
+			} else {
+				s.pending.Add(-1)
+			}
 			s.recycle(f.m)
 			continue
 		}
@@ -596,8 +726,35 @@ func (s *Sink) run() {
 			return
 		}
 		s.log.Warn("send failed; reconnecting", "broker", s.ad.String(), "err", err)
+		s.spill()
 		wait = s.cfg.BackoffMin
 	}
+}
+
+// tlsRefused marks a TLS alert the server sent during the connection as an
+// authError: a server that demands a client certificate refuses a missing
+// or untrusted one with an alert (certificate required, bad certificate,
+// unknown CA, decrypt error), and retrying does not change that. Client
+// libraries format the alert into their own errors, so the text is what
+// is left to match: crypto/tls writes every alert received as
+// "remote error: tls: …".
+func tlsRefused(err error) error {
+	var ae *authError
+	if err == nil || errors.As(err, &ae) || !strings.Contains(err.Error(), "remote error: tls: ") {
+		return err
+	}
+	return &authError{fmt.Errorf("%w: the server refused the TLS handshake; a client certificate it requires is missing (tls.cert_file) or not signed by a CA it trusts", err)}
+}
+
+// cutShort reports whether a connection attempt ended with the peer
+// closing or resetting it, with no answer of the protocol.
+func cutShort(err error) bool {
+	var ae *authError
+	if errors.As(err, &ae) {
+		return false
+	}
+	msg := err.Error()
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.Contains(msg, "connection reset by peer") || strings.HasSuffix(msg, "EOF")
 }
 
 // flight is a published message and the wait for its acknowledgement.
@@ -606,31 +763,63 @@ type flight struct {
 	ack func(context.Context) error
 }
 
-// loseAll counts held and everything still queued as dropped: Close gave
-// up on them.
+// loseAll disposes of held and everything still queued when the sender
+// ends with them unsent. Without a spool they are counted as dropped. With
+// one they are written to it for the next run; those read from it stay
+// there (unless their segment was deleted to make room: then dropped).
 func (s *Sink) loseAll(held []*message) {
-	n := int64(len(held))
+	sp := s.sp
+	if sp == nil {
+		n := int64(len(held))
+		for {
+			select {
+			case <-s.queue:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		s.pending.Add(-n)
+		s.dropped.Add(uint64(n))
+		return
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	sp.active = true
+	for _, m := range held {
+		if m.spooled {
+			if !sp.holds(m.at) {
+				sp.count.Add(-1)
+				s.dropped.Add(1)
+			}
+			continue
+		}
+		s.pending.Add(-1)
+		s.spoolPut(m)
+	}
 	for {
 		select {
-		case <-s.queue:
-			n++
+		case m := <-s.queue:
+			s.pending.Add(-1)
+			s.spoolPut(m)
 			continue
 		default:
 		}
 		break
 	}
-	s.pending.Add(-n)
-	s.dropped.Add(uint64(n))
 }
 
-// sleep waits d or until ctx ends; false when ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
+// backoff waits d; false when ctx ended or closing was closed first.
+func backoff(ctx context.Context, closing <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-closing:
 		return false
 	}
 }
@@ -652,20 +841,32 @@ func (s *Sink) Close() error {
 	t.Stop()
 	s.cancel()
 	s.connected.Store(false)
+	if s.sp != nil {
+		if err := s.sp.close(); err != nil {
+			s.log.Error("spool not closed cleanly", "dir", s.cfg.Spool.Dir, "err", err)
+		}
+	}
 	st := s.Stats()
 	lvl := slog.LevelInfo
 	if st.Dropped > 0 {
 		lvl = slog.LevelWarn
 	}
 	s.log.Log(context.Background(), lvl, "broker sink closed", "broker", s.ad.String(),
-		"sent", st.Sent, "dropped", st.Dropped, "failed", st.Failed, "reconnects", st.Reconnects)
+		"sent", st.Sent, "dropped", st.Dropped, "failed", st.Failed, "reconnects", st.Reconnects, "spooled", st.Spooled)
 	return nil
 }
 
 // Stats returns the counters (for the metrics exporter).
 func (s *Sink) Stats() Stats {
 	return Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
-		Reconnects: s.reconnects.Load(), Queued: int(s.pending.Load()), Connected: s.connected.Load()}
+		Reconnects: s.reconnects.Load(), Queued: int(s.pending.Load()), Spooled: s.spooled(), Connected: s.connected.Load()}
+}
+
+func (s *Sink) spooled() int {
+	if s.sp == nil {
+		return 0
+	}
+	return int(s.sp.count.Load())
 }
 
 // Dropped is the count of dropped messages; the pipeline adds it to the
@@ -674,7 +875,7 @@ func (s *Sink) Dropped() uint64 { return s.dropped.Load() }
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "msgbroker",
-		`Sends each datamap's 3D boxes or 2D objects as msgconv payloads (DeepStream full/minimal JSON, ds3d detection3d JSON or protobuf) to a message broker: MQTT 3.1.1 or Redis Streams. A bounded queue and one sender goroutine stand between the pipeline and the network: a full queue drops (counted), the sender reconnects with capped exponential backoff (docs/MESSAGING.md).`,
+		`Sends each datamap's 3D boxes or 2D objects as msgconv payloads (DeepStream full/minimal JSON, ds3d detection3d JSON or protobuf) to a message broker: MQTT 3.1.1, Redis Streams, Kafka, AMQP 0-9-1 or NATS (core or JetStream). A bounded queue and one sender goroutine stand between the pipeline and the network: a full queue drops (counted) or, with spool.dir, spills to disk; the sender reconnects with capped exponential backoff (docs/MESSAGING.md).`,
 		DefaultConfig,
 		func(c *Config, env *ds3d.Env) (any, error) {
 			var log *slog.Logger

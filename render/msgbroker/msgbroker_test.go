@@ -72,7 +72,7 @@ stream_max_len = 1000
 		t.Fatalf("a good redis config: %v", err)
 	}
 	bad := []struct{ keys, want string }{
-		{`protocol = "kafka"`, "protocol"},
+		{`protocol = "azure"`, "protocol"},
 		{"[component.config.mqtt]\npassword = \"x\"", "password"},
 		{`schema = "deepstream"`, "message_per"},
 		{"schema = \"deepstream_minimal\"\nmessage_per = \"object\"", "message_per"},

@@ -21,8 +21,9 @@ import (
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
-// writeCA writes a self-signed CA and a server certificate it signs for
-// 127.0.0.1 into dir: ca.pem, server.pem, server.key.
+// writeCA writes a self-signed CA, a server certificate it signs for
+// 127.0.0.1 and a client certificate it signs into dir: ca.pem,
+// server.pem, server.key, client.pem, client.key.
 func writeCA(t *testing.T, dir string) {
 	t.Helper()
 	key := func() *ecdsa.PrivateKey {
@@ -32,7 +33,7 @@ func writeCA(t *testing.T, dir string) {
 		}
 		return k
 	}
-	caKey, srvKey := key(), key()
+	caKey, srvKey, cliKey := key(), key(), key()
 	now := time.Now()
 	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ds3d test CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
@@ -52,6 +53,17 @@ func writeCA(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cli := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "ds3d test client"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	cliDER, err := x509.CreateCertificate(rand.Reader, cli, ca, &cliKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliKeyDER, err := x509.MarshalPKCS8PrivateKey(cliKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	write := func(name, typ string, der []byte) {
 		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 			t.Fatal(err)
@@ -60,6 +72,8 @@ func writeCA(t *testing.T, dir string) {
 	write("ca.pem", "CERTIFICATE", caDER)
 	write("server.pem", "CERTIFICATE", srvDER)
 	write("server.key", "PRIVATE KEY", keyDER)
+	write("client.pem", "CERTIFICATE", cliDER)
+	write("client.key", "PRIVATE KEY", cliKeyDER)
 }
 
 // TestE2ETLS: mosquitto and redis-server behind TLS with a test CA. The
@@ -108,6 +122,68 @@ func TestE2ETLS(t *testing.T) {
 				t.Errorf("another CA: want an error naming the broker and the certificate, got %v\n%s", err, r.log())
 			}
 			t.Logf("another CA: %v", err)
+		})
+	}
+}
+
+// TestE2EMutualTLS: mosquitto with require_certificate and redis-server
+// with tls-auth-clients yes, both trusting one test CA. A client
+// certificate of that CA sends; none, or one of another CA, stops the
+// pipeline at start with an error naming the broker and the refusal.
+func TestE2EMutualTLS(t *testing.T) {
+	testenv.E2E(t)
+	good, other := t.TempDir(), t.TempDir()
+	writeCA(t, good)
+	writeCA(t, other)
+	cases := []struct {
+		proto string
+		start func() (keys func(client string) string)
+	}{
+		{"mqtt", func() func(string) string {
+			srv := mosquitto(t, "cafile "+good+"/ca.pem", "certfile "+good+"/server.pem", "keyfile "+good+"/server.key",
+				"require_certificate true")
+			return func(client string) string {
+				return fmt.Sprintf("protocol = \"mqtt\"\nconnect_timeout = \"2s\"\n[component.config.mqtt]\nbroker = \"ssl://127.0.0.1:%d\"\n[component.config.mqtt.tls]\nca_file = %q\n%s",
+					srv.port, good+"/ca.pem", client)
+			}
+		}},
+		{"redis", func() func(string) string {
+			bin := testenv.Tool(t, "redis-server", "apt-get install redis-server")
+			port := freePort(t)
+			startServer(t, port, bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
+				"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--tls-cert-file", good+"/server.pem",
+				"--tls-key-file", good+"/server.key", "--tls-ca-cert-file", good+"/ca.pem", "--tls-auth-clients", "yes")
+			return func(client string) string {
+				return fmt.Sprintf("protocol = \"redis\"\nconnect_timeout = \"2s\"\n[component.config.redis]\naddr = \"127.0.0.1:%d\"\n[component.config.redis.tls]\nca_file = %q\n%s",
+					port, good+"/ca.pem", client)
+			}
+		}},
+	}
+	clientKeys := func(dir string) string {
+		return fmt.Sprintf("cert_file = %q\nkey_file = %q", dir+"/client.pem", dir+"/client.key")
+	}
+	for _, c := range cases {
+		t.Run(c.proto, func(t *testing.T) {
+			keys := c.start()
+			r := startTestSource(t, 3, 20, keys(clientKeys(good)))
+			if err := r.wait(t); err != nil {
+				t.Fatalf("the CA's client certificate: %v\n%s", err, r.log())
+			}
+			if st := r.sink.Stats(); st.Sent != 3 {
+				t.Errorf("the CA's client certificate: %+v", st)
+			}
+			for name, client := range map[string]string{"no client certificate": "", "another CA's client certificate": clientKeys(other)} {
+				t0 := time.Now()
+				r := startTestSource(t, 20, 20, keys(client))
+				err := r.wait(t)
+				if err == nil || !strings.Contains(err.Error(), "127.0.0.1") || !strings.Contains(err.Error(), "client certificate") {
+					t.Errorf("%s: want an error naming the broker and the client certificate, got %v\n%s", name, err, r.log())
+				}
+				if err != nil && r.sink.Stats().Sent != 0 {
+					t.Errorf("%s: sent %d", name, r.sink.Stats().Sent)
+				}
+				t.Logf("%s (%v): %v", name, time.Since(t0).Round(time.Millisecond), err)
+			}
 		})
 	}
 }

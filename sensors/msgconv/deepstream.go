@@ -322,20 +322,26 @@ var minimalAttrKeys = map[string][]string{
 // float (6 significant digits), the label of a typed object is its kind
 // capitalised ("Vehicle"), of any other its Label.
 func (enc *Encoder) AppendMinimal(b []byte, events []Event2D) []byte {
-	b = append(b, `{"version":"4.0","id":`...)
-	var first *Event2D
+	var first Event2D
 	if len(events) > 0 {
-		first = &events[0]
-	} else {
-		first = &Event2D{}
+		first = events[0]
 	}
-	b = strconv.AppendInt(b, first.FrameNumber, 10)
+	return enc.AppendMinimalFrame(b, first.FrameNumber, first.Timestamp, first.Meta, events)
+}
+
+// AppendMinimalFrame is AppendMinimal with the frame's number, time
+// (nanoseconds since the Unix epoch) and sensor given, not taken from the
+// first event: it also writes a frame without objects ("objects":[]). A
+// nil meta writes sensorId "0".
+func (enc *Encoder) AppendMinimalFrame(b []byte, frameNumber, timestamp int64, meta *SensorMeta, events []Event2D) []byte {
+	b = append(b, `{"version":"4.0","id":`...)
+	b = strconv.AppendInt(b, frameNumber, 10)
 	b = append(b, `,"@timestamp":"`...)
-	b = appendTime(b, first.Timestamp)
+	b = appendTime(b, timestamp)
 	b = append(b, `","sensorId":`...)
 	sensor := "0"
-	if first.Meta != nil {
-		sensor = first.Meta.Sensor.ID
+	if meta != nil {
+		sensor = meta.Sensor.ID
 	}
 	b = appendString(b, sensor)
 	b = append(b, `,"objects":[`...)

@@ -319,3 +319,30 @@ func TestFullTypedWithoutAttrs(t *testing.T) {
 		t.Error("KindOfLabel")
 	}
 }
+
+// TestAppendMinimalFrameEmpty: a frame without objects is written with its
+// own number, time and sensor and an empty object list; with objects,
+// AppendMinimalFrame given the first event's fields writes what
+// AppendMinimal writes.
+func TestAppendMinimalFrameEmpty(t *testing.T) {
+	enc := NewEncoder()
+	meta := &SensorMeta{Sensor: Sensor{ID: `cam "1"`}}
+	ts := int64(1617221467742) * 1e6 // 2021-03-31T20:11:07.742Z
+	got := string(enc.AppendMinimalFrame(nil, 7, ts, meta, nil))
+	want := `{"version":"4.0","id":7,"@timestamp":"2021-03-31T20:11:07.742Z","sensorId":"cam \"1\"","objects":[]}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	e := test4Event(t)
+	events := []Event2D{*e, *e}
+	a := enc.AppendMinimal(nil, events)
+	b := enc.AppendMinimalFrame(nil, e.FrameNumber, e.Timestamp, e.Meta, events)
+	if !bytes.Equal(a, b) {
+		t.Errorf("AppendMinimal %s\nAppendMinimalFrame %s", a, b)
+	}
+	testenv.SkipUnderRace(t, "the race detector allocates")
+	buf := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() { buf = enc.AppendMinimalFrame(buf[:0], 7, ts, meta, nil) }); n != 0 {
+		t.Errorf("%v allocations per empty frame, want 0", n)
+	}
+}

@@ -251,9 +251,17 @@ func ToProto(h *Header, boxes []ds3d.Box3D, world [][3]float64) *pb.Detection3D 
 	return m
 }
 
-// MarshalProto appends the protobuf encoding of a message to dst.
+// MarshalProto appends the protobuf encoding of a message to dst: the
+// bytes proto.Marshal writes for ToProto's message, without building it,
+// so it allocates nothing once dst has room. A string that is not valid
+// UTF-8 is an error (proto3 strings are UTF-8); dst is then returned as it
+// was.
 func MarshalProto(dst []byte, h *Header, boxes []ds3d.Box3D, world [][3]float64) ([]byte, error) {
-	return proto.MarshalOptions{}.MarshalAppend(dst, ToProto(h, boxes, world))
+	b, err := appendProto(dst, h, boxes, world)
+	if err != nil {
+		return dst, err
+	}
+	return b, nil
 }
 
 // UnmarshalProto parses a protobuf detection3d message of any 1.x version.

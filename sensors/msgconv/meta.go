@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/ds3d-go/ds3d-go/internal/framelist"
 	"github.com/pelletier/go-toml/v2"
@@ -53,12 +54,45 @@ type Metadata map[int]*SensorMeta
 
 // For returns the metadata of source id, or a default whose sensor id is
 // the source id in decimal, so a source without an entry still sends
-// well-formed messages.
+// well-formed messages. Defaults are made once per id and shared: the
+// result is read-only.
 func (m Metadata) For(sourceID int) *SensorMeta {
 	if s, ok := m[sourceID]; ok {
 		return s
 	}
-	return &SensorMeta{Sensor: Sensor{ID: strconv.Itoa(sourceID)}}
+	return defaultMeta(sourceID)
+}
+
+// defaults holds the default metadata of the source ids asked for so far,
+// up to maxDefaults of them (a pipeline has a few sources; beyond the
+// bound each call makes its own, as before).
+var defaults struct {
+	sync.RWMutex
+	m map[int]*SensorMeta
+}
+
+const maxDefaults = 4096
+
+func defaultMeta(id int) *SensorMeta {
+	defaults.RLock()
+	d, ok := defaults.m[id]
+	defaults.RUnlock()
+	if ok {
+		return d
+	}
+	d = &SensorMeta{Sensor: Sensor{ID: strconv.Itoa(id)}}
+	defaults.Lock()
+	defer defaults.Unlock()
+	if old, ok := defaults.m[id]; ok {
+		return old
+	}
+	if defaults.m == nil {
+		defaults.m = map[int]*SensorMeta{}
+	}
+	if len(defaults.m) < maxDefaults {
+		defaults.m[id] = d
+	}
+	return d
 }
 
 // The TOML form: one [sensor.N] table per source id N, with optional

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 func TestParseMetadata(t *testing.T) {
@@ -114,5 +115,22 @@ func TestBatches(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s of %d: %s, want %s", c.per, c.n, got, c.want)
 		}
+	}
+}
+
+// TestForUnknownIDAllocs: the default metadata of a source without an
+// entry is made once per id, so Render does not allocate for it per frame.
+func TestForUnknownIDAllocs(t *testing.T) {
+	var md Metadata
+	first := md.For(12345)
+	if first.Sensor.ID != "12345" || md.For(12345) != first {
+		t.Fatalf("For(12345) = %+v, or a new value each call", first)
+	}
+	if md.For(-2).Sensor.ID != "-2" {
+		t.Errorf("For(-2): sensor id %q", md.For(-2).Sensor.ID)
+	}
+	testenv.SkipUnderRace(t, "the race detector allocates")
+	if n := testing.AllocsPerRun(100, func() { _ = md.For(12345) }); n != 0 {
+		t.Errorf("%v allocations per call, want 0", n)
 	}
 }

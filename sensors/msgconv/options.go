@@ -39,7 +39,7 @@ type Options struct {
 	FrameInterval int `toml:"frame_interval" min:"1" doc:"send a message for every Nth frame of a source (frame numbers divisible by N)"`
 	Per           Per `toml:"message_per" enum:"frame|object" doc:"one message per frame or per object; deepstream (full) is always per object, deepstream_minimal always per frame"`
 	// MetadataFile is the sensor/place/analytics TOML (see ParseMetadata).
-	MetadataFile ds3d.Path `toml:"metadata_file" doc:"TOML file of sensor, place and analytics metadata per source id; empty uses the source id as sensor id"`
+	MetadataFile ds3d.Path `toml:"metadata_file" path:"exists" doc:"TOML file of sensor, place and analytics metadata per source id; empty uses the source id as sensor id"`
 }
 
 // DefaultOptions returns the defaults: ds3d_json, every frame, one message per frame.

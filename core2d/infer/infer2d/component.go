@@ -3,6 +3,7 @@ package infer2d
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"sort"
@@ -40,6 +41,7 @@ const (
 // component. The defaults run YOLOX exactly as NewYOLOX does.
 type DetectorConfig struct {
 	Model        ds3d.Path `toml:"model" required:"true" nonempty:"true" path:"exists" doc:"ONNX model file"`
+	ModelsDir    ds3d.Path `toml:"models_dir" path:"exists" doc:"folder that a model swapped in while the pipeline runs (a swap_model command, relative paths taken under it) must lie in; empty: no swapping"`
 	Labels       ds3d.Path `toml:"labelfile_path" path:"exists" doc:"class names, one per line (index = class id)"`
 	Parser       string    `toml:"parser" nonempty:"true" enum:"@infer2d.parser" doc:"output parser: yolox (YOLOX head [1, A, 5+C]), yolov8 (raw head [1, 4+C, N]), ssd (boxes [1, N, 4] x1 y1 x2 y2 normalised + scores [1, N, C]), raw (no parsing: tensors to the datamap), or a name given to RegisterParser"`
 	Threshold    float64   `toml:"pre_cluster_threshold" min:">0" max:"<1" doc:"least detection score kept (classifier: least class probability)"`
@@ -111,6 +113,11 @@ func ReadLabels(path string) ([]string, error) {
 type Detector struct {
 	c       DetectorConfig
 	s       infer.Runner
+	log     *slog.Logger
+	swap    ModelSlot      // a model loaded by SwapModel, for Process to switch to
+	ioIn    []infer.IOInfo // the first model's inputs, and outputs: a swapped one must match
+	ioOut   []infer.IOInfo
+	running string // path of the model that runs now
 	classes []string
 	parse   *Parser
 	in      []float32
@@ -156,7 +163,8 @@ func NewDetector(c *DetectorConfig) (*Detector, error) {
 }
 
 func newDetector(c *DetectorConfig, s infer.Runner, classes []string) (*Detector, error) {
-	d := &Detector{c: *c, s: s, classes: classes, parse: lookupParser(c.Parser), attrs: map[int]classParams{}}
+	d := &Detector{c: *c, s: s, classes: classes, parse: lookupParser(c.Parser), attrs: map[int]classParams{},
+		log: slog.New(slog.DiscardHandler), ioIn: s.Inputs(), ioOut: s.Outputs(), running: string(c.Model)}
 	in := s.Inputs()
 	if len(in) != 1 || len(in[0].Shape) != 4 || in[0].Shape[0] != 1 {
 		return nil, fmt.Errorf("infer_2d %s: want one [1, C, H, W] image input, got %v", c.Model, in)
@@ -233,6 +241,7 @@ func (d *Detector) params(class int) classParams {
 
 // Process runs the network on every camera's frame.
 func (d *Detector) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) error {
+	d.takeSwap()
 	src, _ := in.Int64(ds3d.KeySourceID)
 	for _, k := range d.keys {
 		f, err := in.Frame(k.in)
@@ -362,8 +371,11 @@ func (d *Detector) segment() *ds3d.Frame {
 	return fr
 }
 
-// Close releases the model.
-func (d *Detector) Close() error { return d.s.Close() }
+// Close releases the model (and one parked by SwapModel).
+func (d *Detector) Close() error {
+	d.swap.Close()
+	return d.s.Close()
+}
 
 func init() {
 	ds3d.RegisterEnum("infer2d.parser", func() []string {
@@ -381,5 +393,14 @@ func init() {
 				NetworkType: NetworkDetector, ClusterMode: ClusterNMS, TensorKeyPrefix: "DS3D::InferTensor::",
 				MaskKey: "DS3D::SegmentationMask"}
 		},
-		func(c *DetectorConfig, _ *ds3d.Env) (any, error) { return NewDetector(c) })
+		func(c *DetectorConfig, env *ds3d.Env) (any, error) {
+			d, err := NewDetector(c)
+			if err != nil {
+				return nil, err
+			}
+			if env != nil && env.Log != nil {
+				d.log = env.Log
+			}
+			return d, nil
+		})
 }
