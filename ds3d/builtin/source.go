@@ -112,3 +112,11 @@ func init() {
 		},
 		func(c *SourceConfig, _ *ds3d.Env) (any, error) { return NewSource(c) })
 }
+
+// PoolStats reports the frame pool (none when the source makes no points).
+func (s *Source) PoolStats() []ds3d.PoolStat {
+	if s.pool == nil {
+		return nil
+	}
+	return []ds3d.PoolStat{s.pool.Stat("points")}
+}

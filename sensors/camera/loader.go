@@ -256,3 +256,12 @@ func init() {
 		},
 		func(c *ImageLoaderConfig, env *ds3d.Env) (any, error) { return NewImageLoader(c, env) })
 }
+
+// PoolStats reports each camera's frame pool under its datamap key.
+func (l *ImageLoader) PoolStats() []ds3d.PoolStat {
+	out := make([]ds3d.PoolStat, len(l.cams))
+	for i := range l.cams {
+		out[i] = l.cams[i].pool.Stat(string(l.cams[i].key))
+	}
+	return out
+}

@@ -236,3 +236,8 @@ func init() {
 		},
 		func(c *RGBDLoaderConfig, env *ds3d.Env) (any, error) { return NewRGBDLoader(c, env) })
 }
+
+// PoolStats reports the colour and depth frame pools.
+func (l *RGBDLoader) PoolStats() []ds3d.PoolStat {
+	return []ds3d.PoolStat{l.colorPool.Stat("color"), l.depthPool.Stat("depth")}
+}

@@ -452,3 +452,8 @@ func init() {
 			return NewSource(c, log)
 		})
 }
+
+// PoolStats reports the point-frame pool under the output key.
+func (s *Source) PoolStats() []ds3d.PoolStat {
+	return []ds3d.PoolStat{s.pool.Stat(string(s.key))}
+}

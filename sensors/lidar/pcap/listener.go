@@ -288,3 +288,9 @@ func (l *Listener) Close() error {
 	}
 	return nil
 }
+
+// PoolStats reports the frame pool under the output key (the live UDP
+// drivers are Listeners).
+func (l *Listener) PoolStats() []ds3d.PoolStat {
+	return []ds3d.PoolStat{l.pool.Stat(l.opt.OutputKey)}
+}

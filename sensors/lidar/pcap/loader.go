@@ -183,3 +183,8 @@ func init() {
 		},
 		func(c *FileLoaderConfig, env *ds3d.Env) (any, error) { return NewFileLoader(c, env) })
 }
+
+// PoolStats reports the frame pool under the output key.
+func (l *FileLoader) PoolStats() []ds3d.PoolStat {
+	return []ds3d.PoolStat{l.pool.Stat(l.cfg.OutputKey)}
+}

@@ -461,3 +461,16 @@ func init() {
 		func() *Config { return &Config{PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}} },
 		func(c *Config, env *ds3d.Env) (any, error) { return New(c) })
 }
+
+// PoolStats reports each mapped topic's frame pool under its topic name,
+// in name order.
+func (l *Loader) PoolStats() []ds3d.PoolStat {
+	out := make([]ds3d.PoolStat, 0, len(l.topics))
+	for _, t := range l.topics {
+		if t.pool != nil {
+			out = append(out, t.pool.Stat(t.name))
+		}
+	}
+	slices.SortFunc(out, func(a, b ds3d.PoolStat) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
