@@ -116,7 +116,9 @@ func TestRunSetAndOut(t *testing.T) {
 	if code != 0 || lineCount(t, abs) != 2 {
 		t.Fatalf("absolute path under --out: exit %d %s", code, errs)
 	}
-	code, _, errs = runCmd(t, "run", "-h")
+	if code, _, errs = runCmd(t, "run", "-h"); code != 0 {
+		t.Errorf("run -h: exit %d", code)
+	}
 	for _, want := range []string{"-set COMPONENT.KEY=VALUE", "-out DIR", "datamap_file_sink.path", "raster_render.output_dir"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("run -h lacks %q", want)

@@ -17,7 +17,8 @@
 //     mux (stream batching), osd (on-screen display, video and object
 //     file sinks), source (uri_source: files, video, rtsp), track (2D
 //     multi-object trackers).
-//   - sensors: camera (image sequences), depth (RGB-D), lidar (file loader
+//   - sensors: bus (bus_subscribe: datamaps from NATS JetStream), camera
+//     (image sequences), depth (RGB-D), lidar (file loader
 //     and the point-cloud formats), lidar/las (the LAS/LAZ format),
 //     lidar/pcap (pcap replay) and the live UDP drivers lidar/hesai,
 //     lidar/ouster, lidar/velodyne; ros2/replay (rosbag2 bags) and
@@ -27,7 +28,7 @@
 //     outlier, pointcloud, postprocess, sweeps, voxelize.
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
 //     painting), track3d (3D tracking).
-//   - render: bagrecord (rosbag2 bags), foxglove (the Foxglove WebSocket
+//   - render: bagrecord (rosbag2 bags), bus (bus_publish), foxglove (the Foxglove WebSocket
 //     server), msgbroker (broker sinks and cloud-to-device commands),
 //     smartrecord (event recordings), gl (OpenGL viewer), raster (pure-Go
 //     PNG renderer), writer (result file writers).
@@ -53,6 +54,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/core2d/source"
 	_ "github.com/ds3d-go/ds3d-go/core2d/track"
 
+	_ "github.com/ds3d-go/ds3d-go/sensors/bus"
 	_ "github.com/ds3d-go/ds3d-go/sensors/camera"
 	_ "github.com/ds3d-go/ds3d-go/sensors/depth"
 	_ "github.com/ds3d-go/ds3d-go/sensors/foxglove"
@@ -82,6 +84,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
 
 	_ "github.com/ds3d-go/ds3d-go/render/bagrecord"
+	_ "github.com/ds3d-go/ds3d-go/render/bus"
 	_ "github.com/ds3d-go/ds3d-go/render/foxglove"
 	_ "github.com/ds3d-go/ds3d-go/render/gl"
 	_ "github.com/ds3d-go/ds3d-go/render/msgbroker"

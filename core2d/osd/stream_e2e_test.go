@@ -476,13 +476,6 @@ func TestE2EExampleVideoStream(t *testing.T) {
 	}
 }
 
-func absi(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
 // TestE2EStreamSRTListener: with srt_mode = "listener" the sink's ffmpeg
 // waits for players; an ffmpeg receiver calls in once the sink listens
 // (its UDP port bound), and decodes frames of the sent pattern. Frames

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,46 +22,6 @@ import (
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
-// natsServerBin returns a nats-server built from the module's version of
-// github.com/nats-io/nats-server/v2, cached under the user cache folder as
-// ds3d-nats-server/nats-server. Other packages' tests build the same file:
-// an exclusive flock on ds3d-nats-server/lock makes one of them build it
-// while the others wait.
-func natsServerBin(t *testing.T) string {
-	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(cache, "ds3d-nats-server")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "nats-server")
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	gobin := testenv.Tool(t, "go", "the Go toolchain builds nats-server from the module")
-	tmp := bin + ".tmp"
-	cmd := exec.Command(gobin, "build", "-o", tmp, "github.com/nats-io/nats-server/v2")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build nats-server: %v\n%s", err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
 // natsServer starts a nats-server on a free loopback port with JetStream
 // (store in a temp dir) and the extra config lines.
 func natsServer(t *testing.T, extra ...string) *server {
@@ -74,7 +33,7 @@ func natsServer(t *testing.T, extra ...string) *server {
 // into the jetstream block.
 func natsServerOn(t *testing.T, port int, store, jsOpts string, extra ...string) *server {
 	t.Helper()
-	bin := natsServerBin(t)
+	bin := testenv.NATSServer(t)
 	conf := append([]string{fmt.Sprintf("listen: 127.0.0.1:%d", port), fmt.Sprintf("jetstream { store_dir: %q %s }", store, jsOpts)}, extra...)
 	path := filepath.Join(t.TempDir(), "nats.conf")
 	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
@@ -283,7 +242,7 @@ func TestE2ENATSRefused(t *testing.T) {
 		cfg.NATS.JetStream, cfg.NATS.Stream = true, "NOPE"
 		refused(t, cfg, `stream "NOPE"`, "stream not found")
 
-		bin := natsServerBin(t)
+		bin := testenv.NATSServer(t)
 		port := freePort(t)
 		startServer(t, port, bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port)) // no -js
 		cfg = natsCfg(port)

@@ -21,15 +21,15 @@ import (
 const (
 	tagVersion      = 1<<3 | 2
 	tagSensorID     = 2<<3 | 2
-	tagSourceID     = 3<<3 | 0
-	tagFrameNumber  = 4<<3 | 0
+	tagSourceID     = 3 << 3 /* varint */
+	tagFrameNumber  = 4 << 3 /* varint */
 	tagFrameID      = 5<<3 | 2
-	tagTimestampNs  = 6<<3 | 0
+	tagTimestampNs  = 6 << 3 /* varint */
 	tagWorldFrameID = 7<<3 | 2
 	tagObjects      = 8<<3 | 2
 
-	tagTrackID   = 1<<3 | 0
-	tagClassID   = 2<<3 | 0
+	tagTrackID   = 1 << 3 /* varint */
+	tagClassID   = 2 << 3 /* varint */
 	tagLabel     = 3<<3 | 2
 	tagScore     = 4<<3 | 5
 	tagCenter    = 5<<3 | 2

@@ -149,7 +149,7 @@ func New(c *Config, env *ds3d.Env) (*Source, error) {
 		streams: map[string]*stream{}, empty: make(chan struct{}), retired: map[int]uint64{}}
 	s.root, s.stop = context.WithCancel(context.Background())
 	for i, sc := range c.Streams {
-		spec := StreamSpec{ID: sc.ID, Impl: sc.Impl, SourceID: sc.SourceID, Config: sc.Config}
+		spec := StreamSpec(sc)
 		if _, err := s.add(spec, "config"); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("streams[%d] (%s): %w", i, sc.Impl, err)

@@ -109,7 +109,10 @@ func TestRemoveWaitsForFrames(t *testing.T) {
 	if err != nil || in.State != multisource.StateRemoving || in.InFlight < 2 {
 		t.Fatalf("remove while held: %+v, %v", in, err)
 	}
-	if ps := s.PoolStats(); len(ps) != 1 || ps[0].Name != "a/in_flight" || ps[0].InUse < 2 {
+	// The stream's in-flight frames, then its loader's own pool (test_source
+	// reports its points pool), both fully held.
+	if ps := s.PoolStats(); len(ps) != 2 || ps[0].Name != "a/in_flight" || ps[0].InUse < 2 ||
+		ps[1].Name != "a/points" || ps[1].InUse != ps[1].Size {
 		t.Errorf("PoolStats while held: %+v", ps)
 	}
 	// Datamaps still queued in the source count as downstream too: take
