@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -74,6 +75,53 @@ impl = "counting_sink"
 			}
 			if pools == 0 {
 				t.Errorf("%s reports no frame pool", c.impl)
+			}
+		})
+	}
+}
+
+// TestFiltersReportPools runs example pipelines and checks that every
+// filter with a mem_pool_size key reports its pools, all returned at the
+// end: a pool the metrics cannot see is a stall nobody can diagnose.
+func TestFiltersReportPools(t *testing.T) {
+	root := sampledata.RepoRoot(t)
+	for _, name := range []string{"filter_crop_voxel.toml", "filter_pillars.toml", "filter_sweeps.toml", "filter_outliers.toml"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := config.Load(filepath.Join(root, "apps", "examples", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := pipeline.New(p, pipeline.Options{Headless: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := g.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			reported := map[string]int{}
+			for _, cp := range g.Pools() {
+				for _, ps := range cp.Pools {
+					reported[cp.Component]++
+					if ps.InUse != 0 || ps.Size < 1 {
+						t.Errorf("%s pool %q: size %d, %d in use after the run", cp.Component, ps.Name, ps.Size, ps.InUse)
+					}
+				}
+			}
+			filters := 0
+			for _, c := range p.Components {
+				v := reflect.ValueOf(c.Config)
+				if c.Kind != "ds3d::datafilter" || v.Kind() != reflect.Pointer || !v.Elem().FieldByName("MemPoolSize").IsValid() {
+					continue
+				}
+				filters++
+				if reported[c.Name] == 0 {
+					t.Errorf("%s (%s) has mem_pool_size but reports no pool", c.Name, c.Impl)
+				}
+			}
+			if filters == 0 {
+				t.Fatal("no pooled filter in the example: the test checks nothing")
 			}
 		})
 	}

@@ -305,31 +305,7 @@ func parseChanges(r *http.Request) (map[string]any, int, string, error) {
 	if !ok {
 		return nil, http.StatusBadRequest, "bad_request", errors.New("config update: the body must be a JSON object of config keys")
 	}
-	return tomlValues(obj).(map[string]any), 0, "", nil
-}
-
-// tomlValues turns decoded JSON into the values TOML decoding gives, which
-// the config binder takes: integers as int64, other numbers as float64.
-func tomlValues(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = tomlValues(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = tomlValues(e)
-		}
-		return x
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
+	return config.FromJSON(obj).(map[string]any), 0, "", nil
 }
 
 // configAnswer is PATCH's body: the config the component now runs.

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/ds3d-go/ds3d-go/ds3d/config"
 	"github.com/ds3d-go/ds3d-go/ds3d/pipeline"
 	"github.com/ds3d-go/ds3d-go/sensors/multisource"
 )
@@ -180,7 +181,7 @@ func (s *Server) addStream(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := map[string]any{}
 	if req.Config != nil {
-		cfg = tomlValues(req.Config).(map[string]any)
+		cfg = config.FromJSON(req.Config).(map[string]any)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), updateTimeout)
 	defer cancel()

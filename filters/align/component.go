@@ -219,3 +219,19 @@ func init() {
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return NewFilter(c) })
 }
+
+// PoolStats reports each camera's depth and UV pools under their keys (for
+// the metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat {
+	var out []ds3d.PoolStat
+	for i := range f.cams {
+		c := &f.cams[i]
+		if c.depthPool != nil {
+			out = append(out, c.depthPool.Stat(string(c.kDepth)))
+		}
+		if c.uvPool != nil {
+			out = append(out, c.uvPool.Stat(string(c.kUV)))
+		}
+	}
+	return out
+}

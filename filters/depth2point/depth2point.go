@@ -197,3 +197,13 @@ func init() {
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(c) })
 }
+
+// PoolStats reports the point pool and, when made, the UV pool (for the
+// metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat {
+	out := []ds3d.PoolStat{f.pts.Stat("points")}
+	if f.uv != nil {
+		out = append(out, f.uv.Stat("uv"))
+	}
+	return out
+}

@@ -436,3 +436,16 @@ func init() {
 		defaultConfig,
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(c) })
 }
+
+// PoolStats reports the tensor pool and, when made, the matrix and
+// augmentation pools (for the metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat {
+	out := []ds3d.PoolStat{f.pool.Stat(string(f.out))}
+	if f.mats != nil {
+		out = append(out, f.mats.Stat(string(f.mKey)))
+	}
+	if f.augs != nil {
+		out = append(out, f.augs.Stat(string(f.aKey)))
+	}
+	return out
+}

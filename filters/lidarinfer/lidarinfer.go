@@ -487,3 +487,15 @@ func halfToFloat(h uint16) float32 {
 	}
 	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
 }
+
+// PoolStats reports the pool of each stored model output under its key
+// (for the metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat {
+	var out []ds3d.PoolStat
+	for i := range f.stored {
+		if f.stored[i].pool != nil {
+			out = append(out, f.stored[i].pool.Stat(string(f.stored[i].key)))
+		}
+	}
+	return out
+}

@@ -204,3 +204,7 @@ func init() {
 			return &GroundFilter{keyed: k, ground: ds3d.Key(c.GroundKey), g: c.Ground()}, nil
 		})
 }
+
+// PoolStats reports the output frame pool under the output key (for the
+// metrics; every filter embedding keyed has it).
+func (k *keyed) PoolStats() []ds3d.PoolStat { return []ds3d.PoolStat{k.pool.Stat(string(k.out))} }

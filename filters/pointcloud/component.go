@@ -107,3 +107,7 @@ func fieldIndex(name string) (int, bool) {
 	}
 	return -1, false
 }
+
+// PoolStats reports the output frame pool under the output key (for the
+// metrics; every filter embedding keyed has it).
+func (k *keyed) PoolStats() []ds3d.PoolStat { return []ds3d.PoolStat{k.pool.Stat(string(k.out))} }

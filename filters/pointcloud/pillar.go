@@ -529,3 +529,9 @@ func init() {
 		},
 		func(c *PillarConfig, _ *ds3d.Env) (any, error) { return NewPillarFilter(c) })
 }
+
+// PoolStats reports the feature, coordinate and count pools (for the
+// metrics).
+func (f *PillarFilter) PoolStats() []ds3d.PoolStat {
+	return []ds3d.PoolStat{f.featPool.Stat(string(f.fk)), f.coordPool.Stat(string(f.ck)), f.numPool.Stat(string(f.nk))}
+}

@@ -123,3 +123,7 @@ func init() {
 		},
 		func(c *Config, env *ds3d.Env) (any, error) { return New(c, env) })
 }
+
+// PoolStats reports the accumulated-points pool under its key (for the
+// metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat { return []ds3d.PoolStat{f.pool.Stat(string(f.out))} }

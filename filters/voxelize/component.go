@@ -152,3 +152,16 @@ func defaultConfig() *Config {
 		PointColumns: slices.Clone(d.PointColumns), Features: d.Features, Pad: d.Pad, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4},
 	}
 }
+
+// PoolStats reports the four output pools under their keys (for the
+// metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat {
+	keys := [4]ds3d.Key{f.fk, f.ck, f.nk, f.vk}
+	var out []ds3d.PoolStat
+	for i, p := range f.pools {
+		if p != nil {
+			out = append(out, p.Stat(string(keys[i])))
+		}
+	}
+	return out
+}

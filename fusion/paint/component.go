@@ -181,3 +181,7 @@ func init() {
 		},
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(c) })
 }
+
+// PoolStats reports the painted-points pool under its key (for the
+// metrics).
+func (f *Filter) PoolStats() []ds3d.PoolStat { return []ds3d.PoolStat{f.pool.Stat(string(f.out))} }

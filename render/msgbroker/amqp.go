@@ -36,7 +36,7 @@ func (c *AMQPConfig) validate(topic string) error {
 	if t := strings.ReplaceAll(topic, "{sensor}", "0"); len(t) > 255 {
 		return ds3d.ConfigErrorf("topic", "%d bytes: an AMQP routing key has at most 255", len(t))
 	}
-	return c.TLS.validate("amqp.")
+	return c.TLS.Validate("amqp.")
 }
 
 // amqpAdapter publishes with amqp091-go on one channel in confirm mode.
@@ -69,8 +69,8 @@ func newAMQP(cfg *Config) (*amqpAdapter, error) {
 		a.mode = amqp.Persistent
 	}
 	scheme := "amqp"
-	if c.TLS.on() {
-		tc, err := c.TLS.config(hostOf(c.Addr))
+	if c.TLS.On() {
+		tc, err := c.TLS.Config(hostOf(c.Addr))
 		if err != nil {
 			return nil, fmt.Errorf("amqp.%w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/ds3d/config"
 )
 
 // CommandVersion is the version of the command schema
@@ -62,7 +63,7 @@ func DecodeCommand(body []byte) (*Command, error) {
 		return nil, &CommandError{ID: c.ID, Err: err}
 	}
 	if c.Config != nil {
-		c.Config = tomlValues(c.Config).(map[string]any)
+		c.Config = config.FromJSON(c.Config).(map[string]any)
 	}
 	return &c, nil
 }
@@ -163,30 +164,6 @@ func seconds(p *float64) time.Duration {
 		return 0
 	}
 	return time.Duration(math.Round(*p * 1e9))
-}
-
-// tomlValues turns decoded JSON into the values TOML decoding gives, which
-// the config binder takes: integers as int64, other numbers as float64.
-func tomlValues(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = tomlValues(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = tomlValues(e)
-		}
-		return x
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
 }
 
 // recorder is what record_start and record_stop call on the named

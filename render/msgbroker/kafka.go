@@ -49,7 +49,7 @@ func (c *KafkaConfig) validate(topic string) error {
 	if t := strings.ReplaceAll(topic, "{sensor}", "0"); kafkaTopic(t) != t || t == "." || t == ".." {
 		return ds3d.ConfigErrorf("topic", "%q: a Kafka topic has up to 249 of the characters a-z A-Z 0-9 . _ - (e.g. \"ds3d.{sensor}\")", topic)
 	}
-	return c.TLS.validate("kafka.")
+	return c.TLS.Validate("kafka.")
 }
 
 // kafkaTopic maps a topic name to a legal Kafka topic: each character
@@ -142,8 +142,8 @@ func newKafka(cfg *Config) (*kafkaAdapter, error) {
 		opts = append(opts, kgo.SASL(scram.Auth{User: c.Username, Pass: pw}.AsSha512Mechanism()))
 	}
 	scheme := "kafka"
-	if c.TLS.on() {
-		tc, err := c.TLS.config(hostOf(c.Brokers[0]))
+	if c.TLS.On() {
+		tc, err := c.TLS.Config(hostOf(c.Brokers[0]))
 		if err != nil {
 			return nil, fmt.Errorf("kafka.%w", err)
 		}

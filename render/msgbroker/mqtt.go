@@ -67,12 +67,12 @@ func newMQTT(cfg *Config) (*mqttAdapter, error) {
 		o.SetUsername(c.Username).SetPassword(pw)
 		name += fmt.Sprintf(" as user %q", c.Username)
 	}
-	if useTLS || c.TLS.on() {
+	if useTLS || c.TLS.On() {
 		if !useTLS {
 			return nil, ds3d.ConfigErrorf("mqtt.broker", "%q: the tls keys ask for TLS: use ssl://", c.Broker)
 		}
 		u, _ := url.Parse(broker)
-		tc, err := c.TLS.config(u.Hostname())
+		tc, err := c.TLS.Config(u.Hostname())
 		if err != nil {
 			return nil, fmt.Errorf("mqtt.%w", err)
 		}

@@ -3,8 +3,6 @@ package msgbroker
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,52 +19,8 @@ import (
 	"github.com/ds3d-go/ds3d-go/sensors/msgconv"
 )
 
-// TLSConfig is the TLS settings of a connection; mutual TLS when a client
-// certificate is given.
-type TLSConfig struct {
-	Enabled            bool      `toml:"enabled" doc:"connect over TLS (MQTT: also implied by an ssl://, tls:// or mqtts:// broker URL)"`
-	CAFile             ds3d.Path `toml:"ca_file" path:"exists" doc:"PEM file of the CA certificates that verify the server; empty uses the system's roots"`
-	CertFile           ds3d.Path `toml:"cert_file" path:"exists" doc:"PEM client certificate for mutual TLS (with key_file)"`
-	KeyFile            ds3d.Path `toml:"key_file" path:"exists" doc:"PEM private key of cert_file"`
-	InsecureSkipVerify bool      `toml:"insecure_skip_verify" doc:"accept any server certificate (tests only: it defeats TLS's protection)"`
-}
-
-// on reports whether TLS is asked for by any of its keys.
-func (t *TLSConfig) on() bool {
-	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.InsecureSkipVerify
-}
-
-// config builds the crypto/tls configuration; serverName is the host the
-// certificate must name.
-func (t *TLSConfig) config(serverName string) (*tls.Config, error) {
-	c := &tls.Config{ServerName: serverName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(string(t.CAFile))
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate in it", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(string(t.CertFile), string(t.KeyFile))
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", t.CertFile, t.KeyFile, err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
-}
-
-func (t *TLSConfig) validate(prefix string) error {
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return ds3d.ConfigErrorf(prefix+"tls.cert_file", "cert_file and key_file go together (mutual TLS needs both)")
-	}
-	return nil
-}
+// TLSConfig is the [tls] table every adapter shares (ds3d.TLSConfig).
+type TLSConfig = ds3d.TLSConfig
 
 // MQTTConfig is the connection to an MQTT 3.1.1 broker.
 type MQTTConfig struct {
@@ -163,9 +117,9 @@ func (c *Config) Validate() error {
 		if strings.ContainsAny(c.Topic, "+#") {
 			return ds3d.ConfigErrorf("topic", "%q: + and # are subscription wildcards, not allowed in a topic one publishes to", c.Topic)
 		}
-		return c.MQTT.TLS.validate("mqtt.")
+		return c.MQTT.TLS.Validate("mqtt.")
 	case "redis":
-		return c.Redis.TLS.validate("redis.")
+		return c.Redis.TLS.Validate("redis.")
 	case "kafka":
 		return c.Kafka.validate(c.Topic)
 	case "amqp":

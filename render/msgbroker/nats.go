@@ -63,7 +63,7 @@ func (c *NATSConfig) validate(topic string) error {
 	if strings.ContainsAny(t, "*> \t\r\n") || strings.HasPrefix(t, ".") || strings.HasSuffix(t, ".") || strings.Contains(t, "..") {
 		return ds3d.ConfigErrorf("topic", "%q: a NATS subject is dot-separated tokens, none empty, without *, > or white space", topic)
 	}
-	return c.TLS.validate("nats.")
+	return c.TLS.Validate("nats.")
 }
 
 // natsSubject replaces what would make a sensor id's subject invalid or a
@@ -129,12 +129,12 @@ func newNATS(cfg *Config) (*natsAdapter, error) {
 		opts = append(opts, nats.UserCredentials(string(c.CredsFile)))
 		name += fmt.Sprintf(" with credentials %s", c.CredsFile)
 	}
-	useTLS := c.TLS.on()
+	useTLS := c.TLS.On()
 	for _, s := range c.Servers {
 		useTLS = useTLS || strings.HasPrefix(s, "tls://")
 	}
 	if useTLS {
-		tc, err := c.TLS.config("")
+		tc, err := c.TLS.Config("")
 		if err != nil {
 			return nil, fmt.Errorf("nats.%w", err)
 		}

@@ -44,8 +44,8 @@ func newRedis(cfg *Config) (*redisAdapter, error) {
 		name += fmt.Sprintf(" as user %q", c.Username)
 	}
 	a := &redisAdapter{cfg: cfg, opts: o}
-	if c.TLS.on() {
-		tc, err := c.TLS.config(hostOf(c.Addr))
+	if c.TLS.On() {
+		tc, err := c.TLS.Config(hostOf(c.Addr))
 		if err != nil {
 			return nil, fmt.Errorf("redis.%w", err)
 		}

@@ -68,9 +68,9 @@ func (c *SourceConfig) Validate() error {
 		if strings.ContainsAny(c.ReplyTopic, "+#") {
 			return ds3d.ConfigErrorf("reply_topic", "%q: + and # are subscription wildcards, not allowed in a topic one publishes to", c.ReplyTopic)
 		}
-		return c.MQTT.TLS.validate("mqtt.")
+		return c.MQTT.TLS.Validate("mqtt.")
 	case "redis":
-		return c.Redis.TLS.validate("redis.")
+		return c.Redis.TLS.Validate("redis.")
 	case "nats":
 		return validateNATSSource(c)
 	}

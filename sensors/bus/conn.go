@@ -1,8 +1,6 @@
 package bus
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,42 +18,9 @@ import (
 // Embedded is the URL that asks for the in-process JetStream server.
 const Embedded = "embedded"
 
-// TLSConfig is the TLS side of a NATS connection; mutual TLS when a client
-// certificate is given.
-type TLSConfig struct {
-	Enabled            bool      `toml:"enabled" doc:"connect over TLS (also implied by a tls:// URL or any TLS file)"`
-	CAFile             ds3d.Path `toml:"ca_file" path:"exists" doc:"PEM file of the CA certificates that verify the server; empty uses the system's roots"`
-	CertFile           ds3d.Path `toml:"cert_file" path:"exists" doc:"PEM client certificate for mutual TLS (with key_file)"`
-	KeyFile            ds3d.Path `toml:"key_file" path:"exists" doc:"PEM private key of cert_file"`
-	InsecureSkipVerify bool      `toml:"insecure_skip_verify" doc:"accept any server certificate (tests only: it defeats TLS's protection)"`
-}
-
-func (t *TLSConfig) on() bool {
-	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.InsecureSkipVerify
-}
-
-func (t *TLSConfig) config() (*tls.Config, error) {
-	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(string(t.CAFile))
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate in it", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(string(t.CertFile), string(t.KeyFile))
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", t.CertFile, t.KeyFile, err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
-}
+// TLSConfig is the [tls] table of the NATS connection (ds3d.TLSConfig,
+// the one every network component shares).
+type TLSConfig = ds3d.TLSConfig
 
 // EmbeddedConfig configures the in-process server of url = "embedded".
 type EmbeddedConfig struct {
@@ -169,8 +134,8 @@ func Dial(c *ConnConfig, name string, log *slog.Logger) (*Conn, error) {
 		}
 		opts = append(opts, nats.UserInfo(c.User, pw))
 	}
-	if c.TLS.on() {
-		tc, err := c.TLS.config()
+	if c.TLS.On() {
+		tc, err := c.TLS.Config("")
 		if err != nil {
 			conn.Close()
 			return nil, err
