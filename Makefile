@@ -36,7 +36,7 @@ export GOEXPERIMENT := simd
 TAGS ?= turbojpeg
 GOTAGS := -tags=$(TAGS)
 
-.PHONY: all setup build test test-short e2e lint bench bench-peers perf eval-video run fmt vet fuzz soak clean
+.PHONY: all setup build test test-short e2e lint bench bench-peers perf eval-video run fmt vet fuzz soak clean demo-cluster
 
 all: build
 
@@ -150,6 +150,12 @@ perf:
 	$(GO) run ./internal/perfrun -shared $(SHARED)
 
 # run: the default pipeline on the bundled sample data.
+# demo-cluster: apps/v2x-cloud on one machine — 3 nats-server (JetStream
+# cluster), mosquitto, 4 roadside pipelines, 2 workers, 1 fusion process —
+# printing throughput, latency and loss (FRAMES per roadside unit).
+demo-cluster: build
+	DS3D=$(abspath $(BIN))/ds3d apps/v2x-cloud/demo-cluster.sh $(or $(FRAMES),100)
+
 # run installs only what running needs (RUN_APT_PACKAGES), not the test
 # references.
 run:

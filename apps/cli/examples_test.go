@@ -15,7 +15,10 @@ import (
 func TestExampleConfigsRun(t *testing.T) {
 	var configs []string
 	filepath.WalkDir("..", func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".toml") && !strings.Contains(p, "/testdata/") {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".toml") && !strings.Contains(p, "/testdata/") &&
+			// apps/v2x-cloud's configs need a NATS cluster and an MQTT broker:
+			// TestE2EV2XCloudDemo runs them.
+			!strings.Contains(p, "/v2x-cloud/") {
 			configs = append(configs, p)
 		}
 		return nil

@@ -67,6 +67,13 @@ func (c *SubscribeConfig) Validate() error {
 			return ds3d.ConfigErrorf("sources", "%q: want * or a source id", c.Sources)
 		}
 	}
+	// A datamap delivered to a worker that died (or to a pull request the
+	// client had already given up) comes back only after ack_wait: a
+	// subscriber that ends sooner for want of datamaps would leave it to
+	// nobody.
+	if c.Idle > 0 && c.AckWait >= c.Idle {
+		return ds3d.ConfigErrorf("ack_wait", "%v is not below idle_timeout %v: a datamap redelivered after ack_wait would come when this subscriber has ended", c.AckWait, c.Idle)
+	}
 	return nil
 }
 
@@ -320,11 +327,17 @@ func (s *Subscriber) fetch(ctx context.Context, n int) (jetstream.Msg, error) {
 	defer t.Stop()
 	for {
 		if s.cur == nil {
-			// The request's own context: it outlives this call.
-			rctx, cancel := context.WithTimeout(context.Background(), max(wait, 100*time.Millisecond))
-			b, err := s.cons.Fetch(n, jetstream.FetchMaxBytes(s.cfg.FetchBytes), jetstream.FetchContext(rctx))
+			// The request outlives this call. Its expiry is the server's
+			// (FetchMaxWait), and the client waits a second longer for the
+			// server to end it. With a context deadline instead, the client
+			// waited only a tenth longer than the server, and on a loaded
+			// machine a message the server sent just before its expiry
+			// reached an inbox already gone: delivered to nobody, it held a
+			// max_ack_pending slot for ack_wait and stalled every worker of
+			// the durable (apps/v2x-cloud's demo).
+			b, err := s.cons.Fetch(n, jetstream.FetchMaxBytes(s.cfg.FetchBytes), jetstream.FetchMaxWait(fetchExpiry))
+			cancel := func() {}
 			if err != nil {
-				cancel()
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -352,6 +365,11 @@ func (s *Subscriber) fetch(ctx context.Context, n int) (jetstream.Msg, error) {
 		}
 	}
 }
+
+// fetchExpiry is how long a pull request waits at the server: short, so a
+// request lost to a reconnect or a leader change is replaced soon (the
+// client drops it a second after this at the latest).
+const fetchExpiry = time.Second
 
 func sleepCtx(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)

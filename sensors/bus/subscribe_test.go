@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -284,4 +285,25 @@ func equal(a, b []int64) bool {
 		}
 	}
 	return true
+}
+
+// A subscriber that may end before a redelivery comes back is refused at
+// load: the datamap a dead worker held would reach nobody.
+func TestAckWaitBelowIdle(t *testing.T) {
+	c := DefaultSubscribeConfig()
+	c.Idle, c.AckWait = 5*time.Second, 30*time.Second
+	err := ds3d.CheckConfig(c)
+	var ce *ds3d.ConfigError
+	if !errors.As(err, &ce) || ce.Key != "ack_wait" {
+		t.Fatalf("ack_wait 30s with idle_timeout 5s: %v", err)
+	}
+	c.AckWait = 3 * time.Second
+	if err := ds3d.CheckConfig(c); err != nil {
+		t.Fatalf("ack_wait 3s with idle_timeout 5s: %v", err)
+	}
+	c.Idle = 0 // never ends for want of datamaps
+	c.AckWait = time.Minute
+	if err := ds3d.CheckConfig(c); err != nil {
+		t.Fatalf("ack_wait 1m without idle_timeout: %v", err)
+	}
 }
