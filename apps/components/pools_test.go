@@ -81,11 +81,11 @@ impl = "counting_sink"
 }
 
 // TestFiltersReportPools runs example pipelines and checks that every
-// filter with a mem_pool_size key reports its pools, all returned at the
+// filter and mixer with a mem_pool_size key reports its pools, all returned at the
 // end: a pool the metrics cannot see is a stall nobody can diagnose.
 func TestFiltersReportPools(t *testing.T) {
 	root := sampledata.RepoRoot(t)
-	for _, name := range []string{"filter_crop_voxel.toml", "filter_pillars.toml", "filter_sweeps.toml", "filter_outliers.toml"} {
+	for _, name := range []string{"filter_crop_voxel.toml", "filter_pillars.toml", "filter_sweeps.toml", "filter_outliers.toml", "mux_two_cameras.toml"} {
 		t.Run(name, func(t *testing.T) {
 			p, err := config.Load(filepath.Join(root, "apps", "examples", name))
 			if err != nil {
@@ -112,7 +112,8 @@ func TestFiltersReportPools(t *testing.T) {
 			filters := 0
 			for _, c := range p.Components {
 				v := reflect.ValueOf(c.Config)
-				if c.Kind != "ds3d::datafilter" || v.Kind() != reflect.Pointer || !v.Elem().FieldByName("MemPoolSize").IsValid() {
+				pooled := v.Kind() == reflect.Pointer && v.Elem().FieldByName("MemPoolSize").IsValid()
+				if c.Kind != "ds3d::datafilter" && c.Kind != "ds3d::datamixer" || !pooled {
 					continue
 				}
 				filters++

@@ -3,7 +3,10 @@ package mux
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ds3d-go/ds3d-go/core2d/meta"
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -74,8 +77,11 @@ func (b *Batch) Release() {
 // shaper turns a formed batch into a Batch: frames scaled (or passed
 // through) and metadata filled.
 type shaper struct {
-	cfg      Config
-	pools    map[ds3d.FrameType]*ds3d.FramePool
+	cfg Config
+	// pools is copied on write (a new frame type, rare) so that the
+	// metrics read it from another goroutine without a lock on the
+	// per-frame path.
+	pools    atomic.Pointer[map[ds3d.FrameType]*ds3d.FramePool]
 	resizers map[[5]int]*Resizer
 	metas    meta.Pool
 	batches  sync.Pool
@@ -83,11 +89,14 @@ type shaper struct {
 }
 
 func newShaper(cfg Config) *shaper {
-	return &shaper{cfg: cfg, pools: map[ds3d.FrameType]*ds3d.FramePool{}, resizers: map[[5]int]*Resizer{}}
+	s := &shaper{cfg: cfg, resizers: map[[5]int]*Resizer{}}
+	s.pools.Store(&map[ds3d.FrameType]*ds3d.FramePool{})
+	return s
 }
 
 func (s *shaper) pool(t ds3d.FrameType) (*ds3d.FramePool, error) {
-	if p := s.pools[t]; p != nil {
+	cur := *s.pools.Load()
+	if p := cur[t]; p != nil {
 		return p, nil
 	}
 	w, h := s.cfg.Width, s.cfg.Height
@@ -101,8 +110,23 @@ func (s *shaper) pool(t ds3d.FrameType) (*ds3d.FramePool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.pools[t] = p
+	next := make(map[ds3d.FrameType]*ds3d.FramePool, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	next[t] = p
+	s.pools.Store(&next)
 	return p, nil
+}
+
+// poolStats reports the scaled-frame pools by frame type.
+func (s *shaper) poolStats() []ds3d.PoolStat {
+	var out []ds3d.PoolStat
+	for t, p := range *s.pools.Load() {
+		out = append(out, p.Stat(t.String()))
+	}
+	slices.SortFunc(out, func(a, b ds3d.PoolStat) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // checkImage reports whether f is a CPU RGB/RGBA u8 image frame.

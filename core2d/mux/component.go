@@ -191,3 +191,7 @@ func init() {
 		func() *Config { c := DefaultConfig(); return &c },
 		func(c *Config, env *ds3d.Env) (any, error) { return NewComponent(c, env.Inputs, env.Log) })
 }
+
+// PoolStats reports the pools of scaled frames, one per frame type seen
+// (for the metrics).
+func (c *Component) PoolStats() []ds3d.PoolStat { return c.sh.poolStats() }
