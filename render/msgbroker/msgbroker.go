@@ -592,17 +592,10 @@ func (s *Sink) run() {
 			// certificate under TLS 1.3 does so after the client's
 			// handshake has ended, and its alert can be lost to the
 			// connection's reset; the next attempts then read the alert.
-			if firstTry && (err == nil || !cutShort(err) || time.Since(began) > s.cfg.Connect) {
-				s.first <- err
-				firstTry = false
-			}
-			if err != nil {
-				if s.ctx.Err() != nil {
-					lose()
-					return
-				}
-				// Log a failure once until the next success or a new error,
-				// not at every backoff step.
+			// Log a failure once until the next success or a new error,
+			// not at every backoff step; before Start hears of it, so a
+			// caller that closes at once still finds it in the log.
+			if err != nil && s.ctx.Err() == nil {
 				if msg := err.Error(); msg != lastErr {
 					what := "cannot connect to the broker; retrying with backoff"
 					var ae *authError
@@ -611,6 +604,16 @@ func (s *Sink) run() {
 					}
 					s.log.Error(what, "broker", s.ad.String(), "err", err)
 					lastErr = msg
+				}
+			}
+			if firstTry && (err == nil || !cutShort(err) || time.Since(began) > s.cfg.Connect) {
+				s.first <- err
+				firstTry = false
+			}
+			if err != nil {
+				if s.ctx.Err() != nil {
+					lose()
+					return
 				}
 				s.spill()
 				wait = min(max(2*wait, s.cfg.BackoffMin), s.cfg.BackoffMax)
