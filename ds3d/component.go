@@ -105,6 +105,15 @@ type Env struct {
 	Pipeline Pipeline
 }
 
+// Logger returns the component's logger; nil when e is nil (a component
+// built alone in a test), which the constructors take as "log nothing".
+func (e *Env) Logger() *slog.Logger {
+	if e == nil {
+		return nil
+	}
+	return e.Log
+}
+
 // Pipeline is a running pipeline as a component may steer it. Components
 // reach other components only through it, and only by name, so a command
 // that names a component the pipeline lacks is an error, not a panic.

@@ -381,10 +381,6 @@ func init() {
 		`Publishes each datamap — frames, boxes, timestamps, every key — to a NATS JetStream stream in the bus's versioned binary encoding (subject {stream}.dm.{source id}; larger than the server's max payload: chunks on {stream}.chunk.{source id}), with message id source-frame for the server's duplicate window. Publishes are acknowledged; a bounded window of them is in flight, failures are retried with the same id and counted, and Render never waits longer than block_timeout. url = "embedded" runs an in-process JetStream server (docs/SCALE.md).`,
 		DefaultConfig,
 		func(c *Config, env *ds3d.Env) (any, error) {
-			var log *slog.Logger
-			if env != nil {
-				log = env.Log
-			}
-			return New(c, log)
+			return New(c, env.Logger())
 		})
 }

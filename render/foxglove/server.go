@@ -764,10 +764,6 @@ func init() {
 		`Serves the pipeline's points (sensor_msgs/msg/PointCloud2), 3D boxes (visualization_msgs/msg/MarkerArray, and optionally vision_msgs/msg/Detection3DArray and foxglove_msgs/msg/SceneUpdate), camera image (JPEG sensor_msgs/msg/CompressedImage) and lidar→camera transform (/tf_static) live over the Foxglove WebSocket protocol, for Foxglove or any foxglove.websocket.v1 client; slow clients lose messages, the pipeline never waits.`,
 		NewConfig,
 		func(c *Config, env *ds3d.Env) (any, error) {
-			var log *slog.Logger
-			if env != nil {
-				log = env.Log
-			}
-			return New(c, log)
+			return New(c, env.Logger())
 		})
 }

@@ -835,11 +835,7 @@ func init() {
 		`Sends each datamap's 3D boxes or 2D objects as msgconv payloads (DeepStream full/minimal JSON, ds3d detection3d JSON or protobuf) to a message broker: MQTT 3.1.1, Redis Streams, Kafka, AMQP 0-9-1 or NATS (core or JetStream). A bounded queue and one sender goroutine stand between the pipeline and the network: a full queue drops (counted) or, with spool.dir, spills to disk; the sender reconnects with capped exponential backoff (docs/MESSAGING.md).`,
 		DefaultConfig,
 		func(c *Config, env *ds3d.Env) (any, error) {
-			var log *slog.Logger
-			if env != nil {
-				log = env.Log
-			}
-			return New(c, log)
+			return New(c, env.Logger())
 		})
 }
 

@@ -357,11 +357,10 @@ func init() {
 		`Cloud-to-device commands: subscribes to a command topic on MQTT 3.1.1, Redis Streams or NATS and applies each JSON command (docs/schema/ds3d-command-1.0.schema.json) to the pipeline it runs in: set (runtime-updatable config keys), record_start / record_stop (smart_record), swap_model (lidar_infer, infer_2d). A pass-through filter: datamaps go through unchanged, so it ends with the stream; link it anywhere in the chain. Malformed, unknown and refused commands are logged with their id, counted and answered on reply_topic; the pipeline runs on (docs/MESSAGING.md).`,
 		DefaultSourceConfig,
 		func(c *SourceConfig, env *ds3d.Env) (any, error) {
-			var log *slog.Logger
 			var p ds3d.Pipeline
 			if env != nil {
-				log, p = env.Log, env.Pipeline
+				p = env.Pipeline
 			}
-			return NewSource(c, p, log)
+			return NewSource(c, p, env.Logger())
 		})
 }

@@ -67,10 +67,3 @@ func frameNumber(m *ds3d.DataMap, count int64) int64 {
 	}
 	return count
 }
-
-func envLog(env *ds3d.Env) *slog.Logger {
-	if env == nil {
-		return nil
-	}
-	return env.Log
-}

@@ -164,7 +164,7 @@ func NewKITTIWriter(c *KITTIConfig, env *ds3d.Env) (*KITTIWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &KITTIWriter{cfg: *c, conv: NewKITTIConverter(k, c.Camera), warn: warnOnce{log: envLog(env)}}
+	w := &KITTIWriter{cfg: *c, conv: NewKITTIConverter(k, c.Camera), warn: warnOnce{log: env.Logger()}}
 	w.conv.ImageWidth, w.conv.ImageHeight = c.ImageWidth, c.ImageHeight
 	return w, nil
 }

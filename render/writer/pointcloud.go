@@ -99,14 +99,14 @@ func init() {
 	ds3d.Register(ds3d.KindRender, "json_box_writer",
 		`Writes one ds3d detection3d 1.0 JSON document per datamap and line — the bytes msgbroker sends with schema ds3d_json — with its sensor, frame number, frame_id, time and 3D boxes (centre, size, yaw, class, label, score, track id, velocity); DeepStream-3D's lidarfilewrite.`,
 		DefaultJSONConfig,
-		func(c *JSONConfig, env *ds3d.Env) (any, error) { return NewJSONWriter(c, envLog(env)) })
+		func(c *JSONConfig, env *ds3d.Env) (any, error) { return NewJSONWriter(c, env.Logger()) })
 	ds3d.Register(ds3d.KindRender, "pointcloud_writer",
 		`Writes each datamap's lidar frame as a PCD (ascii, binary, binary_compressed), PLY or KITTI .bin file through sensors/lidar.`,
 		func() *PointCloudConfig {
 			return &PointCloudConfig{Filename: "%06d.pcd", LidarKey: string(ds3d.KeyLidarXYZI)}
 		},
 		func(c *PointCloudConfig, env *ds3d.Env) (any, error) {
-			return &PointCloudWriter{cfg: *c, warn: warnOnce{log: envLog(env)}}, nil
+			return &PointCloudWriter{cfg: *c, warn: warnOnce{log: env.Logger()}}, nil
 		})
 }
 

@@ -451,10 +451,6 @@ func init() {
 		`Consumes datamaps that bus_publish put on a NATS JetStream stream, through a durable pull consumer: processes with the same durable share the stream as a work queue. A datamap is acked once it (and every clone of it) has left every sink of this pipeline; one not acked within ack_wait is delivered again. Optional: a window of seen message ids drops duplicates, a bounded per-source buffer restores frame order. url = "embedded" runs an in-process JetStream server (docs/SCALE.md).`,
 		DefaultSubscribeConfig,
 		func(c *SubscribeConfig, env *ds3d.Env) (any, error) {
-			var log *slog.Logger
-			if env != nil {
-				log = env.Log
-			}
-			return NewSubscriber(c, log)
+			return NewSubscriber(c, env.Logger())
 		})
 }

@@ -445,11 +445,7 @@ func init() {
 		`Connects to a Foxglove WebSocket server (foxglove_bridge, foxglove_ws) and turns a sensor_msgs/msg/PointCloud2 topic into lidar datamaps stamped with the message time, adding the latest CompressedImage, CameraInfo intrinsics and the lidar→camera transform from /tf and /tf_static when configured; reconnects with backoff and counts the clouds it had to drop.`,
 		NewSourceConfig,
 		func(c *SourceConfig, env *ds3d.Env) (any, error) {
-			var log *slog.Logger
-			if env != nil {
-				log = env.Log
-			}
-			return NewSource(c, log)
+			return NewSource(c, env.Logger())
 		})
 }
 
