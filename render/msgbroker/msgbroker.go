@@ -108,14 +108,11 @@ func (c *Config) Validate() error {
 	}
 	switch c.Protocol {
 	case "mqtt":
-		if _, _, err := mqttURL(c.MQTT.Broker); err != nil {
-			return ds3d.ConfigErrorf("mqtt.broker", "%v", err)
+		if err := c.MQTT.checkLogin(); err != nil {
+			return err
 		}
-		if c.MQTT.PasswordFile != "" && c.MQTT.Username == "" {
-			return ds3d.ConfigErrorf("mqtt.password_file", "a password needs mqtt.username (MQTT 3.1.1 sends no password without a user name)")
-		}
-		if strings.ContainsAny(c.Topic, "+#") {
-			return ds3d.ConfigErrorf("topic", "%q: + and # are subscription wildcards, not allowed in a topic one publishes to", c.Topic)
+		if err := mqttPublishTopic("topic", c.Topic); err != nil {
+			return err
 		}
 		return c.MQTT.TLS.Validate("mqtt.")
 	case "redis":
@@ -126,6 +123,27 @@ func (c *Config) Validate() error {
 		return c.AMQP.validate(c.Topic)
 	case "nats":
 		return c.NATS.validate(c.Topic)
+	}
+	return nil
+}
+
+// checkLogin checks the broker URL and that a password comes with a user
+// name; the sink and the command source share it.
+func (c *MQTTConfig) checkLogin() error {
+	if _, _, err := mqttURL(c.Broker); err != nil {
+		return ds3d.ConfigErrorf("mqtt.broker", "%v", err)
+	}
+	if c.PasswordFile != "" && c.Username == "" {
+		return ds3d.ConfigErrorf("mqtt.password_file", "a password needs mqtt.username (MQTT 3.1.1 sends no password without a user name)")
+	}
+	return nil
+}
+
+// mqttPublishTopic refuses the subscription wildcards in a topic one
+// publishes to; key names the config key.
+func mqttPublishTopic(key, t string) error {
+	if strings.ContainsAny(t, "+#") {
+		return ds3d.ConfigErrorf(key, "%q: + and # are subscription wildcards, not allowed in a topic one publishes to", t)
 	}
 	return nil
 }
@@ -767,7 +785,8 @@ func (s *Sink) loseAll(held []*message) {
 	}
 }
 
-// backoff waits d; false when ctx ended or closing was closed first.
+// backoff waits d; false when ctx ended or closing was closed first (a nil
+// closing never is).
 func backoff(ctx context.Context, closing <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -56,17 +56,14 @@ func (c *SourceConfig) Validate() error {
 	}
 	switch c.Protocol {
 	case "mqtt":
-		if _, _, err := mqttURL(c.MQTT.Broker); err != nil {
-			return ds3d.ConfigErrorf("mqtt.broker", "%v", err)
-		}
-		if c.MQTT.PasswordFile != "" && c.MQTT.Username == "" {
-			return ds3d.ConfigErrorf("mqtt.password_file", "a password needs mqtt.username (MQTT 3.1.1 sends no password without a user name)")
+		if err := c.MQTT.checkLogin(); err != nil {
+			return err
 		}
 		if err := mqttFilter(c.Topic); err != nil {
 			return ds3d.ConfigErrorf("topic", "%q: %v", c.Topic, err)
 		}
-		if strings.ContainsAny(c.ReplyTopic, "+#") {
-			return ds3d.ConfigErrorf("reply_topic", "%q: + and # are subscription wildcards, not allowed in a topic one publishes to", c.ReplyTopic)
+		if err := mqttPublishTopic("reply_topic", c.ReplyTopic); err != nil {
+			return err
 		}
 		return c.MQTT.TLS.Validate("mqtt.")
 	case "redis":

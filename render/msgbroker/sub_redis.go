@@ -84,7 +84,7 @@ func (s *redisSub) run(first chan<- error) {
 	)
 	for s.ctx.Err() == nil {
 		if !up {
-			if wait > 0 && !pause(s.ctx, wait) {
+			if wait > 0 && !backoff(s.ctx, nil, wait) {
 				return
 			}
 			err := s.connect(&last)
@@ -167,16 +167,4 @@ func (s *redisSub) reply(ctx context.Context, topic string, body []byte) error {
 func (s *redisSub) close() {
 	s.cancel()
 	<-s.done
-}
-
-// pause waits d or until ctx ends; false when ctx ended.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
