@@ -36,15 +36,7 @@ func Node(tb testing.TB, dir string) string {
 	// Test binaries of several packages may share a folder and run at
 	// once (go test runs packages in parallel): an exclusive lock on a file
 	// beside the lock file keeps two npm ci from writing one node_modules.
-	lf, err := os.OpenFile(filepath.Join(dir, ".npm-ci.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		tb.Fatal(err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer lockFile(tb, filepath.Join(dir, ".npm-ci.lock"))()
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return node
 	}
@@ -57,4 +49,23 @@ func Node(tb testing.TB, dir string) string {
 		tb.Fatal(err)
 	}
 	return node
+}
+
+// lockFile takes an exclusive flock on path (created when missing) and
+// returns its release: test binaries of several packages, run at once by
+// go test, share the folders it guards.
+func lockFile(tb testing.TB, path string) (unlock func()) {
+	tb.Helper()
+	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		lf.Close()
+		tb.Fatal(err)
+	}
+	return func() {
+		syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+		lf.Close()
+	}
 }
