@@ -424,22 +424,11 @@ func origin(h *Header, data []byte, n int) [3]float64 {
 	if n == 0 {
 		return o
 	}
-	le := binary.LittleEndian
-	rl := h.RecordLength
-	lo := [3]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32}
-	hi := [3]int32{math.MinInt32, math.MinInt32, math.MinInt32}
-	for i := 0; i < n; i++ {
-		r := data[i*rl : i*rl+12]
-		for k := 0; k < 3; k++ {
-			v := int32(le.Uint32(r[4*k:]))
-			lo[k], hi[k] = min(lo[k], v), max(hi[k], v)
-		}
-	}
+	lo, hi := bounds(h, data, n)
 	recentre := false
 	var mid [3]float64
 	for k := 0; k < 3; k++ {
-		a := float64(lo[k])*h.Scale[k] + h.Offset[k]
-		b := float64(hi[k])*h.Scale[k] + h.Offset[k]
+		a, b := lo[k], hi[k]
 		mid[k] = math.Round((a + b) / 2)
 		// float32's spacing at |v| is |v|·2⁻²³ at most.
 		if max(math.Abs(a), math.Abs(b))*0x1p-23 > math.Abs(h.Scale[k]) {
@@ -450,6 +439,28 @@ func origin(h *Header, data []byte, n int) [3]float64 {
 		o = mid
 	}
 	return o
+}
+
+// bounds returns the exact extent of the n point records in data (from the
+// first record on): the stored integers' minimum and maximum, scaled and
+// offset in float64.
+func bounds(h *Header, data []byte, n int) (lo, hi [3]float64) {
+	le := binary.LittleEndian
+	rl := h.RecordLength
+	ilo := [3]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32}
+	ihi := [3]int32{math.MinInt32, math.MinInt32, math.MinInt32}
+	for i := 0; i < n; i++ {
+		r := data[i*rl : i*rl+12]
+		for k := 0; k < 3; k++ {
+			v := int32(le.Uint32(r[4*k:]))
+			ilo[k], ihi[k] = min(ilo[k], v), max(ihi[k], v)
+		}
+	}
+	for k := 0; k < 3; k++ {
+		lo[k] = float64(ilo[k])*h.Scale[k] + h.Offset[k]
+		hi[k] = float64(ihi[k])*h.Scale[k] + h.Offset[k]
+	}
+	return lo, hi
 }
 
 func memberValue(m *member, r []byte) float64 {
@@ -511,20 +522,7 @@ func ReadInfo(path string) (*Info, error) {
 	if h.Compressed || h.Points == 0 {
 		return in, nil
 	}
-	le := binary.LittleEndian
-	lo := [3]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32}
-	hi := [3]int32{math.MinInt32, math.MinInt32, math.MinInt32}
-	for i := int64(0); i < h.Points; i++ {
-		r := b[h.OffsetToPoints+i*int64(h.RecordLength):]
-		for k := 0; k < 3; k++ {
-			v := int32(le.Uint32(r[4*k:]))
-			lo[k], hi[k] = min(lo[k], v), max(hi[k], v)
-		}
-	}
-	for k := 0; k < 3; k++ {
-		in.PointsMin[k] = float64(lo[k])*h.Scale[k] + h.Offset[k]
-		in.PointsMax[k] = float64(hi[k])*h.Scale[k] + h.Offset[k]
-	}
+	in.PointsMin, in.PointsMax = bounds(h, b[h.OffsetToPoints:], int(h.Points))
 	return in, nil
 }
 
