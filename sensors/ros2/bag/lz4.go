@@ -28,6 +28,7 @@ import (
 type lz4Frame struct {
 	dst       io.Writer
 	blockSize int
+	auto      bool // blockSize chosen per frame (see lz4AutoBlock)
 	header    [7]byte
 	size      [4]byte // a block's size word (a field: a local would escape through io.Writer)
 	in        []byte
@@ -59,16 +60,27 @@ const (
 // lz4BlockSizes maps a block maximum size to its BD code.
 var lz4BlockSizes = map[int]byte{64 << 10: 4, 256 << 10: 5, 1 << 20: 6, 4 << 20: 7}
 
-// lz4BlockSize is Writer's block size: small enough that a 1.8 MB cloud
-// splits into enough blocks (8) to keep several cores busy, large enough
-// that independent blocks cost little ratio (KITTI 000000: 0.826 of the
-// input, against 0.817 in pierrec/lz4's 4 MiB blocks).
+// lz4BlockSize is Writer's usual block size: small enough that a 1.8 MB
+// cloud splits into enough blocks (8) to keep several cores busy, large
+// enough that independent blocks cost little ratio (KITTI 000000: 0.826
+// of the input, against 0.817 in pierrec/lz4's 4 MiB blocks).
 const lz4BlockSize = 256 << 10
 
+// lz4AutoBlock asks newLZ4Frame to choose the block size per frame:
+// lz4BlockSize, or LZ4's default 64 KiB when a frame would otherwise have
+// fewer blocks than there are goroutines to compress them (on 16 cores a
+// 1.8 MB cloud in 256 KiB blocks leaves half of them idle).
+const lz4AutoBlock = 0
+
 // newLZ4Frame returns a frame writer of the given block maximum size
-// (64 KiB, 256 KiB, 1 MiB or 4 MiB) spreading blocks over helpers extra
-// goroutines besides the closing one; helpers < 0 uses GOMAXPROCS-1.
+// (64 KiB, 256 KiB, 1 MiB or 4 MiB, or lz4AutoBlock) spreading blocks over
+// helpers extra goroutines besides the closing one; helpers < 0 uses
+// GOMAXPROCS-1.
 func newLZ4Frame(blockSize, helpers int) (*lz4Frame, error) {
+	auto := blockSize == lz4AutoBlock
+	if auto {
+		blockSize = lz4BlockSize
+	}
 	code, ok := lz4BlockSizes[blockSize]
 	if !ok {
 		return nil, fmt.Errorf("lz4: block size %d: want 64 KiB, 256 KiB, 1 MiB or 4 MiB", blockSize)
@@ -76,12 +88,17 @@ func newLZ4Frame(blockSize, helpers int) (*lz4Frame, error) {
 	if helpers < 0 {
 		helpers = runtime.GOMAXPROCS(0) - 1
 	}
-	f := &lz4Frame{blockSize: blockSize, helpers: helpers}
+	f := &lz4Frame{helpers: helpers, auto: auto}
 	binary.LittleEndian.PutUint32(f.header[:], lz4Magic)
 	f.header[4] = lz4FLG
+	f.setBlockSize(blockSize, code)
+	return f, nil
+}
+
+func (f *lz4Frame) setBlockSize(size int, code byte) {
+	f.blockSize = size
 	f.header[5] = code << 4
 	f.header[6] = byte(xxh32Short(f.header[4:6]) >> 8)
-	return f, nil
 }
 
 // Reset starts a frame written to dst.
@@ -100,9 +117,18 @@ func (f *lz4Frame) Write(p []byte) (int, error) {
 // destination Reset set; the next Write starts a new frame to the same
 // destination.
 func (f *lz4Frame) Close() error {
+	bufSize := f.blockSize
+	if f.auto {
+		bufSize = lz4BlockSize // the larger of the two sizes auto picks from
+		size := lz4BlockSize
+		if (len(f.in)+size-1)/size <= f.helpers {
+			size = 64 << 10
+		}
+		f.setBlockSize(size, lz4BlockSizes[size])
+	}
 	n := (len(f.in) + f.blockSize - 1) / f.blockSize
 	for len(f.blocks) < n {
-		f.blocks = append(f.blocks, lz4Block{buf: make([]byte, f.blockSize)})
+		f.blocks = append(f.blocks, lz4Block{buf: make([]byte, bufSize)})
 	}
 	f.nblocks = n
 	f.next.Store(0)

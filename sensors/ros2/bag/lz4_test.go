@@ -102,6 +102,37 @@ func TestLZ4FrameRoundTrip(t *testing.T) {
 	}
 }
 
+// TestLZ4FrameAutoBlock: the writer's automatic block size keeps 256 KiB
+// blocks while a frame has at least one block per goroutine and drops to
+// 64 KiB when it would not (many cores, small chunks); both decode, and a
+// writer switching between them reuses its buffers.
+func TestLZ4FrameAutoBlock(t *testing.T) {
+	data := make([]byte, 1<<20+12345) // 5 blocks of 256 KiB, 17 of 64 KiB
+	for i := range data {
+		data[i] = byte(i * 7 / 5)
+	}
+	for _, c := range []struct {
+		helpers int
+		code    byte
+	}{{1, 5}, {4, 5}, {5, 4}, {15, 4}, {1, 5}} {
+		f, err := newLZ4Frame(lz4AutoBlock, c.helpers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			fr := frameOf(t, f, data)
+			if got := fr[5] >> 4; got != c.code {
+				t.Errorf("%d helpers: BD block code %d, want %d", c.helpers, got, c.code)
+			}
+			got, err := io.ReadAll(lz4.NewReader(bytes.NewReader(fr)))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%d helpers: %d bytes back of %d (%v)", c.helpers, len(got), len(data), err)
+			}
+		}
+		f.stop()
+	}
+}
+
 // TestLZ4FrameCLI: liblz4's own decoder (the lz4 command) reads the frames
 // back to the same bytes.
 func TestLZ4FrameCLI(t *testing.T) {

@@ -146,7 +146,7 @@ func Create(dir string, opts WriterOptions) (*Writer, error) {
 	}
 	if w.comp == CompressionLZ4 {
 		var err error
-		if w.lz4, err = newLZ4Frame(lz4BlockSize, -1); err != nil {
+		if w.lz4, err = newLZ4Frame(lz4AutoBlock, -1); err != nil {
 			return nil, fmt.Errorf("bag %s: %w", dir, err)
 		}
 	}
