@@ -27,7 +27,8 @@
 //   - filters: align, depth2point, detect, imagetensor, lidarinfer,
 //     outlier, pointcloud, postprocess, sweeps, voxelize.
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
-//     painting), track3d (3D tracking).
+//     painting), track3d (3D tracking), worldtrack (one world-frame
+//     track list from several units' tracks).
 //   - render: bagrecord (rosbag2 bags), bus (bus_publish), foxglove (the Foxglove WebSocket
 //     server), msgbroker (broker sinks and cloud-to-device commands),
 //     smartrecord (event recordings), gl (OpenGL viewer), raster (pure-Go
@@ -82,6 +83,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/fusion/mixer"
 	_ "github.com/ds3d-go/ds3d-go/fusion/paint"
 	_ "github.com/ds3d-go/ds3d-go/fusion/track3d"
+	_ "github.com/ds3d-go/ds3d-go/fusion/worldtrack"
 
 	_ "github.com/ds3d-go/ds3d-go/render/bagrecord"
 	_ "github.com/ds3d-go/ds3d-go/render/bus"

@@ -14,7 +14,7 @@
 // counts.
 //
 // The package also holds msgbroker_source, a pass-through filter that
-// subscribes to a command topic (MQTT, Redis Streams, NATS) and applies
+// subscribes to a command topic (MQTT, Redis Streams, Kafka, AMQP, NATS) and applies
 // each versioned JSON command (set, record_start, record_stop, swap_model)
 // to the pipeline it runs in — DeepStream's cloud-to-device messages.
 package msgbroker

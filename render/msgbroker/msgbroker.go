@@ -223,7 +223,8 @@ type Sink struct {
 	warned  map[ds3d.Key]bool
 
 	queue chan *message
-	sp    *spool // nil: no spool
+	sp    *spool                // nil: no spool
+	spSt  atomic.Pointer[spool] // sp for Stats, which the metrics exporter may call while Start runs
 	free  chan *message
 
 	sent, dropped, failed, reconnects atomic.Uint64
@@ -290,6 +291,7 @@ func (s *Sink) Start(context.Context) error {
 			return err
 		}
 		s.sp = sp
+		s.spSt.Store(sp)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.closing = make(chan struct{})
@@ -839,10 +841,11 @@ func (s *Sink) Stats() Stats {
 }
 
 func (s *Sink) spooled() int {
-	if s.sp == nil {
+	sp := s.spSt.Load()
+	if sp == nil {
 		return 0
 	}
-	return int(s.sp.count.Load())
+	return int(sp.count.Load())
 }
 
 // Dropped is the count of dropped messages; the pipeline adds it to the

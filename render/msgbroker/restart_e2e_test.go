@@ -84,20 +84,26 @@ func outageKeys(spool bool, dir string) string {
 // frames missed are exactly the ones counted as dropped.
 func checkOutage(t *testing.T, spool bool, st Stats, got map[int64]bool) {
 	t.Helper()
-	if st.Reconnects < 1 || st.Queued != 0 || st.Spooled != 0 || st.Sent+st.Dropped != spoolFrames {
-		t.Fatalf("stats %+v: want a reconnect, nothing left queued or spooled, sent + dropped = %d", st, spoolFrames)
+	checkOutageN(t, spool, st, got, spoolFrames)
+}
+
+// checkOutageN is checkOutage for a run of n frames.
+func checkOutageN(t *testing.T, spool bool, st Stats, got map[int64]bool, n int) {
+	t.Helper()
+	if st.Reconnects < 1 || st.Queued != 0 || st.Spooled != 0 || st.Sent+st.Dropped != uint64(n) {
+		t.Fatalf("stats %+v: want a reconnect, nothing left queued or spooled, sent + dropped = %d", st, n)
 	}
 	if spool {
 		if st.Dropped != 0 {
 			t.Errorf("stats %+v: dropped with the spool on", st)
 		}
-		wantFrames(t, got, spoolFrames)
+		wantFrames(t, got, n)
 		return
 	}
 	if st.Dropped == 0 {
-		t.Errorf("stats %+v: a %v outage with a queue of 5 and no spool dropped nothing", st, spoolOutage)
+		t.Errorf("stats %+v: an outage with a queue of 5 and no spool dropped nothing", st)
 	}
-	if missed := spoolFrames - len(got); uint64(missed) != st.Dropped {
+	if missed := n - len(got); uint64(missed) != st.Dropped {
 		t.Errorf("the consumer missed %d frames, the sink counted %d dropped (%+v)", missed, st.Dropped, st)
 	}
 }

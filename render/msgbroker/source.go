@@ -16,9 +16,9 @@ import (
 
 // SourceConfig configures msgbroker_source.
 type SourceConfig struct {
-	Protocol   string        `toml:"protocol" enum:"mqtt|redis|nats" doc:"broker protocol: mqtt (MQTT 3.1.1), redis (Redis Streams) or nats (NATS core)"`
-	Topic      string        `toml:"topic" nonempty:"true" doc:"where commands arrive: MQTT topic filter (+ and # allowed), Redis stream key, or NATS subject (* and > allowed)"`
-	ReplyTopic string        `toml:"reply_topic" doc:"where a reply (id, ok, error) to each command goes: MQTT topic, Redis stream key or NATS subject; empty: no replies (NATS also answers a request's own reply subject)"`
+	Protocol   string        `toml:"protocol" enum:"mqtt|redis|kafka|amqp|nats" doc:"broker protocol: mqtt (MQTT 3.1.1), redis (Redis Streams), kafka, amqp (AMQP 0-9-1, RabbitMQ) or nats (NATS core)"`
+	Topic      string        `toml:"topic" nonempty:"true" doc:"where commands arrive: MQTT topic filter (+ and # allowed), Redis stream key, Kafka topic, AMQP binding key on amqp.exchange (* and # allowed on a topic exchange), or NATS subject (* and > allowed)"`
+	ReplyTopic string        `toml:"reply_topic" doc:"where a reply (id, ok, error) to each command goes: MQTT topic, Redis stream key, Kafka topic, AMQP routing key on amqp.exchange or NATS subject; empty: no replies (NATS also answers a request's own reply subject)"`
 	MaxPayload int           `toml:"max_payload" min:"64" max:"1048576" unit:"bytes" doc:"largest command accepted; a longer message is refused without being parsed (the broker bounds what the client reads: mosquitto message_size_limit, NATS max_payload)"`
 	QueueLen   int           `toml:"queue_length" min:"1" doc:"commands waiting to be applied; one that finds the queue full is dropped and counted"`
 	CommandTO  time.Duration `toml:"command_timeout" min:">0" doc:"bound of applying one command (a set waits for its component's next datamap boundary; a swap_model loads the model)"`
@@ -28,6 +28,8 @@ type SourceConfig struct {
 	BackoffMax time.Duration `toml:"reconnect_max" min:">0" doc:"cap of the reconnect wait"`
 	MQTT       MQTTConfig    `toml:"mqtt" doc:"MQTT connection (protocol = \"mqtt\"); qos is the subscription's, retain applies to replies, max_inflight is unused"`
 	Redis      RedisConfig   `toml:"redis" doc:"Redis connection (protocol = \"redis\"); stream_max_len trims the reply stream"`
+	Kafka      KafkaConfig   `toml:"kafka" doc:"Kafka connection (protocol = \"kafka\"): the sink's keys; acks, idempotent, compression and max_inflight apply to replies"`
+	AMQP       AMQPConfig    `toml:"amqp" doc:"AMQP 0-9-1 connection (protocol = \"amqp\"): the sink's keys; exchange must be named (amq.topic by default), persistent and max_inflight are unused"`
 	NATS       NATSConfig    `toml:"nats" doc:"NATS connection (protocol = \"nats\"): the sink's keys; jetstream and stream must stay off, max_inflight is unused"`
 }
 
@@ -45,7 +47,10 @@ func DefaultSourceConfig() *SourceConfig {
 		BackoffMax: 10 * time.Second,
 		MQTT:       MQTTConfig{Broker: "tcp://127.0.0.1:1883", QoS: 1, MaxInFlight: 1},
 		Redis:      RedisConfig{Addr: "127.0.0.1:6379", StreamMaxLen: 10000},
-		NATS:       NATSConfig{Servers: []string{"nats://127.0.0.1:4222"}, MaxInFlight: 1},
+		Kafka: KafkaConfig{Brokers: []string{"127.0.0.1:9092"}, Acks: "all", Idempotent: true, Compression: "none",
+			MaxInFlight: 16, AutoCreate: true, SASL: "none"},
+		AMQP: AMQPConfig{Addr: "127.0.0.1:5672", Vhost: "/", Exchange: "amq.topic", MaxInFlight: 1},
+		NATS: NATSConfig{Servers: []string{"nats://127.0.0.1:4222"}, MaxInFlight: 1},
 	}
 }
 
@@ -68,6 +73,10 @@ func (c *SourceConfig) Validate() error {
 		return c.MQTT.TLS.Validate("mqtt.")
 	case "redis":
 		return c.Redis.TLS.Validate("redis.")
+	case "kafka":
+		return validateKafkaSource(c)
+	case "amqp":
+		return validateAMQPSource(c)
 	case "nats":
 		return validateNATSSource(c)
 	}
@@ -158,10 +167,14 @@ func NewSource(cfg *SourceConfig, p ds3d.Pipeline, log *slog.Logger) (*Source, e
 		s.sub, err = newMQTTSub(&s.cfg, log)
 	case "redis":
 		s.sub, err = newRedisSub(&s.cfg, log)
+	case "kafka":
+		s.sub, err = newKafkaSub(&s.cfg, log)
+	case "amqp":
+		s.sub, err = newAMQPSub(&s.cfg, log)
 	case "nats":
 		s.sub, err = newNATSSub(&s.cfg, log)
 	default:
-		err = ds3d.ConfigErrorf("protocol", "%q: want mqtt, redis or nats", cfg.Protocol)
+		err = ds3d.ConfigErrorf("protocol", "%q: want mqtt, redis, kafka, amqp or nats", cfg.Protocol)
 	}
 	if err != nil {
 		return nil, err
@@ -351,7 +364,7 @@ func (s *Source) Dropped() uint64 { return s.dropped.Load() }
 
 func init() {
 	ds3d.Register(ds3d.KindFilter, "msgbroker_source",
-		`Cloud-to-device commands: subscribes to a command topic on MQTT 3.1.1, Redis Streams or NATS and applies each JSON command (docs/schema/ds3d-command-1.0.schema.json) to the pipeline it runs in: set (runtime-updatable config keys), record_start / record_stop (smart_record), swap_model (lidar_infer, infer_2d). A pass-through filter: datamaps go through unchanged, so it ends with the stream; link it anywhere in the chain. Malformed, unknown and refused commands are logged with their id, counted and answered on reply_topic; the pipeline runs on (docs/MESSAGING.md).`,
+		`Cloud-to-device commands: subscribes to a command topic on MQTT 3.1.1, Redis Streams, Kafka, AMQP 0-9-1 or NATS and applies each JSON command (docs/schema/ds3d-command-1.0.schema.json) to the pipeline it runs in: set (runtime-updatable config keys), record_start / record_stop (smart_record), swap_model (lidar_infer, infer_2d). A pass-through filter: datamaps go through unchanged, so it ends with the stream; link it anywhere in the chain. Malformed, unknown and refused commands are logged with their id, counted and answered on reply_topic; the pipeline runs on (docs/MESSAGING.md).`,
 		DefaultSourceConfig,
 		func(c *SourceConfig, env *ds3d.Env) (any, error) {
 			var p ds3d.Pipeline

@@ -183,10 +183,15 @@ func TestSourceConfig(t *testing.T) {
 		`topic = "ds3d/#/x"`: "# must be the whole last level",
 		`topic = "ds3d/a+"`:  "+ must be a whole level",
 		`max_payload = 10`:   "max_payload",
-		"reconnect_min = \"2s\"\nreconnect_max = \"1s\"": "reconnect_max",
-		`protocol = "kafka"`:                             "protocol",
-		"mqtt = { password_file = \"p.toml\" }":          "mqtt.password_file",
-		`topic = ""`:                                     "topic",
+		"reconnect_min = \"2s\"\nreconnect_max = \"1s\"":                                   "reconnect_max",
+		`protocol = "stomp"`:                                                               "protocol",
+		`protocol = "kafka"`:                                                               "topic",
+		"protocol = \"kafka\"\ntopic = \"a.b\"\nreply_topic = \"r/s\"":                     "reply_topic",
+		"protocol = \"amqp\"\namqp = { exchange = \"\" }":                                  "amqp.exchange",
+		"protocol = \"amqp\"\ntopic = \"ds3d.*.commands\"\nreply_topic = \"r\"":            "",
+		"protocol = \"kafka\"\ntopic = \"ds3d.commands\"\nreply_topic = \"ds3d.replies\"":  "",
+		"mqtt = { password_file = \"p.toml\" }":                                            "mqtt.password_file",
+		`topic = ""`:                                                                       "topic",
 		`protocol = "mqtt"` + "\n" + `topic = "ds3d/+/commands"` + "\nreply_topic = \"r\"": "",
 	} {
 		dir := t.TempDir()
@@ -317,10 +322,14 @@ func TestSourceStartBrokerDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nobody listens there now
-	for _, proto := range []string{"mqtt", "redis", "nats"} {
+	for _, proto := range []string{"mqtt", "redis", "nats", "kafka", "amqp"} {
 		cfg := DefaultSourceConfig()
 		cfg.Protocol, cfg.Connect = proto, 300*time.Millisecond
 		cfg.MQTT.Broker, cfg.Redis.Addr, cfg.NATS.Servers = "tcp://"+addr, addr, []string{"nats://" + addr}
+		cfg.Kafka.Brokers, cfg.AMQP.Addr = []string{addr}, addr
+		if proto == "kafka" {
+			cfg.Topic = "ds3d.commands"
+		}
 		if err := ds3d.CheckConfig(cfg); err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,9 @@
 package bus
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -145,10 +148,42 @@ func Dial(c *ConnConfig, name string, log *slog.Logger) (*Conn, error) {
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("bus: connect to %s: %w", redact(url), err)
+		return nil, dialError(c, redact(url), err)
 	}
 	conn.NC = nc
 	return conn, nil
+}
+
+// dialError says why a connection failed in the words a user acts on: a
+// login the server refused names the user (or credentials file), a server
+// certificate TLS rejected names the CA file; both end the pipeline before
+// it runs, like an unreachable server.
+func dialError(c *ConnConfig, url string, err error) error {
+	who := ""
+	switch {
+	case c.User != "":
+		who = fmt.Sprintf(" as user %q", c.User)
+	case c.CredsFile != "":
+		who = fmt.Sprintf(" with creds_file %s", c.CredsFile)
+	}
+	var (
+		cv *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		hn x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	switch {
+	case errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrAccountAuthExpired):
+		return fmt.Errorf("bus: connect to %s%s: login refused: %w", url, who, err)
+	case errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci):
+		ca := "the system's roots (no tls.ca_file)"
+		if c.TLS.CAFile != "" {
+			ca = "tls.ca_file " + string(c.TLS.CAFile)
+		}
+		return fmt.Errorf("bus: connect to %s: server certificate rejected (checked against %s): %w", url, ca, err)
+	}
+	return fmt.Errorf("bus: connect to %s%s: %w", url, who, err)
 }
 
 func readPassword(p ds3d.Path) (string, error) {
