@@ -63,8 +63,9 @@ var DefaultParams = Params{
 type Detector struct {
 	P Params
 
-	ground  outlier.Ground
+	ground  ransacGround
 	plane   outlier.Plane
+	roi     []float32 // points in the region of interest: x, y, z
 	xs      []float32 // kept points: x, y, height above ground
 	cellOf  []int32   // per kept point
 	cellCnt []int32   // per grid cell: points, then cluster label
@@ -74,6 +75,7 @@ type Detector struct {
 	members []int32
 	px, py  []float64
 	lx, ly  []float64
+	ls      lshape
 	gmin    []float32 // ground grid: lowest z per cell, then per 3×3 block
 	gtmp    []float32
 	gnx     int
@@ -91,32 +93,40 @@ func (d *Detector) Plane() outlier.Plane { return d.plane }
 // and returns it.
 func (d *Detector) Detect(dst []ds3d.Box3D, src *ds3d.Frame) []ds3d.Box3D {
 	p := &d.P
-	d.ground = outlier.Ground{Threshold: p.GroundThreshold, Iterations: p.GroundIters, MaxTiltDeg: 15,
-		SampleSize: 4096, Seed: p.GroundSeed, Refine: true}
-	pl, _, ok := d.ground.Fit(src)
-	if !ok {
-		pl = outlier.Plane{C: 1, D: 1.73} // KITTI: lidar 1.73 m above the road
-	}
-	d.plane = pl
 	n, c := src.Points(), src.Shape.D[1]
 	pts := ds3d.AsFloat32(src)[:n*c]
 	tanHalf := math.Inf(1)
 	if p.FOVDeg > 0 && p.FOVDeg < 180 {
 		tanHalf = math.Tan(p.FOVDeg / 2 * math.Pi / 180)
 	}
-	inROI := func(x, y, z float32) bool {
-		if !(x >= p.Range[0] && x <= p.Range[3] && y >= p.Range[1] && y <= p.Range[4] && z >= p.Range[2] && z <= p.Range[5]) {
-			return false // NaN fails every comparison
-		}
-		return math.IsInf(tanHalf, 1) || (x > 0 && math.Abs(float64(y)) <= float64(x)*tanHalf)
-	}
-	d.groundGrid(pts, c, n, inROI)
-	d.xs = d.xs[:0]
+	// One pass lists the finite points for the RANSAC ground fit and keeps
+	// the region of interest (a quarter of a KITTI frame with the camera's
+	// field of view): the ground grid and the height test then read only
+	// those points, in the same order.
+	d.roi, d.ground.finite = d.roi[:0], d.ground.finite[:0]
+	r, all := &p.Range, math.IsInf(tanHalf, 1)
 	for i := 0; i < n; i++ {
 		x, y, z := pts[i*c], pts[i*c+1], pts[i*c+2]
-		if !inROI(x, y, z) {
-			continue
+		if finite(x, y, z) {
+			d.ground.finite = append(d.ground.finite, int32(i))
 		}
+		if !(x >= r[0] && x <= r[3] && y >= r[1] && y <= r[4] && z >= r[2] && z <= r[5]) {
+			continue // NaN fails every comparison
+		}
+		if all || (x > 0 && math.Abs(float64(y)) <= float64(x)*tanHalf) {
+			d.roi = append(d.roi, x, y, z)
+		}
+	}
+	pl, ok := d.ground.fitFinite(pts, c, p.GroundThreshold, p.GroundIters, 15, 4096, p.GroundSeed)
+	if !ok {
+		pl = outlier.Plane{C: 1, D: 1.73} // KITTI: lidar 1.73 m above the road
+	}
+	d.plane = pl
+	d.groundGrid()
+	d.xs = d.xs[:0]
+	roi := d.roi
+	for i := 0; i+2 < len(roi); i += 3 {
+		x, y, z := roi[i], roi[i+1], roi[i+2]
 		h := z - d.groundAt(x, y)
 		if h < p.GroundClearance || h > p.MaxHeight {
 			continue
@@ -223,7 +233,7 @@ const groundCell = 2
 // cell among the points within 1 m below to 0.5 m above the RANSAC plane,
 // then the lowest over each cell's 3×3 block (so a cell covered by a car
 // takes the road around it). Cells with no such point use the plane.
-func (d *Detector) groundGrid(pts []float32, c, n int, inROI func(x, y, z float32) bool) {
+func (d *Detector) groundGrid() {
 	p := &d.P
 	nx := int((p.Range[3]-p.Range[0])/groundCell) + 1
 	ny := int((p.Range[4]-p.Range[1])/groundCell) + 1
@@ -236,11 +246,9 @@ func (d *Detector) groundGrid(pts []float32, c, n int, inROI func(x, y, z float3
 	for i := range tmp {
 		tmp[i] = inf
 	}
-	for i := 0; i < n; i++ {
-		x, y, z := pts[i*c], pts[i*c+1], pts[i*c+2]
-		if !inROI(x, y, z) {
-			continue
-		}
+	roi := d.roi
+	for i := 0; i+2 < len(roi); i += 3 {
+		x, y, z := roi[i], roi[i+1], roi[i+2]
 		h := d.plane.Distance(x, y, z)
 		if h < -1 || h > 0.5 {
 			continue
