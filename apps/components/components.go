@@ -24,7 +24,7 @@
 //     lidar/ouster, lidar/velodyne; ros2/replay (rosbag2 bags) and
 //     foxglove (a Foxglove WebSocket server's topics); multisource
 //     (multi_source: streams added and removed at run time).
-//   - filters: align, depth2point, detect, imagetensor, lidarinfer,
+//   - filters: align, depth2point, deskew, detect, imagetensor, lidarinfer,
 //     outlier, pointcloud, postprocess, sweeps, voxelize.
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
 //     painting), track3d (3D tracking), worldtrack (one world-frame
@@ -70,6 +70,7 @@ import (
 
 	_ "github.com/ds3d-go/ds3d-go/filters/align"
 	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
+	_ "github.com/ds3d-go/ds3d-go/filters/deskew"
 	_ "github.com/ds3d-go/ds3d-go/filters/detect"
 	_ "github.com/ds3d-go/ds3d-go/filters/imagetensor"
 	_ "github.com/ds3d-go/ds3d-go/filters/lidarinfer"

@@ -16,7 +16,7 @@ type PointCloudConfig struct {
 	OutputDir ds3d.Path `toml:"output_dir" nonempty:"true" required:"true" doc:"folder of the point-cloud files (created when missing)"`
 	Filename  string    `toml:"filename" doc:"file name pattern with one integer verb for DS3D::FrameNumber; the extension (.pcd, .ply, .bin) picks the format"`
 	Encoding  string    `toml:"encoding" enum:"|ascii|binary|binary_compressed|binary_little_endian" doc:"PCD: ascii, binary or binary_compressed; PLY: ascii or binary_little_endian; empty: binary"`
-	LidarKey  string    `toml:"lidar_data_key" nonempty:"true" doc:"key of the [N,4] f32 lidar frame"`
+	LidarKey  string    `toml:"lidar_data_key" nonempty:"true" doc:"key of the [N,C] f32 lidar frame: PCD and PLY keep every named column (x y z intensity, then ring, time, … as float32 fields), .bin the first four"`
 }
 
 // Validate checks the pattern and that the encoding suits the format.
@@ -39,8 +39,9 @@ func (c *PointCloudConfig) Validate() error {
 }
 
 // PointCloudWriter is pointcloud_writer: each datamap's lidar frame goes to
-// one file, written by sensors/lidar.WriteFile (fields x, y, z, intensity as
-// float32).
+// one file, written by sensors/lidar.WriteFile (every named column as a
+// float32 field: x, y, z, intensity and, from the lidar drivers, ring, time
+// and return).
 type PointCloudWriter struct {
 	cfg   PointCloudConfig
 	warn  warnOnce
@@ -65,8 +66,8 @@ func (p *PointCloudWriter) Render(_ context.Context, in *ds3d.DataMap) error {
 	if err != nil {
 		return err
 	}
-	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || (f.Shape.D[1] != 4 && f.Shape.D[1] != 3) {
-		return fmt.Errorf("%s: want a CPU [N,4] or [N,3] f32 frame, got %s %s (%s)", k, f.DType, f.Shape, f.Mem)
+	if f.Mem == ds3d.MemGPU || f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 || f.Shape.D[1] < 3 {
+		return fmt.Errorf("%s: want a CPU [N,C≥3] f32 frame, got %s %s (%s)", k, f.DType, f.Shape, f.Mem)
 	}
 	if f.Shape.D[1] == 3 { // x, y, z only (DS3D::PointXYZ): written with intensity 0
 		if p.wide == nil {
@@ -101,7 +102,7 @@ func init() {
 		DefaultJSONConfig,
 		func(c *JSONConfig, env *ds3d.Env) (any, error) { return NewJSONWriter(c, env.Logger()) })
 	ds3d.Register(ds3d.KindRender, "pointcloud_writer",
-		`Writes each datamap's lidar frame as a PCD (ascii, binary, binary_compressed), PLY or KITTI .bin file through sensors/lidar.`,
+		`Writes each datamap's lidar frame as a PCD (ascii, binary, binary_compressed), PLY or KITTI .bin file through sensors/lidar; PCD and PLY keep every named column (ring, time, return, …) as a float32 field.`,
 		func() *PointCloudConfig {
 			return &PointCloudConfig{Filename: "%06d.pcd", LidarKey: string(ds3d.KeyLidarXYZI)}
 		},

@@ -154,11 +154,23 @@ func WriteBin(w io.Writer, c *Cloud) error {
 	}
 	// The frame already is that layout on little-endian hosts, but going
 	// through the values keeps it right on big-endian ones.
-	pts := ds3d.AsFloat32(c.Points)[:c.Len()*4]
+	// A wider frame (ring, time, … after intensity) gives its first four
+	// columns; a 3-column one intensity 0.
+	stride := c.Points.Stride()
+	if stride < 3 {
+		return fmt.Errorf("bin: points frame of shape %s, want [N,C≥3]", c.Points.Shape)
+	}
+	pts := ds3d.AsFloat32(c.Points)[:c.Len()*stride]
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var b [4]byte
-	for _, v := range pts {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+	var b [16]byte
+	for i := 0; i < len(pts); i += stride {
+		for k := 0; k < 4; k++ {
+			v := float32(0)
+			if k < stride {
+				v = pts[i+k]
+			}
+			binary.LittleEndian.PutUint32(b[4*k:], math.Float32bits(v))
+		}
 		bw.Write(b[:])
 	}
 	return bw.Flush()

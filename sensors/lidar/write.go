@@ -13,43 +13,78 @@ import (
 	"github.com/ds3d-go/ds3d-go/ds3d"
 )
 
-// wfield is one field as a writer emits it: from a column of Points
-// (role 0..3) or from Field.Data.
+// wfield is one field as a writer emits it: from column role of Points
+// (stride columns per point) or from Field.Data (role −1).
 type wfield struct {
-	name  string
-	typ   ScalarType
-	count int
-	role  int
-	data  []byte
+	name   string
+	typ    ScalarType
+	count  int
+	role   int
+	stride int
+	data   []byte
 }
 
 // writePlan lists the fields to write: Cloud.Fields when given (values from
-// Points for those without Data), else x, y, z, intensity as float32.
+// Points for those without Data), else every named column of Points as
+// float32 (x, y, z, intensity for an unnamed [N,4] frame; the drivers'
+// x y z intensity ring time return for theirs).
 func writePlan(c *Cloud, format string) ([]wfield, int, error) {
 	n := c.Len()
-	if c.Points != nil && (c.Points.DType != ds3d.DTypeF32 || c.Points.Shape.NumDims != 2 || c.Points.Shape.D[1] != 4) {
-		return nil, 0, fmt.Errorf("%s: points must be an [N,4] f32 frame, not %s %s", format, c.Points.DType, c.Points.Shape)
+	stride := 4
+	var cols []string
+	if c.Points != nil {
+		p := c.Points
+		if p.DType != ds3d.DTypeF32 || p.Shape.NumDims != 2 || p.Shape.D[1] < 3 {
+			return nil, 0, fmt.Errorf("%s: points must be an [N,C≥3] f32 frame, not %s %s", format, p.DType, p.Shape)
+		}
+		stride, cols = p.Stride(), p.Columns()
+		if cols == nil && stride <= 4 { // an unnamed frame of another type reads by position
+			cols = []string{"x", "y", "z", "intensity"}[:stride]
+		}
+		if len(cols) != stride || cols[0] != "x" || cols[1] != "y" || cols[2] != "z" {
+			return nil, 0, fmt.Errorf("%s: the %d columns of the points frame are not named x, y, z, … (names: %v)", format, stride, cols)
+		}
 	}
 	if len(c.Fields) == 0 {
-		return []wfield{{"x", Float32, 1, 0, nil}, {"y", Float32, 1, 1, nil}, {"z", Float32, 1, 2, nil},
-			{"intensity", Float32, 1, 3, nil}}, n, nil
+		if cols == nil {
+			cols = []string{"x", "y", "z", "intensity"}
+		}
+		out := make([]wfield, len(cols))
+		for i, name := range cols {
+			if name == "" || strings.ContainsAny(name, " \t\r\n") {
+				return nil, 0, fmt.Errorf("%s: column %d name %q cannot be written", format, i, name)
+			}
+			out[i] = wfield{name: name, typ: Float32, count: 1, role: i, stride: stride}
+		}
+		return out, n, nil
 	}
 	out := make([]wfield, 0, len(c.Fields))
-	var seen [4]bool
+	seen := make([]bool, stride)
 	for _, f := range c.Fields {
 		if f.Type.Size() == 0 || f.Count < 1 || f.Name == "" || strings.ContainsAny(f.Name, " \t\r\n") {
 			return nil, 0, fmt.Errorf("%s: field %q of type %s count %d cannot be written", format, f.Name, f.Type, f.Count)
 		}
-		w := wfield{name: f.Name, typ: f.Type, count: f.Count, role: -1, data: f.Data}
+		w := wfield{name: f.Name, typ: f.Type, count: f.Count, role: -1, stride: stride, data: f.Data}
 		if f.Data == nil {
+			// x, y, z and the intensity field come from Points' first four
+			// columns (the reader's layout); other fields from the column
+			// of their name.
 			for r, rn := range [...]string{"x", "y", "z", c.Intensity} {
-				if rn != "" && f.Name == rn && !seen[r] {
+				if rn != "" && f.Name == rn && r < stride && !seen[r] {
 					w.role, seen[r] = r, true
 					break
 				}
 			}
 			if w.role < 0 {
-				return nil, 0, fmt.Errorf("%s: field %s has no data (read with SkipFields?) and is not x, y, z or the intensity", format, f.Name)
+				for r := 4; r < len(cols); r++ {
+					if cols[r] == f.Name && !seen[r] {
+						w.role, seen[r] = r, true
+						break
+					}
+				}
+			}
+			if w.role < 0 {
+				return nil, 0, fmt.Errorf("%s: field %s has no data (read with SkipFields?) and is not a column of the points (%v)", format, f.Name, cols)
 			}
 		} else if len(f.Data) != n*f.Count*f.Type.Size() {
 			return nil, 0, fmt.Errorf("%s: field %s holds %d bytes, %d points × %d × %d bytes need %d",
@@ -69,7 +104,7 @@ func (f *wfield) appendValue(dst []byte, pts []float32, i, k int) []byte {
 	}
 	var v float64
 	if k == 0 {
-		v = float64(pts[i*4+f.role])
+		v = float64(pts[i*f.stride+f.role])
 	}
 	var b [8]byte
 	switch f.typ {
@@ -93,7 +128,7 @@ func (f *wfield) appendText(dst []byte, pts []float32, i, k int) []byte {
 	if f.role >= 0 && (f.typ.isFloat() || k > 0) {
 		v := float32(0)
 		if k == 0 {
-			v = pts[i*4+f.role]
+			v = pts[i*f.stride+f.role]
 		}
 		if f.typ == Float64 {
 			return appendFloat(dst, float64(v), 64)

@@ -19,7 +19,7 @@ import (
 // runLoader builds and runs loader impl → recorder from a TOML config body.
 func runLoader(t *testing.T, impl, cfg string) []dstest.Scan {
 	t.Helper()
-	return dstest.MustRecord(t, "", impl, cfg, dstest.ScanOf)
+	return dstest.MustRecord(t, "", impl, cfg, wideScanOf)
 }
 
 // TestPcapFileLoader replays the XT32 capture through pcap_file_loader
@@ -40,7 +40,7 @@ mem_pool_size = 2`)
 		t.Fatalf("%d datamaps, want 5", len(recs))
 	}
 	for i, r := range recs {
-		dstest.SamePoints(t, "scan", r.Points, want[i].pts)
+		dstest.SamePoints(t, "scan", r.Points, want[i].wide)
 		if r.Timestamp != want[i].Timestamp || r.Frame != int64(i) {
 			t.Errorf("scan %d: ts %d number %d, want %d", i, r.Timestamp, r.Frame, want[i].Timestamp)
 		}
@@ -76,7 +76,7 @@ func TestUDPEndToEnd(t *testing.T) {
 	defer l.Close()
 	// the sensor, with a packet without EE FF first (counted, not fatal)
 	wait := dstest.SendUDP(t, l.Addr().String(), 8, [][]byte{make([]byte, 1080)}, ps)
-	recs := dstest.Drain(ctx, t, l, dstest.ScanOf)
+	recs := dstest.Drain(ctx, t, l, wideScanOf)
 	wait()
 	if st := l.Stats(); st.Received != int64(len(ps))+1 || st.Malformed != 1 || st.Dropped != 0 {
 		t.Fatalf("stats %+v (sent %d + 1 broken)", st, len(ps))
@@ -85,7 +85,7 @@ func TestUDPEndToEnd(t *testing.T) {
 		t.Fatalf("%d scans over UDP, %d from the file", len(recs), len(want))
 	}
 	for i := range recs {
-		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].pts)
+		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].wide)
 	}
 	if err := ds3d.CheckConfig(&hesai.UDPConfig{Address: ":0", ListenerGroup: pcap.ListenerGroup{OutputKey: "x", MemPoolSize: 1}, CutAngle: 360}); err == nil {
 		t.Error("cut_angle 360 validated")

@@ -4,8 +4,12 @@
 // block_num blocks of (azimuth u16 in 0.01°, laser_num × (distance u16 in
 // distance units, reflectivity u8, reserved u8)) and a 28-byte tail (return
 // mode, motor speed, UTC date-time, µs timestamp, factory byte, UDP
-// sequence); in dual-return modes consecutive block pairs share a firing
-// (0x39: last then strongest). Per-channel elevation ε and azimuth offset
+// sequence); in dual-return modes consecutive block pairs share a firing.
+// In mode 0x39 (last and strongest) the second block of a pair holds the
+// last echo and the first the strongest, or the second strongest where the
+// last echo is the strongest (as Velodyne's dual mode does): of the 8,829
+// firings of the bundled XT32 capture that kept two echoes of a channel,
+// the second block's is the farther in every one and the brighter in 85 %. Per-channel elevation ε and azimuth offset
 // δ come from the angle table (PandarXT32.csv: Channel,Elevation,Azimuth,
 // degrees; the nominal XT32 table is built in). With α = block azimuth + δ
 // (clockwise from the sensor's forward axis, seen from above) and d the
@@ -18,6 +22,22 @@
 // ranges differ by at least DualThreshold (0.1 m). Scans are cut where the
 // block azimuth passes CutAngle. Importing the package registers sensor
 // "hesai" (UDP 2368) with pcap_file_loader and the hesai_udp component.
+//
+// Every point also carries ring, time and return (Scan.Ring, Scan.Time,
+// Scan.Return; the ds3d columns of those names): ring is the channel, 0 =
+// the angle table's first row (the XT32's top beam); time is the firing
+// time in seconds after the scan's first packet's tail timestamp, from the
+// PandarXT32 user manual's firing schedule as nebula's
+// get_packet_relative_point_time_offset has it: block b (0-based, of B
+// blocks, R returns) fires 5.632 − 50·⌊(B−1−b)/R⌋ µs after its packet's
+// timestamp and channel n 0.368 + 1.512·n µs into the firing, so a scan's
+// first points are up to 350 µs negative; return is 0 strongest (and the
+// single-return modes first and strongest), 1 last, 2 both (a dual firing
+// whose two echoes lie within DualThreshold, kept once), 3 second
+// strongest, 4 first. In mode 0x39 the first block's echo is 0 when it is
+// at least as bright as the last one, else 3; mode 0x3B is taken as
+// (first, last) and 0x3C as (first, strongest) in packet order (nebula
+// flips 0x3B for the XT32 likewise; no capture here checks those two).
 package hesai
 
 import (
@@ -69,21 +89,23 @@ type Returns int
 
 const (
 	ReturnAll         Returns = iota // both, the first dropped when within DualThreshold of the second (nebula)
-	ReturnFirstBlock                 // the first block of each pair (0x39: last)
-	ReturnSecondBlock                // the second block of each pair (0x39: strongest)
+	ReturnFirstBlock                 // the first block of each pair (0x39: the strongest or second strongest)
+	ReturnSecondBlock                // the second block of each pair (0x39: the last)
+	ReturnBrighter                   // per channel the brighter echo of the pair (the strongest; the last on a tie)
 )
 
 // ParseReturnMode reads the shared return_mode option: "", "all" or
 // "dual" keep both returns (deduplicated); for dual packets "last" keeps the
-// first block of each pair and "strongest" the second (mode 0x39's order).
+// second block of each pair (mode 0x39's last echo) and "strongest" the
+// brighter echo of each channel.
 func ParseReturnMode(s string) (Returns, error) {
 	switch s {
 	case "", "all", "dual":
 		return ReturnAll, nil
 	case "last":
-		return ReturnFirstBlock, nil
-	case "strongest":
 		return ReturnSecondBlock, nil
+	case "strongest":
+		return ReturnBrighter, nil
 	}
 	return 0, fmt.Errorf("hesai: unknown return mode %q (want all, dual, last or strongest)", s)
 }
@@ -185,8 +207,10 @@ func (e *PacketError) Error() string {
 // Scan is one rotation (or the points between two cuts). It is owned by
 // the decoder and valid only during the emit call that hands it out.
 type Scan struct {
-	// Points holds x, y, z, intensity per point (len = 4·N).
-	Points []float32
+	// Points holds x, y, z, intensity per point (len = 4·N); Ring, Time
+	// and Return one value per point (see the package comment).
+	Points             []float32
+	Ring, Time, Return []float32
 	// Timestamp is the capture (or arrival) time of the scan's first
 	// packet, ns; SensorTime that packet's own UTC time, ns since the epoch.
 	Timestamp, SensorTime int64
@@ -250,7 +274,7 @@ func NewDecoder(cfg Config) (*Decoder, error) {
 		return nil, fmt.Errorf("hesai: range limits [%v, %v] m", cfg.MinRange, cfg.MaxRange)
 	case cfg.DualThreshold < 0:
 		return nil, fmt.Errorf("hesai: dual threshold %v m", cfg.DualThreshold)
-	case cfg.Returns < ReturnAll || cfg.Returns > ReturnSecondBlock:
+	case cfg.Returns < ReturnAll || cfg.Returns > ReturnBrighter:
 		return nil, fmt.Errorf("hesai: bad return selection %d", cfg.Returns)
 	}
 	d := &Decoder{cfg: cfg, ang: XT32, prevAz: -1, minR: float32(cfg.MinRange), maxR: float32(cfg.MaxRange),
@@ -374,22 +398,46 @@ func (d *Decoder) Decode(p []byte, ts int64, emit func(*Scan) error) error {
 		d.prevAz = az
 		d.cur.AzimuthLast = az
 		d.cur.Firings++
+		// Firing time after the scan's first packet, ns.
+		tf := float64(h.SensorTime-d.cur.SensorTime) + 5632 - 50000*float64((h.Blocks-1-b)/h.Returns)
+		r1, r2 := returnsOf(h.ReturnMode)
+		first := p[o+2 : o+stride]
 		if h.Returns == 1 {
-			d.block(p[o+2:o+stride], nil, az, unit)
+			d.block(first, az, unit, tf, blockOpt{ret: r1})
 			continue
 		}
-		o2 := o + stride
+		second := p[o+stride+2 : o+2*stride]
+		rank := h.ReturnMode == ModeLastStrongest
 		switch d.cfg.Returns {
 		case ReturnFirstBlock:
-			d.block(p[o+2:o+stride], nil, az, unit)
+			d.block(first, az, unit, tf, blockOpt{ret: r1, rankBy: second, rank: rank})
 		case ReturnSecondBlock:
-			d.block(p[o2+2:o2+stride], nil, az, unit)
+			d.block(second, az, unit, tf, blockOpt{ret: r2})
+		case ReturnBrighter:
+			d.block(first, az, unit, tf, blockOpt{ret: 0, brighter: second})
+			d.block(second, az, unit, tf, blockOpt{ret: r2, brighterEq: first})
 		default:
-			d.block(p[o+2:o+stride], p[o2+2:o2+stride], az, unit)
-			d.block(p[o2+2:o2+stride], nil, az, unit)
+			d.block(first, az, unit, tf, blockOpt{ret: r1, other: second, rankBy: second, rank: rank})
+			d.block(second, az, unit, tf, blockOpt{ret: r2, pair: first})
 		}
 	}
 	return nil
+}
+
+// returnsOf gives the return column of a packet's first and second block
+// of a firing (see the package comment).
+func returnsOf(mode byte) (first, second float32) {
+	switch mode {
+	case ModeLast:
+		return 1, 1
+	case ModeLastStrongest:
+		return 0, 1
+	case ModeLastFirst:
+		return 4, 1
+	case ModeFirstStrongest:
+		return 4, 0
+	}
+	return 0, 0
 }
 
 // crossed reports whether going clockwise from a to b passes the cut.
@@ -402,11 +450,27 @@ func (d *Decoder) crossed(a, b int) bool {
 	return k > 0 && k <= step
 }
 
-// block appends a block's points; other, when given, is the paired
-// block whose ranges suppress this block's within the dual threshold.
-func (d *Decoder) block(units, other []byte, az int, unit float32) {
+// blockOpt says how block treats a block of a dual firing; the byte
+// slices are the paired block's units.
+type blockOpt struct {
+	ret float32
+	// other suppresses this block's echoes within the dual threshold of
+	// its own; pair marks them both (return 2) instead.
+	other, pair []byte
+	// rankBy with rank: return 0 where this echo is at least as bright as
+	// rankBy's, else 3 (second strongest).
+	rankBy []byte
+	rank   bool
+	// brighter keeps only echoes brighter than its; brighterEq those at
+	// least as bright.
+	brighter, brighterEq []byte
+}
+
+// block appends a block's points.
+func (d *Decoder) block(units []byte, az int, unit float32, tf float64, o blockOpt) {
 	sa, ca := sinTab[az], cosTab[az]
-	pts := d.cur.Points
+	sc := &d.cur
+	pts := sc.Points
 	for ch := range d.cosE {
 		u := units[4*ch:]
 		raw := uint16(u[0]) | uint16(u[1])<<8
@@ -417,23 +481,39 @@ func (d *Decoder) block(units, other []byte, az int, unit float32) {
 		if r <= d.minR || (d.maxR > 0 && r >= d.maxR) {
 			continue
 		}
-		if other != nil {
-			r2 := float32(uint16(other[4*ch])|uint16(other[4*ch+1])<<8) * unit
+		if o.brighter != nil && u[2] <= o.brighter[4*ch+2] || o.brighterEq != nil && u[2] < o.brighterEq[4*ch+2] {
+			continue
+		}
+		if o.other != nil {
+			r2 := float32(uint16(o.other[4*ch])|uint16(o.other[4*ch+1])<<8) * unit
 			if r-r2 < d.thr && r2-r < d.thr {
 				continue
+			}
+		}
+		ret := o.ret
+		if o.rank && u[2] < o.rankBy[4*ch+2] {
+			ret = 3
+		}
+		if o.pair != nil {
+			r2 := float32(uint16(o.pair[4*ch])|uint16(o.pair[4*ch+1])<<8) * unit
+			if r-r2 < d.thr && r2-r < d.thr {
+				ret = 2
 			}
 		}
 		s := sa*d.cosD[ch] + ca*d.sinD[ch] // sin(α+δ)
 		c := ca*d.cosD[ch] - sa*d.sinD[ch] // cos(α+δ)
 		xy := r * d.cosE[ch]
 		pts = append(pts, xy*c, -xy*s, r*d.sinE[ch], float32(u[2]))
+		sc.Ring = append(sc.Ring, float32(ch))
+		sc.Time = append(sc.Time, float32((tf+368+1512*float64(ch))*1e-9))
+		sc.Return = append(sc.Return, ret)
 	}
 	d.cur.Points = pts
 }
 
 func (d *Decoder) begin(ts int64, h Header, az int, atCut bool) {
 	pts := d.cur.Points[:0]
-	d.cur = Scan{Points: pts, Timestamp: ts, SensorTime: h.SensorTime, Packets: 1, AzimuthFirst: az, ReturnMode: h.ReturnMode, startedAtCut: atCut}
+	d.cur = Scan{Points: pts, Ring: d.cur.Ring[:0], Time: d.cur.Time[:0], Return: d.cur.Return[:0], Timestamp: ts, SensorTime: h.SensorTime, Packets: 1, AzimuthFirst: az, ReturnMode: h.ReturnMode, startedAtCut: atCut}
 	d.active = true
 }
 

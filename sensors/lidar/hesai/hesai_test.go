@@ -46,6 +46,8 @@ func packets(t testing.TB) ([][]byte, []int64) {
 type scan struct {
 	hesai.Scan
 	pts []float32
+	// wide is the frame a loader makes: x y z intensity ring time return.
+	wide []float32
 }
 
 func decodeAll(t testing.TB, cfg hesai.Config, ps [][]byte, ts []int64) ([]scan, hesai.Stats) {
@@ -56,7 +58,7 @@ func decodeAll(t testing.TB, cfg hesai.Config, ps [][]byte, ts []int64) ([]scan,
 	}
 	var out []scan
 	emit := func(s *hesai.Scan) error {
-		out = append(out, scan{*s, append([]float32(nil), s.Points...)})
+		out = append(out, scan{*s, append([]float32(nil), s.Points...), interleave(s.Points, s.Ring, s.Time, s.Return)})
 		return nil
 	}
 	for i, p := range ps {

@@ -11,7 +11,7 @@ import (
 type UDPConfig struct {
 	Address     string    `toml:"address" nonempty:"true" doc:"UDP address to listen on (host:port; \":2368\" = every interface)"`
 	Calibration ds3d.Path `toml:"calibration" doc:"angle-correction CSV (Channel,Elevation,Azimuth); empty = the nominal PandarXT32 table"`
-	ReturnMode  string    `toml:"return_mode" enum:"|all|dual|last|strongest" doc:"returns to keep of dual packets: all (nebula's de-duplication; dual is a synonym), last or strongest; empty = all"`
+	ReturnMode  string    `toml:"return_mode" enum:"|all|dual|last|strongest" doc:"returns to keep of dual packets: all (nebula's de-duplication; dual is a synonym), last (the second block of each pair) or strongest (per channel the brighter echo); empty = all"`
 	CutAngle    float64   `toml:"cut_angle" min:"0" max:"<360" unit:"°" doc:"azimuth in degrees, clockwise from forward, where one scan ends and the next begins"`
 	MinRange    float64   `toml:"min_range" min:"0" unit:"m" doc:"drop points at or closer than this range, metres"`
 	MaxRange    float64   `toml:"max_range" min:"0" unit:"m" doc:"drop points at or beyond this range, metres; 0 = no limit"`
@@ -44,7 +44,7 @@ func NewUDPLoader(cfg *UDPConfig, env *ds3d.Env) (*pcap.Listener, error) {
 
 func init() {
 	ds3d.Register(ds3d.KindLoader, "hesai_udp",
-		`Listens for Hesai PandarXT32 data packets (protocol 6.1, single or dual return) on UDP and emits one pooled [N,4] float32 frame per rotation (x forward, y left, z up, metres; reflectivity), cut at cut_angle; counts malformed packets and scans dropped for want of a free frame.`,
+		`Listens for Hesai PandarXT32 data packets (protocol 6.1, single or dual return) on UDP and emits one pooled [N,7] float32 frame per rotation (x y z intensity ring time return: x forward, y left, z up, metres; reflectivity; channel; seconds from the scan's first packet; 0 strongest, 1 last, 4 first), cut at cut_angle; counts malformed packets and scans dropped for want of a free frame.`,
 		func() *UDPConfig {
 			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
 			c.OutputKey, c.MemPoolSize, c.StatsInterval = string(ds3d.KeyLidarXYZI), 4, pcap.DefaultStatsInterval

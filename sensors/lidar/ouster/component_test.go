@@ -16,7 +16,7 @@ import (
 // runLoader builds and runs loader impl → recorder from a TOML config body.
 func runLoader(t *testing.T, impl, cfg string) []dstest.Scan {
 	t.Helper()
-	return dstest.MustRecord(t, "", impl, cfg, dstest.ScanOf)
+	return dstest.MustRecord(t, "", impl, cfg, wideScanOf)
 }
 
 // TestPcapFileLoader replays the OS1-64 capture through pcap_file_loader
@@ -36,7 +36,7 @@ mem_pool_size = 2`)
 		t.Fatalf("%d datamaps, want 3", len(recs))
 	}
 	for i, r := range recs {
-		dstest.SamePoints(t, "frame", r.Points, want[i].pts)
+		dstest.SamePoints(t, "frame", r.Points, want[i].wide)
 		if r.Timestamp != want[i].Timestamp || r.Frame != int64(i) {
 			t.Errorf("frame %d: ts %d number %d, want %d", i, r.Timestamp, r.Frame, want[i].Timestamp)
 		}
@@ -45,7 +45,7 @@ mem_pool_size = 2`)
 sensor = "ouster"
 calibration = "`+js+`"
 drop_partial = true`)
-	if len(recs) != 1 || len(recs[0].Points)/4 != 58797 {
+	if len(recs) != 1 || len(recs[0].Points)/7 != 58797 {
 		t.Errorf("drop_partial: %d frames, want the complete one", len(recs))
 	}
 	// The dual-profile capture: the IMU packets on 7503 are skipped by port.
@@ -54,7 +54,7 @@ drop_partial = true`)
 sensor = "ouster"
 return_mode = "strongest"
 calibration = "`+sampledata.Shared(t, "lidar-raw/ouster/"+c.name+".json")+`"`)
-	if len(recs) != 1 || len(recs[0].Points)/4 != c.nonZero {
+	if len(recs) != 1 || len(recs[0].Points)/7 != c.nonZero {
 		t.Errorf("dual capture: %d frames", len(recs))
 	}
 }
@@ -85,7 +85,7 @@ func TestUDPEndToEnd(t *testing.T) {
 	defer l.Close()
 	// the sensor, with a LEGACY and an IMU-sized packet first
 	wait := dstest.SendUDP(t, l.Addr().String(), 4, [][]byte{legacy[0], make([]byte, 48)}, ps)
-	recs := dstest.Drain(ctx, t, l, dstest.ScanOf)
+	recs := dstest.Drain(ctx, t, l, wideScanOf)
 	wait()
 	if st := l.Stats(); st.Received != int64(len(ps))+2 || st.Malformed != 2 || st.Dropped != 0 || st.Scans != 1 {
 		t.Fatalf("stats %+v (sent %d + 2 foreign)", st, len(ps))
@@ -93,7 +93,7 @@ func TestUDPEndToEnd(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("%d frames over UDP", len(recs))
 	}
-	dstest.SamePoints(t, "udp frame", recs[0].Points, want[0].pts)
+	dstest.SamePoints(t, "udp frame", recs[0].Points, want[0].wide)
 	bad := &ouster.UDPConfig{Address: ":0", ListenerGroup: pcap.ListenerGroup{OutputKey: "x", MemPoolSize: 1}}
 	if err := ds3d.CheckConfig(bad); err == nil {
 		t.Error("ouster_udp without metadata validated")

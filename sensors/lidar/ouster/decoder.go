@@ -22,6 +22,15 @@
 // range and reflectivity images, bit-identical to ouster-sdk's LidarScan
 // fields (checked against its md5 digests). Importing the package registers sensor "ouster" (UDP 7502) with
 // pcap_file_loader and the ouster_udp live component.
+//
+// Every point also carries ring, time and return (Scan.Ring, Scan.Time,
+// Scan.Return; the ds3d columns of those names): ring is the beam (pixel
+// row, 0 = the metadata's first beam_altitude_angles entry, the top beam);
+// time is the column's sensor timestamp minus that of the frame's first
+// column received, in seconds (every pixel of a column shares its
+// timestamp, as in ouster-sdk's LidarScan); return is 0 for the strongest
+// return (LEGACY's only one, RANGE of the dual profile) and 3 for the
+// second strongest (RANGE2).
 package ouster
 
 import (
@@ -84,8 +93,10 @@ func (e *PacketError) Error() string {
 // Scan is one frame. It is owned by the decoder and valid only during the
 // emit call that hands it out.
 type Scan struct {
-	// Points holds x, y, z, intensity per point (len = 4·N).
-	Points []float32
+	// Points holds x, y, z, intensity per point (len = 4·N); Ring, Time
+	// and Return one value per point (see the package comment).
+	Points             []float32
+	Ring, Time, Return []float32
 	// Timestamp is the capture (or arrival) time of the frame's first
 	// packet, ns.
 	Timestamp int64
@@ -259,7 +270,7 @@ func (d *Decoder) Decode(p []byte, ts int64, emit func(*Scan) error) error {
 			d.cur.ColumnTimeFirst = t
 		}
 		d.cur.ColumnTimeLast = t
-		d.column(col, mid)
+		d.column(col, mid, float32(float64(int64(t-d.cur.ColumnTimeFirst))*1e-9))
 		if d.cur.Columns == d.w {
 			d.done = fid
 			if err := d.finish(emit); err != nil {
@@ -289,13 +300,14 @@ func (d *Decoder) begin(fid, mid int, ts int64) {
 		clear(r2)
 		clear(refl)
 	}
-	d.cur = Scan{Points: pts, Timestamp: ts, FrameID: fid, FirstMeasurementID: mid, Packets: 1, Range: r1, Range2: r2, Reflectivity: refl}
+	d.cur = Scan{Points: pts, Ring: d.cur.Ring[:0], Time: d.cur.Time[:0], Return: d.cur.Return[:0], Timestamp: ts, FrameID: fid, FirstMeasurementID: mid, Packets: 1, Range: r1, Range2: r2, Reflectivity: refl}
 	clear(d.seen)
 	d.active = true
 }
 
-// column appends the points of one valid column.
-func (d *Decoder) column(col []byte, mid int) {
+// column appends the points of one valid column measured at t (s after the
+// frame's first column).
+func (d *Decoder) column(col []byte, mid int, t float32) {
 	le := binary.LittleEndian
 	lut := d.lut[6*mid*d.h : 6*(mid+1)*d.h]
 	pts := d.cur.Points
@@ -309,7 +321,7 @@ func (d *Decoder) column(col []byte, mid int) {
 				continue
 			}
 			nz++
-			pts = d.point(pts, lut[6*i:6*i+6], r, float32(le.Uint16(q[4:])))
+			pts = d.point(pts, lut[6*i:6*i+6], r, float32(le.Uint16(q[4:])), i, t, 0)
 		}
 	} else {
 		px := col[12 : 12+16*d.h]
@@ -319,12 +331,12 @@ func (d *Decoder) column(col []byte, mid int) {
 			if r1 != 0 {
 				nz++
 				if d.cfg.Returns != ReturnSecond {
-					pts = d.point(pts, lut[6*i:6*i+6], r1, float32(q[3]))
+					pts = d.point(pts, lut[6*i:6*i+6], r1, float32(q[3]), i, t, 0)
 				}
 			}
 			if d.cfg.Returns != ReturnFirst {
 				if r2 := le.Uint32(q[4:]) & 0x7ffff; r2 != 0 {
-					pts = d.point(pts, lut[6*i:6*i+6], r2, float32(q[7]))
+					pts = d.point(pts, lut[6*i:6*i+6], r2, float32(q[7]), i, t, 3)
 				}
 			}
 		}
@@ -351,13 +363,15 @@ func (d *Decoder) image(col []byte, mid int) {
 	}
 }
 
-func (d *Decoder) point(pts []float32, l []float32, r uint32, refl float32) []float32 {
+func (d *Decoder) point(pts []float32, l []float32, r uint32, refl float32, ring int, t, ret float32) []float32 {
 	rm := float32(r)
 	if rm <= d.minMM || (d.maxMM > 0 && rm >= d.maxMM) {
 		return pts
 	}
-	s := rm*0.001 - d.nM
-	return append(pts, s*l[0]+l[3], s*l[1]+l[4], s*l[2]+l[5], refl)
+	s := &d.cur
+	s.Ring, s.Time, s.Return = append(s.Ring, float32(ring)), append(s.Time, t), append(s.Return, ret)
+	m := rm*0.001 - d.nM
+	return append(pts, m*l[0]+l[3], m*l[1]+l[4], m*l[2]+l[5], refl)
 }
 
 func (d *Decoder) finish(emit func(*Scan) error) error {

@@ -74,6 +74,8 @@ func packets(t testing.TB, name string, port uint16) (ps [][]byte, ts []int64, o
 type frame struct {
 	ouster.Scan
 	pts []float32
+	// wide is the frame a loader makes: x y z intensity ring time return.
+	wide []float32
 }
 
 func decodeAll(t testing.TB, cfg ouster.Config, ps [][]byte, ts []int64) ([]frame, ouster.Stats) {
@@ -84,7 +86,7 @@ func decodeAll(t testing.TB, cfg ouster.Config, ps [][]byte, ts []int64) ([]fram
 	}
 	var out []frame
 	emit := func(s *ouster.Scan) error {
-		out = append(out, frame{*s, append([]float32(nil), s.Points...)})
+		out = append(out, frame{*s, append([]float32(nil), s.Points...), interleave(s.Points, s.Ring, s.Time, s.Return)})
 		return nil
 	}
 	for i, p := range ps {

@@ -3,6 +3,7 @@ package ouster
 import (
 	"fmt"
 
+	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/sensors/lidar/pcap"
 )
 
@@ -54,7 +55,12 @@ type PacketDecoder struct {
 	*Decoder
 	out  func(pcap.Scan) error
 	emit func(*Scan) error
+	// extra backs pcap.Scan.Extra so that emitting does not allocate.
+	extra [3][]float32
 }
+
+// pointColumns names the frames' columns (pcap.Scan.Columns).
+var pointColumns = []string{ds3d.ColX, ds3d.ColY, ds3d.ColZ, ds3d.ColIntensity, ds3d.ColRing, ds3d.ColTime, ds3d.ColReturn}
 
 // NewPacketDecoder makes a Decoder behind the sensor-neutral interface.
 func NewPacketDecoder(cfg Config) (*PacketDecoder, error) {
@@ -64,7 +70,8 @@ func NewPacketDecoder(cfg Config) (*PacketDecoder, error) {
 	}
 	p := &PacketDecoder{Decoder: d}
 	p.emit = func(s *Scan) error {
-		return p.out(pcap.Scan{Points: s.Points, Timestamp: s.Timestamp, Complete: s.Complete})
+		p.extra = [3][]float32{s.Ring, s.Time, s.Return}
+		return p.out(pcap.Scan{Points: s.Points, Timestamp: s.Timestamp, Complete: s.Complete, Extra: p.extra[:], Columns: pointColumns})
 	}
 	return p, nil
 }

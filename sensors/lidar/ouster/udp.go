@@ -43,7 +43,7 @@ func NewUDPLoader(cfg *UDPConfig, env *ds3d.Env) (*pcap.Listener, error) {
 
 func init() {
 	ds3d.Register(ds3d.KindLoader, "ouster_udp",
-		`Listens for Ouster lidar packets (LEGACY or RNG19_RFL8_SIG16_NIR16_DUAL, as the sensor metadata JSON says) on UDP and emits one pooled [N,4] float32 frame per frame id (x forward, y left, z up, metres; reflectivity); counts malformed packets and frames dropped for want of a free frame.`,
+		`Listens for Ouster lidar packets (LEGACY or RNG19_RFL8_SIG16_NIR16_DUAL, as the sensor metadata JSON says) on UDP and emits one pooled [N,7] float32 frame per frame id (x y z intensity ring time return: x forward, y left, z up, metres; reflectivity; beam; seconds from the first column; 0 strongest, 3 second); counts malformed packets and frames dropped for want of a free frame.`,
 		func() *UDPConfig {
 			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
 			c.OutputKey, c.MemPoolSize, c.StatsInterval = string(ds3d.KeyLidarXYZI), 4, pcap.DefaultStatsInterval

@@ -200,7 +200,7 @@ func (l *Listener) run(ctx context.Context, conn net.PacketConn, dec PacketDecod
 			l.stats.dropped.Add(1)
 			return nil
 		}
-		FillFrame(f, s.Points)
+		FillScan(f, s)
 		m := ds3d.NewDataMap()
 		m.SetFrame(ds3d.Key(l.opt.OutputKey), f)
 		m.SetTimestamp(s.Timestamp)

@@ -36,9 +36,10 @@ func (c *FileLoaderConfig) Options() SensorOptions {
 }
 
 // FileLoader replays a capture through a sensor decoder: one datamap per
-// scan with the points ([N,4] f32 under output_datamap_key), the scan's
-// first packet time as DS3D::Timestamp (so pipeline.realtime replays at
-// sensor rate), DS3D::SourceId and DS3D::FrameNumber. Malformed packets
+// scan with the points ([N,7] f32 x y z intensity ring time return under
+// output_datamap_key), the scan's first packet time as DS3D::Timestamp
+// (so pipeline.realtime replays at sensor rate), DS3D::SourceId and
+// DS3D::FrameNumber. Malformed packets
 // are counted, logged once and skipped; a corrupt capture file is an error.
 type FileLoader struct {
 	cfg     FileLoaderConfig
@@ -96,7 +97,7 @@ func (l *FileLoader) emit(s Scan) error {
 	if err != nil {
 		return err
 	}
-	FillFrame(f, s.Points)
+	FillScan(f, s)
 	m := ds3d.NewDataMap()
 	m.SetFrame(ds3d.Key(l.cfg.OutputKey), f)
 	m.SetTimestamp(s.Timestamp)
@@ -177,7 +178,7 @@ func (l *FileLoader) Close() error {
 func init() {
 	ds3d.RegisterEnum("pcap.sensor", sensorNames)
 	ds3d.Register(ds3d.KindLoader, "pcap_file_loader",
-		`Replays a lidar packet capture (pcap/pcapng) through a sensor decoder (velodyne VLP-16/HDL-32E/VLP-32C; ouster and hesai when registered) into one pooled [N,4] float32 frame per rotation or FOV cut; set pipeline.realtime to replay at sensor rate.`,
+		`Replays a lidar packet capture (pcap/pcapng) through a sensor decoder (velodyne VLP-16/HDL-32E/VLP-32C; ouster and hesai when registered) into one pooled [N,7] float32 frame per rotation or FOV cut (columns x y z intensity ring time return); set pipeline.realtime to replay at sensor rate.`,
 		func() *FileLoaderConfig {
 			return &FileLoaderConfig{Sensor: "velodyne", OutputGroup: ds3d.OutputGroup{OutputKey: string(ds3d.KeyLidarXYZI)}, PoolGroup: ds3d.PoolGroup{MemPoolSize: 4}}
 		},

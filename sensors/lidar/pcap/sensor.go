@@ -16,6 +16,11 @@ type Scan struct {
 	Points    []float32
 	Timestamp int64 // ns: capture or arrival time of the scan's first packet
 	Complete  bool  // began and ended at a cut (not at the start/end of the stream)
+	// Extra holds further per-point columns (each of len(Points)/4 values:
+	// ring, time, return …) that follow intensity; Columns names all of
+	// them, x y z intensity first (nil when Extra is empty).
+	Extra   [][]float32
+	Columns []string
 }
 
 // PacketDecoder turns one sensor's UDP payloads into scans.
@@ -78,6 +83,30 @@ func LookupSensor(name string) (Sensor, error) {
 		return s, nil
 	}
 	return Sensor{}, fmt.Errorf("pcap: unknown sensor %q (registered: %s; import its package)", name, strings.Join(sensorNames(), ", "))
+}
+
+// FillScan copies a scan into an [N, 4+len(Extra)] f32 lidar frame whose
+// columns are x y z intensity then the scan's extra columns by name.
+func FillScan(f *ds3d.Frame, s Scan) {
+	if len(s.Extra) == 0 {
+		FillFrame(f, s.Points)
+		return
+	}
+	n, c := len(s.Points)/4, 4+len(s.Extra)
+	f.DType, f.Type = ds3d.DTypeF32, ds3d.FrameLidarXYZI
+	f.Resize(n, c)
+	dst := ds3d.AsFloat32(f)[:n*c]
+	for i := 0; i < n; i++ {
+		d, p := dst[i*c:i*c+4:i*c+4], s.Points[4*i:4*i+4:4*i+4] // not copy(): a call per point
+		d[0], d[1], d[2], d[3] = p[0], p[1], p[2], p[3]
+	}
+	for k, col := range s.Extra {
+		col = col[:n]
+		for i, v := range col {
+			dst[i*c+4+k] = v
+		}
+	}
+	f.SetColumns(s.Columns...)
 }
 
 // FillFrame copies a scan's points into an [N,4] f32 lidar frame, reusing

@@ -21,7 +21,7 @@ import (
 // runLoader builds and runs loader impl → recorder from a TOML config body.
 func runLoader(t *testing.T, impl, cfg string) []dstest.Scan {
 	t.Helper()
-	return dstest.MustRecord(t, "", impl, cfg, dstest.ScanOf)
+	return dstest.MustRecord(t, "", impl, cfg, wideScanOf)
 }
 
 func TestPcapFileLoader(t *testing.T) {
@@ -36,7 +36,7 @@ mem_pool_size = 2`)
 		t.Fatalf("%d datamaps, want %d", len(recs), len(want))
 	}
 	for i, r := range recs {
-		dstest.SamePoints(t, "scan", r.Points, want[i].pts)
+		dstest.SamePoints(t, "scan", r.Points, want[i].wide)
 		if r.Timestamp != want[i].ts || r.Frame != int64(i) {
 			t.Errorf("scan %d: ts %d frame %d, want %d", i, r.Timestamp, r.Frame, want[i].ts)
 		}
@@ -78,7 +78,7 @@ func TestUDPEndToEnd(t *testing.T) {
 	defer l.Close()
 	// the sensor, with a broken packet (no block flags: counted, not fatal) first
 	wait := dstest.SendUDP(t, l.Addr().String(), 8, [][]byte{make([]byte, 1206)}, ps)
-	recs := dstest.Drain(ctx, t, l, dstest.ScanOf)
+	recs := dstest.Drain(ctx, t, l, wideScanOf)
 	wait()
 	st := l.Stats()
 	if st.Received != int64(len(ps))+1 || st.Malformed != 1 || st.Dropped != 0 {
@@ -88,7 +88,7 @@ func TestUDPEndToEnd(t *testing.T) {
 		t.Fatalf("%d scans over UDP, %d from the file", len(recs), len(want))
 	}
 	for i := range recs {
-		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].pts)
+		dstest.SamePoints(t, "udp scan", recs[i].Points, want[i].wide)
 	}
 }
 

@@ -33,11 +33,25 @@
 // rather than per laser pair, and one trailing block of each packet gets
 // no interpolation), for comparison with nebula's output; InterpBlock uses
 // the block azimuth for every laser.
+//
+// Besides x, y, z and intensity every point carries three columns
+// (Scan.Ring, Scan.Time, Scan.Return; the ds3d column names ring, time and
+// return): ring is the laser's rank by elevation, 0 = lowest beam (the
+// `ring` of velodyne_pointcloud and nebula's `channel`); time is the
+// laser's firing time in seconds after the first firing of the scan's
+// first packet (its device timestamp), from the packet timestamps and the
+// firing schedule, so it is ≥ 0 and spans about one rotation; return is
+// 0 strongest and 1 last — the mode byte of single-return packets (0x37,
+// 0x38), the block of a dual pair (odd: strongest or second strongest,
+// even: last) where its two echoes differ — and 2 both, a dual firing
+// whose last and strongest are the same echo, kept once (nebula's
+// IDENTICAL).
 package velodyne
 
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // PacketSize is the UDP payload size of a data packet; PositionSize that
@@ -154,8 +168,10 @@ func (e *PacketError) Error() string {
 // Scan is one rotation (or the points between two cuts). It is owned by
 // the decoder and valid only during the emit call that hands it out.
 type Scan struct {
-	// Points holds x, y, z, intensity per point (len = 4·N).
-	Points []float32
+	// Points holds x, y, z, intensity per point (len = 4·N); Ring, Time
+	// and Return one value per point (see the package comment).
+	Points             []float32
+	Ring, Time, Return []float32
 	// Timestamp is the capture (or arrival) time of the scan's first
 	// packet, ns; DeviceTimeUs that packet's own timestamp (µs past the
 	// hour).
@@ -200,6 +216,8 @@ func (s *Scan) Len() int { return len(s.Points) / 4 }
 type laserK struct {
 	cosV, sinV, dist, vo, ho float32
 	frac                     float64 // share of the block's azimuth step at this slot's firing
+	ring                     float32 // rank by elevation, 0 = lowest
+	fireUs                   float64 // firing time after the block's start, µs
 	rotC                     float64 // 36000 − ρ in 0.01° (kept positive for the rounding)
 }
 
@@ -279,6 +297,15 @@ func (d *Decoder) setModel(m Model) error {
 		return fmt.Errorf("velodyne: calibration %s has %d lasers but the %v has %d", cal.Name, cal.NumLasers, m, tim.lasers)
 	}
 	d.model, d.tim = m, tim
+	rank := make([]int, tim.lasers)
+	for i := range rank {
+		rank[i] = i
+	}
+	sort.SliceStable(rank, func(a, b int) bool { return cal.Lasers[rank[a]].VertCorrection < cal.Lasers[rank[b]].VertCorrection })
+	ringOf := make([]float32, tim.lasers)
+	for r, i := range rank {
+		ringOf[i] = float32(r)
+	}
 	d.res = float32(cal.DistanceResolution)
 	d.zeroBlock = [2]int{-1, -1}
 	if d.cfg.Interpolation == InterpNebula {
@@ -293,7 +320,7 @@ func (d *Decoder) setModel(m Model) error {
 		sv, cv := math.Sincos(l.VertCorrection)
 		k := laserK{cosV: float32(cv), sinV: float32(sv),
 			dist: float32(l.DistCorrection), vo: float32(l.VertOffset), ho: float32(l.HorizOffset),
-			rotC: 36000 - l.RotCorrection*18000/math.Pi}
+			rotC: 36000 - l.RotCorrection*18000/math.Pi, ring: ringOf[j%tim.lasers], fireUs: tim.frac[j] * tim.blockUs}
 		switch d.cfg.Interpolation {
 		case InterpFiring:
 			k.frac = tim.frac[j]
@@ -427,11 +454,26 @@ func (d *Decoder) Decode(p []byte, ts int64, emit func(*Scan) error) error {
 				continue
 			}
 		}
-		var other []byte
-		if dual && b%2 == 1 && d.cfg.Returns != ReturnStrongest {
-			other = p[(b-1)*blockBytes+4 : b*blockBytes]
+		var other, pair []byte
+		ret := float32(0)
+		if mode == ModeLast {
+			ret = 1
 		}
-		d.block(p[b*blockBytes+4:(b+1)*blockBytes], other, float64(a), diff)
+		if dual {
+			switch {
+			case b%2 == 0:
+				ret = 1
+				if d.cfg.Returns != ReturnLast {
+					pair = p[(b+1)*blockBytes+4 : (b+2)*blockBytes]
+				}
+			case d.cfg.Returns != ReturnStrongest:
+				other = p[(b-1)*blockBytes+4 : b*blockBytes]
+			}
+		}
+		// Firing time of the block's first laser after the scan's first
+		// packet (device clock, µs past the hour, wrapping hourly).
+		tb := float64((int64(dev)-int64(s.DeviceTimeUs)+3_600_000_000)%3_600_000_000) + float64(b/step)*d.tim.blockUs
+		d.block(p[b*blockBytes+4:(b+1)*blockBytes], other, pair, float64(a), diff, tb, ret)
 	}
 	return nil
 }
@@ -453,7 +495,7 @@ func (d *Decoder) checkTiming(dev uint32, dual bool) {
 
 func (d *Decoder) start(ts int64, dev uint32, atCut bool) {
 	pts := d.cur.Points[:0]
-	d.cur = Scan{Points: pts, Timestamp: ts, DeviceTimeUs: dev, Model: d.model, startedAtCut: atCut}
+	d.cur = Scan{Points: pts, Ring: d.cur.Ring[:0], Time: d.cur.Time[:0], Return: d.cur.Return[:0], Timestamp: ts, DeviceTimeUs: dev, Model: d.model, startedAtCut: atCut}
 	d.haveCur = true
 }
 
@@ -481,8 +523,11 @@ func (d *Decoder) Flush(emit func(*Scan) error) error {
 }
 
 // block decodes 32 channels of one block; other is the paired last-return
-// block in dual mode (channels with an identical range are skipped).
-func (d *Decoder) block(ch, other []byte, az, diff float64) {
+// block in dual mode (channels with an identical range are skipped), pair
+// the strongest-return block paired with a last-return one (channels with
+// an identical range are both, return 2). tb is the block's firing time
+// in the scan (µs), ret the return of its points.
+func (d *Decoder) block(ch, other, pair []byte, az, diff, tb float64, ret float32) {
 	s := &d.cur
 	n := len(s.Points)
 	if cap(s.Points)-n < 32*4 {
@@ -527,6 +572,13 @@ func (d *Decoder) block(ch, other []byte, az, diff float64) {
 		p[2] = dist*l.sinV + l.vo*l.cosV
 		p[3] = float32(ch[3*j+2])
 		n += 4
+		r2 := ret
+		if pair != nil && pair[3*j] == ch[3*j] && pair[3*j+1] == ch[3*j+1] {
+			r2 = 2
+		}
+		s.Ring = append(s.Ring, l.ring)
+		s.Time = append(s.Time, float32((tb+l.fireUs)*1e-6))
+		s.Return = append(s.Return, r2)
 	}
 	s.Points = pts[:n]
 }

@@ -40,7 +40,7 @@ func NewUDPLoader(cfg *UDPConfig, env *ds3d.Env) (*pcap.Listener, error) {
 
 func init() {
 	ds3d.Register(ds3d.KindLoader, "velodyne_udp",
-		`Listens for Velodyne VLP-16/HDL-32E/VLP-32C data packets on UDP and emits one pooled [N,4] float32 frame per rotation or FOV cut; counts malformed packets and scans dropped for want of a free frame.`,
+		`Listens for Velodyne VLP-16/HDL-32E/VLP-32C data packets on UDP and emits one pooled [N,7] float32 frame per rotation or FOV cut (x y z intensity ring time return: ring by elevation, seconds from the scan's first firing, 0 strongest 1 last 2 both); counts malformed packets and scans dropped for want of a free frame.`,
 		func() *UDPConfig {
 			c := &UDPConfig{Address: fmt.Sprintf(":%d", Port)}
 			c.OutputKey, c.MemPoolSize, c.StatsInterval = string(ds3d.KeyLidarXYZI), 4, pcap.DefaultStatsInterval

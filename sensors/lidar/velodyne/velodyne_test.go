@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +25,9 @@ type scanInfo struct {
 	coverage, swept int
 	azFirst, azLast int
 	packets         int
+	// wide is the frame a loader makes: x y z intensity ring time return.
+	wide            []float32
+	ring, time, ret []float32
 }
 
 // packets reads the capture's 2368 payloads.
@@ -59,7 +63,8 @@ func decodeAll(t testing.TB, cfg velodyne.Config, ps [][]byte, ts []int64) ([]sc
 	}
 	var out []scanInfo
 	emit := func(s *velodyne.Scan) error {
-		out = append(out, scanInfo{append([]float32(nil), s.Points...), s.Timestamp, s.Complete, s.Coverage(), s.SweptCentiDeg, s.AzimuthFirst, s.AzimuthLast, s.Packets})
+		out = append(out, scanInfo{append([]float32(nil), s.Points...), s.Timestamp, s.Complete, s.Coverage(), s.SweptCentiDeg, s.AzimuthFirst, s.AzimuthLast, s.Packets,
+			interleave(s.Points, s.Ring, s.Time, s.Return), slices.Clone(s.Ring), slices.Clone(s.Time), slices.Clone(s.Return)})
 		return nil
 	}
 	for i, p := range ps {
