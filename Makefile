@@ -15,14 +15,17 @@ BIN := bin
 # (npm ci); protoc and python3-jsonschema, the independent decoder and
 # validator of the payload schemas; the lz4 command, which checks and times
 # our lz4 bag chunks; Xvfb and Mesa (llvmpipe), under which the OpenGL
-# tests render. `make run` installs the first set, `make test` both.
+# tests render; python3-torch, torchvision and onnx export the model zoo
+# (tools/zoo) the inference tests check against onnxruntime. `make run`
+# installs the first set, `make test` both.
 # Debian's nodejs comes without npm (a package of its own); NodeSource's
 # includes it and conflicts with Debian's npm, so npm is added only when
 # the command is missing.
 RUN_APT_PACKAGES := gcc libc6-dev pkg-config libturbojpeg0-dev ffmpeg \
 	libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 TEST_APT_PACKAGES := g++ libboost-dev python3-numpy python3-scipy python3-opencv python3-open3d pcl-tools \
-	libonnx-testdata nodejs protobuf-compiler python3-jsonschema lz4 xvfb libgl1-mesa-dri
+	libonnx-testdata nodejs protobuf-compiler python3-jsonschema lz4 xvfb libgl1-mesa-dri \
+	python3-torch python3-torchvision python3-onnx
 APT_PACKAGES := $(RUN_APT_PACKAGES) $(TEST_APT_PACKAGES)
 
 # Go 1.26's simd experiment (simd/archsimd) gives the inference engine its
@@ -36,7 +39,7 @@ export GOEXPERIMENT := simd
 TAGS ?= turbojpeg
 GOTAGS := -tags=$(TAGS)
 
-.PHONY: all setup build test test-short e2e lint bench bench-peers perf eval-video run fmt vet fuzz soak clean demo-cluster
+.PHONY: all setup build test test-short e2e lint bench bench-peers bench-zoo perf eval-video run fmt vet fuzz soak clean demo-cluster
 
 all: build
 
@@ -141,6 +144,13 @@ bench-peers:
 	/tmp/pcl_bench $(SHARED)/data/kitti-object/training/velodyne/000000.bin /nonexistent.pcd 20
 	$(GO) test $(GOTAGS) -count=1 -v -run 'TestStatisticalSpeedVsOpen3D|TestDepthSpeedVsNumpy|TestNMSSpeedVsNumpy' \
 	  ./filters/outlier ./filters/align ./filters/postprocess
+
+# bench-zoo: every model of the zoo (tools/zoo/export.py, exported into the
+# user cache) in core2d/infer and in onnxruntime-node, 1 and 2 threads, in
+# one run; writes the "Model zoo" table of docs/PERF.md (a few minutes).
+# BENCH_ZOO_MODELS=name,name times only those and prints their table instead.
+bench-zoo:
+	DS3D_BENCH_ZOO=docs/PERF.md DS3D_BENCH_ZOO_MODELS=$(BENCH_ZOO_MODELS) $(GO) test $(GOTAGS) -count=1 -timeout 30m -v -run '^TestZooBench$$' ./core2d/infer/
 
 # perf: every peer comparison docs/PERF.md quotes, at 1 and 2 threads, in one
 # run (about 10 minutes); writes docs/perf.json and the headline table at the

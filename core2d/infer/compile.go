@@ -17,11 +17,25 @@ type gnode struct {
 	act kernels.Activation // Conv: fused activation
 	bn  *onnx.Node         // Conv: fused BatchNormalization
 	out []string           // outputs after fusion (the last fused node's)
+	// actOnly: the node (with the ones fused before it) is the element-wise
+	// activation act of actIn, e.g. x·HardSigmoid(x) → HardSwish
+	actOnly bool
+	actIn   string
+	// ln: the node ends a LayerNorm chain over the last axis (fuseLayerNorm)
+	ln *lnChain
+}
+
+// lnChain is a fused LayerNorm: input x, epsilon, and the constant gamma
+// and beta tensors ("" when the chain has no Mul or Add after the Div).
+type lnChain struct {
+	x, gamma, beta string
+	eps            float32
 }
 
 type compileStats struct {
 	fusedSiLU, fusedSigmoid, fusedBN, folded int
-	fusedPiecewise                           int // Relu, LeakyRelu, Clip
+	fusedPiecewise                           int // Relu, LeakyRelu, Clip, HardSigmoid, HardSwish
+	fusedChains                              int // element-wise chains made one kernel (fuseChains)
 	macs                                     int64
 }
 
@@ -189,7 +203,7 @@ func (c *compiler) sortAndCheck(g *onnx.Graph) ([]int, error) {
 	unsupported := map[string][]string{}
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
-		if _, ok := ops[n.OpType]; !ok || (n.Domain != "" && n.Domain != "ai.onnx") {
+		if !knownOp(n) { // custom.go: the engine's ops and registered custom ops
 			key := n.OpType
 			if n.Domain != "" && n.Domain != "ai.onnx" {
 				key = n.Domain + "." + n.OpType
@@ -340,7 +354,7 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 			var sig, mul = -1, -1
 			for _, j := range cs {
 				switch g.Nodes[j].OpType {
-				case "Sigmoid":
+				case "Sigmoid", "HardSigmoid":
 					sig = j
 				case "Mul":
 					mul = j
@@ -350,7 +364,7 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 				continue
 			}
 			s := g.Nodes[sig].Outputs[0]
-			if len(cs) == 1 { // Conv → Sigmoid
+			if len(cs) == 1 && g.Nodes[sig].OpType == "Sigmoid" { // Conv → Sigmoid
 				n.act = kernels.ActSigmoid
 				n.out = []string{s}
 				dead[sig] = true
@@ -365,10 +379,16 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 				continue
 			}
 			n.act = kernels.ActSiLU
+			if g.Nodes[sig].OpType == "HardSigmoid" {
+				n.act = hardSwishAct(&g.Nodes[sig])
+			}
 			n.out = []string{g.Nodes[mul].Outputs[0]}
 			dead[sig], dead[mul] = true, true
 			c.stats.fusedSiLU++
 		}
+		c.fuseGates(g, gn, dead, consumers, isOut)
+		c.fuseGELU(g, gn, dead, consumers, isOut, producer)
+		c.fuseLayerNorm(g, gn, dead, consumers, isOut, producer)
 	}
 	var out []*gnode
 	for _, i := range order {
@@ -377,6 +397,236 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 		}
 	}
 	return out
+}
+
+// attrF is a float attribute of an ONNX node, def when absent.
+func attrF(n *onnx.Node, name string, def float32) float32 {
+	if a := n.Attr(name); a != nil {
+		return a.F
+	}
+	return def
+}
+
+// hardSwishAct is x·HardSigmoid(x) for the HardSigmoid node h (HardSwish
+// when h has ONNX HardSwish's 1/6 and ½).
+func hardSwishAct(h *onnx.Node) kernels.Activation {
+	return kernels.ActHardSwishOf(attrF(h, "alpha", 0.2), attrF(h, "beta", 0.5))
+}
+
+// fuseGates makes every remaining x·Sigmoid(x) (SiLU) and
+// x·HardSigmoid(x) (HardSwish, as exporters before opset 14 write it) one
+// element-wise kernel: the gate's only reader must be the Mul, and
+// neither intermediate a graph output.
+func (c *compiler) fuseGates(g *onnx.Graph, gn []*gnode, dead []bool, consumers map[string][]int, isOut map[string]bool) {
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if dead[i] || (n.OpType != "Sigmoid" && n.OpType != "HardSigmoid") || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+			continue
+		}
+		x, s := n.Inputs[0], n.Outputs[0]
+		cs := consumers[s]
+		if isOut[s] || len(cs) != 1 || dead[cs[0]] || g.Nodes[cs[0]].OpType != "Mul" {
+			continue
+		}
+		m := &g.Nodes[cs[0]]
+		if len(m.Inputs) != 2 || len(m.Outputs) != 1 || !((m.Inputs[0] == x && m.Inputs[1] == s) || (m.Inputs[0] == s && m.Inputs[1] == x)) {
+			continue
+		}
+		act := kernels.ActSiLU
+		if n.OpType == "HardSigmoid" {
+			act = hardSwishAct(n)
+		}
+		// the Mul's node becomes the fused kernel: it runs after both
+		gm := gn[cs[0]]
+		gm.actOnly, gm.act = true, act
+		gm.actIn = x
+		dead[i] = true
+		c.stats.fusedChains++
+	}
+}
+
+// fuseGELU makes the erf form of GELU as exporters write it,
+// Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), ½), one element-wise kernel. The
+// constants must match and every intermediate have one reader.
+func (c *compiler) fuseGELU(g *onnx.Graph, gn []*gnode, dead []bool, consumers map[string][]int, isOut map[string]bool, producer map[string]int) {
+	// next returns the single live reader of t with op type op.
+	next := func(t, op string) (int, bool) {
+		cs := consumers[t]
+		if isOut[t] || len(cs) != 1 || dead[cs[0]] || g.Nodes[cs[0]].OpType != op || len(g.Nodes[cs[0]].Outputs) != 1 {
+			return 0, false
+		}
+		return cs[0], true
+	}
+	// other returns the input of the binary node n that is not t.
+	other := func(n *onnx.Node, t string) (string, bool) {
+		if len(n.Inputs) != 2 {
+			return "", false
+		}
+		if n.Inputs[0] == t {
+			return n.Inputs[1], true
+		}
+		if n.Inputs[1] == t {
+			return n.Inputs[0], true
+		}
+		return "", false
+	}
+	isConst := func(name string, want float64) bool {
+		v, ok := c.constScalar(name, producer)
+		return ok && math.Abs(float64(v)-want) <= 1e-6*math.Abs(want)
+	}
+	for i := range g.Nodes {
+		e := &g.Nodes[i]
+		if dead[i] || e.OpType != "Erf" || len(e.Inputs) != 1 || len(e.Outputs) != 1 {
+			continue
+		}
+		dv, ok := producer[e.Inputs[0]]
+		if !ok || dead[dv] || g.Nodes[dv].OpType != "Div" || len(g.Nodes[dv].Inputs) != 2 {
+			continue
+		}
+		if j, ok := next(e.Inputs[0], "Erf"); !ok || j != i {
+			continue
+		}
+		x := g.Nodes[dv].Inputs[0]
+		if !isConst(g.Nodes[dv].Inputs[1], math.Sqrt2) {
+			continue
+		}
+		ad, ok := next(e.Outputs[0], "Add")
+		if !ok {
+			continue
+		}
+		if o, ok := other(&g.Nodes[ad], e.Outputs[0]); !ok || !isConst(o, 1) {
+			continue
+		}
+		m1, ok := next(g.Nodes[ad].Outputs[0], "Mul")
+		if !ok {
+			continue
+		}
+		if o, ok := other(&g.Nodes[m1], g.Nodes[ad].Outputs[0]); !ok || o != x {
+			continue
+		}
+		m2, ok := next(g.Nodes[m1].Outputs[0], "Mul")
+		if !ok {
+			continue
+		}
+		if o, ok := other(&g.Nodes[m2], g.Nodes[m1].Outputs[0]); !ok || !isConst(o, 0.5) {
+			continue
+		}
+		gm := gn[m2]
+		gm.actOnly, gm.act, gm.actIn = true, kernels.ActGELU, x
+		dead[dv], dead[i], dead[ad], dead[m1] = true, true, true, true
+		c.stats.fusedChains++
+	}
+}
+
+// fuseLayerNorm makes the LayerNorm over the last axis as exporters
+// before opset 17 write it — d = Sub(x, ReduceMean(x)), Div(d,
+// Sqrt(Add(ReduceMean(Pow(d, 2)), eps))), then optionally Mul by a
+// constant gamma and Add a constant beta — one kernel
+// (kernels.LayerNorm per row).
+func (c *compiler) fuseLayerNorm(g *onnx.Graph, gn []*gnode, dead []bool, consumers map[string][]int, isOut map[string]bool, producer map[string]int) {
+	single := func(t, op string) (int, bool) {
+		cs := consumers[t]
+		if isOut[t] || len(cs) != 1 || dead[cs[0]] || g.Nodes[cs[0]].OpType != op || len(g.Nodes[cs[0]].Outputs) != 1 {
+			return 0, false
+		}
+		return cs[0], true
+	}
+	lastAxis := func(n *onnx.Node) bool {
+		if a := n.Attr("keepdims"); a != nil && a.I == 0 {
+			return false
+		}
+		if a := n.Attr("axes"); a != nil {
+			return len(a.Ints) == 1 && a.Ints[0] == -1 && len(n.Inputs) == 1
+		}
+		if len(n.Inputs) == 2 { // opset 18: axes as a constant input
+			if v, ok := c.vals[n.Inputs[1]]; ok && v.konst && v.isInt && len(v.ints) == 1 && v.ints[0] == -1 {
+				return true
+			}
+		}
+		return false
+	}
+	konst := func(name string) bool {
+		v, ok := c.vals[name]
+		return ok && v.konst && !v.isInt
+	}
+	for i := range g.Nodes {
+		r1 := &g.Nodes[i]
+		if dead[i] || r1.OpType != "ReduceMean" || len(r1.Outputs) != 1 || !lastAxis(r1) {
+			continue
+		}
+		x := r1.Inputs[0]
+		sub, ok := single(r1.Outputs[0], "Sub")
+		if !ok || g.Nodes[sub].Inputs[0] != x || g.Nodes[sub].Inputs[1] != r1.Outputs[0] {
+			continue
+		}
+		d := g.Nodes[sub].Outputs[0]
+		cs := consumers[d]
+		if isOut[d] || len(cs) != 2 {
+			continue
+		}
+		pw, dv := cs[0], cs[1]
+		if g.Nodes[pw].OpType != "Pow" {
+			pw, dv = dv, pw
+		}
+		if dead[pw] || dead[dv] || g.Nodes[pw].OpType != "Pow" || g.Nodes[dv].OpType != "Div" || len(g.Nodes[pw].Inputs) != 2 ||
+			g.Nodes[pw].Inputs[0] != d || g.Nodes[dv].Inputs[0] != d {
+			continue
+		}
+		if two, ok := c.constScalar(g.Nodes[pw].Inputs[1], producer); !ok || two != 2 {
+			continue
+		}
+		r2, ok := single(g.Nodes[pw].Outputs[0], "ReduceMean")
+		if !ok || !lastAxis(&g.Nodes[r2]) {
+			continue
+		}
+		ae, ok := single(g.Nodes[r2].Outputs[0], "Add")
+		if !ok || g.Nodes[ae].Inputs[0] != g.Nodes[r2].Outputs[0] {
+			continue
+		}
+		eps, ok := c.constScalar(g.Nodes[ae].Inputs[1], producer)
+		if !ok {
+			continue
+		}
+		sq, ok := single(g.Nodes[ae].Outputs[0], "Sqrt")
+		if !ok {
+			continue
+		}
+		if j, ok := single(g.Nodes[sq].Outputs[0], "Div"); !ok || j != dv || g.Nodes[dv].Inputs[1] != g.Nodes[sq].Outputs[0] {
+			continue
+		}
+		ln := &lnChain{x: x, eps: eps}
+		chain := []int{i, sub, pw, r2, ae, sq}
+		last := dv
+		if mg, ok := single(g.Nodes[dv].Outputs[0], "Mul"); ok {
+			mi := g.Nodes[mg].Inputs
+			if o := mi[1]; mi[0] == g.Nodes[dv].Outputs[0] && konst(o) {
+				ln.gamma = o
+			} else if o := mi[0]; mi[1] == g.Nodes[dv].Outputs[0] && konst(o) {
+				ln.gamma = o
+			}
+			if ln.gamma != "" {
+				chain = append(chain, last)
+				last = mg
+				if ab, ok := single(g.Nodes[mg].Outputs[0], "Add"); ok {
+					ai := g.Nodes[ab].Inputs
+					if o := ai[1]; ai[0] == g.Nodes[mg].Outputs[0] && konst(o) {
+						ln.beta = o
+					} else if o := ai[0]; ai[1] == g.Nodes[mg].Outputs[0] && konst(o) {
+						ln.beta = o
+					}
+					if ln.beta != "" {
+						chain = append(chain, last)
+						last = ab
+					}
+				}
+			}
+		}
+		for _, j := range chain {
+			dead[j] = true
+		}
+		gn[last].ln = ln
+		c.stats.fusedChains++
+	}
 }
 
 // convTConst reports whether a ConvTranspose's weights and bias are
@@ -406,6 +656,10 @@ func (c *compiler) piecewiseAct(n *onnx.Node, producer map[string]int) (kernels.
 			alpha = a.F
 		}
 		return kernels.ActLeaky(alpha), true
+	case "HardSigmoid":
+		return kernels.ActHardSigmoid(attrF(n, "alpha", 0.2), attrF(n, "beta", 0.5)), true
+	case "HardSwish":
+		return kernels.ActHardSwish, true
 	case "Clip":
 		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
 		if c.opset < 11 {
@@ -486,7 +740,14 @@ func bnConst(c *compiler, n *onnx.Node) bool {
 func (c *compiler) buildNode(n *gnode) error {
 	b := &bctx{c: c, n: n}
 	allConst := true
-	for _, name := range n.Inputs {
+	inputs := n.Inputs
+	if n.actOnly {
+		inputs = []string{n.actIn}
+	}
+	if n.ln != nil {
+		inputs = []string{n.ln.x, n.ln.gamma, n.ln.beta}
+	}
+	for _, name := range inputs {
 		if name == "" {
 			b.in = append(b.in, nil)
 			continue
@@ -504,12 +765,19 @@ func (c *compiler) buildNode(n *gnode) error {
 		v := &value{name: name, producer: -1, lastUse: -1, buf: -1}
 		b.out = append(b.out, v)
 	}
+	if handled, err := c.buildCustom(b); handled { // custom.go: registered custom ops
+		return err
+	}
 	if err := b.checkIntInputs(); err != nil {
 		return err
 	}
 	var k kernel
 	var err error
-	if nd, ok := movementOps[n.OpType]; ok && allConst && intData(b.in, nd) {
+	if n.actOnly {
+		k, err = buildActKernel(b, n.act)
+	} else if n.ln != nil {
+		k, err = buildLayerNorm(b, n.ln.eps)
+	} else if nd, ok := movementOps[n.OpType]; ok && allConst && intData(b.in, nd) {
 		err = c.foldIntMovement(b, nd)
 	} else {
 		k, err = ops[n.OpType].build(b)
@@ -552,8 +820,15 @@ func (c *compiler) buildNode(n *gnode) error {
 	for _, v := range b.out {
 		v.producer = idx
 	}
-	c.steps = append(c.steps, step{label: n.Label(), op: n.OpType, k: k, ins: b.in, outs: b.out})
-	c.opsRun[n.OpType]++
+	op := n.OpType
+	switch {
+	case n.actOnly:
+		op = n.act.String()
+	case n.ln != nil:
+		op = "LayerNorm"
+	}
+	c.steps = append(c.steps, step{label: n.Label(), op: op, k: k, ins: b.in, outs: b.out})
+	c.opsRun[op]++
 	return nil
 }
 

@@ -107,11 +107,17 @@ type convKernel struct {
 	dwS2      bool // 3×3 stride 2 on plain padded rows (kernels.DwPlaneS2)
 	dwSame    bool // 3×3 stride 1 pad 1, read in place (kernels.DwSamePlane)
 	dsDesc    []kernels.DwVec
-	dsZero    []float32   // a zero input row
-	dw        []float32   // depthwise weights, M×KH×KW
-	packed    [][]float32 // per group: packed M/G × K weights
-	direct    bool        // 1×1, stride 1, no pad: B is the input itself
-	kg        int         // K per group = C/G·KH·KW
+	dsZero    []float32 // a zero input row
+	dw        []float32 // depthwise weights, M×KH×KW
+	// the flat depthwise path (setupFlat): SH×SW phase planes of flatR
+	// rows × flatCw columns, flatN outputs (a multiple of 16), flatIn
+	// floats of input buffer, one offset per tap
+	flatR, flatCw, flatN, flatIn int
+	flatOffs                     []int
+	packed                       [][]float32 // per group: packed M/G × K weights
+	direct                       bool        // 1×1, stride 1, no pad: B is the input itself
+	gemv                         []float32   // 1×1 on a single pixel: M×C weights, one dot product per output
+	kg                           int         // K per group = C/G·KH·KW
 
 	// the direct (no im2col) path for small-K stride-1 convolutions such
 	// as a detector's stem: see runTiles
@@ -207,13 +213,13 @@ func buildConv(b *bctx) (kernel, error) {
 		if kernels.DwS2Kernel() && g.SH == 2 && g.SW == 2 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 &&
 			!k.act.Piecewise() {
 			k.dwS2 = true
-			padH, padW, _ := k.dwPadded()
+			padH, padW := k.dwPadded()
 			b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*padW+48)
 			k.dw = weights
 			return k, nil
 		}
-		padH, _, phaseW := k.dwPadded()
-		b.c.scratch.perWorker = max(b.c.scratch.perWorker, padH*phaseW*g.SW+16+2*phaseW)
+		k.setupFlat()
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, k.flatIn+k.flatN+2*k.flatCw)
 		k.dw = weights
 		return k, nil
 	}
@@ -221,6 +227,11 @@ func buildConv(b *bctx) (kernel, error) {
 		g.M%16 == 0 && g.OW >= 16 && g.C*g.KH*g.KW <= kernels.KCBlock {
 		k.setupTiles(weights, pads)
 		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.C*k.bandIn*k.bandW)
+		return k, nil
+	}
+	if g.G == 1 && g.KH == 1 && g.KW == 1 && g.H == 1 && g.W == 1 && g.OH == 1 && g.OW == 1 {
+		// one pixel (squeeze-excite): M dot products of length C
+		k.gemv = weights
 		return k, nil
 	}
 	mg := g.M / g.G
@@ -242,6 +253,8 @@ func (k *convKernel) kind() string {
 	switch {
 	case k.depthwise:
 		s += " depthwise"
+	case k.gemv != nil:
+		s += " gemv"
 	case k.tiles:
 		s += " direct"
 	case k.direct:
@@ -269,6 +282,10 @@ func (k *convKernel) run(e *engine) {
 			e.parallel(k, true)
 			continue
 		}
+		if k.gemv != nil {
+			e.parallel(k, k.M*k.C >= 1<<16)
+			continue
+		}
 		cg, mg, ohw := k.C/k.G, k.M/k.G, k.OH*k.OW
 		for gi := 0; gi < k.G; gi++ {
 			xg := k.xn[gi*cg*k.H*k.W : (gi+1)*cg*k.H*k.W]
@@ -292,6 +309,14 @@ func (k *convKernel) do(w, part, parts int) {
 		}
 		return
 	}
+	if k.gemv != nil {
+		m0, m1 := split(k.M, 16, part, parts)
+		for m := m0; m < m1; m++ {
+			k.yn[m] = kernels.Dot(k.gemv[m*k.C:(m+1)*k.C], k.xn) + k.bias[m]
+		}
+		kernels.ApplyAct(k.act, k.yn[m0:m1])
+		return
+	}
 	if k.tiles {
 		b0, b1 := split(k.bandBands, 1, part, parts)
 		for bi := b0; bi < b1; bi++ {
@@ -305,25 +330,19 @@ func (k *convKernel) do(w, part, parts int) {
 	}
 }
 
-// dwPadded is the geometry of a depthwise input copied into scratch with
-// its zero padding and its columns split into SW phases (phase p holds
-// padded columns p, p+SW, …), so that every tap reads a contiguous run.
-func (k *convKernel) dwPadded() (padH, padW, phaseW int) {
+// dwPadded is the size of a depthwise input plane with its zero padding:
+// the rows and columns the output window reaches.
+func (k *convKernel) dwPadded() (padH, padW int) {
 	padH = (k.OH-1)*k.SH + (k.KH-1)*k.DH + 1
 	padW = (k.OW-1)*k.SW + (k.KW-1)*k.DW + 1
-	phaseW = (padW + k.SW - 1) / k.SW
-	if k.SW == 2 {
-		phaseW = (phaseW + 15) &^ 15 // whole vectors for dwSplit2
-	}
-	return padH, padW, phaseW
+	return padH, padW
 }
 
 // dwChannel convolves channel c. The two 3×3 assembly paths (AVX-512)
 // come first: stride 1 with one pixel of padding reads the input in place
-// (kernels.DwSamePlane), stride 2 from plain padded rows (dwChannelS2). Otherwise
-// the input is copied into a padded, phase-split buffer, then every output
-// is Σ_taps w·buf[base(oy)+ox+off(tap)] + bias, computed for the whole
-// plane in one kernels.DwPlane call (activation included).
+// (kernels.DwSamePlane), stride 2 from plain padded rows (dwChannelS2).
+// Every other window, stride and dilation takes the flat path
+// (dwChannelFlat).
 func (k *convKernel) dwChannel(c, w int) {
 	if k.dwS2 {
 		k.dwChannelS2(c, w)
@@ -334,55 +353,98 @@ func (k *convKernel) dwChannel(c, w int) {
 			k.dw[c*9:c*9+9], k.bias[c], k.act)
 		return
 	}
-	in := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
-	out := k.yn[c*k.OH*k.OW : (c+1)*k.OH*k.OW]
-	wt := k.dw[c*k.KH*k.KW : (c+1)*k.KH*k.KW]
-	padH, padW, phaseW := k.dwPadded()
-	rowLen := phaseW * k.SW
-	buf := k.e.workerScratch(w, padH*rowLen+16+2*phaseW)
-	tmp := buf[padH*rowLen+16 : padH*rowLen+16+2*phaseW]
-	for py := 0; py < padH; py++ {
-		row := buf[py*rowLen : (py+1)*rowLen]
-		iy := py - k.PT
-		if iy < 0 || iy >= k.H {
-			clear(row)
-			continue
-		}
-		src := in[iy*k.W : (iy+1)*k.W]
-		if k.SW == 1 {
-			lo := min(k.PL, padW)
-			clear(row[:lo])
-			n := copy(row[lo:padW], src)
-			clear(row[lo+n:])
-			continue
-		}
-		if k.SW == 2 {
-			k.dwSplit2(row, src, tmp, phaseW)
-			continue
-		}
-		for p := 0; p < k.SW; p++ {
-			ph := row[p*phaseW : (p+1)*phaseW]
-			// ix = j·SW + p − PL is inside [0, W) for j in [lo, hi)
-			lo := max(0, (k.PL-p+k.SW-1)/k.SW)
-			hi := min(phaseW, (k.W-1-p+k.PL)/k.SW+1)
-			if hi < lo {
-				hi = lo
-			}
-			clear(ph[:lo])
-			for j := lo; j < hi; j++ {
-				ph[j] = src[j*k.SW+p-k.PL]
-			}
-			clear(ph[hi:])
-		}
-	}
-	var offs [kernels.MaxTaps]int
+	k.dwChannelFlat(c, w)
+}
+
+// setupFlat lays out the flat depthwise path, which serves every window,
+// stride and dilation: the padded input plane is split into SH×SW phase
+// planes (plane (a,b) row r column j holds padded[SH·r+a][SW·j+b]), so
+// that output (oy, ox) at flat index oy·flatCw+ox reads, for tap
+// (ky, kx), the phase plane of (ky·DH mod SH, kx·DW mod SW) at the same
+// flat index plus a constant offset. The whole plane is then one 1-D
+// stencil (kernels.DwFlat) with no per-row edges; the flatCw−OW columns
+// of each row it also computes are dropped when the rows are copied out.
+func (k *convKernel) setupFlat() {
+	padH, padW := k.dwPadded()
+	k.flatR = (padH + k.SH - 1) / k.SH
+	k.flatCw = (padW + k.SW - 1) / k.SW
+	k.flatN = (k.OH*k.flatCw + 15) &^ 15
+	k.flatOffs = make([]int, k.KH*k.KW)
+	maxOff := 0
 	for ky := 0; ky < k.KH; ky++ {
 		for kx := 0; kx < k.KW; kx++ {
-			col := kx * k.DW
-			offs[ky*k.KW+kx] = ky*k.DH*rowLen + (col%k.SW)*phaseW + col/k.SW
+			ry, rx := ky*k.DH, kx*k.DW
+			plane := (ry%k.SH)*k.SW + rx%k.SW
+			o := (plane*k.flatR+ry/k.SH)*k.flatCw + rx/k.SW
+			k.flatOffs[ky*k.KW+kx] = o
+			maxOff = max(maxOff, o)
 		}
 	}
-	kernels.DwPlane(out, k.OH, k.OW, buf, k.SH*rowLen, offs[:k.KH*k.KW], wt, k.bias[c], k.act)
+	k.flatIn = max(k.SH*k.SW*k.flatR*k.flatCw, maxOff+k.flatN)
+}
+
+// dwChannelFlat convolves channel c on the flat path (setupFlat). The
+// padding and the columns no output reads stay zero from ownedScratch;
+// only the input rows are written.
+func (k *convKernel) dwChannelFlat(c, w int) {
+	in := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
+	R, Cw, SH, SW := k.flatR, k.flatCw, k.SH, k.SW
+	buf := k.e.ownedScratch(w, k.flatIn+k.flatN+2*Cw, k)
+	planes := buf[:k.flatIn]
+	out := buf[k.flatIn : k.flatIn+k.flatN]
+	tmp := buf[k.flatIn+k.flatN:] // SW = 2: one zero-padded input row
+	// phase b, column j is padded column SW·j+b = input column
+	// SW·j+b−PL, inside [0, W) for j in [lo[b], hi[b])
+	var lo, hi [4]int
+	if SW > 1 && SW <= 4 {
+		for b := 0; b < SW; b++ {
+			lo[b] = min(Cw, max(0, (k.PL-b+SW-1)/SW))
+			hi[b] = max(lo[b], min(Cw, (k.W-1-b+k.PL)/SW+1))
+		}
+	}
+	iy1 := min(k.H, R*SH-k.PT)
+	for iy := max(0, -k.PT); iy < iy1; iy++ {
+		py := iy + k.PT
+		a, r := 0, py
+		if SH > 1 {
+			a, r = py%SH, py/SH
+		}
+		src := in[iy*k.W : (iy+1)*k.W]
+		if SW == 1 {
+			row := planes[(a*R+r)*Cw:][:Cw]
+			if k.PL < Cw {
+				copy(row[k.PL:], src)
+			}
+			continue
+		}
+		if SW == 2 && k.PL < 2*Cw {
+			// the padding around the row in tmp stays zero; the two
+			// phases are its even and odd columns
+			copy(tmp[k.PL:2*Cw], src)
+			kernels.Deinterleave2(planes[(a*2*R+r)*Cw:][:Cw], planes[((a*2+1)*R+r)*Cw:][:Cw], tmp[:2*Cw])
+			continue
+		}
+		for b := 0; b < SW; b++ {
+			ph := planes[((a*SW+b)*R+r)*Cw:][:Cw]
+			l, h := 0, 0
+			if SW <= 4 {
+				l, h = lo[b], hi[b]
+			} else {
+				l = min(Cw, max(0, (k.PL-b+SW-1)/SW))
+				h = max(l, min(Cw, (k.W-1-b+k.PL)/SW+1))
+			}
+			x := src[l*SW+b-k.PL:]
+			for j := l; j < h; j++ {
+				ph[j] = x[(j-l)*SW]
+			}
+		}
+	}
+	kernels.DwFlat(out, planes, k.flatOffs, k.dw[c*k.KH*k.KW:(c+1)*k.KH*k.KW], k.bias[c])
+	kernels.ApplyAct(k.act, out)
+	dst := k.yn[c*k.OH*k.OW : (c+1)*k.OH*k.OW]
+	for oy := 0; oy < k.OH; oy++ {
+		copy(dst[oy*k.OW:(oy+1)*k.OW], out[oy*Cw:oy*Cw+k.OW])
+	}
 }
 
 // dwChannelS2 is dwChannel for kernels.DwPlaneS2: the channel is copied into
@@ -390,7 +452,7 @@ func (k *convKernel) dwChannel(c, w int) {
 // odd columns in registers).
 func (k *convKernel) dwChannelS2(c, w int) {
 	in := k.xn[c*k.H*k.W : (c+1)*k.H*k.W]
-	padH, padW, _ := k.dwPadded()
+	padH, padW := k.dwPadded()
 	buf := k.e.workerScratch(w, padH*padW+48)
 	for py := 0; py < padH; py++ {
 		row := buf[py*padW : (py+1)*padW]
@@ -405,19 +467,6 @@ func (k *convKernel) dwChannelS2(c, w int) {
 		clear(row[lo+n:])
 	}
 	kernels.DwPlaneS2(k.yn[c*k.OH*k.OW:(c+1)*k.OH*k.OW], k.OH, k.OW, buf, padW, k.dw[c*9:c*9+9], k.bias[c], k.act)
-}
-
-// dwSplit2 writes one padded input row into its two stride-2 phases
-// (phase p, column j = padded column 2j+p = input column 2j+p−PL, zero
-// outside the input): the row is laid out padded in tmp (2·phaseW
-// floats, phaseW a multiple of 16), then split whole vectors at a time by
-// kernels.Deinterleave2 — no scalar edge loops, which dominated narrow planes.
-func (k *convKernel) dwSplit2(row, src, tmp []float32, phaseW int) {
-	lo := min(k.PL, len(tmp))
-	clear(tmp[:lo])
-	n := copy(tmp[lo:], src)
-	clear(tmp[lo+n:])
-	kernels.Deinterleave2(row[:phaseW], row[phaseW:2*phaseW], tmp)
 }
 
 // setupTiles prepares the direct path (kernels.ConvTile16): the input is copied

@@ -33,6 +33,7 @@ type engine struct {
 	done     sync.WaitGroup
 	packB    [][]float32 // one packing buffer per worker
 	ws       [][]float32 // per-worker scratch
+	wsOwner  []any       // the kernel whose zero padding ws[w] holds (ownedScratch)
 }
 
 // task is a unit of parallel work: do(w, part, parts) runs part `part` of
@@ -53,6 +54,7 @@ func newEngine(threads int, need scratchNeed) *engine {
 	e.state.Store(closed)
 	e.packB = make([][]float32, threads)
 	e.ws = make([][]float32, threads)
+	e.wsOwner = make([]any, threads)
 	for i := range e.packB {
 		e.packB[i] = make([]float32, kernels.PackSize)
 		e.ws[i] = make([]float32, need.perWorker)
@@ -154,10 +156,25 @@ func (e *engine) waitIdle() {
 // workerScratch returns worker w's scratch with room for n floats (grown
 // only for kernels not accounted for at compile time, e.g. while folding).
 func (e *engine) workerScratch(w, n int) []float32 {
+	e.wsOwner[w] = nil
 	if len(e.ws[w]) < n {
 		e.ws[w] = make([]float32, n)
 	}
 	return e.ws[w][:n]
+}
+
+// ownedScratch is workerScratch for a kernel that writes only the
+// interior of a zero-padded layout: the buffer is cleared when another
+// kernel has used it since owner last did, so that the padding is
+// written once per kernel call rather than once per channel.
+func (e *engine) ownedScratch(w, n int, owner any) []float32 {
+	if e.wsOwner[w] == owner && len(e.ws[w]) >= n {
+		return e.ws[w][:n]
+	}
+	buf := e.workerScratch(w, n)
+	clear(buf)
+	e.wsOwner[w] = owner
+	return buf
 }
 
 // close stops the workers and waits for them to exit.

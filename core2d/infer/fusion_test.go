@@ -1,11 +1,13 @@
 package infer
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 	"github.com/ds3d-go/ds3d-go/core2d/infer/onnxbuild"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // numpyFusionChain computes, in float64 from the ONNX definitions, the
@@ -129,5 +131,275 @@ func runFusionCases(t *testing.T) {
 		if zeros == 0 || zeros == len(out) {
 			t.Fatalf("the final Relu clipped %d of %d values: the test data does not exercise it", zeros, len(out))
 		}
+	}
+}
+
+// numpyBroadcast computes, for every case of TestBroadcastNumpy, a op b
+// with numpy's broadcasting on float32 data.
+const numpyBroadcast = `
+import json, sys, numpy as np
+cases = json.loads(sys.argv[1])
+rs = np.random.RandomState(3)
+out = []
+for c in cases:
+    a = rs.uniform(-2, 2, c["a"]).astype(np.float32)
+    b = rs.uniform(0.5, 2, c["b"]).astype(np.float32)
+    f = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Pow": np.power}[c["op"]]
+    if c["op"] == "Pow":
+        a = np.abs(a)
+    y = f(a, b).astype(np.float32)
+    out.append({"a": a.ravel().tolist(), "b": b.ravel().tolist(), "y": y.ravel().tolist(), "shape": list(y.shape)})
+print(json.dumps(out))
+`
+
+// TestBroadcastNumpy checks the rows × inner broadcast plans (per-channel,
+// row, column, both operands broadcast, scalars, trailing and leading
+// ones) against numpy, on one and two threads.
+func TestBroadcastNumpy(t *testing.T) {
+	type bc struct {
+		A, B []int
+		Op   string
+	}
+	cases := []bc{
+		{[]int{1, 24, 7, 9}, []int{1, 24, 1, 1}, "Mul"},
+		{[]int{1, 24, 1, 1}, []int{1, 24, 13, 11}, "Sub"},
+		{[]int{2, 3, 40, 50}, []int{3, 1, 1}, "Add"},
+		{[]int{1, 49, 96}, []int{96}, "Div"},
+		{[]int{1, 49, 96}, []int{1, 49, 1}, "Sub"},
+		{[]int{1, 49, 1}, []int{1, 49, 96}, "Div"},
+		{[]int{5, 1, 33}, []int{1, 7, 1}, "Mul"},
+		{[]int{4, 1}, []int{1, 300}, "Add"},
+		{[]int{1}, []int{3, 70}, "Sub"},
+		{[]int{2, 8, 16, 16}, []int{2, 1, 16, 1}, "Pow"},
+		{[]int{1, 64, 128}, []int{1, 1, 1}, "Div"},
+		{[]int{1, 1024, 20}, []int{20}, "Mul"},
+	}
+	js, _ := json.Marshal(func() []map[string]any {
+		var out []map[string]any
+		for _, c := range cases {
+			out = append(out, map[string]any{"a": c.A, "b": c.B, "op": c.Op})
+		}
+		return out
+	}())
+	var ref []struct {
+		A, B, Y []float32
+		Shape   []int
+	}
+	runNumpy(t, numpyBroadcast, string(js), &ref)
+	for i, c := range cases {
+		g := onnxbuild.New("bcast", 13)
+		a := g.Input("a", onnx.Float, i64s(c.A...)...)
+		b := g.Input("b", onnx.Float, i64s(c.B...)...)
+		g.Output(g.Node(c.Op, []string{a, b}), onnx.Float, i64s(ref[i].Shape...)...)
+		m, err := g.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			s, err := NewSession(m, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := make([]float32, len(ref[i].Y))
+			if err := s.Run([][]float32{ref[i].A, ref[i].B}, [][]float32{y}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			for j := range y {
+				want := ref[i].Y[j]
+				tol := float32(0)
+				if c.Op == "Pow" {
+					tol = 2e-6 * (1 + float32(math.Abs(float64(want))))
+				}
+				if d := y[j] - want; d > tol || d < -tol {
+					t.Fatalf("%s %v %v (threads %d): element %d: got %v, numpy %v", c.Op, c.A, c.B, threads, j, y[j], want)
+				}
+			}
+		}
+	}
+}
+
+// numpyDepthwise computes depthwise convolutions (float64 sums) for
+// TestDepthwiseNumpy.
+const numpyDepthwise = `
+import json, sys, numpy as np
+cases = json.loads(sys.argv[1])
+rs = np.random.RandomState(11)
+out = []
+for c in cases:
+    C, H, W, KH, KW = c["C"], c["H"], c["W"], c["KH"], c["KW"]
+    SH, SW, DH, DW = c["S"][0], c["S"][1], c["D"][0], c["D"][1]
+    pt, pl, pb, pr = c["P"]
+    x = rs.uniform(-1, 1, (C, H, W)).astype(np.float32)
+    w = rs.uniform(-1, 1, (C, 1, KH, KW)).astype(np.float32)
+    b = rs.uniform(-1, 1, C).astype(np.float32)
+    xp = np.zeros((C, H + pt + pb, W + pl + pr)); xp[:, pt:pt+H, pl:pl+W] = x
+    OH = (H + pt + pb - (KH - 1) * DH - 1) // SH + 1
+    OW = (W + pl + pr - (KW - 1) * DW - 1) // SW + 1
+    y = np.zeros((C, OH, OW))
+    for ky in range(KH):
+        for kx in range(KW):
+            y += w[:, 0, ky, kx, None, None] * xp[:, ky*DH:ky*DH+SH*(OH-1)+1:SH, kx*DW:kx*DW+SW*(OW-1)+1:SW]
+    y += b[:, None, None]
+    if c["act"] == "Relu":
+        y = np.maximum(y, 0)
+    out.append({"x": x.ravel().tolist(), "w": w.ravel().tolist(), "b": b.tolist(), "y": y.astype(np.float32).ravel().tolist(), "shape": [1, C, OH, OW]})
+print(json.dumps(out))
+`
+
+// TestDepthwiseNumpy checks the flat depthwise path (conv.go setupFlat)
+// for 3×3, 5×5 and 7×7 windows, strides 1, 2 and 3, dilation,
+// asymmetric padding and planes narrower than a vector against numpy.
+func TestDepthwiseNumpy(t *testing.T) {
+	type dc struct {
+		C, H, W, KH, KW int
+		S, D            []int
+		P               []int
+		Act             string
+	}
+	cases := []dc{
+		{6, 14, 14, 5, 5, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, ""},
+		{5, 15, 13, 5, 5, []int{2, 2}, []int{1, 1}, []int{2, 2, 2, 2}, "Relu"},
+		{4, 7, 7, 7, 7, []int{1, 1}, []int{1, 1}, []int{3, 3, 3, 3}, ""},
+		{3, 30, 41, 7, 7, []int{2, 2}, []int{1, 1}, []int{3, 3, 3, 3}, "Relu"},
+		{3, 20, 22, 3, 3, []int{2, 2}, []int{1, 1}, []int{1, 1, 1, 1}, "Relu"},
+		{3, 19, 23, 3, 3, []int{1, 1}, []int{1, 1}, []int{1, 1, 1, 1}, "Relu"},
+		{2, 17, 19, 3, 5, []int{3, 2}, []int{2, 1}, []int{0, 2, 3, 1}, ""},
+		{2, 9, 40, 5, 3, []int{1, 3}, []int{1, 2}, []int{1, 0, 2, 4}, ""},
+		{2, 3, 3, 3, 3, []int{1, 1}, []int{1, 1}, []int{0, 0, 0, 0}, ""},
+		{8, 57, 57, 5, 5, []int{2, 2}, []int{1, 1}, []int{1, 2, 2, 1}, "Relu"},
+	}
+	js, _ := json.Marshal(func() []map[string]any {
+		var out []map[string]any
+		for _, c := range cases {
+			out = append(out, map[string]any{"C": c.C, "H": c.H, "W": c.W, "KH": c.KH, "KW": c.KW, "S": c.S, "D": c.D, "P": c.P, "act": c.Act})
+		}
+		return out
+	}())
+	var ref []struct {
+		X, W, B, Y []float32
+		Shape      []int
+	}
+	runNumpy(t, numpyDepthwise, string(js), &ref)
+	for i, c := range cases {
+		g := onnxbuild.New("dw", 13)
+		x := g.Input("x", onnx.Float, 1, int64(c.C), int64(c.H), int64(c.W))
+		y := g.Node("Conv", []string{x, g.Float("w", i64s(c.C, 1, c.KH, c.KW), ref[i].W), g.Float("b", i64s(c.C), ref[i].B)},
+			onnxbuild.Ints("pads", i64s(c.P...)...), onnxbuild.Ints("strides", i64s(c.S...)...), onnxbuild.Ints("dilations", i64s(c.D...)...),
+			onnxbuild.Int("group", int64(c.C)))
+		if c.Act != "" {
+			y = g.Node(c.Act, []string{y})
+		}
+		g.Output(y, onnx.Float, i64s(ref[i].Shape...)...)
+		m, err := g.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			s, err := NewSession(m, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, len(ref[i].Y))
+			for run := 0; run < 2; run++ { // the second run reuses the zero padding
+				if err := s.Run([][]float32{ref[i].X}, [][]float32{out}); err != nil {
+					t.Fatal(err)
+				}
+				for j := range out {
+					if d := math.Abs(float64(out[j] - ref[i].Y[j])); d > 1e-5*(1+math.Abs(float64(ref[i].Y[j]))) {
+						t.Fatalf("case %d %+v (threads %d, run %d): element %d: got %v, numpy %v", i, c, threads, run, j, out[j], ref[i].Y[j])
+					}
+				}
+			}
+			s.Close()
+		}
+	}
+}
+
+// numpyChains computes the element-wise chains of TestFusedChains in
+// float64 from their ONNX definitions.
+const numpyChains = `
+import json, numpy as np
+from math import erf, sqrt
+rs = np.random.RandomState(5)
+x = rs.uniform(-5, 5, (1, 8, 6, 20)).astype(np.float32)
+w = rs.uniform(-0.5, 0.5, (16, 8, 1, 1)).astype(np.float32)
+b = rs.uniform(-1, 1, 16).astype(np.float32)
+g = rs.uniform(0.5, 1.5, 20).astype(np.float32)
+be = rs.uniform(-1, 1, 20).astype(np.float32)
+x64 = x.astype(np.float64)
+c = np.einsum("mc,nchw->nmhw", w[:, :, 0, 0].astype(np.float64), x64) + b[None, :, None, None]
+hs = lambda v, a, bb: np.clip(a * v + bb, 0, 1)
+y1 = c * hs(c, 1/6, 0.5)                       # Conv → HardSigmoid → Mul
+y2 = x64 * hs(x64, 0.2, 0.5)                   # x·HardSigmoid(x), default alpha
+y3 = x64 * 0.5 * (1 + np.vectorize(erf)(x64 / sqrt(2)))   # GELU
+m = x64.mean(-1, keepdims=True); d = x64 - m
+y4 = d / np.sqrt((d * d).mean(-1, keepdims=True) + 1e-6) * g + be   # LayerNorm
+y5 = x64 / (1 + np.exp(-x64)) # x·Sigmoid(x)
+f = lambda a: a.astype(np.float32).ravel().tolist()
+print(json.dumps({"x": f(x), "w": f(w), "b": f(b), "g": f(g), "be": f(be), "y1": f(y1), "y2": f(y2), "y3": f(y3), "y4": f(y4), "y5": f(y5)}))
+`
+
+// TestFusedChains checks that Conv→HardSigmoid→Mul fuses into the
+// convolution (HardSwish), that x·HardSigmoid(x), x·Sigmoid(x), the erf
+// GELU and the decomposed LayerNorm become one kernel each, that fused and
+// unfused runs match numpy, and that a steady-state Run allocates nothing.
+func TestFusedChains(t *testing.T) {
+	var ref struct{ X, W, B, G, Be, Y1, Y2, Y3, Y4, Y5 []float32 }
+	runNumpy(t, numpyChains, "", &ref)
+	g := onnxbuild.New("chains", 13)
+	x := g.Input("x", onnx.Float, 1, 8, 6, 20)
+	cst := func(v float32) string {
+		return g.Node("Constant", nil, onnxbuild.TensorAttr("value", &onnx.Tensor{DataType: onnx.Float, Floats: []float32{v}}))
+	}
+	c := g.Node("Conv", []string{x, g.Float("w", []int64{16, 8, 1, 1}, ref.W), g.Float("b", []int64{16}, ref.B)})
+	y1 := g.Node("Mul", []string{c, g.Node("HardSigmoid", []string{c}, onnxbuild.F("alpha", 1.0/6), onnxbuild.F("beta", 0.5))})
+	y2 := g.Node("Mul", []string{g.Node("HardSigmoid", []string{x}), x})
+	ge := g.Node("Add", []string{g.Node("Erf", []string{g.Node("Div", []string{x, cst(1.4142135)})}), cst(1)})
+	y3 := g.Node("Mul", []string{g.Node("Mul", []string{x, ge}), cst(0.5)})
+	axes := onnxbuild.Ints("axes", -1)
+	d := g.Node("Sub", []string{x, g.Node("ReduceMean", []string{x}, axes)})
+	v := g.Node("ReduceMean", []string{g.Node("Pow", []string{d, cst(2)})}, axes)
+	n := g.Node("Div", []string{d, g.Node("Sqrt", []string{g.Node("Add", []string{v, cst(1e-6)})})})
+	y4 := g.Node("Add", []string{g.Node("Mul", []string{n, g.Float("g", []int64{20}, ref.G)}), g.Float("be", []int64{20}, ref.Be)})
+	y5 := g.Node("Mul", []string{x, g.Node("Sigmoid", []string{x})})
+	g.Output(y1, onnx.Float, 1, 16, 6, 20)
+	for _, y := range []string{y2, y3, y4, y5} {
+		g.Output(y, onnx.Float, 1, 8, 6, 20)
+	}
+	m, err := g.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []Options{{Threads: 1}, {Threads: 2}, {Threads: 1, NoFusion: true}} {
+		s, err := NewSession(m, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 5
+		if opt.NoFusion {
+			want = 21
+		}
+		if s.Steps() != want {
+			t.Errorf("%+v: %d kernels, want %d", opt, s.Steps(), want)
+		}
+		outs := [][]float32{make([]float32, len(ref.Y1)), make([]float32, len(ref.Y2)), make([]float32, len(ref.Y3)), make([]float32, len(ref.Y4)), make([]float32, len(ref.Y5))}
+		ins := [][]float32{ref.X}
+		if err := s.Run(ins, outs); err != nil {
+			t.Fatal(err)
+		}
+		for k, w := range [][]float32{ref.Y1, ref.Y2, ref.Y3, ref.Y4, ref.Y5} {
+			for i := range w {
+				if d := math.Abs(float64(outs[k][i] - w[i])); d > 2e-6*(1+math.Abs(float64(w[i]))) {
+					t.Fatalf("%+v: output %d element %d: got %v, numpy %v", opt, k+1, i, outs[k][i], w[i])
+				}
+			}
+		}
+		if !testenv.RaceEnabled {
+			if a := testing.AllocsPerRun(5, func() { s.Run(ins, outs) }); a != 0 {
+				t.Errorf("%+v: %v allocations per Run", opt, a)
+			}
+		}
+		s.Close()
 	}
 }

@@ -260,14 +260,101 @@ func broadcastIndex(out, in []int) []int32 {
 	return idx
 }
 
-// binaryKernel is a broadcasting Add/Sub/Mul/Div. Same shapes and a
-// scalar operand have fast paths; other broadcasts use index tables.
+// binaryKernel is a broadcasting binary op. A float broadcast runs as
+// rows of a contiguous inner run (bcastPlan): per row an operand is a run
+// of the same length or one value, so that per-channel ([1,C,1,1]), row,
+// column and scalar broadcasts all reach a vector loop (kernels.BinVV,
+// kernels.BinVS) without per-element index arithmetic. Integer operands
+// (intsem.go) use index tables.
 type binaryKernel struct {
 	a, b, y *value
 	op      binop
-	mode    int // 0 same shape, 1 b scalar, 2 a scalar, 3 channel (b is [C,1,1]-like per inner block), 4 tables
+	mode    int // 0 same shape, 1 b scalar, 2 a scalar, 4 index tables (integers), 5 rows (plan)
 	ia, ib  []int32
 	it      onnx.DataType // integer operands (intsem.go): computed in int64 and wrapped
+	plan    bcastPlan
+}
+
+// bcastPlan is a float broadcast as rows × inner: row r of the output is
+// y[r·inner : (r+1)·inner]; operand x reads x[xOff[r] + j·xStep] (xStep 1:
+// a run, 0: one value).
+type bcastPlan struct {
+	rows, inner  int
+	aOff, bOff   []int32
+	aStep, bStep int
+}
+
+// newBcastPlan merges the output dims into runs over which each operand
+// is either contiguous or constant, and makes the last run the inner one.
+func newBcastPlan(out, as, bs []int) bcastPlan {
+	n := len(out)
+	// per output dim: operand extent (1 when broadcast) and stride
+	type dim struct{ size, sa, sb int }
+	strides := func(s []int) []int {
+		st := make([]int, n)
+		acc := 1
+		for i := n - 1; i >= 0; i-- {
+			j := i - (n - len(s))
+			if j >= 0 && s[j] != 1 {
+				st[i] = acc
+			}
+			if j >= 0 {
+				acc *= s[j]
+			}
+		}
+		return st
+	}
+	sa, sb := strides(as), strides(bs)
+	var ds []dim
+	for i := 0; i < n; i++ {
+		if out[i] == 1 {
+			continue
+		}
+		d := dim{out[i], sa[i], sb[i]}
+		if len(ds) > 0 {
+			p := &ds[len(ds)-1]
+			// merge when each operand keeps its kind (broadcast or dense)
+			// and stays contiguous across the two dims
+			okA := (p.sa == 0 && d.sa == 0) || (p.sa != 0 && d.sa != 0 && p.sa == d.sa*d.size)
+			okB := (p.sb == 0 && d.sb == 0) || (p.sb != 0 && d.sb != 0 && p.sb == d.sb*d.size)
+			if okA && okB {
+				p.size *= d.size
+				p.sa, p.sb = d.sa, d.sb
+				continue
+			}
+		}
+		ds = append(ds, d)
+	}
+	pl := bcastPlan{rows: 1, inner: 1}
+	if len(ds) == 0 {
+		pl.aOff, pl.bOff = []int32{0}, []int32{0}
+		return pl
+	}
+	last := ds[len(ds)-1]
+	pl.inner = last.size
+	pl.aStep, pl.bStep = min(last.sa, 1), min(last.sb, 1)
+	outer := ds[:len(ds)-1]
+	for _, d := range outer {
+		pl.rows *= d.size
+	}
+	pl.aOff, pl.bOff = make([]int32, pl.rows), make([]int32, pl.rows)
+	cnt := make([]int, len(outer))
+	offA, offB := 0, 0
+	for r := 0; r < pl.rows; r++ {
+		pl.aOff[r], pl.bOff[r] = int32(offA), int32(offB)
+		for d := len(outer) - 1; d >= 0; d-- {
+			cnt[d]++
+			offA += outer[d].sa
+			offB += outer[d].sb
+			if cnt[d] < outer[d].size {
+				break
+			}
+			offA -= outer[d].sa * cnt[d]
+			offB -= outer[d].sb * cnt[d]
+			cnt[d] = 0
+		}
+	}
+	return pl
 }
 
 // binaryIntType is the integer type a binary op computes in: that of a
@@ -352,9 +439,12 @@ func binaryOp(op binop) func(b *bctx) (kernel, error) {
 			k.mode = 1
 		case x.numel() == 1 && equalShape(z.shape, shape):
 			k.mode = 2
-		default:
+		case k.it != onnx.Undefined:
 			k.mode = 4
 			k.ia, k.ib = broadcastIndex(shape, x.shape), broadcastIndex(shape, z.shape)
+		default:
+			k.mode = 5
+			k.plan = newBcastPlan(shape, x.shape, z.shape)
 		}
 		return k, nil
 	}
@@ -388,40 +478,106 @@ func equalShape(a, b []int) bool {
 func (k *binaryKernel) run(e *engine) { e.parallel(k, len(k.y.data) >= 1<<15) }
 
 func (k *binaryKernel) do(_, part, parts int) {
+	if k.mode == 5 {
+		k.doPlan(part, parts)
+		return
+	}
 	lo, hi := split(len(k.y.data), 64, part, parts)
-	y := k.y.data[lo:hi]
 	if k.it != onnx.Undefined {
 		k.doInt(lo, hi)
 		return
 	}
+	y := k.y.data[lo:hi]
 	switch k.mode {
 	case 0:
-		a, b := k.a.data[lo:hi], k.b.data[lo:hi]
-		switch k.op {
-		case opAdd:
-			kernels.Add(y, a, b)
-		case opMul:
-			kernels.Mul(y, a, b)
-		default:
-			for i := range y {
-				y[i] = k.op.f32(a[i], b[i])
-			}
-		}
+		k.vv(y, k.a.data[lo:hi], k.b.data[lo:hi])
 	case 1:
-		a, s := k.a.data[lo:hi], k.b.data[0]
-		for i := range y {
-			y[i] = k.op.f32(a[i], s)
-		}
+		k.vs(y, k.a.data[lo:hi], k.b.data[0], false)
 	case 2:
-		s, b := k.a.data[0], k.b.data[lo:hi]
-		for i := range y {
-			y[i] = k.op.f32(s, b[i])
-		}
+		k.vs(y, k.b.data[lo:hi], k.a.data[0], true)
 	default:
 		a, b := k.a.data, k.b.data
 		ia, ib := k.ia[lo:hi], k.ib[lo:hi]
 		for i := range y {
 			y[i] = k.op.f32(a[ia[i]], b[ib[i]])
+		}
+	}
+}
+
+// vecOp maps the ops with vector kernels.
+func (o binop) vecOp() (kernels.BinOp, bool) {
+	switch o {
+	case opAdd:
+		return kernels.BinAdd, true
+	case opSub:
+		return kernels.BinSub, true
+	case opMul:
+		return kernels.BinMul, true
+	case opDiv:
+		return kernels.BinDiv, true
+	}
+	return 0, false
+}
+
+// vv computes y = a op b element by element.
+func (k *binaryKernel) vv(y, a, b []float32) {
+	if v, ok := k.op.vecOp(); ok {
+		kernels.BinVV(v, y, a, b)
+		return
+	}
+	a, b = a[:len(y)], b[:len(y)]
+	for i := range y {
+		y[i] = k.op.f32(a[i], b[i])
+	}
+}
+
+// vs computes y = a op s (s op a when swap).
+func (k *binaryKernel) vs(y, a []float32, s float32, swap bool) {
+	if v, ok := k.op.vecOp(); ok {
+		kernels.BinVS(v, y, a, s, swap)
+		return
+	}
+	a = a[:len(y)]
+	if swap {
+		for i := range y {
+			y[i] = k.op.f32(s, a[i])
+		}
+		return
+	}
+	for i := range y {
+		y[i] = k.op.f32(a[i], s)
+	}
+}
+
+// doPlan runs part of a rows × inner broadcast: whole rows when there
+// are enough of them, else a slice of every row.
+func (k *binaryKernel) doPlan(part, parts int) {
+	p := &k.plan
+	r0, r1, j0, j1 := 0, p.rows, 0, p.inner
+	if p.rows >= parts*2 || parts == 1 {
+		r0, r1 = split(p.rows, 1, part, parts)
+	} else {
+		j0, j1 = split(p.inner, 64, part, parts)
+	}
+	if j0 >= j1 {
+		return
+	}
+	a, b, yd := k.a.data, k.b.data, k.y.data
+	for r := r0; r < r1; r++ {
+		y := yd[r*p.inner+j0 : r*p.inner+j1]
+		ao, bo := int(p.aOff[r]), int(p.bOff[r])
+		switch {
+		case p.aStep == 1 && p.bStep == 1:
+			k.vv(y, a[ao+j0:ao+j1], b[bo+j0:bo+j1])
+		case p.aStep == 1:
+			k.vs(y, a[ao+j0:ao+j1], b[bo], false)
+		case p.bStep == 1:
+			k.vs(y, b[bo+j0:bo+j1], a[ao], true)
+		default: // both constant along the row
+			v := k.op.f32(a[ao], b[bo])
+			for i := range y {
+				y[i] = v
+			}
 		}
 	}
 }

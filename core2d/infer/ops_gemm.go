@@ -29,6 +29,8 @@ type matmulKernel struct {
 
 	g kernels.GEMM
 	e *engine
+
+	gemvA, gemvB, gemvY []float32 // per-call operands of gemvTask
 }
 
 // packAStrided packs the M×K matrix A[i][k] = a[i·rs + k·cs] into mr-row
@@ -104,6 +106,13 @@ func (k *matmulKernel) run(e *engine) {
 			clear(yp)
 			continue
 		}
+		if k.M == 1 && k.bConst != nil && k.a.data != nil && k.aPacked == nil {
+			// one row (a classifier's Gemm): y = Σ_k a[k]·B[k,:] streams
+			// B once instead of packing it for a 4-row tile
+			k.gemvA, k.gemvB, k.gemvY = k.a.data[k.aOff[p]:], k.bConst[k.bOff[p]:], yp
+			e.parallel(gemvTask{k}, int64(k.N)*int64(k.K) >= 1<<16)
+			continue
+		}
 		var ap []float32
 		if k.aPacked != nil {
 			ap = k.aPacked[p]
@@ -136,6 +145,22 @@ func (k *matmulKernel) run(e *engine) {
 			}
 			y[i] = v
 		}
+	}
+}
+
+// gemvTask runs a one-row product, columns split across the workers.
+type gemvTask struct{ k *matmulKernel }
+
+func (t gemvTask) do(_, part, parts int) {
+	k := t.k
+	j0, j1 := split(k.N, 16, part, parts)
+	if j0 >= j1 {
+		return
+	}
+	y := k.gemvY[j0:j1]
+	clear(y)
+	for kk := 0; kk < k.K; kk++ {
+		kernels.Axpy(y, k.gemvB[kk*k.N+j0:kk*k.N+j1], k.gemvA[kk*k.aCS])
 	}
 }
 

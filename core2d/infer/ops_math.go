@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
+	"github.com/ds3d-go/ds3d-go/core2d/infer/onnx"
 )
 
 // Elementwise math beyond the basic arithmetic of ops_elementwise.go:
@@ -11,11 +12,8 @@ import (
 
 func init() {
 	register("HardSigmoid", buildHardSigmoid)
-	register("HardSwish", unary(func(dst, x []float32) {
-		for i, v := range x[:len(dst)] {
-			dst[i] = v * min(max(v/6+0.5, 0), 1)
-		}
-	}))
+	register("HardSwish", unary(func(dst, x []float32) { kernels.HardSwish(dst, x) }))
+	register("Erf", unary(func(dst, x []float32) { kernels.Erf(dst, x) }))
 	register("Log", unary(func(dst, x []float32) {
 		for i, v := range x[:len(dst)] {
 			dst[i] = float32(math.Log(float64(v)))
@@ -43,7 +41,7 @@ func init() {
 	register("Where", buildWhere)
 	register("Softmax", func(b *bctx) (kernel, error) { return buildSoftmax(b, false) })
 	register("LogSoftmax", func(b *bctx) (kernel, error) { return buildSoftmax(b, true) })
-	requireInputs(1, "HardSigmoid", "HardSwish", "Log", "Abs", "Floor", "Ceil", "Clip", "Max", "Min", "Sum", "Softmax", "LogSoftmax")
+	requireInputs(1, "Erf", "HardSigmoid", "HardSwish", "Log", "Abs", "Floor", "Ceil", "Clip", "Max", "Min", "Sum", "Softmax", "LogSoftmax")
 	requireInputs(3, "Where")
 }
 
@@ -72,11 +70,17 @@ func requireInputs(n int, names ...string) {
 
 func buildHardSigmoid(b *bctx) (kernel, error) {
 	alpha, beta := attrFloat(b, "alpha", 0.2), attrFloat(b, "beta", 0.5)
-	return unary(func(dst, x []float32) {
-		for i, v := range x[:len(dst)] {
-			dst[i] = min(max(alpha*v+beta, 0), 1)
-		}
-	})(b)
+	return unary(func(dst, x []float32) { kernels.HardSigmoid(dst, x, alpha, beta) })(b)
+}
+
+// buildActKernel is an element-wise activation made of several nodes
+// (fuseGates): act of the single input.
+func buildActKernel(b *bctx, act kernels.Activation) (kernel, error) {
+	if len(b.in) != 1 || b.in[0] == nil || b.in[0].isInt || b.in[0].rtInt() != onnx.Undefined {
+		return nil, b.errf("fused %s needs one float input", act)
+	}
+	b.out[0].shape = append([]int(nil), b.in[0].shape...)
+	return &unaryKernel{x: b.in[0], y: b.out[0], f: func(dst, x []float32) { kernels.ActInto(act, dst, x) }}, nil
 }
 
 // roundHalf rounds x to the nearest IEEE binary16 value (ties to even), as
@@ -289,6 +293,12 @@ func (k *softmaxKernel) run(e *engine) { e.parallel(k, len(k.y.data) >= 1<<15) }
 
 func (k *softmaxKernel) do(_, part, parts int) {
 	lo, hi := split(k.outer*k.inner, 1, part, parts)
+	if k.inner == 1 && !k.log { // rows along the last axis (attention)
+		for o := lo; o < hi; o++ {
+			kernels.SoftmaxRow(k.y.data[o*k.dim:(o+1)*k.dim], k.x.data[o*k.dim:(o+1)*k.dim])
+		}
+		return
+	}
 	for l := lo; l < hi; l++ {
 		o, in := l/k.inner, l%k.inner
 		base := o*k.dim*k.inner + in

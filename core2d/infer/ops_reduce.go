@@ -2,6 +2,8 @@ package infer
 
 import (
 	"math"
+
+	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 )
 
 // Reductions over a set of axes, and ArgMax/ArgMin along one axis.
@@ -242,5 +244,45 @@ func (k *argKernel) run(*engine) {
 			}
 			y[o*k.inner+in] = float32(bi)
 		}
+	}
+}
+
+// layerNormKernel is a fused LayerNorm over the last axis (compile.go
+// fuseLayerNorm): one kernels.LayerNorm call per row, rows split across
+// the workers.
+type layerNormKernel struct {
+	x, y        *value
+	gamma, beta []float32
+	eps         float32
+	c           int
+}
+
+func buildLayerNorm(b *bctx, eps float32) (kernel, error) {
+	x := b.in[0]
+	if x == nil || x.isInt || len(x.shape) == 0 {
+		return nil, b.errf("fused LayerNorm needs a float input with a last axis")
+	}
+	k := &layerNormKernel{x: x, y: b.out[0], eps: eps, c: x.shape[len(x.shape)-1]}
+	for i, p := range []*[]float32{&k.gamma, &k.beta} {
+		v := b.in[i+1]
+		if v == nil {
+			continue
+		}
+		if v.isInt || !v.konst || v.numel() != k.c {
+			return nil, b.errf("fused LayerNorm: %q has shape %v, want %d values", v.name, v.shape, k.c)
+		}
+		*p = v.data
+	}
+	b.out[0].shape = append([]int(nil), x.shape...)
+	return k, nil
+}
+
+func (k *layerNormKernel) run(e *engine) { e.parallel(k, len(k.y.data) >= 1<<14) }
+
+func (k *layerNormKernel) do(_, part, parts int) {
+	rows := len(k.y.data) / max(k.c, 1)
+	r0, r1 := split(rows, 1, part, parts)
+	for r := r0; r < r1; r++ {
+		kernels.LayerNorm(k.y.data[r*k.c:(r+1)*k.c], k.x.data[r*k.c:(r+1)*k.c], k.gamma, k.beta, k.eps)
 	}
 }

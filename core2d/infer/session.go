@@ -21,8 +21,9 @@ type Options struct {
 	// by input name. Inputs with only static dims need no entry.
 	InputShapes map[string][]int
 	// NoFusion keeps every node a separate kernel: no BatchNormalization
-	// folded into Conv/ConvTranspose, no Sigmoid, SiLU, Relu, LeakyRelu or
-	// Clip fused into them (for tests and comparisons).
+	// folded into Conv/ConvTranspose, no activation fused into them, no
+	// element-wise chain (SiLU, HardSwish, GELU, LayerNorm) made one kernel
+	// (for tests and comparisons).
 	NoFusion bool
 	// Batch, when > 0, runs a model exported with a fixed batch of 1 at
 	// batch Batch: every graph input whose leading dim is 1 or dynamic

@@ -48,8 +48,8 @@ func Summary(m *onnx.Model, opt Options) (*ModelSummary, error) {
 	hist := map[string]int{}
 	for _, n := range m.Graph.Nodes {
 		hist[n.OpType]++
-		if _, ok := ops[n.OpType]; !ok {
-			s.Unsupported = append(s.Unsupported, n.OpType)
+		if !knownOp(&n) {
+			s.Unsupported = append(s.Unsupported, opName(&n))
 		}
 	}
 	for op, n := range hist {

@@ -247,6 +247,9 @@ func Compile(m *onnx.Model, opt Options) (*Plan, error) {
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
+	if u := UnsupportedOps(m); u != nil { // support.go: every missing op at once, not the first
+		return nil, fmt.Errorf("gpuinfer: ops not supported by the GPU backend: %s", strings.Join(u, ", "))
+	}
 	c := &compiler{opt: opt, prec: opt.precision(), B: opt.batch(), opset: m.Opset(), vals: map[string]*tensor{},
 		dead: map[int]bool{}, act: map[int]int{}, res: map[int]string{}, outName: map[int]string{}, users: map[string][]int{},
 		sliceOf: map[*tensor]sliceView{}}

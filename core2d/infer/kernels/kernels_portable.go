@@ -121,3 +121,44 @@ func Mul(dst, a, b []float32) {
 		dst[i] = a[i] * b[i]
 	}
 }
+
+// DwFlat computes dst[j] = Σ_t w[t]·buf[offs[t]+j] + bias (dwflat.go).
+func DwFlat(dst, buf []float32, offs []int, w []float32, bias float32) {
+	dwFlatScalar(dst, buf, offs, w, bias)
+}
+
+func piecewiseSlice(dst, x []float32, a Activation) { piecewiseGeneric(dst, x, a) }
+
+// HardSigmoid computes dst[i] = max(0, min(1, α·x[i]+β)).
+func HardSigmoid(dst, x []float32, alpha, beta float32) {
+	piecewiseGeneric(dst, x, ActHardSigmoid(alpha, beta))
+}
+
+// HardSwish computes dst[i] = x[i]·max(0, min(1, x[i]/6+½)).
+func HardSwish(dst, x []float32) { piecewiseGeneric(dst, x, ActHardSwish) }
+
+// BinVV computes dst[i] = a[i] op b[i].
+func BinVV(op BinOp, dst, a, b []float32) { binVVGeneric(op, dst, a, b) }
+
+// BinVS computes dst[i] = a[i] op s (s op a[i] when swap).
+func BinVS(op BinOp, dst, a []float32, s float32, swap bool) { binVSGeneric(op, dst, a, s, swap) }
+
+// Erf computes dst[i] = erf(x[i]).
+func Erf(dst, x []float32) { erfGeneric(dst, x) }
+
+// GELU computes dst[i] = x[i]·½·(1 + erf(x[i]/√2)).
+func GELU(dst, x []float32) { geluGeneric(dst, x) }
+
+// LayerNorm normalises the row x into dst (layerNormGeneric).
+func LayerNorm(dst, x, gamma, beta []float32, eps float32) {
+	layerNormGeneric(dst, x, gamma, beta, eps)
+}
+
+// SoftmaxRow computes the softmax of the row x into dst.
+func SoftmaxRow(dst, x []float32) { softmaxGeneric(dst, x) }
+
+// Axpy computes dst[i] += s·x[i].
+func Axpy(dst, x []float32, s float32) { axpyGeneric(dst, x, s) }
+
+// Dot returns Σ a[i]·b[i].
+func Dot(a, b []float32) float32 { return dotGeneric(a, b) }

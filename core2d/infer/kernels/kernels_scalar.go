@@ -119,3 +119,14 @@ func dwSameScalar(dst, x []float32, H, W int, w []float32, bias float32, act Act
 		ApplyAct(act, row)
 	}
 }
+
+// dwFlatScalar is DwFlat with float64 sums rounded once.
+func dwFlatScalar(dst, buf []float32, offs []int, w []float32, bias float32) {
+	for j := range dst {
+		var acc float64
+		for t, o := range offs {
+			acc += float64(w[t]) * float64(buf[o+j])
+		}
+		dst[j] = float32(acc + float64(bias))
+	}
+}

@@ -20,6 +20,35 @@ var (
 	useAVX512 = useSIMD && archsimd.X86.AVX512()
 )
 
+// The logistic constants, broadcast once (only on CPUs that have the
+// instructions) and read through a pointer: a kernel building them as a
+// local struct copies it with SSE moves, which the dirty-upper penalty
+// below makes costly.
+var (
+	lgc8  lgConst
+	lgc16 lgConst16
+)
+
+func init() {
+	if useSIMD {
+		lgc8 = newLgConst()
+	}
+	if useAVX512 {
+		lgc16 = newLgConst16()
+	}
+	if useSIMD {
+		archsimd.ClearAVXUpperBits()
+	}
+}
+
+// Every vector kernel ends with archsimd.ClearAVXUpperBits (VZEROUPPER,
+// as the assembly kernels do) before it returns or runs a scalar tail:
+// the Go compiler encodes scalar float32 code and small copies as legacy
+// SSE instructions, and an SSE instruction while the upper halves of the
+// vector registers are dirty costs hundreds of nanoseconds on some CPUs
+// (measured: a 64-float Clamp took 470 ns instead of 8 ns), which made
+// every small kernel of a model pay a fixed toll.
+
 // The tile is 4×32: with AVX-512 eight 16-lane accumulators, with AVX2
 // two 4×16 halves. Four rows keep every accumulator, both B vectors and the
 // broadcast A value in the 16 vector registers Go allocates.
@@ -40,9 +69,11 @@ func microKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []f
 	switch {
 	case useAVX512:
 		microKernel512(kc, a, b, ldb, c, ldc, bias, load, act)
+		archsimd.ClearAVXUpperBits()
 	case useSIMD:
 		microKernel256(kc, a, b, ldb, c, ldc, bias, load)
 		microKernel256(kc, a, b[16:], ldb, c[16:], ldc, bias, load)
+		archsimd.ClearAVXUpperBits()
 	default:
 		microKernelScalar(kc, a, b, ldb, c, ldc, bias, load)
 	}
@@ -179,6 +210,10 @@ func asmAct(a Activation) int {
 // kernel; a piecewise-linear activation is applied afterwards while the
 // tile is in L1.
 func microKernel8(kc int, a0, a1, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act Activation) {
+	var pl pw16
+	if act.Piecewise() {
+		pl.set(&act)
+	}
 	_ = a0[kc*MR-1]
 	_ = a1[kc*MR-1]
 	_ = b[(kc-1)*ldb+NR-1]
@@ -186,16 +221,13 @@ func microKernel8(kc int, a0, a1, b []float32, ldb int, c []float32, ldc int, bi
 	_ = bias[7]
 	gemmTile8x32(kc, unsafe.Pointer(unsafe.SliceData(a0)), unsafe.Pointer(unsafe.SliceData(a1)), unsafe.Pointer(unsafe.SliceData(b)), ldb,
 		unsafe.Pointer(unsafe.SliceData(c)), ldc, load, unsafe.Pointer(unsafe.SliceData(bias)), asmAct(act), unsafe.Pointer(&lgTable))
-	if act.kind != actKClamp && act.kind != actKLeaky {
+	if !act.Piecewise() {
 		return
 	}
-	pl := newPiecewise16(act)
 	for r := 0; r < 8; r++ {
-		p := unsafe.Pointer(&c[r*ldc])
-		v0, v1 := archsimd.LoadFloat32x16(f16(p)), archsimd.LoadFloat32x16(f16(unsafe.Add(p, 64)))
-		pl.apply(v0).Store(f16(p))
-		pl.apply(v1).Store(f16(unsafe.Add(p, 64)))
+		pl.applyRow(c[r*ldc : r*ldc+NR])
 	}
+	archsimd.ClearAVXUpperBits()
 }
 
 // ConvTile16 runs convTile16x16: 16 output channels (weights w[t·16+m],
@@ -206,6 +238,10 @@ func ConvTile16(w []float32, x []float32, offs []int, span int, c []float32, ldc
 		convTile16Scalar(w, x, offs, span, c, ldc, bias, act)
 		return
 	}
+	var pl pw16
+	if act.Piecewise() {
+		pl.set(&act)
+	}
 	nt := len(offs)
 	_ = w[nt*16-1]
 	_ = x[span-1]
@@ -213,15 +249,20 @@ func ConvTile16(w []float32, x []float32, offs []int, span int, c []float32, ldc
 	_ = bias[15]
 	convTile16x16(nt, unsafe.Pointer(unsafe.SliceData(w)), unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(offs)),
 		unsafe.Pointer(unsafe.SliceData(c)), ldc, unsafe.Pointer(unsafe.SliceData(bias)), asmAct(act), unsafe.Pointer(&lgTable))
-	if act.kind == actKClamp || act.kind == actKLeaky {
+	if act.Piecewise() {
 		for m := 0; m < 16; m++ {
-			piecewiseSlice(c[m*ldc:m*ldc+16], c[m*ldc:m*ldc+16], act)
+			pl.applyRow(c[m*ldc : m*ldc+16])
 		}
+		archsimd.ClearAVXUpperBits()
 	}
 }
 
 // microKernel512 is the AVX-512 4×32 kernel.
 func microKernel512(kc int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, load bool, act Activation) {
+	var pl pw16
+	if act.Piecewise() {
+		pl.set(&act)
+	}
 	_ = a[kc*MR-1]
 	_ = b[(kc-1)*ldb+31]
 	_ = c[(MR-1)*ldc+31]
@@ -273,23 +314,17 @@ func microKernel512(kc int, a, b []float32, ldb int, c []float32, ldc int, bias 
 	}
 	switch act.kind {
 	case actKSiLU:
-		lc := newLgConst16()
+		lc := &lgc16
 		c00, c01 = c00.Mul(lc.logistic16(c00)), c01.Mul(lc.logistic16(c01))
 		c10, c11 = c10.Mul(lc.logistic16(c10)), c11.Mul(lc.logistic16(c11))
 		c20, c21 = c20.Mul(lc.logistic16(c20)), c21.Mul(lc.logistic16(c21))
 		c30, c31 = c30.Mul(lc.logistic16(c30)), c31.Mul(lc.logistic16(c31))
 	case actKSigmoid:
-		lc := newLgConst16()
+		lc := &lgc16
 		c00, c01 = lc.logistic16(c00), lc.logistic16(c01)
 		c10, c11 = lc.logistic16(c10), lc.logistic16(c11)
 		c20, c21 = lc.logistic16(c20), lc.logistic16(c21)
 		c30, c31 = lc.logistic16(c30), lc.logistic16(c31)
-	case actKClamp, actKLeaky:
-		pl := newPiecewise16(act)
-		c00, c01 = pl.apply(c00), pl.apply(c01)
-		c10, c11 = pl.apply(c10), pl.apply(c11)
-		c20, c21 = pl.apply(c20), pl.apply(c21)
-		c30, c31 = pl.apply(c30), pl.apply(c31)
 	}
 	p := pc
 	c00.Store(f16(p))
@@ -303,6 +338,11 @@ func microKernel512(kc int, a, b []float32, ldb int, c []float32, ldc int, bias 
 	p = unsafe.Add(p, row)
 	c30.Store(f16(p))
 	c31.Store(f16(unsafe.Add(p, 64)))
+	if act.Piecewise() {
+		for r := 0; r < MR; r++ {
+			pl.applyRow(c[r*ldc : r*ldc+NR])
+		}
+	}
 }
 
 // microKernel256 is the AVX2 4×16 kernel.
@@ -437,24 +477,21 @@ func Sigmoid(dst, x []float32) {
 	}
 	n := len(dst)
 	x = x[:n]
+	i := 0
 	if useAVX512 {
-		c := newLgConst16()
-		i := 0
+		c := &lgc16
 		for ; i+16 <= n; i += 16 {
 			c.logistic16(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(f16(unsafe.Pointer(&dst[i])))
 		}
-		if i < n {
-			storePart16(c.logistic16(loadPart16(x[i:])), dst[i:])
+	} else {
+		c := &lgc8
+		for ; i+8 <= n; i += 8 {
+			c.logistic8(archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))).Store(f8(unsafe.Pointer(&dst[i])))
 		}
-		return
 	}
-	c := newLgConst()
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		c.logistic8(archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))).Store(f8(unsafe.Pointer(&dst[i])))
-	}
+	archsimd.ClearAVXUpperBits()
 	if i < n {
-		storePart8(c.logistic8(loadPart8(x[i:])), dst[i:])
+		sigmoidGeneric(dst[i:], x[i:])
 	}
 }
 
@@ -465,32 +502,42 @@ func SiLU(dst, x []float32) {
 	}
 	n := len(dst)
 	x = x[:n]
+	i := 0
 	if useAVX512 {
-		c := newLgConst16()
-		i := 0
+		c := &lgc16
 		for ; i+16 <= n; i += 16 {
 			v := archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))
 			v.Mul(c.logistic16(v)).Store(f16(unsafe.Pointer(&dst[i])))
 		}
-		if i < n {
-			v := loadPart16(x[i:])
-			storePart16(v.Mul(c.logistic16(v)), dst[i:])
+	} else {
+		c := &lgc8
+		for ; i+8 <= n; i += 8 {
+			v := archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))
+			v.Mul(c.logistic8(v)).Store(f8(unsafe.Pointer(&dst[i])))
 		}
-		return
 	}
-	c := newLgConst()
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		v := archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))
-		v.Mul(c.logistic8(v)).Store(f8(unsafe.Pointer(&dst[i])))
-	}
+	archsimd.ClearAVXUpperBits()
 	if i < n {
-		v := loadPart8(x[i:])
-		storePart8(v.Mul(c.logistic8(v)), dst[i:])
+		siluGeneric(dst[i:], x[i:])
 	}
 }
 
-func Exp(dst, x []float32) { expGeneric(dst, x) }
+// Exp computes dst[i] = e^x[i] (expf; exp16 on whole vectors).
+func Exp(dst, x []float32) {
+	n := len(dst)
+	x = x[:n]
+	i := 0
+	if useAVX512 {
+		c := &erfc16
+		for ; i+16 <= n; i += 16 {
+			c.exp16(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(f16(unsafe.Pointer(&dst[i])))
+		}
+		archsimd.ClearAVXUpperBits()
+	}
+	if i < n {
+		expGeneric(dst[i:], x[i:])
+	}
+}
 
 // DwPlane computes dst[oy·OW+ox] = act(Σ_t w[t]·buf[oy·rowStep + off[t] +
 // ox] + bias) for a whole depthwise plane: weights are broadcast once, each
@@ -510,6 +557,7 @@ func DwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 				taps[t] = buf[oy*rowStep+o : oy*rowStep+o+OW]
 			}
 			dwRow256(row, taps[:nt], w, bias)
+			archsimd.ClearAVXUpperBits()
 			ApplyAct(act, row)
 		}
 		return
@@ -519,7 +567,7 @@ func DwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 	for _, o := range off {
 		_ = buf[last+o-1]
 	}
-	if nt == 9 && off[0] == 0 && act.kind != actKClamp && act.kind != actKLeaky {
+	if nt == 9 && off[0] == 0 && !act.Piecewise() {
 		// the 3×3 kernel in assembly: a row's last partial vector is
 		// recomputed over its last 16 columns (or stored under a mask
 		// when OW < 16) instead of going through a stack copy
@@ -552,9 +600,12 @@ func DwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 		wv[t] = archsimd.BroadcastFloat32x16(w[t])
 		po[t] = uintptr(off[t]) * 4
 	}
+	var pl pw16
+	if act.Piecewise() {
+		pl.set(&act)
+	}
 	bv := archsimd.BroadcastFloat32x16(bias)
-	lc := newLgConst16()
-	pl := newPiecewise16(act)
+	lc := &lgc16
 	full := OW &^ 15
 	for oy := 0; oy < OH; oy++ {
 		rb := unsafe.Add(base, uintptr(oy*rowStep)*4)
@@ -583,8 +634,6 @@ func DwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 				acc = acc.Mul(lc.logistic16(acc))
 			case actKSigmoid:
 				acc = lc.logistic16(acc)
-			case actKClamp, actKLeaky:
-				acc = pl.apply(acc)
 			}
 			if i < full {
 				acc.Store(f16(unsafe.Add(ob, uintptr(i)*4)))
@@ -592,7 +641,11 @@ func DwPlane(dst []float32, OH, OW int, buf []float32, rowStep int, off []int, w
 				storePart16(acc, dst[oy*OW+i:(oy+1)*OW])
 			}
 		}
+		if act.Piecewise() {
+			pl.applyRow(dst[oy*OW : (oy+1)*OW])
+		}
 	}
+	archsimd.ClearAVXUpperBits()
 }
 
 // dwRow256 computes dst[i] = Σ_t w[t]·taps[t][i] + bias with AVX2.
@@ -633,6 +686,7 @@ func MaxInto(dst, x []float32) {
 			archsimd.LoadFloat32x16(d).Max(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(d)
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	// the tail stays scalar: the short rows of small pooling planes (SPP
 	// on 13×13) make the masked-tail copies through the stack dominate
 	for ; i < n; i++ {
@@ -656,6 +710,7 @@ func MaxOf(dst, a, b []float32) {
 			x.Max(y).Store(f16(unsafe.Pointer(&dst[i])))
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; i < n; i++ {
 		v := a[i]
 		if b[i] > v {
@@ -693,83 +748,121 @@ func storePart16(v archsimd.Float32x16, s []float32) {
 	copy(s, t[:])
 }
 
-// piecewise16 applies a Clamp or LeakyRelu activation to 16 lanes. Leaky
-// is max(x, α·x) for α ≤ 1 and min(x, α·x) for α > 1: the same product
-// as the scalar form, selected without a mask. As in MLAS, a NaN input
-// gives a bound instead of NaN.
-type piecewise16 struct {
-	kind          actKind
-	lo, hi, alpha archsimd.Float32x16
-	useMin        bool
+// pw16 applies a post-pass activation (Activation.Piecewise: Clamp,
+// LeakyRelu, HardSigmoid, HardSwish) to 16 lanes. Leaky is max(x, α·x)
+// for α ≤ 1 and min(x, α·x) for α > 1: the same product as the scalar
+// form, selected without a mask. As in MLAS, a NaN input gives a bound
+// instead of NaN. The hard kinds compute α·x+β with one rounding (FMA).
+type pw16 struct {
+	kind                actKind
+	useMin              bool
+	lo, hi, alpha, beta archsimd.Float32x16
 }
 
-func newPiecewise16(a Activation) piecewise16 {
-	bc := archsimd.BroadcastFloat32x16
-	return piecewise16{kind: a.kind, lo: bc(a.lo), hi: bc(a.hi), alpha: bc(a.alpha), useMin: a.alpha > 1}
-}
-
-func (p *piecewise16) apply(x archsimd.Float32x16) archsimd.Float32x16 {
-	if p.kind == actKClamp {
+func (p *pw16) apply(x archsimd.Float32x16) archsimd.Float32x16 {
+	switch p.kind {
+	case actKClamp:
 		return x.Max(p.lo).Min(p.hi)
+	case actKLeaky:
+		if p.useMin {
+			return x.Min(x.Mul(p.alpha))
+		}
+		return x.Max(x.Mul(p.alpha))
+	case actKHardSigmoid:
+		return x.MulAdd(p.alpha, p.beta).Max(p.lo).Min(p.hi)
 	}
-	if p.useMin {
-		return x.Min(x.Mul(p.alpha))
-	}
-	return x.Max(x.Mul(p.alpha))
+	return x.Mul(x.MulAdd(p.alpha, p.beta).Max(p.lo).Min(p.hi))
 }
 
-type piecewise8 struct {
-	kind          actKind
-	lo, hi, alpha archsimd.Float32x8
-	useMin        bool
+type pw8 struct {
+	kind                actKind
+	useMin              bool
+	lo, hi, alpha, beta archsimd.Float32x8
 }
 
-func newPiecewise8(a Activation) piecewise8 {
-	bc := archsimd.BroadcastFloat32x8
-	return piecewise8{kind: a.kind, lo: bc(a.lo), hi: bc(a.hi), alpha: bc(a.alpha), useMin: a.alpha > 1}
-}
-
-func (p *piecewise8) apply(x archsimd.Float32x8) archsimd.Float32x8 {
-	if p.kind == actKClamp {
+func (p *pw8) apply(x archsimd.Float32x8) archsimd.Float32x8 {
+	switch p.kind {
+	case actKClamp:
 		return x.Max(p.lo).Min(p.hi)
+	case actKLeaky:
+		if p.useMin {
+			return x.Min(x.Mul(p.alpha))
+		}
+		return x.Max(x.Mul(p.alpha))
+	case actKHardSigmoid:
+		return x.MulAdd(p.alpha, p.beta).Max(p.lo).Min(p.hi)
 	}
-	if p.useMin {
-		return x.Min(x.Mul(p.alpha))
-	}
-	return x.Max(x.Mul(p.alpha))
+	return x.Mul(x.MulAdd(p.alpha, p.beta).Max(p.lo).Min(p.hi))
 }
 
-// piecewiseSlice applies a Clamp or LeakyRelu activation to x into dst.
+// set broadcasts a post-pass activation's parameters into p and clears
+// the upper halves: kernels call it before their first vector
+// instruction, as the compiler moves structs with SSE instructions, which
+// must not meet dirty upper halves. Not inlined, so that every SSE move
+// of the struct stays on the clean side.
+//
+//go:noinline
+func (p *pw16) set(a *Activation) {
+	p.kind, p.useMin = a.kind, a.useMin
+	p.lo, p.hi = archsimd.BroadcastFloat32x16(a.lo), archsimd.BroadcastFloat32x16(a.hi)
+	p.alpha, p.beta = archsimd.BroadcastFloat32x16(a.alpha), archsimd.BroadcastFloat32x16(a.beta)
+	archsimd.ClearAVXUpperBits()
+}
+
+// applyRow applies the activation in place to a row of whole 16-lane
+// vectors (a register tile's row; a partial last vector goes through the
+// stack). The caller clears the upper halves when it is done.
+func (p *pw16) applyRow(row []float32) {
+	n := len(row)
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		q := f16(unsafe.Pointer(&row[i]))
+		p.apply(archsimd.LoadFloat32x16(q)).Store(q)
+	}
+	if i < n {
+		storePart16(p.apply(loadPart16(row[i:])), row[i:])
+	}
+}
+
+// piecewiseSlice applies a post-pass activation to x into dst: whole
+// vectors, then (upper halves cleared) the scalar form for the tail.
 func piecewiseSlice(dst, x []float32, a Activation) {
 	n := len(dst)
 	x = x[:n]
 	i := 0
 	switch {
 	case useAVX512:
-		p := newPiecewise16(a)
+		p := pw16{kind: a.kind, useMin: a.useMin}
+		p.lo, p.hi = archsimd.BroadcastFloat32x16(a.lo), archsimd.BroadcastFloat32x16(a.hi)
+		p.alpha, p.beta = archsimd.BroadcastFloat32x16(a.alpha), archsimd.BroadcastFloat32x16(a.beta)
 		for ; i+16 <= n; i += 16 {
 			p.apply(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&x[i])))).Store(f16(unsafe.Pointer(&dst[i])))
 		}
-		if i < n {
-			storePart16(p.apply(loadPart16(x[i:])), dst[i:])
-		}
+		archsimd.ClearAVXUpperBits()
 	case useSIMD:
-		p := newPiecewise8(a)
+		p := pw8{kind: a.kind, useMin: a.useMin}
+		p.lo, p.hi = archsimd.BroadcastFloat32x8(a.lo), archsimd.BroadcastFloat32x8(a.hi)
+		p.alpha, p.beta = archsimd.BroadcastFloat32x8(a.alpha), archsimd.BroadcastFloat32x8(a.beta)
 		for ; i+8 <= n; i += 8 {
 			p.apply(archsimd.LoadFloat32x8(f8(unsafe.Pointer(&x[i])))).Store(f8(unsafe.Pointer(&dst[i])))
 		}
-		if i < n {
-			storePart8(p.apply(loadPart8(x[i:])), dst[i:])
-		}
-	case a.kind == actKClamp:
-		clampGeneric(dst, x, a.lo, a.hi)
-	default:
-		leakyGeneric(dst, x, a.alpha)
+		archsimd.ClearAVXUpperBits()
+	}
+	if i < n {
+		piecewiseGeneric(dst[i:], x[i:], a)
 	}
 }
 
 func Clamp(dst, x []float32, lo, hi float32) { piecewiseSlice(dst, x, ActClamp(lo, hi)) }
 func Leaky(dst, x []float32, alpha float32)  { piecewiseSlice(dst, x, ActLeaky(alpha)) }
+
+// HardSigmoid computes dst[i] = max(0, min(1, α·x[i]+β)).
+func HardSigmoid(dst, x []float32, alpha, beta float32) {
+	piecewiseSlice(dst, x, ActHardSigmoid(alpha, beta))
+}
+
+// HardSwish computes dst[i] = x[i]·max(0, min(1, x[i]/6+½)).
+func HardSwish(dst, x []float32) { piecewiseSlice(dst, x, ActHardSwish) }
 
 var (
 	evenIdx = [16]uint32{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}
@@ -792,6 +885,7 @@ func Deinterleave2(even, odd, src []float32) {
 			a.ConcatPermute(b, io).Store(f16(unsafe.Pointer(&odd[j])))
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; j < n; j++ {
 		even[j], odd[j] = src[2*j], src[2*j+1]
 	}
@@ -810,6 +904,7 @@ func Gather2(dst, src []float32) {
 			a.ConcatPermute(b, ie).Store(f16(unsafe.Pointer(&dst[j])))
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; j < n; j++ {
 		dst[j] = src[2*j]
 	}
@@ -825,6 +920,7 @@ func Add(dst, a, b []float32) {
 			archsimd.LoadFloat32x16(f16(unsafe.Pointer(&a[i]))).Add(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&b[i])))).Store(f16(unsafe.Pointer(&dst[i])))
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; i < n; i++ {
 		dst[i] = a[i] + b[i]
 	}
@@ -839,6 +935,7 @@ func Mul(dst, a, b []float32) {
 			archsimd.LoadFloat32x16(f16(unsafe.Pointer(&a[i]))).Mul(archsimd.LoadFloat32x16(f16(unsafe.Pointer(&b[i])))).Store(f16(unsafe.Pointer(&dst[i])))
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; i < n; i++ {
 		dst[i] = a[i] * b[i]
 	}

@@ -9,8 +9,10 @@ import (
 // for the piecewise-linear kinds, their parameters.
 type Activation struct {
 	kind   actKind
-	alpha  float32 // actKLeaky: slope for x < 0
-	lo, hi float32 // actKClamp: bounds (Relu: 0, +Inf)
+	useMin bool    // actKLeaky with alpha > 1 (decided here, not in a vector kernel)
+	alpha  float32 // actKLeaky: slope for x < 0; hard kinds: the slope
+	beta   float32 // hard kinds: the offset
+	lo, hi float32 // actKClamp: bounds (Relu: 0, +Inf); hard kinds: 0, 1
 }
 
 type actKind uint8
@@ -21,7 +23,15 @@ const (
 	actKSiLU            // x · sigmoid(x)
 	actKClamp           // min(max(x, lo), hi): Relu, Clip (e.g. Relu6)
 	actKLeaky           // x < 0 ? alpha·x : x (LeakyRelu)
+	// max(0, min(1, alpha·x + beta)) (HardSigmoid) and x times it
+	// (HardSwish: alpha 1/6, beta ½)
+	actKHardSigmoid
+	actKHardSwish
+	actKGELU // x·½·(1 + erf(x/√2)); element-wise kernels only, not a tile epilogue
 )
+
+// ActGELU is GELU in its erf form.
+var ActGELU = Activation{kind: actKGELU}
 
 var (
 	ActNone    = Activation{}
@@ -31,7 +41,22 @@ var (
 )
 
 func ActClamp(lo, hi float32) Activation { return Activation{kind: actKClamp, lo: lo, hi: hi} }
-func ActLeaky(alpha float32) Activation  { return Activation{kind: actKLeaky, alpha: alpha} }
+func ActLeaky(alpha float32) Activation {
+	return Activation{kind: actKLeaky, alpha: alpha, useMin: alpha > 1}
+}
+
+// ActHardSigmoid is ONNX HardSigmoid(alpha, beta).
+func ActHardSigmoid(alpha, beta float32) Activation {
+	return Activation{kind: actKHardSigmoid, alpha: alpha, beta: beta, lo: 0, hi: 1}
+}
+
+// ActHardSwish is ONNX HardSwish, x·HardSigmoid(1/6, ½)(x).
+var ActHardSwish = ActHardSwishOf(1.0/6, 0.5)
+
+// ActHardSwishOf is x·HardSigmoid(alpha, beta)(x).
+func ActHardSwishOf(alpha, beta float32) Activation {
+	return Activation{kind: actKHardSwish, alpha: alpha, beta: beta, lo: 0, hi: 1}
+}
 
 func (a Activation) String() string {
 	switch a.kind {
@@ -46,6 +71,15 @@ func (a Activation) String() string {
 		return fmt.Sprintf("Clip(%g,%g)", a.lo, a.hi)
 	case actKLeaky:
 		return fmt.Sprintf("LeakyRelu(%g)", a.alpha)
+	case actKHardSigmoid:
+		return fmt.Sprintf("HardSigmoid(%g,%g)", a.alpha, a.beta)
+	case actKHardSwish:
+		if a == ActHardSwish {
+			return "HardSwish"
+		}
+		return fmt.Sprintf("x·HardSigmoid(%g,%g)", a.alpha, a.beta)
+	case actKGELU:
+		return "GELU"
 	}
 	return ""
 }
@@ -59,8 +93,46 @@ func ApplyAct(a Activation, x []float32) {
 		SiLU(x, x)
 	case actKClamp:
 		Clamp(x, x, a.lo, a.hi)
+	case actKLeaky, actKHardSigmoid, actKHardSwish:
+		piecewiseSlice(x, x, a)
+	case actKGELU:
+		GELU(x, x)
+	}
+}
+
+// ActInto computes dst = a(x) (dst may be x).
+func ActInto(a Activation, dst, x []float32) {
+	switch a.kind {
+	case actKNone:
+		copy(dst, x)
+	case actKSigmoid:
+		Sigmoid(dst, x)
+	case actKSiLU:
+		SiLU(dst, x)
+	case actKGELU:
+		GELU(dst, x)
+	default:
+		piecewiseSlice(dst, x, a)
+	}
+}
+
+// piecewiseGeneric applies a post-pass activation (Piecewise) with
+// scalar code; the hard kinds round α·x+β once, like the vector FMA.
+func piecewiseGeneric(dst, x []float32, a Activation) {
+	switch a.kind {
+	case actKClamp:
+		clampGeneric(dst, x, a.lo, a.hi)
 	case actKLeaky:
-		Leaky(x, x, a.alpha)
+		leakyGeneric(dst, x, a.alpha)
+	case actKHardSigmoid, actKHardSwish:
+		x = x[:len(dst)]
+		for i, v := range x {
+			h := min(max(float32(math.FMA(float64(a.alpha), float64(v), float64(a.beta))), 0), 1)
+			if a.kind == actKHardSwish {
+				h *= v
+			}
+			dst[i] = h
+		}
 	}
 }
 
@@ -174,6 +246,7 @@ func expGeneric(dst, x []float32) {
 	}
 }
 
-// Piecewise reports whether a is piecewise linear (Relu, Clip, LeakyRelu):
-// the assembly kernels leave those to a vector pass after the tile.
-func (a Activation) Piecewise() bool { return a.kind == actKClamp || a.kind == actKLeaky }
+// Piecewise reports whether a is applied by a vector pass after the
+// register tile (Relu, Clip, LeakyRelu, HardSigmoid, HardSwish), not by
+// the assembly kernels.
+func (a Activation) Piecewise() bool { return a.kind >= actKClamp && a.kind != actKGELU }
