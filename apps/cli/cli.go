@@ -48,6 +48,7 @@ commands:
                            score results: MOTChallenge CLEAR-MOT/IDF1, KITTI BEV/3D AP,
                            DAIR-V2X recall within 2 m, nuScenes centre-distance mAP,
                            3D-track CLEAR-MOT/IDF1 ('ds3d eval' lists the flags)
+  synth --out DIR [flags]  generate procedural street scenes with ground truth (lidar, camera, labels)
   version                  print the version
 
 Run 'ds3d <command> -h' for a command's flags.
@@ -83,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdInfer(args[1:], stdout, stderr)
 	case "eval":
 		return cmdEval(args[1:], stdout, stderr)
+	case "synth":
+		return cmdSynth(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "ds3d", versionString())
 		return 0

@@ -41,6 +41,8 @@ var Rules = []Rule{
 		Why: "the CUDA components are filters on the GPU and reuse the CPU filters' code"},
 	{From: "datasets", Allow: []string{"ds3d", "sensors", "core2d/decode", "datasets"},
 		Why: "dataset readers convert to ds3d types with the sensors' codecs"},
+	{From: "datasets/synth", Allow: []string{"ds3d", "sensors", "core2d/decode", "datasets", "render/writer"},
+		Why: "the scene generator writes its labels through kitti_label_writer's box conversion, so generated and detected labels follow one convention"},
 	{From: "fusion", Allow: []string{"ds3d", "core2d", "sensors", "filters", "fusion"},
 		Why: "multi-sensor components sit above sources and filters"},
 	{From: "fusion/eval", Allow: []string{"ds3d", "core2d/track/assign", "datasets", "fusion/eval"},
