@@ -326,6 +326,7 @@ type PillarConfig struct {
 	MaxPoints       int       `toml:"max_points_per_pillar" min:"1" max:"32" doc:"points kept per pillar, first come (one warp per pillar on the GPU)"`
 	MaxPillars      int       `toml:"max_pillars" doc:"pillars kept, first come by their first point"`
 	Features        []string  `toml:"features" doc:"per-point features in tensor order: x y z i xc yc zc xp yp zp"`
+	PointColumns    []string  `toml:"point_columns" nonempty:"each" len:"<=16" doc:"frame columns the model reads, by name, as pillar_scatter_prep's: x, y, z, then the column of feature i; a frame without one is an error; empty: x y z intensity (column features are CPU only)"`
 	DeviceGroup
 	ds3d.PoolGroup `doc:"output tensor sets in flight before the filter waits for one to come back"`
 }
@@ -333,12 +334,12 @@ type PillarConfig struct {
 func (c *PillarConfig) cpu() *pointcloud.PillarConfig {
 	return &pointcloud.PillarConfig{InputGroup: c.InputGroup, FeatureKey: c.FeatureKey, CoordKey: c.CoordKey,
 		PointNumKey: c.PointNumKey, Range: c.Range, PillarSize: c.PillarSize, MaxPoints: c.MaxPoints,
-		MaxPillars: c.MaxPillars, Features: c.Features, PoolGroup: c.PoolGroup}
+		MaxPillars: c.MaxPillars, Features: c.Features, PointColumns: c.PointColumns, PoolGroup: c.PoolGroup}
 }
 
 // Validate checks the config as pillar_scatter_prep's, and the GPU's caps.
 func (c *PillarConfig) Validate() error {
-	return ds3d.CheckConfig(c.cpu())
+	return validatePillarConfig(c.cpu())
 }
 
 // PillarFilter is gpu_pillar_scatter_prep.

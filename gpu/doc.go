@@ -8,7 +8,8 @@
 // gpu_roi_crop and gpu_pillar_scatter_prep pipeline components. Everything
 // that imports cu sits behind the "cuda" build tag, because cu's init calls
 // cuInit and exits without a GPU; a plain build of this package is this
-// comment and the tests that the CPU build never links cu.
+// comment, the checks of gpu_pillar_scatter_prep's point columns
+// (pillarcols.go) and the tests that the CPU build never links cu.
 //
 // One Context owns one CUDA context: a goroutine locked to its OS thread
 // makes every CUDA call (Context.do hands it work), with one stream, a

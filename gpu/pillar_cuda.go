@@ -15,7 +15,10 @@ import (
 // numbering, point order, caps, features and float32 rounding; see
 // pointcloud.Pillarizer for the rules). It keeps its device scratch between
 // calls; one per stream of frames. MaxPointsPerPillar must be ≤ 32 (one warp
-// per pillar) and there may be at most 16 features.
+// per pillar) and there may be at most 16 features, none of them a column
+// feature (pointcloud.ColumnFeature). The point columns (PointColumns) are
+// found by name in each frame, as on the CPU; see pillarcols.go for how
+// frames whose columns are not the leading ones are read.
 //
 // How the order is kept without depending on the order atomics run in:
 // per point cell id → per cell atomicMin of the point index → "first point
@@ -38,6 +41,9 @@ type Pillarizer struct {
 	nfeat  int
 	needI  bool
 	closed bool
+	pcols  []string // the point columns the kernels read: x y z (i)
+	idx    []int    // their indices in the current frame
+	host   []byte   // a CPU frame's gathered columns
 
 	// device scratch (pooled buffers of the context)
 	first, cellPid              cu.DevicePtr // per cell; first self-resets (pil_count)
@@ -73,7 +79,11 @@ func (c *Context) NewPillarizer(p pointcloud.PillarParams) (*Pillarizer, error) 
 	if len(p.Features) > 16 {
 		return nil, fmt.Errorf("gpu: %d features > 16", len(p.Features))
 	}
-	z := &Pillarizer{c: c, p: p, nfeat: len(p.Features), dirty: true}
+	pcols, err := gpuPillarColumns(p)
+	if err != nil {
+		return nil, err
+	}
+	z := &Pillarizer{c: c, p: p, nfeat: len(p.Features), dirty: true, pcols: pcols, idx: make([]int, 0, len(pcols))}
 	z.nx, z.ny = cz.GridSize()
 	for a := 0; a < 3; a++ {
 		z.lo[a], z.hi[a] = float32(p.Range[a]), float32(p.Range[a+3])
@@ -136,22 +146,27 @@ func (z *Pillarizer) KernelMillis() float64 { return z.lastMs }
 // become device frames whose memory belongs to z and is overwritten by its
 // next call (do not Free them).
 func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) {
-	minCols := 3
-	if z.needI {
-		minCols = 4
-	}
-	if err := checkCloud(src, minCols); err != nil {
+	if err := checkCloud(src, 3); err != nil {
 		return 0, err
 	}
 	if z.closed {
 		return 0, fmt.Errorf("gpu: Pillarize after Close")
 	}
+	idx, leading, err := columnPlan(z.idx[:0], src, z.pcols)
+	z.idx = idx
+	if err != nil {
+		return 0, err
+	}
 	c := z.c
-	n, cols := src.Shape.D[0], src.Shape.D[1]
+	n, srcCols := src.Shape.D[0], src.Shape.D[1]
+	cols := srcCols
+	if !leading {
+		cols = len(idx) // the kernels read the gathered [N, U] copy
+	}
 	dev := src.Mem == ds3d.MemGPU
 	maxP, maxPts := z.p.MaxPillars, z.p.MaxPointsPerPillar
 	P := 0
-	err := c.do(func() error {
+	err = c.do(func() error {
 		for _, b := range []*cu.DevicePtr{&z.cell, &z.csr} {
 			if err := c.ensure(b, int64(max(n, 1))*4); err != nil {
 				return err
@@ -162,13 +177,32 @@ func (z *Pillarizer) Pillarize(feat, coords, num, src *ds3d.Frame) (int, error) 
 			return err
 		}
 		pts := cu.DevicePtr(src.DevPtr)
-		if !dev {
+		if !dev || !leading {
 			if err := c.ensure(&z.pts, int64(max(n*cols*4, 1))); err != nil {
 				return err
 			}
 			pts = z.pts
+		}
+		switch {
+		case !dev && leading:
 			if err := c.h2d(pts, src.Data, n*cols*4); err != nil {
 				return err
+			}
+		case !dev:
+			z.host = gatherColumns(z.host, src.Data, n, srcCols, idx)
+			if err := c.h2d(pts, z.host, n*cols*4); err != nil {
+				return err
+			}
+		case !leading && n > 0:
+			// One strided device copy per column: 4 bytes of each row.
+			for k, col := range idx {
+				if err := cu.Memcpy2DAsync(cu.Memcpy2dParam{
+					Height: int64(n), WidthInBytes: 4,
+					SrcMemoryType: cu.DeviceMemory, SrcDevice: cu.DevicePtr(src.DevPtr), SrcXInBytes: int64(4 * col), SrcPitch: int64(4 * srcCols),
+					DstMemoryType: cu.DeviceMemory, DstDevice: pts, DstXInBytes: int64(4 * k), DstPitch: int64(4 * cols),
+				}, c.stream); err != nil {
+					return fmt.Errorf("gpu: gathering point column %d: %w", col, err)
+				}
 			}
 		}
 		s := c.stream

@@ -7,8 +7,10 @@
 // depth frames → Image, Intrinsics → CameraInfo, []Box3D →
 // vision_msgs/Detection3DArray (plus a MarkerArray), []Object2D →
 // Detection2DArray, a lidar→camera extrinsic → /tf_static and the ego pose
-// → /tf. Topics are created when their key is first seen, so one config
-// records whatever the pipeline produces.
+// → /tf. Points, colour frames and transforms may instead (or also) go out
+// in Foxglove's own schemas: foxglove_msgs PointCloud, CompressedImage and
+// FrameTransforms. Topics are created when their key is first seen, so one
+// config records whatever the pipeline produces.
 package bagrecord
 
 import (
@@ -31,20 +33,66 @@ import (
 
 // Config configures mcap_writer.
 type Config struct {
-	Path           ds3d.Path         `toml:"path" required:"true" nonempty:"true" doc:"bag folder to create (rosbag2 layout: metadata.yaml and <name>_0.mcap …)"`
-	Overwrite      bool              `toml:"overwrite" doc:"replace an existing bag folder (only one holding metadata.yaml and .mcap files); false: refuse to start"`
-	Topics         map[string]string `toml:"topics" nonempty:"true" doc:"datamap key → topic, e.g. \"DS3D::LidarXYZI\" = \"/ds3d/points\"; a key absent from a datamap is skipped for it. A Mat4 goes to \"/tf_static\" (a lidar→camera extrinsic: parent frame_id, child the camera's frame) or \"/tf\" (the ego pose: parent world_frame_id, child frame_id)"`
-	FrameIDs       map[string]string `toml:"frame_ids" doc:"datamap key → frame_id of its messages (and the camera frame of an extrinsic on /tf_static), overriding frame_id and camera_frame_id"`
-	Compression    string            `toml:"compression" enum:"none|lz4|zstd" doc:"MCAP chunk compression (rosbag2 writes none; lz4 is fast, zstd small)"`
-	MaxFileSize    int64             `toml:"max_file_size" min:"0" unit:"bytes" doc:"split the bag into files of about this size (metadata.yaml lists them); 0: one file"`
-	FrameID        string            `toml:"frame_id" nonempty:"true" doc:"frame_id of points, boxes and the lidar end of extrinsics"`
-	CameraFrameID  string            `toml:"camera_frame_id" nonempty:"true" doc:"frame_id of images and camera info; a key's sensor suffix _N is appended (camera_2)"`
-	WorldFrameID   string            `toml:"world_frame_id" nonempty:"true" doc:"parent frame of the ego pose on /tf"`
-	ImageFormat    string            `toml:"image_format" enum:"jpeg|png" doc:"CompressedImage codec of colour frames"`
-	JPEGQuality    int               `toml:"jpeg_quality" min:"1" max:"100" doc:"JPEG quality of colour frames"`
-	Markers        bool              `toml:"markers" doc:"also write each []Box3D topic as visualization_msgs/MarkerArray on <topic>/markers (RViz, Foxglove 3D panel)"`
-	Scene          bool              `toml:"scene" doc:"also write each []Box3D topic as foxglove_msgs/msg/SceneUpdate (Foxglove's own scene schema: one cube entity per box) on <topic>/scene"`
-	MarkerLifetime time.Duration     `toml:"marker_lifetime" min:"0s" doc:"lifetime of box markers and scene entities; 0: until the next message replaces them"`
+	Path            ds3d.Path         `toml:"path" required:"true" nonempty:"true" doc:"bag folder to create (rosbag2 layout: metadata.yaml and <name>_0.mcap …)"`
+	Overwrite       bool              `toml:"overwrite" doc:"replace an existing bag folder (only one holding metadata.yaml and .mcap files); false: refuse to start"`
+	Topics          map[string]string `toml:"topics" nonempty:"true" doc:"datamap key → topic, e.g. \"DS3D::LidarXYZI\" = \"/ds3d/points\"; a key absent from a datamap is skipped for it. A Mat4 goes to \"/tf_static\" (a lidar→camera extrinsic: parent frame_id, child the camera's frame) or \"/tf\" (the ego pose: parent world_frame_id, child frame_id)"`
+	FrameIDs        map[string]string `toml:"frame_ids" doc:"datamap key → frame_id of its messages (and the camera frame of an extrinsic on /tf_static), overriding frame_id and camera_frame_id"`
+	Compression     string            `toml:"compression" enum:"none|lz4|zstd" doc:"MCAP chunk compression (rosbag2 writes none; lz4 is fast, zstd small)"`
+	MaxFileSize     int64             `toml:"max_file_size" min:"0" unit:"bytes" doc:"split the bag into files of about this size (metadata.yaml lists them); 0: one file"`
+	FrameID         string            `toml:"frame_id" nonempty:"true" doc:"frame_id of points, boxes and the lidar end of extrinsics"`
+	CameraFrameID   string            `toml:"camera_frame_id" nonempty:"true" doc:"frame_id of images and camera info; a key's sensor suffix _N is appended (camera_2)"`
+	WorldFrameID    string            `toml:"world_frame_id" nonempty:"true" doc:"parent frame of the ego pose on /tf"`
+	ImageFormat     string            `toml:"image_format" enum:"jpeg|png" doc:"CompressedImage codec of colour frames"`
+	JPEGQuality     int               `toml:"jpeg_quality" min:"1" max:"100" doc:"JPEG quality of colour frames"`
+	Markers         bool              `toml:"markers" doc:"also write each []Box3D topic as visualization_msgs/MarkerArray on <topic>/markers (RViz, Foxglove 3D panel)"`
+	Scene           bool              `toml:"scene" doc:"also write each []Box3D topic as foxglove_msgs/msg/SceneUpdate (Foxglove's own scene schema: one cube entity per box) on <topic>/scene"`
+	MarkerLifetime  time.Duration     `toml:"marker_lifetime" min:"0s" doc:"lifetime of box markers and scene entities; 0: until the next message replaces them"`
+	PointSchema     string            `toml:"point_schema" enum:"ros|foxglove|both" doc:"schema of point frames: ros is sensor_msgs/msg/PointCloud2, foxglove is Foxglove's own foxglove_msgs/msg/PointCloud (pose, point_stride, packed FLOAT32 fields), both writes PointCloud2 on the topic and PointCloud on <topic>/foxglove"`
+	ImageSchema     string            `toml:"image_schema" enum:"ros|foxglove|both" doc:"schema of colour frames: ros is sensor_msgs/msg/CompressedImage, foxglove is foxglove_msgs/msg/CompressedImage, both writes the first on the topic and the second on <topic>/foxglove"`
+	TransformSchema string            `toml:"transform_schema" enum:"ros|foxglove|both" doc:"schema of /tf and /tf_static: ros is tf2_msgs/msg/TFMessage (what ros2 bag play and RViz read), foxglove is foxglove_msgs/msg/FrameTransforms, both writes the first on /tf and /tf_static and the second on /tf/foxglove and /tf_static/foxglove"`
+}
+
+// Schemas of point_schema, image_schema and transform_schema.
+const (
+	SchemaROS      = "ros"
+	SchemaFoxglove = "foxglove"
+	SchemaBoth     = "both"
+)
+
+// FoxgloveSuffix is appended to a topic for its Foxglove-schema twin when
+// a schema is "both".
+const FoxgloveSuffix = "/foxglove"
+
+// schemaTopics are the topics a content goes out on in the ROS and in the
+// Foxglove schema, empty where it does not.
+func schemaTopics(schema, topic string) (ros, fox string) {
+	switch schema {
+	case SchemaFoxglove:
+		return "", topic
+	case SchemaBoth:
+		return topic, topic + FoxgloveSuffix
+	}
+	return topic, ""
+}
+
+// foxgloveTwin is Foxglove's schema for a ROS type that has one.
+var foxgloveTwin = map[string]string{
+	ros2.PointCloud2Type:     ros2.FoxglovePointCloudType,
+	ros2.CompressedImageType: ros2.FoxgloveCompressedImageType,
+	ros2.TFMessageType:       ros2.FrameTransformsType,
+}
+
+// schemaOf is the configured schema of a ROS type.
+func (c *Config) schemaOf(typ string) string {
+	switch typ {
+	case ros2.PointCloud2Type:
+		return c.PointSchema
+	case ros2.CompressedImageType:
+		return c.ImageSchema
+	case ros2.TFMessageType:
+		return c.TransformSchema
+	}
+	return SchemaROS
 }
 
 // Validate checks the topic names.
@@ -59,6 +107,13 @@ func (c *Config) Validate() error {
 		}
 		seen[t] = k
 	}
+	if c.PointSchema == SchemaBoth || c.ImageSchema == SchemaBoth || c.TransformSchema == SchemaBoth {
+		for k, t := range c.Topics {
+			if o, dup := seen[t+FoxgloveSuffix]; dup {
+				return ds3d.ConfigErrorf("topics", "%q = %q: a schema is \"both\", so %q's Foxglove twin may go on %s, which key %q writes", k, t, k, t+FoxgloveSuffix, o)
+			}
+		}
+	}
 	return nil
 }
 
@@ -71,23 +126,25 @@ type topic struct {
 	markers bag.TopicID // of a boxes topic with markers
 	scene   bag.TopicID // of a boxes topic with a scene
 	frameID string
+	// Whether the value goes out in the ROS schema (on id) and in
+	// Foxglove's (on fox).
+	rosOn, foxOn bool
+	fox          bag.TopicID
 }
 
 // Writer is the mcap_writer component.
 type Writer struct {
-	cfg    Config
-	w      *bag.Writer
-	topics []*topic
-	tfs    bag.TopicID // /tf_static, once used
-	tf     bag.TopicID // /tf
-	hasTFS bool
-	hasTF  bool
-	static map[ds3d.Key]ds3d.Mat4 // extrinsics already on /tf_static
-	buf    []byte
-	mbuf   []byte
-	enc    bytes.Buffer
-	rgba   *image.RGBA
-	pngEnc png.Encoder
+	cfg      Config
+	w        *bag.Writer
+	topics   []*topic
+	tfTopics map[string]bag.TopicID   // /tf, /tf_static and their twins, once used
+	static   map[ds3d.Key]ds3d.Mat4   // extrinsics already on /tf_static
+	tfOne    [1]ros2.TransformStamped // the transform being written
+	buf      []byte
+	mbuf     []byte
+	enc      bytes.Buffer
+	rgba     *image.RGBA
+	pngEnc   png.Encoder
 }
 
 // New creates the bag folder.
@@ -105,7 +162,7 @@ func New(cfg *Config) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Writer{cfg: *cfg, w: w, static: map[ds3d.Key]ds3d.Mat4{}}
+	r := &Writer{cfg: *cfg, w: w, static: map[ds3d.Key]ds3d.Mat4{}, tfTopics: map[string]bag.TopicID{}}
 	keys := make([]string, 0, len(cfg.Topics))
 	for k := range cfg.Topics {
 		keys = append(keys, k)
@@ -203,8 +260,18 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 			t.frameID = id
 		}
 		if typ != ros2.TFMessageType {
-			if t.id, err = r.addTopic(t.name, typ); err != nil {
-				return err
+			rosName, foxName := schemaTopics(r.cfg.schemaOf(typ), t.name)
+			if rosName != "" {
+				if t.id, err = r.addTopic(rosName, typ); err != nil {
+					return err
+				}
+				t.rosOn = true
+			}
+			if foxName != "" {
+				if t.fox, err = r.addTopic(foxName, foxgloveTwin[typ]); err != nil {
+					return err
+				}
+				t.foxOn = true
 			}
 		}
 		if typ == "vision_msgs/msg/Detection3DArray" && r.cfg.Markers {
@@ -226,6 +293,17 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 	case *ds3d.Frame:
 		switch typ {
 		case "sensor_msgs/msg/PointCloud2":
+			if t.foxOn {
+				if r.mbuf, err = ros2.AppendFoxglovePointCloud(r.mbuf[:0], h, x); err != nil {
+					return err
+				}
+				if err := r.w.Write(t.fox, ts, ts, r.mbuf); err != nil {
+					return err
+				}
+			}
+			if !t.rosOn {
+				return nil
+			}
 			b, err = ros2.AppendPointCloud2(b, h, x)
 		case "sensor_msgs/msg/Image":
 			var im *ros2.Image
@@ -234,9 +312,19 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 			}
 		default:
 			var data []byte
-			if data, err = r.compress(x); err == nil {
-				b = ros2.AppendCompressedImage(b, &ros2.CompressedImage{Header: h, Format: r.cfg.ImageFormat, Data: data})
+			if data, err = r.compress(x); err != nil {
+				return err
 			}
+			if t.foxOn {
+				r.mbuf = ros2.AppendFoxgloveCompressedImage(r.mbuf[:0], h, r.cfg.ImageFormat, data)
+				if err := r.w.Write(t.fox, ts, ts, r.mbuf); err != nil {
+					return err
+				}
+			}
+			if !t.rosOn {
+				return nil
+			}
+			b = ros2.AppendCompressedImage(b, &ros2.CompressedImage{Header: h, Format: r.cfg.ImageFormat, Data: data})
 		}
 	case ds3d.Intrinsics:
 		b = ros2.AppendCameraInfo(b, ros2.CameraInfoFromIntrinsics(h, x, ""))
@@ -267,19 +355,12 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 }
 
 // writeTF records a Mat4: on /tf the ego pose (world-from-ego), on
-// /tf_static a lidar→camera extrinsic, once per change.
+// /tf_static a lidar→camera extrinsic, once per change; each in the
+// configured transform schemas.
 func (r *Writer) writeTF(t *topic, m ds3d.Mat4, ts int64) error {
-	var err error
 	if t.name == "/tf" {
-		if !r.hasTF {
-			if r.tf, err = r.addTopic("/tf", ros2.TFMessageType); err != nil {
-				return err
-			}
-			r.hasTF = true
-		}
-		ts2 := ros2.TransformStamped{Header: ros2.HeaderAt(ts, r.cfg.WorldFrameID), ChildFrameID: t.frameID, Transform: ros2.TransformFromMat4(m)}
-		r.buf = ros2.AppendTFMessage(r.buf[:0], []ros2.TransformStamped{ts2})
-		return r.w.Write(r.tf, ts, ts, r.buf)
+		r.tfOne[0] = ros2.TransformStamped{Header: ros2.HeaderAt(ts, r.cfg.WorldFrameID), ChildFrameID: t.frameID, Transform: ros2.TransformFromMat4(m)}
+		return r.writeTransforms("/tf", ts)
 	}
 	if old, ok := r.static[t.key]; ok && old == m {
 		return nil
@@ -288,18 +369,39 @@ func (r *Writer) writeTF(t *topic, m ds3d.Mat4, ts int64) error {
 	if err != nil {
 		return fmt.Errorf("extrinsic is not invertible: %w", err)
 	}
-	if !r.hasTFS {
-		if r.tfs, err = r.addTopic("/tf_static", ros2.TFMessageType); err != nil {
-			return err
-		}
-		r.hasTFS = true
-	}
 	r.static[t.key] = m
 	// The extrinsic maps lidar points into the camera; tf's transform from
 	// the camera (child) to the lidar (parent) is its inverse.
-	ts2 := ros2.TransformStamped{Header: ros2.HeaderAt(ts, r.cfg.FrameID), ChildFrameID: t.frameID, Transform: ros2.TransformFromMat4(inv)}
-	r.buf = ros2.AppendTFMessage(r.buf[:0], []ros2.TransformStamped{ts2})
-	return r.w.Write(r.tfs, ts, ts, r.buf)
+	r.tfOne[0] = ros2.TransformStamped{Header: ros2.HeaderAt(ts, r.cfg.FrameID), ChildFrameID: t.frameID, Transform: ros2.TransformFromMat4(inv)}
+	return r.writeTransforms("/tf_static", ts)
+}
+
+// writeTransforms writes r.tfOne on name as TFMessage, FrameTransforms on
+// its twin, or both, adding the topics on first use.
+func (r *Writer) writeTransforms(name string, ts int64) error {
+	rosName, foxName := schemaTopics(r.cfg.TransformSchema, name)
+	for _, x := range [2]struct{ name, typ string }{{rosName, ros2.TFMessageType}, {foxName, ros2.FrameTransformsType}} {
+		if x.name == "" {
+			continue
+		}
+		id, ok := r.tfTopics[x.name]
+		if !ok {
+			var err error
+			if id, err = r.addTopic(x.name, x.typ); err != nil {
+				return err
+			}
+			r.tfTopics[x.name] = id
+		}
+		if x.typ == ros2.TFMessageType {
+			r.buf = ros2.AppendTFMessage(r.buf[:0], r.tfOne[:])
+		} else {
+			r.buf = ros2.AppendFrameTransforms(r.buf[:0], r.tfOne[:])
+		}
+		if err := r.w.Write(id, ts, ts, r.buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cameraFrame is the camera frame of a key: base plus the key's sensor
@@ -344,10 +446,11 @@ func (r *Writer) Close() error {
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "mcap_writer",
-		`Records datamaps as a rosbag2 bag in MCAP storage (metadata.yaml as rosbag2 writes it): points as PointCloud2 with every named column, colour frames as CompressedImage, depth as Image, intrinsics as CameraInfo, extrinsics on /tf_static, the ego pose on /tf, 3D boxes as Detection3DArray plus MarkerArray and optionally foxglove_msgs SceneUpdate, 2D detections as Detection2DArray.`,
+		`Records datamaps as a rosbag2 bag in MCAP storage (metadata.yaml as rosbag2 writes it): points as PointCloud2 with every named column, colour frames as CompressedImage, depth as Image, intrinsics as CameraInfo, extrinsics on /tf_static, the ego pose on /tf, 3D boxes as Detection3DArray plus MarkerArray and optionally foxglove_msgs SceneUpdate, 2D detections as Detection2DArray; points, colour frames and transforms optionally (also) in Foxglove's own schemas (foxglove_msgs PointCloud, CompressedImage, FrameTransforms).`,
 		func() *Config {
 			return &Config{Compression: "lz4", FrameID: "lidar", CameraFrameID: "camera", WorldFrameID: "map",
-				ImageFormat: "jpeg", JPEGQuality: 90, Markers: true}
+				ImageFormat: "jpeg", JPEGQuality: 90, Markers: true,
+				PointSchema: SchemaROS, ImageSchema: SchemaROS, TransformSchema: SchemaROS}
 		},
 		func(c *Config, env *ds3d.Env) (any, error) { return New(c) })
 }

@@ -7,26 +7,26 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/core2d/imageconv"
 	"github.com/ds3d-go/ds3d-go/ds3d"
-	"github.com/ds3d-go/ds3d-go/sensors/ros2"
 )
 
-// imageEncoder turns u8 RGB or RGBA frames into JPEG CompressedImage
-// messages, keeping its RGBA staging image and output buffer between
-// frames (the JPEG encoder itself allocates per call).
+// imageEncoder turns u8 RGB or RGBA frames into JPEG, keeping its RGBA
+// staging image and output buffer between frames (the JPEG encoder itself
+// allocates per call).
 type imageEncoder struct {
 	quality int
 	rgba    *image.RGBA
 	jpg     bytes.Buffer
 }
 
-func (e *imageEncoder) appendCompressed(dst []byte, h ros2.Header, f *ds3d.Frame) ([]byte, error) {
+// encode returns f as JPEG, valid until the next call.
+func (e *imageEncoder) encode(f *ds3d.Frame) ([]byte, error) {
 	var err error
 	if e.rgba, err = imageconv.ToRGBA(e.rgba, f); err != nil {
-		return dst, err
+		return nil, err
 	}
 	e.jpg.Reset()
 	if err := jpeg.Encode(&e.jpg, e.rgba, &jpeg.Options{Quality: e.quality}); err != nil {
-		return dst, err
+		return nil, err
 	}
-	return ros2.AppendCompressedImage(dst, &ros2.CompressedImage{Header: h, Format: "jpeg", Data: e.jpg.Bytes()}), nil
+	return e.jpg.Bytes(), nil
 }

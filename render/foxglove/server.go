@@ -25,19 +25,25 @@ type Config struct {
 	AllowedOrigins  []string      `toml:"allowed_origins" doc:"browser origins allowed besides the server's own host: host patterns as path.Match reads them (\"*\" allows any host), or scheme://host patterns (\"file://\" for desktop apps that load their pages from files); clients that send no Origin header, such as native apps and scripts, are always allowed"`
 	ServerName      string        `toml:"server_name" nonempty:"true" doc:"name sent to clients in serverInfo"`
 	FrameID         string        `toml:"frame_id" nonempty:"true" doc:"header.frame_id of the published points and boxes"`
-	PointsKey       string        `toml:"points_key" doc:"key of the point frame published as sensor_msgs/msg/PointCloud2 (one float32 field per column); empty publishes no points"`
+	PointsKey       string        `toml:"points_key" doc:"key of the point frame published as sensor_msgs/msg/PointCloud2 or foxglove_msgs/msg/PointCloud (one float32 field per column); empty publishes no points"`
 	PointsTopic     string        `toml:"points_topic" nonempty:"true" doc:"topic of the points"`
+	PointSchema     string        `toml:"point_schema" enum:"ros|foxglove|both" doc:"schema of the points: ros is sensor_msgs/msg/PointCloud2, foxglove is Foxglove's own foxglove_msgs/msg/PointCloud (pose, point_stride, packed FLOAT32 fields), both publishes PointCloud2 on points_topic and PointCloud on points_topic + \"/foxglove\""`
 	BoxesKey        string        `toml:"boxes_key" doc:"key of the []Box3D boxes published as visualization_msgs/msg/MarkerArray; empty publishes no boxes"`
 	BoxesTopic      string        `toml:"boxes_topic" nonempty:"true" doc:"topic of the boxes"`
 	DetectionsTopic string        `toml:"detections_topic" doc:"topic on which the boxes also go out as vision_msgs/msg/Detection3DArray (class, score, track id); empty publishes markers only"`
 	SceneTopic      string        `toml:"scene_topic" doc:"topic on which the boxes also go out as foxglove_msgs/msg/SceneUpdate (Foxglove's own scene schema: one cube entity per box, id track-N or box-I); empty publishes no scene"`
 	BoxLifetime     time.Duration `toml:"box_lifetime" min:"0" doc:"marker and scene entity lifetime; 0 keeps the boxes until the next message, which starts by deleting them"`
-	ImageKey        string        `toml:"image_key" doc:"key of the RGB or RGBA u8 image published as JPEG in sensor_msgs/msg/CompressedImage (encoded on the pipeline's goroutine, only while a client subscribes); empty publishes no image"`
+	ImageKey        string        `toml:"image_key" doc:"key of the RGB or RGBA u8 image published as JPEG (encoded on the pipeline's goroutine, once per frame and only while a client subscribes); empty publishes no image"`
 	ImageTopic      string        `toml:"image_topic" nonempty:"true" doc:"topic of the image"`
+	ImageSchema     string        `toml:"image_schema" enum:"ros|foxglove|both" doc:"schema of the image: ros is sensor_msgs/msg/CompressedImage, foxglove is foxglove_msgs/msg/CompressedImage, both publishes the first on image_topic and the second on image_topic + \"/foxglove\""`
 	ImageFrameID    string        `toml:"image_frame_id" nonempty:"true" doc:"header.frame_id of the image, and the child frame of the lidar→camera transform"`
 	JPEGQuality     int           `toml:"jpeg_quality" min:"1" max:"100" doc:"JPEG quality of the image"`
 	ExtrinsicsKey   string        `toml:"extrinsics_key" doc:"key of the lidar→camera ds3d.Mat4 published on tf_topic as the transform from frame_id to image_frame_id, when it changes; new subscribers get the last one, as ROS latches /tf_static; empty publishes no transform"`
-	TFTopic         string        `toml:"tf_topic" nonempty:"true" doc:"topic of the tf2_msgs/msg/TFMessage transform"`
+	TFTopic         string        `toml:"tf_topic" nonempty:"true" doc:"topic of the lidar→camera transform"`
+	EgoPoseKey      string        `toml:"ego_pose_key" doc:"key of the ego pose (a ds3d.Mat4 world-from-ego, such as DS3D::EgoPose) published on ego_topic with every datamap that holds it, as the transform from world_frame_id (parent) to frame_id (child); empty publishes no ego pose"`
+	EgoTopic        string        `toml:"ego_topic" nonempty:"true" doc:"topic of the ego pose transform"`
+	WorldFrameID    string        `toml:"world_frame_id" nonempty:"true" doc:"parent frame of the ego pose"`
+	TransformSchema string        `toml:"transform_schema" enum:"ros|foxglove|both" doc:"schema of the transforms on tf_topic and ego_topic: ros is tf2_msgs/msg/TFMessage, foxglove is foxglove_msgs/msg/FrameTransforms, both publishes the first on the topic and the second on the topic + \"/foxglove\""`
 	QueueLength     int           `toml:"client_queue_length" min:"1" doc:"messages queued per client; when the queue is full, new messages for that client are dropped and counted"`
 	QueueBytes      int64         `toml:"client_queue_bytes" min:"1" unit:"B" doc:"bytes queued per client before its messages are dropped (one message larger than this still goes when the queue is empty)"`
 	MaxClients      int           `toml:"max_clients" min:"1" doc:"connected clients at most; more are refused with HTTP 503"`
@@ -48,26 +54,54 @@ type Config struct {
 // NewConfig returns the defaults.
 func NewConfig() *Config {
 	return &Config{
-		Listen:         "127.0.0.1:8765",
-		AllowedOrigins: []string{"app.foxglove.dev", "localhost:*", "127.0.0.1:*", "[::1]:*", "file://"},
-		ServerName:     "ds3d-go",
-		FrameID:        "lidar",
-		PointsKey:      string(ds3d.KeyLidarXYZI),
-		PointsTopic:    "/ds3d/points",
-		BoxesKey:       string(ds3d.KeyLidar3DBboxRawData),
-		BoxesTopic:     "/ds3d/boxes",
-		ImageKey:       string(ds3d.KeyColorFrame),
-		ImageTopic:     "/ds3d/image/compressed",
-		ImageFrameID:   "camera",
-		JPEGQuality:    85,
-		ExtrinsicsKey:  string(ds3d.KeyLidarToCamExtrinsic),
-		TFTopic:        "/tf_static",
-		QueueLength:    8,
-		QueueBytes:     64 << 20,
-		MaxClients:     16,
-		ReadLimit:      64 << 10,
-		WriteTimeout:   10 * time.Second,
+		Listen:          "127.0.0.1:8765",
+		AllowedOrigins:  []string{"app.foxglove.dev", "localhost:*", "127.0.0.1:*", "[::1]:*", "file://"},
+		ServerName:      "ds3d-go",
+		FrameID:         "lidar",
+		PointsKey:       string(ds3d.KeyLidarXYZI),
+		PointsTopic:     "/ds3d/points",
+		PointSchema:     SchemaROS,
+		BoxesKey:        string(ds3d.KeyLidar3DBboxRawData),
+		BoxesTopic:      "/ds3d/boxes",
+		ImageKey:        string(ds3d.KeyColorFrame),
+		ImageTopic:      "/ds3d/image/compressed",
+		ImageSchema:     SchemaROS,
+		ImageFrameID:    "camera",
+		JPEGQuality:     85,
+		ExtrinsicsKey:   string(ds3d.KeyLidarToCamExtrinsic),
+		TFTopic:         "/tf_static",
+		EgoTopic:        "/tf",
+		WorldFrameID:    "map",
+		TransformSchema: SchemaROS,
+		QueueLength:     8,
+		QueueBytes:      64 << 20,
+		MaxClients:      16,
+		ReadLimit:       64 << 10,
+		WriteTimeout:    10 * time.Second,
 	}
+}
+
+// Schemas of point_schema, image_schema and transform_schema.
+const (
+	SchemaROS      = "ros"
+	SchemaFoxglove = "foxglove"
+	SchemaBoth     = "both"
+)
+
+// FoxgloveSuffix is appended to a topic for its Foxglove-schema twin when
+// a schema is "both".
+const FoxgloveSuffix = "/foxglove"
+
+// schemaTopics are the topics a content goes out on in the ROS and in the
+// Foxglove schema, empty where it does not.
+func schemaTopics(schema, topic string) (ros, fox string) {
+	switch schema {
+	case SchemaFoxglove:
+		return "", topic
+	case SchemaBoth:
+		return topic, topic + FoxgloveSuffix
+	}
+	return topic, ""
 }
 
 // Validate checks what the tags cannot.
@@ -75,21 +109,32 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return ds3d.ConfigErrorf("listen", "want host:port, got %q: %v", c.Listen, err)
 	}
-	if c.PointsKey == "" && c.BoxesKey == "" && c.ImageKey == "" && c.ExtrinsicsKey == "" {
-		return ds3d.ConfigErrorf("points_key", "points_key, boxes_key, image_key and extrinsics_key are all empty: nothing to publish")
+	if c.PointsKey == "" && c.BoxesKey == "" && c.ImageKey == "" && c.ExtrinsicsKey == "" && c.EgoPoseKey == "" {
+		return ds3d.ConfigErrorf("points_key", "points_key, boxes_key, image_key, extrinsics_key and ego_pose_key are all empty: nothing to publish")
 	}
-	seen := map[string]string{}
-	for _, t := range []struct {
+	type use struct {
 		on           bool
 		topic, field string
-	}{
-		{c.PointsKey != "", c.PointsTopic, "points_topic"},
+	}
+	uses := []use{
 		{c.BoxesKey != "", c.BoxesTopic, "boxes_topic"},
 		{c.BoxesKey != "" && c.DetectionsTopic != "", c.DetectionsTopic, "detections_topic"},
 		{c.BoxesKey != "" && c.SceneTopic != "", c.SceneTopic, "scene_topic"},
-		{c.ImageKey != "", c.ImageTopic, "image_topic"},
-		{c.ExtrinsicsKey != "", c.TFTopic, "tf_topic"},
+	}
+	for _, x := range []struct {
+		on                   bool
+		schema, topic, field string
+	}{
+		{c.PointsKey != "", c.PointSchema, c.PointsTopic, "points_topic"},
+		{c.ImageKey != "", c.ImageSchema, c.ImageTopic, "image_topic"},
+		{c.ExtrinsicsKey != "", c.TransformSchema, c.TFTopic, "tf_topic"},
+		{c.EgoPoseKey != "", c.TransformSchema, c.EgoTopic, "ego_topic"},
 	} {
+		ros, fox := schemaTopics(x.schema, x.topic)
+		uses = append(uses, use{x.on && ros != "", ros, x.field}, use{x.on && fox != "", fox, x.field})
+	}
+	seen := map[string]string{}
+	for _, t := range uses {
 		if !t.on {
 			continue
 		}
@@ -187,11 +232,15 @@ type Server struct {
 	log      *slog.Logger
 	channels []*channel
 	// Indexes in channels, or -1 when not published.
-	points, boxes, detections, scene, image, tf int
+	boxes, detections, scene int
+	// Contents that go out in the ROS schema, Foxglove's, or both.
+	points, image, tf, ego pair
 
-	img    imageEncoder
-	tfLast *payload  // the last transform, held for new subscribers (under mu)
-	tfMat  ds3d.Mat4 // the extrinsics it was made from
+	img imageEncoder
+	// The last lidar→camera transform in each schema, held for new
+	// subscribers (under mu), and the extrinsics they were made from.
+	tfLast [2]*payload
+	tfMat  ds3d.Mat4
 
 	ln     net.Listener
 	srv    *http.Server
@@ -207,7 +256,19 @@ type Server struct {
 
 	sent, dropped atomic.Uint64
 	free          chan *payload
+	egoTF         [1]ros2.TransformStamped // the ego pose's message, reused
 }
+
+// pair is the channel indexes of one content in the ROS schema and in
+// Foxglove's, -1 where it is not published.
+type pair [2]int
+
+const (
+	ros = 0
+	fox = 1
+)
+
+var noPair = pair{-1, -1}
 
 // New builds a server; Start opens the socket.
 func New(c *Config, log *slog.Logger) (*Server, error) {
@@ -217,7 +278,8 @@ func New(c *Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: *c, log: log, points: -1, boxes: -1, detections: -1, scene: -1, image: -1, tf: -1, clients: map[*client]struct{}{}}
+	s := &Server{cfg: *c, log: log, boxes: -1, detections: -1, scene: -1, points: noPair, image: noPair, tf: noPair, ego: noPair,
+		clients: map[*client]struct{}{}}
 	s.free = make(chan *payload, freePayloads)
 	add := func(topic, schemaName string) (int, error) {
 		schema, ok := ros2.Definition(schemaName)
@@ -230,9 +292,26 @@ func New(c *Config, log *slog.Logger) (*Server, error) {
 		}})
 		return len(s.channels) - 1, nil
 	}
+	// addPair adds the channels of a content published in schema.
+	addPair := func(schema, topic, rosType, foxType string) (pair, error) {
+		p := noPair
+		rosTopic, foxTopic := schemaTopics(schema, topic)
+		var err error
+		if rosTopic != "" {
+			if p[ros], err = add(rosTopic, rosType); err != nil {
+				return p, err
+			}
+		}
+		if foxTopic != "" {
+			if p[fox], err = add(foxTopic, foxType); err != nil {
+				return p, err
+			}
+		}
+		return p, nil
+	}
 	var err error
 	if c.PointsKey != "" {
-		if s.points, err = add(c.PointsTopic, ros2.PointCloud2Type); err != nil {
+		if s.points, err = addPair(c.PointSchema, c.PointsTopic, ros2.PointCloud2Type, ros2.FoxglovePointCloudType); err != nil {
 			return nil, err
 		}
 	}
@@ -252,13 +331,18 @@ func New(c *Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	if c.ImageKey != "" {
-		if s.image, err = add(c.ImageTopic, ros2.CompressedImageType); err != nil {
+		if s.image, err = addPair(c.ImageSchema, c.ImageTopic, ros2.CompressedImageType, ros2.FoxgloveCompressedImageType); err != nil {
 			return nil, err
 		}
 		s.img.quality = c.JPEGQuality
 	}
 	if c.ExtrinsicsKey != "" {
-		if s.tf, err = add(c.TFTopic, ros2.TFMessageType); err != nil {
+		if s.tf, err = addPair(c.TransformSchema, c.TFTopic, ros2.TFMessageType, ros2.FrameTransformsType); err != nil {
+			return nil, err
+		}
+	}
+	if c.EgoPoseKey != "" {
+		if s.ego, err = addPair(c.TransformSchema, c.EgoTopic, ros2.TFMessageType, ros2.FrameTransformsType); err != nil {
 			return nil, err
 		}
 	}
@@ -326,9 +410,11 @@ func (s *Server) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	s.mu.Lock()
-	if s.tfLast != nil {
-		s.tfLast.release()
-		s.tfLast = nil
+	for i, p := range s.tfLast {
+		if p != nil {
+			p.release()
+			s.tfLast[i] = nil
+		}
 	}
 	s.mu.Unlock()
 	return nil
@@ -367,43 +453,57 @@ func (s *Server) Render(_ context.Context, in *ds3d.DataMap) error {
 	if !ok {
 		ts = time.Now().UnixNano()
 	}
-	if s.points >= 0 && s.channels[s.points].subs.Load() > 0 && in.Has(ds3d.Key(s.cfg.PointsKey)) {
-		f, err := in.Frame(ds3d.Key(s.cfg.PointsKey))
-		if err != nil {
+	if s.subscribedAny(s.points) && in.Has(ds3d.Key(s.cfg.PointsKey)) {
+		if err := s.renderPoints(in, ts); err != nil {
 			return err
 		}
-		p := s.getPayload()
-		// One allocation for a cloud larger than any before, not append's
-		// doublings.
-		if need := 256 + len(s.cfg.FrameID) + f.Bytes(); cap(p.buf) < need {
-			p.buf = make([]byte, 0, need+need/8)
-		}
-		p.buf, err = ros2.AppendPointCloud2(p.buf[:0], ros2.HeaderAt(ts, s.cfg.FrameID), f)
-		if err != nil {
-			p.release()
-			return fmt.Errorf("%s: %w", s.cfg.PointsKey, err)
-		}
-		s.broadcast(s.points, p, ts)
 	}
 	if s.subscribed(s.boxes) || s.subscribed(s.detections) || s.subscribed(s.scene) {
 		if err := s.renderBoxes(in, ts); err != nil {
 			return err
 		}
 	}
-	if s.image >= 0 && s.channels[s.image].subs.Load() > 0 && in.Has(ds3d.Key(s.cfg.ImageKey)) {
+	if s.subscribedAny(s.image) && in.Has(ds3d.Key(s.cfg.ImageKey)) {
 		f, err := in.Frame(ds3d.Key(s.cfg.ImageKey))
 		if err != nil {
 			return err
 		}
-		p := s.getPayload()
-		p.buf, err = s.img.appendCompressed(p.buf[:0], ros2.HeaderAt(ts, s.cfg.ImageFrameID), f)
+		// One JPEG for both schemas.
+		jpg, err := s.img.encode(f)
 		if err != nil {
-			p.release()
 			return fmt.Errorf("%s: %w", s.cfg.ImageKey, err)
 		}
-		s.broadcast(s.image, p, ts)
+		h := ros2.HeaderAt(ts, s.cfg.ImageFrameID)
+		if s.subscribed(s.image[ros]) {
+			p := s.getPayload()
+			p.buf = ros2.AppendCompressedImage(p.buf[:0], &ros2.CompressedImage{Header: h, Format: "jpeg", Data: jpg})
+			s.broadcast(s.image[ros], p, ts)
+		}
+		if s.subscribed(s.image[fox]) {
+			p := s.getPayload()
+			p.buf = ros2.AppendFoxgloveCompressedImage(p.buf[:0], h, "jpeg", jpg)
+			s.broadcast(s.image[fox], p, ts)
+		}
 	}
-	if s.tf >= 0 && in.Has(ds3d.Key(s.cfg.ExtrinsicsKey)) {
+	if s.subscribedAny(s.ego) && in.Has(ds3d.Key(s.cfg.EgoPoseKey)) {
+		m, err := ds3d.Get[ds3d.Mat4](in, ds3d.Key(s.cfg.EgoPoseKey))
+		if err != nil {
+			return err
+		}
+		s.egoTF[0] = ros2.TransformStamped{Header: ros2.HeaderAt(ts, s.cfg.WorldFrameID), ChildFrameID: s.cfg.FrameID,
+			Transform: ros2.TransformFromMat4(m)}
+		if s.subscribed(s.ego[ros]) {
+			p := s.getPayload()
+			p.buf = ros2.AppendTFMessage(p.buf[:0], s.egoTF[:])
+			s.broadcast(s.ego[ros], p, ts)
+		}
+		if s.subscribed(s.ego[fox]) {
+			p := s.getPayload()
+			p.buf = ros2.AppendFrameTransforms(p.buf[:0], s.egoTF[:])
+			s.broadcast(s.ego[fox], p, ts)
+		}
+	}
+	if s.tf != noPair && in.Has(ds3d.Key(s.cfg.ExtrinsicsKey)) {
 		m, err := ds3d.Get[ds3d.Mat4](in, ds3d.Key(s.cfg.ExtrinsicsKey))
 		if err != nil {
 			return err
@@ -416,6 +516,39 @@ func (s *Server) Render(_ context.Context, in *ds3d.DataMap) error {
 }
 
 func (s *Server) subscribed(ch int) bool { return ch >= 0 && s.channels[ch].subs.Load() > 0 }
+
+func (s *Server) subscribedAny(p pair) bool { return s.subscribed(p[ros]) || s.subscribed(p[fox]) }
+
+// renderPoints encodes the point frame in each subscribed schema.
+func (s *Server) renderPoints(in *ds3d.DataMap, ts int64) error {
+	f, err := in.Frame(ds3d.Key(s.cfg.PointsKey))
+	if err != nil {
+		return err
+	}
+	h := ros2.HeaderAt(ts, s.cfg.FrameID)
+	for schema, ch := range s.points {
+		if !s.subscribed(ch) {
+			continue
+		}
+		p := s.getPayload()
+		// One allocation for a cloud larger than any before, not append's
+		// doublings.
+		if need := 256 + len(s.cfg.FrameID) + f.Bytes(); cap(p.buf) < need {
+			p.buf = make([]byte, 0, need+need/8)
+		}
+		if schema == ros {
+			p.buf, err = ros2.AppendPointCloud2(p.buf[:0], h, f)
+		} else {
+			p.buf, err = ros2.AppendFoxglovePointCloud(p.buf[:0], h, f)
+		}
+		if err != nil {
+			p.release()
+			return fmt.Errorf("%s: %w", s.cfg.PointsKey, err)
+		}
+		s.broadcast(ch, p, ts)
+	}
+	return nil
+}
 
 func (s *Server) renderBoxes(in *ds3d.DataMap, ts int64) error {
 	if !in.Has(ds3d.Key(s.cfg.BoxesKey)) {
@@ -451,7 +584,7 @@ func (s *Server) renderBoxes(in *ds3d.DataMap, ts int64) error {
 // (parent) to the camera (child) holds.
 func (s *Server) publishTF(m ds3d.Mat4, ts int64) error {
 	s.mu.Lock()
-	same := s.tfLast != nil && s.tfMat == m
+	same := (s.tfLast[ros] != nil || s.tfLast[fox] != nil) && s.tfMat == m
 	s.mu.Unlock()
 	if same {
 		return nil
@@ -460,21 +593,31 @@ func (s *Server) publishTF(m ds3d.Mat4, ts int64) error {
 	if err != nil {
 		return err
 	}
-	p := s.getPayload()
-	p.buf = ros2.AppendTFMessage(p.buf[:0], []ros2.TransformStamped{{
+	tf := []ros2.TransformStamped{{
 		Header:       ros2.HeaderAt(ts, s.cfg.FrameID),
 		ChildFrameID: s.cfg.ImageFrameID,
 		Transform:    ros2.TransformFromMat4(pose),
-	}})
-	p.refs.Add(1) // the server's own hold, for later subscribers
-	s.mu.Lock()
-	old := s.tfLast
-	s.tfLast, s.tfMat = p, m
-	s.mu.Unlock()
-	if old != nil {
-		old.release()
+	}}
+	for schema, ch := range s.tf {
+		if ch < 0 {
+			continue
+		}
+		p := s.getPayload()
+		if schema == ros {
+			p.buf = ros2.AppendTFMessage(p.buf[:0], tf)
+		} else {
+			p.buf = ros2.AppendFrameTransforms(p.buf[:0], tf)
+		}
+		p.refs.Add(1) // the server's own hold, for later subscribers
+		s.mu.Lock()
+		old := s.tfLast[schema]
+		s.tfLast[schema], s.tfMat = p, m
+		s.mu.Unlock()
+		if old != nil {
+			old.release()
+		}
+		s.broadcast(ch, p, ts)
 	}
-	s.broadcast(s.tf, p, ts)
 	return nil
 }
 
@@ -722,11 +865,14 @@ func (s *Server) subscribe(c *client, subs []fg.Subscription) []string {
 		if c.sub[i].Swap(int64(sub.ID)) == noSub {
 			s.channels[i].subs.Add(1)
 		}
-		if i == s.tf {
+		for schema, ch := range s.tf {
+			if i != ch {
+				continue
+			}
 			// Latched: a new subscriber gets the transform in force.
 			s.mu.Lock()
-			if s.tfLast != nil {
-				s.enqueue(c, s.tfLast, sub.ID, time.Now().UnixNano())
+			if p := s.tfLast[schema]; p != nil {
+				s.enqueue(c, p, sub.ID, time.Now().UnixNano())
 			}
 			s.mu.Unlock()
 		}
@@ -761,7 +907,7 @@ func (c *client) subscription(id uint32) int {
 
 func init() {
 	ds3d.Register(ds3d.KindRender, "foxglove_ws",
-		`Serves the pipeline's points (sensor_msgs/msg/PointCloud2), 3D boxes (visualization_msgs/msg/MarkerArray, and optionally vision_msgs/msg/Detection3DArray and foxglove_msgs/msg/SceneUpdate), camera image (JPEG sensor_msgs/msg/CompressedImage) and lidar→camera transform (/tf_static) live over the Foxglove WebSocket protocol, for Foxglove or any foxglove.websocket.v1 client; slow clients lose messages, the pipeline never waits.`,
+		`Serves the pipeline's points (sensor_msgs/msg/PointCloud2 or Foxglove's foxglove_msgs/msg/PointCloud), 3D boxes (visualization_msgs/msg/MarkerArray, and optionally vision_msgs/msg/Detection3DArray and foxglove_msgs/msg/SceneUpdate), camera image (JPEG in sensor_msgs/msg/CompressedImage or foxglove_msgs/msg/CompressedImage), lidar→camera transform (/tf_static) and ego pose (/tf) as tf2_msgs/msg/TFMessage or foxglove_msgs/msg/FrameTransforms, live over the Foxglove WebSocket protocol, for Foxglove or any foxglove.websocket.v1 client; each content in the ROS schema, Foxglove's, or both; slow clients lose messages, the pipeline never waits.`,
 		NewConfig,
 		func(c *Config, env *ds3d.Env) (any, error) {
 			return New(c, env.Logger())

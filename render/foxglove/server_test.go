@@ -1,18 +1,15 @@
 package foxglove
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image/jpeg"
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +91,7 @@ type nodeCloud struct {
 	First     []float64 `json:"first"`
 	Last      []float64 `json:"last"`
 	XYZI      string    `json:"xyzi_b64"`
+	Pose      []float64 `json:"pose"`
 }
 
 type nodeMarker struct {
@@ -110,6 +108,8 @@ type nodeMarker struct {
 }
 
 type nodeImage struct {
+	Sec     int32  `json:"sec"`
+	Nanosec uint32 `json:"nanosec"`
 	FrameID string `json:"frame_id"`
 	Format  string `json:"format"`
 	Data    string `json:"data_b64"`
@@ -152,6 +152,7 @@ func (addBoxes) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) err
 	in.Set(ds3d.KeyLidar3DBboxRawData, testBoxes())
 	in.SetFrame(ds3d.KeyColorFrame, testImage())
 	in.Set(ds3d.KeyLidarToCamExtrinsic, testExtrinsics)
+	in.Set(ds3d.KeyEgoPose, testEgo)
 	return emit(in)
 }
 
@@ -161,6 +162,15 @@ var testExtrinsics = ds3d.Mat4{
 	0, -1, 0, 0.2,
 	0, 0, -1, 0.1,
 	1, 0, 0, -0.3,
+	0, 0, 0, 1,
+}
+
+// testEgo places the ego 12.5 m east and 3.25 m south of the world
+// origin, turned 0.7 rad about z (upright: rotation about z only).
+var testEgo = ds3d.Mat4{
+	0.7648421872844885, -0.644217687237691, 0, 12.5,
+	0.644217687237691, 0.7648421872844885, 0, -3.25,
+	0, 0, 1, 0.5,
 	0, 0, 0, 1,
 }
 
@@ -199,8 +209,8 @@ func freePort(t *testing.T) string {
 
 // runPipeline runs lidar_file_loader (KITTI 000000 in a loop at 10 Hz) →
 // foxglove_test_boxes → foxglove_ws on addr until the returned stop is
-// called.
-func runPipeline(t *testing.T, addr string) (stop func()) {
+// called; extra holds more foxglove_ws config lines.
+func runPipeline(t *testing.T, addr string, extra ...string) (stop func()) {
 	t.Helper()
 	bin := sampledata.Shared(t, "kitti-object/training/velodyne/000000.bin")
 	doc := fmt.Sprintf(`
@@ -232,7 +242,8 @@ impl = "foxglove_ws"
 listen = %q
 box_lifetime = "1.5s"
 detections_topic = "/ds3d/detections"
-`, bin, addr)
+%s
+`, bin, addr, strings.Join(extra, "\n"))
 	p, err := config.Parse("foxglove.toml", t.TempDir(), []byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -273,85 +284,15 @@ func TestFoxgloveClientDecodes(t *testing.T) {
 	stop := runPipeline(t, addr)
 	defer stop()
 
-	cmd := exec.Command(node, "client.mjs", "ws://"+addr, "1", "/ds3d/points", "/ds3d/boxes", "/ds3d/image/compressed", "/tf_static", "/ds3d/detections")
-	cmd.Dir = "testdata/npm"
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	got := nodeClient(t, node, addr, 1, "/ds3d/points", "/ds3d/boxes", "/ds3d/image/compressed", "/tf_static", "/ds3d/detections")
+	markers, img, tfs, dets := got["/ds3d/boxes"].Markers, got["/ds3d/image/compressed"].Image, got["/tf_static"].Transforms, got["/ds3d/detections"].Detections
+	if got["/ds3d/points"].Cloud == nil || markers == nil {
+		t.Fatalf("client printed no cloud or no markers: %v", got)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("reference client failed: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-		t.Fatalf("reference client did not finish\n%s", stderr.String())
+	if c := got["/ds3d/points"].Cloud; c.Width != c.Count || c.Height != 1 {
+		t.Errorf("cloud: width %d height %d, want %d×1", c.Width, c.Height, c.Count)
 	}
-
-	var cloud *nodeCloud
-	var img *nodeImage
-	var tfs []nodeTransform
-	var dets []nodeDetection
-	var cloudReceive string
-	var markers []nodeMarker
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var l nodeLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("client output %.200q: %v", sc.Text(), err)
-		}
-		if l.Status != nil {
-			t.Errorf("server sent a status: %s", sc.Text())
-		}
-		switch l.Topic {
-		case "/ds3d/points":
-			cloud, cloudReceive = l.Cloud, l.ReceiveNs
-		case "/ds3d/boxes":
-			markers = l.Markers
-		case "/ds3d/image/compressed":
-			img = l.Image
-		case "/tf_static":
-			tfs = l.Transforms
-		case "/ds3d/detections":
-			dets = l.Detections
-		}
-	}
-	if cloud == nil || markers == nil {
-		t.Fatalf("client printed no cloud or no markers:\n%s", stdout.String())
-	}
-
-	n := f.Points()
-	if cloud.Count != n || cloud.Width != n || cloud.Height != 1 || cloud.PointStep != 16 {
-		t.Errorf("cloud: count %d width %d height %d step %d, want %d×1 step 16", cloud.Count, cloud.Width, cloud.Height, cloud.PointStep, n)
-	}
-	if strings.Join(cloud.Fields, " ") != "x y z intensity" || cloud.FrameID != "lidar" {
-		t.Errorf("cloud fields %v frame %q", cloud.Fields, cloud.FrameID)
-	}
-	if got := strconv.FormatInt(int64(cloud.Sec)*1e9+int64(cloud.Nanosec), 10); got != cloudReceive {
-		t.Errorf("cloud stamp %s ns, receive timestamp %s: want the datamap's timestamp in both", got, cloudReceive)
-	}
-	pts := ds3d.AsFloat32(f)
-	for k := 0; k < 4; k++ {
-		if got, want := float32(cloud.First[k]), pts[k]; math.Float32bits(got) != math.Float32bits(want) {
-			t.Errorf("first point [%d] = %v, want %v", k, got, want)
-		}
-		if got, want := float32(cloud.Last[k]), pts[(n-1)*4+k]; math.Float32bits(got) != math.Float32bits(want) {
-			t.Errorf("last point [%d] = %v, want %v", k, got, want)
-		}
-	}
-	all, err := base64.StdEncoding.DecodeString(cloud.XYZI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(all, f.Data[:n*16]) {
-		t.Errorf("the %d points the client decoded differ from the frame's bytes", n)
-	}
+	checkCloud(t, "/ds3d/points", got["/ds3d/points"], f)
 
 	if len(markers) != len(boxes)+1 {
 		t.Fatalf("%d markers, want DELETEALL + %d boxes", len(markers), len(boxes))

@@ -12,8 +12,8 @@ import (
 // defs/PKG/NAME.msg, written from the public ROS 2 interface definitions
 // (common_interfaces, rcl_interfaces, geometry2, vision_msgs 4.x) of the
 // Humble and Jazzy releases, and Foxglove's foxglove_msgs 2.1 (the scene,
-// transform and point-cloud schemas): fields, constants and defaults, no
-// comments.
+// transform, point-cloud and compressed-image schemas): fields, constants
+// and defaults, no comments.
 //
 //go:embed defs/*/*.msg
 var defsFS embed.FS

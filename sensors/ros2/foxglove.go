@@ -7,11 +7,27 @@ import (
 )
 
 // Foxglove's own schemas as ROS 2 messages (package foxglove_msgs), which
-// Foxglove draws natively: SceneUpdate for 3D boxes, FrameTransform for a
-// single transform.
+// Foxglove draws natively: SceneUpdate for 3D boxes, FrameTransform(s) for
+// transforms, PointCloud for points and CompressedImage for images.
 const (
-	SceneUpdateType    = "foxglove_msgs/msg/SceneUpdate"
-	FrameTransformType = "foxglove_msgs/msg/FrameTransform"
+	SceneUpdateType             = "foxglove_msgs/msg/SceneUpdate"
+	FrameTransformType          = "foxglove_msgs/msg/FrameTransform"
+	FrameTransformsType         = "foxglove_msgs/msg/FrameTransforms"
+	FoxglovePointCloudType      = "foxglove_msgs/msg/PointCloud"
+	FoxgloveCompressedImageType = "foxglove_msgs/msg/CompressedImage"
+)
+
+// PackedElementField types (foxglove_msgs/msg/PackedElementField).
+const (
+	PackedUnknown = 0
+	PackedUint8   = 1
+	PackedInt8    = 2
+	PackedUint16  = 3
+	PackedInt16   = 4
+	PackedUint32  = 5
+	PackedInt32   = 6
+	PackedFloat32 = 7
+	PackedFloat64 = 8
 )
 
 // SceneEntityDeletion types (foxglove_msgs/msg/SceneEntityDeletion).
@@ -74,11 +90,72 @@ func AppendSceneUpdate(dst []byte, h Header, boxes []ds3d.Box3D, lifetimeNs int6
 // and rotation from t.
 func AppendFrameTransform(dst []byte, t *TransformStamped) []byte {
 	w := NewWriter(dst)
+	appendFrameTransform(&w, t)
+	return w.Bytes()
+}
+
+func appendFrameTransform(w *Writer, t *TransformStamped) {
 	w.Time(t.Header.Sec, t.Header.Nanosec)
 	w.String(t.Header.FrameID)
 	w.String(t.ChildFrameID)
 	w.Float64s(t.Transform.Translation[:])
 	w.Float64s(t.Transform.Rotation[:])
+}
+
+// AppendFrameTransforms appends ts as a foxglove_msgs/msg/FrameTransforms,
+// each as AppendFrameTransform writes it: Foxglove's counterpart of a
+// tf2_msgs/msg/TFMessage.
+func AppendFrameTransforms(dst []byte, ts []TransformStamped) []byte {
+	w := NewWriter(dst)
+	w.Count(len(ts))
+	for i := range ts {
+		appendFrameTransform(&w, &ts[i])
+	}
+	return w.Bytes()
+}
+
+// AppendFoxglovePointCloud appends a foxglove_msgs/msg/PointCloud of the
+// point frame f (float32 [N, C] with named columns) to dst: timestamp and
+// frame_id from h, the identity pose (the points are in frame_id), one
+// FLOAT32 field per column at offset 4k, named as AppendPointCloud2 names
+// them, point_stride 4C and the points little endian. It has the same
+// fields as the PointCloud2 of the frame without width, height and
+// row_step, which Foxglove's schema leaves out.
+func AppendFoxglovePointCloud(dst []byte, h Header, f *ds3d.Frame) ([]byte, error) {
+	n, c, size, err := pointFrame("PointCloud", f)
+	if err != nil {
+		return dst, err
+	}
+	cols := f.Columns()
+	w := NewWriter(dst)
+	w.Time(h.Sec, h.Nanosec)
+	w.String(h.FrameID)
+	w.pose(&identityPose)
+	w.Uint32(uint32(4 * c))
+	w.Count(c)
+	for k, name := range cols {
+		w.String(fieldName(name))
+		w.Uint32(uint32(4 * k))
+		w.Uint8(PackedFloat32)
+	}
+	w.Count(size)
+	w.buf = appendF32LE(w.buf, f, n*c)
+	return w.Bytes(), nil
+}
+
+// identityPose places a cloud at the origin of its frame.
+var identityPose = Pose{Orientation: [4]float64{0, 0, 0, 1}}
+
+// AppendFoxgloveCompressedImage appends a foxglove_msgs/msg/CompressedImage
+// to dst: timestamp and frame_id from h, the encoded image data and its
+// format ("jpeg", "png" or "webp"). The fields are those of
+// sensor_msgs/msg/CompressedImage in another order.
+func AppendFoxgloveCompressedImage(dst []byte, h Header, format string, data []byte) []byte {
+	w := NewWriter(dst)
+	w.Time(h.Sec, h.Nanosec)
+	w.String(h.FrameID)
+	w.ByteSeq(data)
+	w.String(format)
 	return w.Bytes()
 }
 

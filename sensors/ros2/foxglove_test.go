@@ -15,7 +15,8 @@ import (
 // them with generateRosMsgDefinition(schema, {rosVersion: 2}), time and
 // duration spelled as builtin_interfaces types as its generateRosMsg writes
 // them (the package's schemas from foxglove_msgs 2.1.0 on, which replaced
-// the earlier *Marker types with *Primitive).
+// the earlier *Marker types with *Primitive). CompressedImage and
+// FrameTransforms are those of ros_foxglove_msgs/ros2 in foxglove/schemas.
 var foxgloveDefs = map[string][]string{
 	"SceneUpdate":         {"foxglove_msgs/SceneEntityDeletion[] deletions", "foxglove_msgs/SceneEntity[] entities"},
 	"SceneEntityDeletion": {"builtin_interfaces/Time timestamp", "uint8 MATCHING_ID=0", "uint8 ALL=1", "uint8 type", "string id"},
@@ -45,6 +46,8 @@ var foxgloveDefs = map[string][]string{
 		"geometry_msgs/Vector3 translation", "geometry_msgs/Quaternion rotation"},
 	"PointCloud": {"builtin_interfaces/Time timestamp", "string frame_id", "geometry_msgs/Pose pose", "uint32 point_stride",
 		"foxglove_msgs/PackedElementField[] fields", "uint8[] data"},
+	"CompressedImage": {"builtin_interfaces/Time timestamp", "string frame_id", "uint8[] data", "string format"},
+	"FrameTransforms": {"foxglove_msgs/FrameTransform[] transforms"},
 	"PackedElementField": {"string name", "uint32 offset", "uint8 UNKNOWN=0", "uint8 UINT8=1", "uint8 INT8=2", "uint8 UINT16=3",
 		"uint8 INT16=4", "uint8 UINT32=5", "uint8 INT32=6", "uint8 FLOAT32=7", "uint8 FLOAT64=8", "uint8 type"},
 }
@@ -228,4 +231,7 @@ func BenchmarkSceneUpdate(b *testing.B) {
 func TestNpmFoxgloveSamples(t *testing.T) {
 	samplesOf(t, ros2.SceneUpdateType)
 	samplesOf(t, ros2.FrameTransformType)
+	samplesOf(t, ros2.FrameTransformsType)
+	samplesOf(t, ros2.FoxglovePointCloudType)
+	samplesOf(t, ros2.FoxgloveCompressedImageType)
 }

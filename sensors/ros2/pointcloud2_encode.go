@@ -15,18 +15,11 @@ import (
 // seconds relative to the stamp as velodyne_pointcloud writes it); height
 // 1, width N, point_step 4C, row_step 4CN, little endian, is_dense true.
 func AppendPointCloud2(dst []byte, h Header, f *ds3d.Frame) ([]byte, error) {
-	if f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 {
-		return dst, fmt.Errorf("PointCloud2: frame %s of %s is not a float32 [N, C] point frame", f.Shape, f.DType)
+	n, c, size, err := pointFrame("PointCloud2", f)
+	if err != nil {
+		return dst, err
 	}
 	cols := f.Columns()
-	n, c := f.Shape.D[0], f.Shape.D[1]
-	if len(cols) != c {
-		return dst, fmt.Errorf("PointCloud2: frame %s has no column names", f.Shape)
-	}
-	size := n * c * 4
-	if len(f.Data) < size {
-		return dst, fmt.Errorf("PointCloud2: frame %s holds %d bytes, want %d", f.Shape, len(f.Data), size)
-	}
 	w := NewWriter(dst)
 	w.Header(&h)
 	w.Uint32(1)
@@ -42,17 +35,41 @@ func AppendPointCloud2(dst []byte, h Header, f *ds3d.Frame) ([]byte, error) {
 	w.Uint32(uint32(4 * c))
 	w.Uint32(uint32(4 * c * n))
 	w.Count(size)
-	if nativeLE {
-		w.buf = append(w.buf, f.Data[:size]...)
-	} else {
-		w.buf = growBytes(w.buf, size)
-		out := w.buf[len(w.buf)-size:]
-		for i, v := range ds3d.AsFloat32(f)[:n*c] {
-			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
-		}
-	}
+	w.buf = appendF32LE(w.buf, f, n*c)
 	w.Bool(true) // is_dense
 	return w.Bytes(), nil
+}
+
+// pointFrame checks that f is a float32 [N, C] point frame with named
+// columns, for the message typ, and returns N, C and its size in bytes.
+func pointFrame(typ string, f *ds3d.Frame) (n, c, size int, err error) {
+	if f.DType != ds3d.DTypeF32 || f.Shape.NumDims != 2 {
+		return 0, 0, 0, fmt.Errorf("%s: frame %s of %s is not a float32 [N, C] point frame", typ, f.Shape, f.DType)
+	}
+	n, c = f.Shape.D[0], f.Shape.D[1]
+	if len(f.Columns()) != c {
+		return 0, 0, 0, fmt.Errorf("%s: frame %s has no column names", typ, f.Shape)
+	}
+	size = n * c * 4
+	if len(f.Data) < size {
+		return 0, 0, 0, fmt.Errorf("%s: frame %s holds %d bytes, want %d", typ, f.Shape, len(f.Data), size)
+	}
+	return n, c, size, nil
+}
+
+// appendF32LE appends the first k floats of f little endian: a copy on a
+// little-endian machine.
+func appendF32LE(buf []byte, f *ds3d.Frame, k int) []byte {
+	size := 4 * k
+	if nativeLE {
+		return append(buf, f.Data[:size]...)
+	}
+	buf = growBytes(buf, size)
+	out := buf[len(buf)-size:]
+	for i, v := range ds3d.AsFloat32(f)[:k] {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+	}
+	return buf
 }
 
 // growBytes extends b by n bytes.

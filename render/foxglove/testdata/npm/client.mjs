@@ -44,6 +44,32 @@ function pointCloud(msg) {
   };
 }
 
+// foxglove_msgs/msg/PackedElementField types, which number the datatypes
+// in another order than sensor_msgs/msg/PointField.
+const PACKED = { 1: ["getUint8", 1], 2: ["getInt8", 1], 3: ["getUint16", 2], 4: ["getInt16", 2],
+  5: ["getUint32", 4], 6: ["getInt32", 4], 7: ["getFloat32", 4], 8: ["getFloat64", 8] };
+
+// foxPointCloud reads a foxglove_msgs/msg/PointCloud (always little endian)
+// into the same summary as pointCloud, plus its pose.
+function foxPointCloud(msg) {
+  const view = new DataView(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+  const n = msg.point_stride ? Math.floor(msg.data.byteLength / msg.point_stride) : 0;
+  const get = (i, f) => view[PACKED[f.type][0]](i * msg.point_stride + f.offset, true);
+  const point = (i) => msg.fields.map((f) => get(i, f));
+  const xyzi = Buffer.alloc(n * 16);
+  const pick = ["x", "y", "z", "intensity"].map((k) => msg.fields.find((f) => f.name === k));
+  for (let i = 0; i < n; i++) {
+    pick.forEach((f, k) => xyzi.writeFloatLE(f ? get(i, f) : 0, i * 16 + 4 * k));
+  }
+  const p = msg.pose;
+  return {
+    frame_id: msg.frame_id, sec: msg.timestamp.sec, nanosec: msg.timestamp.nanosec,
+    width: n, height: 1, point_step: msg.point_stride, fields: msg.fields.map((f) => f.name),
+    count: n, first: n ? point(0) : [], last: n ? point(n - 1) : [], xyzi_b64: xyzi.toString("base64"),
+    pose: [p.position.x, p.position.y, p.position.z, p.orientation.x, p.orientation.y, p.orientation.z, p.orientation.w],
+  };
+}
+
 function markers(msg) {
   return msg.markers.map((m) => ({
     frame_id: m.header.frame_id, ns: m.ns, id: m.id, type: m.type, action: m.action,
@@ -88,6 +114,17 @@ client.on("message", ({ subscriptionId, timestamp, data }) => {
   const msg = sub.reader.readMessage(data);
   const out = { topic: sub.channel.topic, schema: sub.channel.schemaName, receive_ns: timestamp.toString() };
   if (sub.channel.schemaName === "sensor_msgs/msg/PointCloud2") out.cloud = pointCloud(msg);
+  else if (sub.channel.schemaName === "foxglove_msgs/msg/PointCloud") out.cloud = foxPointCloud(msg);
+  else if (sub.channel.schemaName === "foxglove_msgs/msg/CompressedImage") {
+    out.image = { frame_id: msg.frame_id, format: msg.format, data_b64: Buffer.from(msg.data).toString("base64"),
+      sec: msg.timestamp.sec, nanosec: msg.timestamp.nanosec };
+  } else if (sub.channel.schemaName === "foxglove_msgs/msg/FrameTransforms") {
+    out.transforms = msg.transforms.map((t) => ({
+      parent: t.parent_frame_id, child: t.child_frame_id,
+      translation: [t.translation.x, t.translation.y, t.translation.z],
+      rotation: [t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w],
+    }));
+  }
   else if (sub.channel.schemaName === "visualization_msgs/msg/MarkerArray") out.markers = markers(msg);
   else if (sub.channel.schemaName === "vision_msgs/msg/Detection3DArray") {
     out.detections = msg.detections.map((d) => ({

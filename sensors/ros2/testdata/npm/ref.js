@@ -265,6 +265,19 @@ function samples() {
     translation: { x: 12.5, y: -3.25, z: 0.5 }, rotation: { x: 0, y: 0, z: Math.sin(0.35), w: Math.cos(0.35) },
   });
 
+  // foxglove_msgs PointCloud, FrameTransforms and CompressedImage: the same
+  // KITTI points, transforms and PNG as the ROS samples above.
+  const packed = (name, offset) => ({ name, offset, type: 7 });
+  emit("foxglove_msgs/msg/PointCloud", "kitti-xyzi", {
+    timestamp: stamp, frame_id: "velodyne", pose: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+    point_stride: 16, fields: [packed("x", 0), packed("y", 4), packed("z", 8), packed("intensity", 12)], data: xyzi,
+  });
+  emit("foxglove_msgs/msg/FrameTransforms", "kitti", { transforms: [
+    { timestamp: stamp, parent_frame_id: "cam0", child_frame_id: "velodyne", translation: tr(k.calib.Tr_velo_to_cam).translation, rotation: tr(k.calib.Tr_velo_to_cam).rotation },
+    { timestamp: stamp, parent_frame_id: "odom", child_frame_id: "base_link", translation: { x: 12.5, y: -3.25, z: 0.5 }, rotation: { x: 0, y: 0, z: Math.sin(0.35), w: Math.cos(0.35) } },
+  ] });
+  emit("foxglove_msgs/msg/CompressedImage", "kitti-png", { timestamp: stamp, frame_id: "cam2", data: new Uint8Array(k.png), format: "png" });
+
   // Big-endian CDR (CDR_BE), written field by field with @foxglove/cdr's
   // CdrWriter (rosmsg2-serialization's writer only writes little endian).
   {

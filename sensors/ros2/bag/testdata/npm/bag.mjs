@@ -23,7 +23,8 @@
 //   node bag.mjs read FILE.mcap
 //     reads a file with the indexed reader (CRCs checked) and prints, as
 //     JSON, its header, statistics, channels, schemas and every message
-//     decoded (a PointCloud2's data as its sha256).
+//     decoded (the data of a PointCloud2, a foxglove_msgs PointCloud or
+//     CompressedImage as its sha256).
 //   node bag.mjs bench-write OUT.mcap lz4|none BIN N ROUNDS
 //     times writing one PointCloud2 of BIN (serialised once, outside the
 //     timing) N times into a chunked MCAP file (768 KiB chunks, as
@@ -215,7 +216,7 @@ async function read(file) {
     }
     const v = reader.readMessage(m.data);
     const rec = { topic: ch.topic, type: sc.name, sequence: m.sequence, logTime: m.logTime, publishTime: m.publishTime };
-    if (sc.name === "sensor_msgs/msg/PointCloud2") {
+    if (sc.name === "sensor_msgs/msg/PointCloud2" || sc.name === "foxglove_msgs/msg/PointCloud" || sc.name === "foxglove_msgs/msg/CompressedImage") {
       rec.sha256 = createHash("sha256").update(v.data).digest("hex");
       v.data = v.data.byteLength;
     }
