@@ -159,6 +159,21 @@ bench-zoo:
 perf:
 	$(GO) run ./internal/perfrun -shared $(SHARED)
 
+# bench-scale: cost curves (every point-cloud filter and the detector from
+# 10k to 2M points, the 3D tracker from 10 to 3,000 boxes, one core; plots
+# in docs/img/cost-*.png) and paced streams (1 → 16 lidar through the
+# detection chain on synthetic HDL-64E scans, 1 → 8 video through
+# video-detect's) with throughput,
+# latency, drops and memory; JSON in out/scale/ (docs/PERF.md, "Cost curves
+# and streams"). LONG=1 instead runs 16 lidar streams for 10 minutes.
+.PHONY: bench-scale
+bench-scale:
+	$(GO) run $(GOTAGS) ./apps/scale-bench/cmd/scalebench synth -sensor hdl64e -frames 20 -dir out/scale/synth-hdl64e
+	$(if $(LONG),,$(GO) run $(GOTAGS) ./apps/scale-bench/cmd/scalebench synth -sensor dense -frames 2 -dir out/scale/synth-dense)
+	$(if $(LONG),,$(GO) run $(GOTAGS) ./apps/scale-bench/cmd/scalebench curves -pool 'out/scale/synth-dense/*.bin')
+	$(GO) run $(GOTAGS) ./apps/scale-bench/cmd/scalebench streams -lidar-files '../../out/scale/synth-hdl64e/*.bin' \
+	  $(if $(LONG),-lidar 16 -video "" -duration 10m -out out/scale/streams-long.json)
+
 # run: the default pipeline on the bundled sample data.
 # demo-cluster: apps/v2x-cloud on one machine — 3 nats-server (JetStream
 # cluster), mosquitto, 4 roadside pipelines, 2 workers, 1 fusion process —
