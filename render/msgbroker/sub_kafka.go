@@ -76,23 +76,10 @@ func (s *kafkaSub) start(deliver func([]byte, string)) error {
 	// The record timestamps are the producers' clocks, or the broker's with
 	// message.timestamp.type = LogAppendTime (docs/MESSAGING.md).
 	s.ad.opts = append(s.ad.opts, kgo.ConsumeResetOffset(kgo.NewOffset().AfterMilli(time.Now().UnixMilli())))
-	first := make(chan error, 1)
-	go s.run(first)
 	t := time.NewTimer(s.cfg.Connect)
 	defer t.Stop()
-	select {
-	case err := <-first:
-		var ae *authError
-		if errors.As(err, &ae) {
-			return err
-		}
-		if err != nil {
-			s.log.Warn("command broker not reachable yet; retrying in the background", "broker", s.String(), "err", err)
-		}
-	case <-t.C:
-		s.log.Warn("command broker not connected yet; retrying in the background", "broker", s.String())
-	}
-	return nil
+	_, err := startSub(s.log, s.String(), t, s.run)
+	return err
 }
 
 // run makes the client (retrying with backoff until a broker answers),

@@ -84,23 +84,10 @@ func (s *mqttSub) onMessage(_ mqtt.Client, m mqtt.Message) {
 
 func (s *mqttSub) start(deliver func([]byte, string)) error {
 	s.deliver = deliver
-	first := make(chan error, 1)
-	go s.connectLoop(first)
 	timer := time.NewTimer(s.cfg.Connect)
 	defer timer.Stop()
-	select {
-	case err := <-first:
-		var ae *authError
-		if errors.As(err, &ae) {
-			return err
-		}
-		if err != nil {
-			s.log.Warn("command broker not reachable yet; retrying in the background", "broker", s.name, "err", err)
-			return nil
-		}
-	case <-timer.C:
-		s.log.Warn("command broker not connected yet; retrying in the background", "broker", s.name)
-		return nil
+	if up, err := startSub(s.log, s.name, timer, s.connectLoop); !up {
+		return err
 	}
 	// Connected: wait for the subscription, so that commands sent from now
 	// on arrive.

@@ -47,23 +47,10 @@ func (s *redisSub) String() string { return s.ad.String() }
 
 func (s *redisSub) start(deliver func([]byte, string)) error {
 	s.deliver = deliver
-	first := make(chan error, 1)
-	go s.run(first)
 	t := time.NewTimer(s.cfg.Connect)
 	defer t.Stop()
-	select {
-	case err := <-first:
-		var ae *authError
-		if errors.As(err, &ae) {
-			return err
-		}
-		if err != nil {
-			s.log.Warn("command broker not reachable yet; retrying in the background", "broker", s.String(), "err", err)
-		}
-	case <-t.C:
-		s.log.Warn("command broker not connected yet; retrying in the background", "broker", s.String())
-	}
-	return nil
+	_, err := startSub(s.log, s.String(), t, s.run)
+	return err
 }
 
 // run connects, finds where to read from, and reads until close; after a
