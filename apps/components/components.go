@@ -24,8 +24,8 @@
 //     lidar/ouster, lidar/velodyne; ros2/replay (rosbag2 bags) and
 //     foxglove (a Foxglove WebSocket server's topics); multisource
 //     (multi_source: streams added and removed at run time).
-//   - filters: align, depth2point, deskew, detect, imagetensor, lidarinfer,
-//     outlier, pointcloud, postprocess, sweeps, voxelize.
+//   - filters: align, analytics, depth2point, deskew, detect, imagetensor,
+//     lidarinfer, outlier, pointcloud, postprocess, sweeps, voxelize.
 //   - fusion: late (2D/3D late fusion), mixer (time sync), paint (point
 //     painting), track3d (3D tracking), worldtrack (one world-frame
 //     track list from several units' tracks).
@@ -69,6 +69,7 @@ import (
 	_ "github.com/ds3d-go/ds3d-go/sensors/ros2/replay"
 
 	_ "github.com/ds3d-go/ds3d-go/filters/align"
+	_ "github.com/ds3d-go/ds3d-go/filters/analytics"
 	_ "github.com/ds3d-go/ds3d-go/filters/depth2point"
 	_ "github.com/ds3d-go/ds3d-go/filters/deskew"
 	_ "github.com/ds3d-go/ds3d-go/filters/detect"

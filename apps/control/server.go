@@ -105,6 +105,16 @@ func New(g *pipeline.Graph, p *config.Pipeline, opts Options) (*Server, error) {
 	if err := reg.Register(newCollector(g, p, opts.Version)); err != nil {
 		return nil, fmt.Errorf("control: metrics: %w", err)
 	}
+	// Components with metrics of their own (filters/analytics) bring a collector.
+	for _, c := range p.Components {
+		if mc, ok := g.Component(c.Name).(interface {
+			MetricsCollector(pipeline, component string) prometheus.Collector
+		}); ok {
+			if err := reg.Register(mc.MetricsCollector(pipelineName(p), c.Name)); err != nil {
+				return nil, fmt.Errorf("control: metrics of %s: %w", c.Name, err)
+			}
+		}
+	}
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, fmt.Errorf("control: metrics: %w", err)
 	}

@@ -31,6 +31,9 @@ type Config struct {
 	PointSize    int        `toml:"point_size" min:"1" max:"64" doc:"side of the square drawn per point, pixels"`
 	DepthRange   [2]float64 `toml:"depth_range" doc:"depth mapped onto the colour map: near (red) to far (blue), metres"`
 	PointColor   [3]uint8   `toml:"point_color" doc:"RGB of points without depth"`
+	AnalyticsKey string     `toml:"analytics_key" doc:"key of the *ds3d.Analytics result (filters/analytics; with cameras > 1: key_N): its pixel-space zones and lines are drawn under the boxes, flagged objects (over-speed, wrong-way) outlined in red or magenta with their speed, and the counts in a HUD; absent: nothing drawn; empty: off"`
+	ZoneAlpha    float64    `toml:"zone_alpha" min:"0" max:"1" doc:"opacity of the analytics zones' fill, 0 (outline only) .. 1"`
+	AnalyticsHUD bool       `toml:"analytics_hud" doc:"write the analytics counts (per zone: inside, entries, exits; per line: crossings per direction) in the top-left corner"`
 }
 
 // DefaultConfig returns the defaults: labelled boxes 2 px wide, trails of
@@ -39,7 +42,7 @@ func DefaultConfig() Config {
 	return Config{Cameras: 1, FrameKey: string(ds3d.KeyColorFrame), ObjectsKey: string(ds3d.KeyObject2DBbox),
 		BorderWidth: 2, ShowLabel: true, ShowScore: true, FontScale: 1, TrailLength: 30, TrailWidth: 2,
 		ColorByTrack: true, MaskAlpha: 0.4, PointsUnits: "pixels", PointSize: 2, DepthRange: [2]float64{2, 60},
-		PointColor: [3]uint8{255, 255, 0}}
+		PointColor: [3]uint8{255, 255, 0}, AnalyticsKey: string(ds3d.KeyAnalytics), ZoneAlpha: 0.25, AnalyticsHUD: true}
 }
 
 // Validate checks the config.
@@ -68,6 +71,8 @@ type OSD struct {
 	keys    [][2]ds3d.Key
 	mask    []ds3d.Key
 	points  []ds3d.Key
+	anKeys  []ds3d.Key
+	overlay *AnalyticsOverlay
 	palette []color.RGBA
 	text    TextDrawer
 	trails  map[trailKey]*trail
@@ -80,7 +85,10 @@ func New(cfg Config) (*OSD, error) {
 	if err := ds3d.CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
-	o := &OSD{cfg: cfg, trails: map[trailKey]*trail{}}
+	o := &OSD{cfg: cfg, trails: map[trailKey]*trail{}, overlay: NewAnalyticsOverlay()}
+	o.overlay.ZoneAlpha = uint8(cfg.ZoneAlpha*255 + 0.5)
+	o.overlay.FontScale = cfg.FontScale
+	o.overlay.Width = max(cfg.BorderWidth, 1)
 	for _, p := range cfg.Palette {
 		o.palette = append(o.palette, color.RGBA{p[0], p[1], p[2], 255})
 	}
@@ -89,10 +97,11 @@ func New(cfg Config) (*OSD, error) {
 	}
 	for n := 0; n < cfg.Cameras; n++ {
 		f, ob := ds3d.Key(cfg.FrameKey), ds3d.Key(cfg.ObjectsKey)
-		m, p := ds3d.Key(cfg.MaskKey), ds3d.Key(cfg.PointsKey)
+		m, p, an := ds3d.Key(cfg.MaskKey), ds3d.Key(cfg.PointsKey), ds3d.Key(cfg.AnalyticsKey)
 		if cfg.Cameras > 1 {
-			f, ob, m, p = f.Sensor(n), ob.Sensor(n), m.Sensor(n), p.Sensor(n)
+			f, ob, m, p, an = f.Sensor(n), ob.Sensor(n), m.Sensor(n), p.Sensor(n), an.Sensor(n)
 		}
+		o.anKeys = append(o.anKeys, an)
 		o.keys = append(o.keys, [2]ds3d.Key{f, ob})
 		o.mask = append(o.mask, m)
 		o.points = append(o.points, p)
@@ -202,12 +211,25 @@ func (o *OSD) Process(_ context.Context, in *ds3d.DataMap, emit ds3d.Emit) error
 				return err
 			}
 		}
+		var an *ds3d.Analytics
+		if o.cfg.AnalyticsKey != "" && in.Has(o.anKeys[n]) {
+			if an, err = ds3d.Get[*ds3d.Analytics](in, o.anKeys[n]); err != nil {
+				return err
+			}
+			o.overlay.DrawRules(c, an, ds3d.SpacePixels, Identity)
+		}
+		var objs []ds3d.Object2D
 		if o.cfg.ObjectsKey != "" && in.Has(k[1]) {
-			objs, err := ds3d.Get[[]ds3d.Object2D](in, k[1])
-			if err != nil {
+			if objs, err = ds3d.Get[[]ds3d.Object2D](in, k[1]); err != nil {
 				return err
 			}
 			o.Draw(c, objs)
+		}
+		if an != nil {
+			o.drawFlags(c, an, objs)
+			if o.cfg.AnalyticsHUD {
+				o.overlay.DrawHUD(c, an, 4, 4)
+			}
 		}
 	}
 	return emit(in)
@@ -295,7 +317,7 @@ func (o *OSD) drawPoints(c Canvas, in *ds3d.DataMap, k ds3d.Key) error {
 
 func init() {
 	ds3d.Register(ds3d.KindFilter, "osd",
-		`Draws onto camera frames in place (DeepStream's nvdsosd): 2D boxes with labels in a built-in bitmap font (class, score, track id), trails of the last centres per track id, class masks blended with alpha, and projected lidar points coloured by depth.`,
+		`Draws onto camera frames in place (DeepStream's nvdsosd): 2D boxes with labels in a built-in bitmap font (class, score, track id), trails of the last centres per track id, class masks blended with alpha, projected lidar points coloured by depth, and the analytics results (filters/analytics): zones and lines in pixels, over-speed and wrong-way objects with their speed, counts in a HUD.`,
 		func() *Config { c := DefaultConfig(); return &c },
 		func(c *Config, _ *ds3d.Env) (any, error) { return New(*c) })
 }

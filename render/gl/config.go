@@ -91,6 +91,9 @@ type Config struct {
 
 	HUD bool `toml:"hud" doc:"draw a heads-up line at the bottom left: frames per second, DS3D::FrameNumber, DS3D::Timestamp (seconds), point and box counts (5×7 bitmap font at label_scale)"`
 
+	AnalyticsKey string `toml:"analytics_key" doc:"key of the *ds3d.Analytics result of analytics_3d (filters/analytics): its zones (red while overcrowded) and lines (with an arrow to the positive side) are drawn on the ground (z = grid_z) of every lidar tile, over-speed and wrong-way objects get a 2 m tick; absent: nothing; empty: off"`
+	AnalyticsHUD bool   `toml:"analytics_hud" doc:"write the analytics counts (per zone: inside, entries, exits; per line: crossings per direction) at the top left"`
+
 	RenderGraph []Layout `toml:"render_graph" doc:"ensemble layout (ds3d's render_graph): tiles drawn in order, each into its own viewport; empty draws one view over the whole window from the keys above. See Layout"`
 }
 
@@ -115,6 +118,7 @@ func NewConfig() *Config {
 		XRange: [2]float64{-40, 40}, YRange: [2]float64{-40, 40}, ZRange: [2]float64{-3, 5},
 		ColorCoordKey: string(ds3d.KeyPointColorCoord), ColorCoordUnits: "normalized", ColorFrameKey: string(ds3d.KeyColorFrame),
 		GridStep: 10, GridExtent: 80, GridZ: -1.7, GridColor: [3]uint8{48, 48, 48}, AxisLength: 2,
+		AnalyticsKey: string(ds3d.KeyAnalytics), AnalyticsHUD: true,
 	}
 }
 

@@ -17,6 +17,9 @@
 // top or front view; each tile draws in its own viewport and scissor. With
 // color_by = "rgb" points take a colour image's colour at their
 // DS3D::PointColorCoord (RGB-D clouds); hud = true adds a status line.
+// An analytics result (analytics_key, filters/analytics) adds its zones
+// and lines on the ground z = grid_z of every lidar tile and its counts at
+// the top left (analytics.go).
 //
 // # Threads
 //

@@ -233,6 +233,9 @@ func (r *Renderer) frame(in *ds3d.DataMap) error {
 			}
 		}
 	}
+	if err := r.analytics(in); err != nil {
+		return err
+	}
 	r.hudLine(in)
 	return nil
 }

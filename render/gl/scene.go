@@ -239,6 +239,8 @@ type frameData struct {
 	tc       []float32 // rgb: colour coordinates, tcStride floats a point
 	tcStride int
 	rgb      imageRef // rgb: the colour image
+
+	an *ds3d.Analytics // analytics_key's result, nil when absent
 }
 
 // staging holds the caller's reused CPU buffers.
@@ -298,6 +300,7 @@ func (s *scene) draw(c *Config, tiles []tileSpec, fds []frameData, mvp0 *mat4, h
 		st.text = appendText(st.text[:0], hud, 4, int(s.h)-draw.CellHeight*c.LabelScale-4, c.LabelScale, [3]float32{1, 1, 1})
 		s.flushText(st.text)
 	}
+	s.drawAnalyticsHUD(c, fds, st)
 	gogl.BindVertexArray(0)
 }
 
@@ -457,6 +460,7 @@ func (s *scene) drawLidar(c *Config, t *tileSpec, m *mat4, fd *frameData, st *st
 		gogl.DrawArrays(gogl.LINES, 0, int32(len(st.lines)/lineFloats))
 		gogl.Enable(gogl.DEPTH_TEST)
 	}
+	s.drawAnalytics(c, fd, st)
 	var boxes []ds3d.Box3D
 	if t.labels {
 		boxes = fd.boxes

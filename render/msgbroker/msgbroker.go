@@ -49,6 +49,7 @@ type Config struct {
 	msgconv.Options
 	BoxesKey   string            `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes sent by the ds3d_json and ds3d_protobuf schemas"`
 	ObjectsKey string            `toml:"objects_key" nonempty:"true" doc:"key of the []Object2D objects sent by the deepstream and deepstream_minimal schemas"`
+	EventsKey  string            `toml:"events_key" doc:"key of analytics events (*ds3d.AnalyticsEvents, filters/analytics): when set, the sink sends each event as one message in the ds3d analytics 1.0 JSON schema (docs/PAYLOADS.md) to the topic of the event's own source, every frame whatever frame_interval, instead of boxes or objects; needs schema = \"ds3d_json\""`
 	FrameID    string            `toml:"frame_id" nonempty:"true" doc:"coordinate frame of the boxes (detection3d frame_id)"`
 	Event      msgconv.EventType `toml:"event" enum:"entry|exit|moving|stopped|parked|empty|reset" doc:"event.type of deepstream (full) payloads"`
 	Protocol   string            `toml:"protocol" enum:"mqtt|redis|kafka|amqp|nats" doc:"broker protocol: mqtt (MQTT 3.1.1), redis (Redis Streams), kafka, amqp (AMQP 0-9-1, RabbitMQ) or nats (NATS core or JetStream)"`
@@ -99,6 +100,9 @@ func (c *Config) Validate() error {
 		// The tags already check schema and frame_interval: what is left is
 		// the schema/message_per pairing.
 		return ds3d.ConfigErrorf("message_per", "%s", strings.TrimPrefix(err.Error(), "msgconv: "))
+	}
+	if c.EventsKey != "" && c.Schema != msgconv.SchemaDetection3DJSON {
+		return ds3d.ConfigErrorf("events_key", "analytics events go out in the ds3d analytics JSON schema: set schema = %q (not %q)", msgconv.SchemaDetection3DJSON, c.Schema)
 	}
 	if c.BackoffMax < c.BackoffMin {
 		return ds3d.ConfigErrorf("reconnect_max", "%v is below reconnect_min %v", c.BackoffMax, c.BackoffMin)
@@ -315,6 +319,9 @@ func (s *Sink) Start(context.Context) error {
 // Render encodes the datamap's payloads and queues them; it never waits
 // for the network.
 func (s *Sink) Render(_ context.Context, in *ds3d.DataMap) error {
+	if s.cfg.EventsKey != "" {
+		return s.renderEvents(in)
+	}
 	fn, err := in.Int64(ds3d.KeyFrameNumber)
 	if err != nil {
 		fn = -1
@@ -374,6 +381,30 @@ func (s *Sink) Render(_ context.Context, in *ds3d.DataMap) error {
 			}
 			s.enqueue(m)
 		}
+	}
+	return nil
+}
+
+// renderEvents queues one message per analytics event of in, each to the
+// topic and with the sensor id of the event's own source (a batch's slots
+// are different streams). Events are not thinned by frame_interval: an
+// entry or crossing left out would be lost for good.
+func (s *Sink) renderEvents(in *ds3d.DataMap) error {
+	k := ds3d.Key(s.cfg.EventsKey)
+	if !in.Has(k) {
+		s.warnOnce(k)
+		return nil
+	}
+	evs, err := ds3d.Get[*ds3d.AnalyticsEvents](in, k)
+	if err != nil || evs == nil {
+		return err
+	}
+	for i := range evs.Events {
+		e := &evs.Events[i]
+		so := s.source(int(e.SourceID))
+		m := s.msg(so)
+		m.buf = msgconv.AppendAnalyticsJSON(m.buf[:0], so.meta.Sensor.ID, e)
+		s.enqueue(m)
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ stream_max_len = 1000
 		{"schema = \"deepstream_minimal\"\nmessage_per = \"object\"", "message_per"},
 		{`reconnect_min = "2s"` + "\n" + `reconnect_max = "1s"`, "reconnect_max"},
 		{`queue_length = 0`, "queue_length"},
+		{"schema = \"ds3d_protobuf\"\nevents_key = \"DS3D::AnalyticsEvents\"", "events_key"},
 		{`topic = "ds3d/#"`, "topic"},
 		{"[component.config.mqtt]\nbroker = \"http://127.0.0.1:1883\"", "mqtt.broker"},
 		{"[component.config.mqtt]\nbroker = \"tcp://127.0.0.1\"", "mqtt.broker"},

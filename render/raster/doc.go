@@ -3,6 +3,10 @@
 // into a camera image, and registers the ds3d::datarender component
 // raster_render that writes each datamap's picture as a PNG file. Drawing
 // functions reuse the caller's *image.RGBA and allocate nothing per frame.
+// An analytics result (analytics_key, filters/analytics) is drawn over
+// either view with core2d/osd's overlay: zones and lines in the BEV's
+// metres or on the ground plane z = ground_z projected into the camera,
+// flagged objects, and the counts (DrawAnalyticsBEV, DrawAnalyticsCamera).
 //
 // # BEV pixel convention (shared with the OpenGL viewer)
 //

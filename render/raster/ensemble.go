@@ -140,6 +140,11 @@ func (r *Renderer) drawEnsemble(in *ds3d.DataMap) error {
 		}
 	}
 	draw.Fill(r.img, rgb(c.ColorClear))
+	an, err := r.analytics(in)
+	if err != nil {
+		return err
+	}
+	r.an = an
 	for _, t := range r.tiles {
 		if err := r.drawTile(in, t); err != nil {
 			return err
@@ -228,12 +233,18 @@ func (r *Renderer) drawTile(in *ds3d.DataMap, t *tile) error {
 			t.cam.Depth = make([]float32, n)
 		}
 		DrawCamera(img, pts, boxes, Camera{Intrinsics: k, LidarToCam: ext}, &t.cam)
+		if r.an != nil {
+			DrawAnalyticsCamera(img, r.an, Camera{Intrinsics: k, LidarToCam: ext}, t.cam.Near, r.cfg.GroundZ, r.overlay, false)
+		}
 	case t.view == ViewFront:
 		t.front.Points.Stride = stride
 		drawFront(img, pts, boxes, &t.front)
 	default:
 		t.bev.Points.Stride = stride
 		DrawBEV(img, pts, boxes, &t.bev)
+		if r.an != nil {
+			DrawAnalyticsBEV(img, r.an, &t.bev, r.overlay, false)
+		}
 	}
 	r.drawTitle(t)
 	return nil

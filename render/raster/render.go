@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ds3d-go/ds3d-go/core2d/draw"
+	"github.com/ds3d-go/ds3d-go/core2d/osd"
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/render/layout"
 )
@@ -46,6 +47,10 @@ type RenderConfig struct {
 	LabelScale     int        `toml:"label_scale" min:"1" max:"16" doc:"label font scale (1: 5×7-pixel glyphs)"`
 	Near           float64    `toml:"near" min:">0" unit:"m" doc:"camera: near plane in metres; closer points are dropped and box edges clipped"`
 	PNGCompression string     `toml:"png_compression" enum:"default|fast|best|none" doc:"PNG compression: default, fast, best or none"`
+	AnalyticsKey   string     `toml:"analytics_key" doc:"key of the *ds3d.Analytics result of analytics_3d (filters/analytics): its zones (filled and outlined) and lines (with an arrow to the positive side) are drawn over the BEV, or on the plane z = ground_z projected into the camera view, over-speed and wrong-way objects marked with their speed, and the counts in a HUD (render_graph: in bev and projecting tiles, no HUD); absent: nothing; empty: off"`
+	ZoneAlpha      float64    `toml:"zone_alpha" min:"0" max:"1" doc:"opacity of the analytics zones' fill in the BEV, 0 (outline only) .. 1"`
+	AnalyticsHUD   bool       `toml:"analytics_hud" doc:"write the analytics counts (per zone: inside, entries, exits; per line: crossings per direction) in the top-left corner"`
+	GroundZ        float64    `toml:"ground_z" finite:"true" unit:"m" doc:"camera view: lidar-frame height of the ground the analytics zones and lines lie on"`
 
 	// The ensemble: gl_render's render_graph, drawn without OpenGL.
 	WindowWidth  int           `toml:"window_width" min:"1" max:"16384" doc:"render_graph: picture width in pixels (gl_render's key)"`
@@ -145,6 +150,8 @@ type Renderer struct {
 	// keys of the camera view
 	imageKey, intrKey, extrKey ds3d.Key
 	tiles                      []*tile // the render_graph
+	overlay                    *osd.AnalyticsOverlay
+	an                         *ds3d.Analytics // the ensemble's datamap's, while drawing it
 
 	// The live preview (LatestImage): watched is when a viewer last
 	// asked (unix ns), latest the copy it gets, copied when the render
@@ -199,6 +206,7 @@ func (r *Renderer) keepPreview() {
 func NewRenderer(c *RenderConfig, env *ds3d.Env) (*Renderer, error) {
 	r := &Renderer{cfg: *c, bev: c.bevOptions(), warned: map[ds3d.Key]bool{}}
 	r.camOpts = CameraOptions{Points: c.pointStyle(), Boxes: c.boxStyle(), Near: c.Near}
+	r.overlay = c.overlay()
 	if env != nil {
 		r.log = env.Log
 	}
@@ -321,7 +329,11 @@ func (r *Renderer) Draw(in *ds3d.DataMap) (ok bool, err error) {
 		w, h := r.bev.Size()
 		r.img = draw.EnsureRGBA(r.img, w, h)
 		DrawBEV(r.img, pts, boxes, &r.bev)
-		return true, nil
+		an, err := r.analytics(in)
+		if an != nil {
+			DrawAnalyticsBEV(r.img, an, &r.bev, r.overlay, r.cfg.AnalyticsHUD)
+		}
+		return err == nil, err
 	}
 	r.camOpts.Points.Stride = stride
 	intr, haveIntr, err := lookup[ds3d.Intrinsics](r, in, r.intrKey, "camera intrinsics")
@@ -351,7 +363,20 @@ func (r *Renderer) Draw(in *ds3d.DataMap) (ok bool, err error) {
 	if haveIntr && haveExtr {
 		DrawCamera(r.img, pts, boxes, Camera{Intrinsics: intr, LidarToCam: extr}, &r.camOpts)
 	}
-	return true, nil
+	an, err := r.analytics(in)
+	if an != nil {
+		DrawAnalyticsCamera(r.img, an, Camera{Intrinsics: intr, LidarToCam: extr}, r.cfg.Near, r.cfg.GroundZ, r.overlay, r.cfg.AnalyticsHUD)
+	}
+	return err == nil, err
+}
+
+// analytics returns the datamap's analytics result, nil when off or absent
+// (silently: most datamaps of most pipelines carry none).
+func (r *Renderer) analytics(in *ds3d.DataMap) (*ds3d.Analytics, error) {
+	if r.cfg.AnalyticsKey == "" || !in.Has(ds3d.Key(r.cfg.AnalyticsKey)) {
+		return nil, nil
+	}
+	return ds3d.Get[*ds3d.Analytics](in, ds3d.Key(r.cfg.AnalyticsKey))
 }
 
 // Close reports how many files were written.
@@ -375,6 +400,7 @@ func NewRenderConfig() *RenderConfig {
 		GridStep: 10, GridColor: [3]uint8{48, 48, 48}, EgoMarker: true,
 		BoxThickness: 2, Labels: true, LabelScale: 1, Near: 0.1, PNGCompression: "fast",
 		WindowWidth: 1600, WindowHeight: 900, ZRange: [2]float64{-3, 5},
+		AnalyticsKey: string(ds3d.KeyAnalytics), ZoneAlpha: 0.25, AnalyticsHUD: true,
 	}
 }
 

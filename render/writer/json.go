@@ -18,6 +18,7 @@ type JSONConfig struct {
 	BoxKey       string    `toml:"lidar_bbox_key" nonempty:"true" doc:"key of the []Box3D boxes"`
 	FrameID      string    `toml:"frame_id" doc:"coordinate frame of the boxes, written as the detection3d frame_id; empty: \"lidar\", msgbroker's default"`
 	MetadataFile ds3d.Path `toml:"metadata_file" path:"exists" doc:"TOML file of sensor metadata per source id, as msgbroker's metadata_file (docs/PAYLOADS.md); empty uses the source id as sensor_id"`
+	EventsKey    string    `toml:"events_key" doc:"key of analytics events (*ds3d.AnalyticsEvents, filters/analytics): when set, each event is one line in the ds3d analytics 1.0 schema (docs/PAYLOADS.md) instead of one line of boxes per datamap, and a datamap without events writes nothing"`
 }
 
 // DefaultJSONConfig returns the defaults; frame_id is msgbroker's, so a
@@ -49,6 +50,7 @@ func DefaultJSONConfig() *JSONConfig {
 type JSONWriter struct {
 	path    string
 	key     ds3d.Key
+	events  ds3d.Key
 	frameID string
 	meta    msgconv.Metadata
 	sensors map[int64]*msgconv.SensorMeta
@@ -62,7 +64,7 @@ type JSONWriter struct {
 // NewJSONWriter builds a writer from a checked config; it reads the
 // metadata file but opens nothing (Start does).
 func NewJSONWriter(c *JSONConfig, log *slog.Logger) (*JSONWriter, error) {
-	j := &JSONWriter{path: string(c.Path), key: ds3d.Key(c.BoxKey), frameID: c.FrameID, warn: warnOnce{log: log}}
+	j := &JSONWriter{path: string(c.Path), key: ds3d.Key(c.BoxKey), events: ds3d.Key(c.EventsKey), frameID: c.FrameID, warn: warnOnce{log: log}}
 	if c.MetadataFile != "" {
 		md, err := msgconv.LoadMetadata(string(c.MetadataFile))
 		if err != nil {
@@ -95,6 +97,9 @@ func (j *JSONWriter) Start(context.Context) error {
 
 // Render writes in's line.
 func (j *JSONWriter) Render(_ context.Context, in *ds3d.DataMap) error {
+	if j.events != "" {
+		return j.renderEvents(in)
+	}
 	boxes, _, err := j.warn.boxes(in, j.key)
 	if err != nil {
 		return err
@@ -116,6 +121,28 @@ func (j *JSONWriter) Render(_ context.Context, in *ds3d.DataMap) error {
 	b = append(b, '\n')
 	j.buf = b
 	j.lines++
+	_, err = j.w.Write(b)
+	return err
+}
+
+// renderEvents writes one line per analytics event of in, each with the
+// sensor id of its own source.
+func (j *JSONWriter) renderEvents(in *ds3d.DataMap) error {
+	if !in.Has(j.events) {
+		return nil
+	}
+	evs, err := ds3d.Get[*ds3d.AnalyticsEvents](in, j.events)
+	if err != nil || evs == nil {
+		return err
+	}
+	b := j.buf[:0]
+	for i := range evs.Events {
+		e := &evs.Events[i]
+		b = msgconv.AppendAnalyticsJSON(b, j.sensor(int64(e.SourceID)).Sensor.ID, e)
+		b = append(b, '\n')
+		j.lines++
+	}
+	j.buf = b
 	_, err = j.w.Write(b)
 	return err
 }

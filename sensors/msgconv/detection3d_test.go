@@ -309,7 +309,7 @@ func BenchmarkMarshalProto(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-// TestPayloadsDocExamples keeps docs/PAYLOADS.md's three example payloads
+// TestPayloadsDocExamples keeps docs/PAYLOADS.md's four example payloads
 // equal (as values) to the golden files the encoders are tested against.
 func TestPayloadsDocExamples(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/PAYLOADS.md")
@@ -325,7 +325,7 @@ func TestPayloadsDocExamples(t *testing.T) {
 		block, after2, _ := bytes.Cut(after, []byte("```"))
 		blocks, rest = append(blocks, block), after2
 	}
-	files := []string{"deepstream_full_test4.json", "deepstream_minimal.json", "detection3d_example.json"}
+	files := []string{"deepstream_full_test4.json", "deepstream_minimal.json", "detection3d_example.json", "analytics_example.json"}
 	if len(blocks) != len(files) {
 		t.Fatalf("docs/PAYLOADS.md has %d JSON examples, want %d", len(blocks), len(files))
 	}
