@@ -8,8 +8,11 @@
 // diagonal noise (a test checks it against that filter written with
 // gonum/mat) and costs no matrix allocation. Detections are associated per
 // class by an optimal assignment (Hungarian) on BEV centre distance within a
-// gate, the heading measurement is unwrapped to the track's (and flipped by
-// π when a detector reports the box backwards). Tracks are tentative until
+// gate, solved alone for each connected component of the pairs within the
+// gate (a hash grid of the predictions finds them): the full assignment's
+// pairs at a cost linear in the boxes of a scene of separated objects. The
+// heading measurement is unwrapped to the track's (and flipped by π when a
+// detector reports the box backwards). Tracks are tentative until
 // confirmed by `probation_age` hits, coast through up to `max_shadow_age`
 // missed frames (output as shadows when asked), and are deleted after that;
 // confirmed tracks get ids unique per stream and velocities (Box3D.VX, VY).

@@ -68,6 +68,8 @@ type Tracker struct {
 	used     []bool
 	classes  []int32
 	out      []ds3d.Box3D
+	g        gated
+	dense    bool // associate with solveDense (the reference, for tests)
 }
 
 // New returns a tracker.
@@ -224,7 +226,6 @@ func (t *Tracker) associate(dets []ds3d.Box3D, used []bool) {
 			}
 		}
 	}
-	gate := t.p.GateMeters
 	for _, cls := range t.classes {
 		t.dets = t.dets[:0]
 		for i := range dets {
@@ -242,27 +243,14 @@ func (t *Tracker) associate(dets []ds3d.Box3D, used []bool) {
 		if nd == 0 || nt == 0 {
 			continue
 		}
-		if cap(t.cost) < nt*nd {
-			t.cost = make([]float64, nt*nd)
-		}
-		cost := t.cost[:nt*nd]
-		for a, k := range t.rows {
-			tr := t.tracks[k]
-			for b, di := range t.dets {
-				cost[a*nd+b] = math.NaN() // outside the gate: forbidden
-				px, py := tr.pos()
-				dx, dy := float64(dets[di].CX)-px, float64(dets[di].CY)-py
-				if d2 := dx*dx + dy*dy; d2 <= gate*gate {
-					cost[a*nd+b] = d2
-				}
-			}
-		}
 		if cap(t.rowToCol) < nt {
 			t.rowToCol = make([]int, nt)
 		}
 		rowToCol := t.rowToCol[:nt]
-		if _, err := t.asg.Solve(cost, nt, nd, rowToCol); err != nil {
-			continue // cannot happen: the sizes are ours
+		if t.dense {
+			t.solveDense(dets, rowToCol)
+		} else {
+			t.g.solve(t, dets, rowToCol)
 		}
 		for a, k := range t.rows {
 			b := rowToCol[a]
@@ -273,6 +261,33 @@ func (t *Tracker) associate(dets []ds3d.Box3D, used []bool) {
 			t.update(t.tracks[k], &dets[di])
 			t.tracks[k].matched = true
 			used[di] = true
+		}
+	}
+}
+
+// solveDense is the reference association: one assignment over the full
+// tracks × detections matrix (forbidden pairs NaN), O(n·m) to fill and
+// O(n²·m) to solve. The gated solver must give the same pairs.
+func (t *Tracker) solveDense(dets []ds3d.Box3D, rowToCol []int) {
+	gate := t.p.GateMeters
+	nd, nt := len(t.dets), len(t.rows)
+	if cap(t.cost) < nt*nd {
+		t.cost = make([]float64, nt*nd)
+	}
+	cost := t.cost[:nt*nd]
+	for a, k := range t.rows {
+		px, py := t.tracks[k].pos()
+		for b, di := range t.dets {
+			cost[a*nd+b] = math.NaN() // outside the gate: forbidden
+			dx, dy := float64(dets[di].CX)-px, float64(dets[di].CY)-py
+			if d2 := dx*dx + dy*dy; d2 <= gate*gate {
+				cost[a*nd+b] = d2
+			}
+		}
+	}
+	if _, err := t.asg.Solve(cost, nt, nd, rowToCol); err != nil {
+		for i := range rowToCol {
+			rowToCol[i] = -1 // cannot happen: the sizes are ours
 		}
 	}
 }
