@@ -23,6 +23,9 @@ type gnode struct {
 	actIn   string
 	// ln: the node ends a LayerNorm chain over the last axis (fuseLayerNorm)
 	ln *lnChain
+	// mmBias: MatMul: the constant bias of the Add fused after it
+	// (fuseMatMul); act is then the activation after that Add
+	mmBias string
 }
 
 // lnChain is a fused LayerNorm: input x, epsilon, and the constant gamma
@@ -389,6 +392,7 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 		c.fuseGates(g, gn, dead, consumers, isOut)
 		c.fuseGELU(g, gn, dead, consumers, isOut, producer)
 		c.fuseLayerNorm(g, gn, dead, consumers, isOut, producer)
+		c.fuseMatMul(g, gn, dead, consumers, isOut, producer)
 	}
 	var out []*gnode
 	for _, i := range order {
@@ -397,6 +401,91 @@ func (c *compiler) fuse(g *onnx.Graph, order []int) []*gnode {
 		}
 	}
 	return out
+}
+
+// fuseMatMul makes MatMul → Add(bias) → activation one kernel, the bias
+// and activation applied to each GEMM tile while it is in cache (a
+// Linear layer's bias and the GELU or Relu after it). B must be a constant
+// matrix and the bias a constant vector of its N columns; the activation
+// is a piecewise one or a GELU chain fuseGELU has already made one node.
+// Every intermediate must have one live reader and not be a graph output.
+func (c *compiler) fuseMatMul(g *onnx.Graph, gn []*gnode, dead []bool, consumers map[string][]int, isOut map[string]bool, producer map[string]int) {
+	konst := func(name string) *value {
+		if v := c.vals[name]; v != nil && !v.input && !v.isInt {
+			return v
+		}
+		return nil
+	}
+	// reader returns the single live reader of t: a live consumer, or a
+	// kernel fused from dead nodes that reads t (actIn, a LayerNorm's x).
+	reader := func(t string) (int, bool) {
+		if isOut[t] {
+			return 0, false
+		}
+		r := -1
+		for _, j := range consumers[t] {
+			if !dead[j] {
+				if r >= 0 {
+					return 0, false
+				}
+				r = j
+			}
+		}
+		for j, n := range gn {
+			if !dead[j] && ((n.actOnly && n.actIn == t) || (n.ln != nil && n.ln.x == t)) {
+				if r >= 0 && r != j {
+					return 0, false
+				}
+				r = j
+			}
+		}
+		return r, r >= 0
+	}
+	for i := range g.Nodes {
+		n := gn[i]
+		if dead[i] || n.OpType != "MatMul" || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+			continue
+		}
+		w := konst(n.Inputs[1])
+		if w == nil || len(w.shape) != 2 {
+			continue
+		}
+		y := n.Outputs[0]
+		j, ok := reader(y)
+		if !ok || gn[j].actOnly || gn[j].ln != nil || g.Nodes[j].OpType != "Add" || len(g.Nodes[j].Inputs) != 2 || len(g.Nodes[j].Outputs) != 1 {
+			continue
+		}
+		ai := g.Nodes[j].Inputs
+		bias := ai[1]
+		if ai[1] == y {
+			bias = ai[0]
+		}
+		if bv := konst(bias); bv == nil || bias == y || len(bv.shape) != 1 || bv.shape[0] != w.shape[1] {
+			continue
+		}
+		n.mmBias, n.out = bias, g.Nodes[j].Outputs
+		dead[j] = true
+		c.stats.fusedChains++
+		z := n.out[0]
+		a, ok := reader(z)
+		if !ok {
+			continue
+		}
+		switch an := gn[a]; {
+		case an.actOnly && an.act == kernels.ActGELU:
+			n.act, n.out = an.act, an.out
+		case !an.actOnly && an.ln == nil && len(an.Outputs) == 1:
+			act, ok := c.piecewiseAct(an.Node, producer)
+			if !ok {
+				continue
+			}
+			n.act, n.out = act, an.Outputs
+		default:
+			continue
+		}
+		dead[a] = true
+		c.stats.fusedChains++
+	}
 }
 
 // attrF is a float attribute of an ONNX node, def when absent.

@@ -3,7 +3,8 @@
 // static shapes inferred, shape-computing and constant subgraphs folded,
 // Conv followed by an activation (Sigmoid, SiLU, Relu, Clip, LeakyRelu,
 // HardSigmoid, HardSwish) fused, exporters' element-wise chains (SiLU,
-// HardSwish, the erf GELU, LayerNorm) made single kernels,
+// HardSwish, the erf GELU, LayerNorm) made single kernels, a Linear
+// layer's MatMul, bias Add and GELU or Relu made one GEMM,
 // BatchNormalization folded into the preceding Conv, and every
 // intermediate tensor given a slot in a static
 // memory plan so that Session.Run allocates nothing in steady state.

@@ -403,3 +403,279 @@ func TestFusedChains(t *testing.T) {
 		s.Close()
 	}
 }
+
+// numpyMatMulEpilogue computes, in float64, TestFusedMatMul's two Linear
+// layers: GELU(x·W1 + b1) then Relu(·W2 + b2).
+const numpyMatMulEpilogue = `
+import json, math, numpy as np
+rs = np.random.RandomState(11)
+f32 = lambda *s: rs.uniform(-1, 1, s).astype(np.float32)
+x, w1, b1, w2, b2 = f32(2, 37, 24), f32(24, 40), f32(40), f32(40, 16), f32(16)
+h = x.astype(np.float64) @ w1 + b1
+h = h * 0.5 * (1 + np.vectorize(math.erf)(h / math.sqrt(2)))
+y = np.maximum(h @ w2 + b2, 0)
+f = lambda a: a.astype(np.float32).ravel().tolist()
+print(json.dumps({"x": f(x), "w1": f(w1), "b1": f(b1), "w2": f(w2), "b2": f(b2), "y": f(y)}))
+`
+
+// TestFusedMatMul checks that MatMul → Add(bias) → erf GELU and MatMul →
+// Add(bias) → Relu each become one GEMM with the bias and activation in its
+// tile epilogue (74 rows and 40 columns: ragged row panels and a ragged
+// column panel), that fused and unfused runs match numpy, and that a
+// steady-state Run allocates nothing.
+func TestFusedMatMul(t *testing.T) {
+	var ref struct{ X, W1, B1, W2, B2, Y []float32 }
+	runNumpy(t, numpyMatMulEpilogue, "", &ref)
+	g := onnxbuild.New("linear", 13)
+	x := g.Input("x", onnx.Float, 2, 37, 24)
+	cst := func(v float32) string {
+		return g.Node("Constant", nil, onnxbuild.TensorAttr("value", &onnx.Tensor{DataType: onnx.Float, Floats: []float32{v}}))
+	}
+	h := g.Node("Add", []string{g.Node("MatMul", []string{x, g.Float("w1", []int64{24, 40}, ref.W1)}), g.Float("b1", []int64{40}, ref.B1)})
+	ge := g.Node("Add", []string{g.Node("Erf", []string{g.Node("Div", []string{h, cst(1.4142135)})}), cst(1)})
+	h = g.Node("Mul", []string{g.Node("Mul", []string{h, ge}), cst(0.5)})
+	// the bias first: Add's operands in either order
+	y := g.Node("Relu", []string{g.Node("Add", []string{g.Float("b2", []int64{16}, ref.B2), g.Node("MatMul", []string{h, g.Float("w2", []int64{40, 16}, ref.W2)})})})
+	g.Output(y, onnx.Float, 2, 37, 16)
+	m, err := g.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []Options{{Threads: 1}, {Threads: 2}, {Threads: 1, NoFusion: true}} {
+		s, err := NewSession(m, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if opt.NoFusion {
+			want = 10
+		}
+		if s.Steps() != want {
+			t.Errorf("%+v: %d kernels, want %d", opt, s.Steps(), want)
+		}
+		out := make([]float32, len(ref.Y))
+		ins, outs := [][]float32{ref.X}, [][]float32{out}
+		if err := s.Run(ins, outs); err != nil {
+			t.Fatal(err)
+		}
+		zeros := 0
+		for i, w := range ref.Y {
+			if w == 0 {
+				zeros++
+			}
+			if d := math.Abs(float64(out[i] - w)); d > 1e-5*(1+math.Abs(float64(w))) {
+				t.Fatalf("%+v: element %d: got %v, numpy %v", opt, i, out[i], w)
+			}
+		}
+		if zeros == 0 || zeros == len(out) {
+			t.Fatalf("the Relu clipped %d of %d values: the data does not exercise it", zeros, len(out))
+		}
+		if !testenv.RaceEnabled {
+			if a := testing.AllocsPerRun(5, func() { s.Run(ins, outs) }); a != 0 {
+				t.Errorf("%+v: %v allocations per Run", opt, a)
+			}
+		}
+		s.Close()
+	}
+}
+
+// numpyTranspose transposes, for every case of TestTransposeNumpy, the
+// tensor arange(n) (exact in float32) with numpy.
+const numpyTranspose = `
+import json, sys, numpy as np
+out = []
+for c in json.loads(sys.argv[1]):
+    y = np.transpose(np.arange(np.prod(c["x"]), dtype=np.float32).reshape(c["x"]), c["perm"])
+    out.append({"y": y.ravel().tolist(), "shape": list(y.shape)})
+print(json.dumps(out))
+`
+
+// TestTransposeNumpy checks the Transpose paths against numpy: ConvNeXt's
+// NCHW↔NHWC permutations at a ragged width (H and W merged into one axis),
+// the attention head split and Kᵀ, and unit axes among the permuted ones,
+// on one and two threads.
+func TestTransposeNumpy(t *testing.T) {
+	type tc struct{ X, Perm []int }
+	cases := []tc{
+		{[]int{1, 48, 24, 40}, []int{0, 2, 3, 1}},
+		{[]int{1, 24, 40, 48}, []int{0, 3, 1, 2}},
+		{[]int{2, 37, 6, 24}, []int{0, 2, 1, 3}},
+		{[]int{1, 6, 37, 24}, []int{0, 1, 3, 2}},
+		{[]int{3, 1, 5, 1, 7}, []int{4, 1, 2, 0, 3}},
+		{[]int{2, 17, 33}, []int{2, 0, 1}},
+	}
+	js, _ := json.Marshal(func() []map[string]any {
+		var out []map[string]any
+		for _, c := range cases {
+			out = append(out, map[string]any{"x": c.X, "perm": c.Perm})
+		}
+		return out
+	}())
+	var ref []struct {
+		Y     []float32
+		Shape []int
+	}
+	runNumpy(t, numpyTranspose, string(js), &ref)
+	for i, c := range cases {
+		g := onnxbuild.New("transpose", 13)
+		x := g.Input("x", onnx.Float, i64s(c.X...)...)
+		g.Output(g.Node("Transpose", []string{x}, onnxbuild.Ints("perm", i64s(c.Perm...)...)), onnx.Float, i64s(ref[i].Shape...)...)
+		m, err := g.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := make([]float32, len(ref[i].Y))
+		for j := range in {
+			in[j] = float32(j)
+		}
+		for _, threads := range []int{1, 2} {
+			s, err := NewSession(m, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, len(in))
+			if err := s.Run([][]float32{in}, [][]float32{out}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			for j, w := range ref[i].Y {
+				if out[j] != w {
+					t.Fatalf("%v perm %v, %d threads: element %d is %v, numpy %v", c.X, c.Perm, threads, j, out[j], w)
+				}
+			}
+		}
+	}
+}
+
+// numpyMaxPool max-pools, for every case of TestMaxPoolNumpy, random
+// NCHW data with numpy (−Inf padding, floor output size).
+const numpyMaxPool = `
+import json, sys, numpy as np
+rs = np.random.RandomState(5)
+out = []
+for c in json.loads(sys.argv[1]):
+    x = rs.uniform(-1, 1, c["x"]).astype(np.float32)
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = c["k"], c["s"], c["p"]
+    N, C, H, W = x.shape
+    xp = np.full((N, C, H + pt + pb, W + pl + pr), -np.inf, np.float32)
+    xp[:, :, pt:pt+H, pl:pl+W] = x
+    OH, OW = (H + pt + pb - kh)//sh + 1, (W + pl + pr - kw)//sw + 1
+    y = np.full((N, C, OH, OW), -np.inf, np.float32)
+    for ky in range(kh):
+        for kx in range(kw):
+            y = np.maximum(y, xp[:, :, ky:ky+sh*(OH-1)+1:sh, kx:kx+sw*(OW-1)+1:sw])
+    out.append({"x": x.ravel().tolist(), "y": y.ravel().tolist(), "shape": list(y.shape)})
+print(json.dumps(out))
+`
+
+// TestMaxPoolNumpy checks the stride-2 row pass of MaxPool (even/odd
+// split) against numpy: ResNet's 3×3/2 pad 1 at even and odd widths, 2×2/2,
+// asymmetric pads and a 5-wide window, on one and two threads.
+func TestMaxPoolNumpy(t *testing.T) {
+	type tc struct{ X, K, S, P []int }
+	cases := []tc{
+		{[]int{1, 4, 16, 20}, []int{3, 3}, []int{2, 2}, []int{1, 1, 1, 1}},
+		{[]int{2, 3, 13, 15}, []int{3, 3}, []int{2, 2}, []int{1, 1, 1, 1}},
+		{[]int{1, 2, 10, 11}, []int{2, 2}, []int{2, 2}, []int{0, 0, 0, 0}},
+		{[]int{1, 3, 9, 17}, []int{3, 5}, []int{1, 2}, []int{0, 2, 1, 1}},
+		{[]int{1, 2, 8, 9}, []int{3, 3}, []int{2, 2}, []int{0, 0, 1, 1}},
+	}
+	js, _ := json.Marshal(func() []map[string]any {
+		var out []map[string]any
+		for _, c := range cases {
+			out = append(out, map[string]any{"x": c.X, "k": c.K, "s": c.S, "p": c.P})
+		}
+		return out
+	}())
+	var ref []struct {
+		X, Y  []float32
+		Shape []int
+	}
+	runNumpy(t, numpyMaxPool, string(js), &ref)
+	for i, c := range cases {
+		g := onnxbuild.New("maxpool", 13)
+		x := g.Input("x", onnx.Float, i64s(c.X...)...)
+		g.Output(g.Node("MaxPool", []string{x}, onnxbuild.Ints("kernel_shape", i64s(c.K...)...),
+			onnxbuild.Ints("strides", i64s(c.S...)...), onnxbuild.Ints("pads", i64s(c.P[0], c.P[1], c.P[2], c.P[3])...)),
+			onnx.Float, i64s(ref[i].Shape...)...)
+		m, err := g.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			s, err := NewSession(m, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, len(ref[i].Y))
+			if err := s.Run([][]float32{ref[i].X}, [][]float32{out}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			for j, w := range ref[i].Y {
+				if out[j] != w {
+					t.Fatalf("%+v, %d threads: element %d is %v, numpy %v", c, threads, j, out[j], w)
+				}
+			}
+		}
+	}
+}
+
+// TestMatMulBiasSharedOutput checks that a MatMul whose product has a
+// second reader besides the bias Add — here a LayerNorm chain fused into
+// one kernel — keeps its Add unfused, and that the Add's output is still
+// x·W + b (computed here in float64).
+func TestMatMulBiasSharedOutput(t *testing.T) {
+	const M, K, N = 6, 5, 16
+	x, w, bias := make([]float32, M*K), make([]float32, K*N), make([]float32, N)
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	for i := range w {
+		w[i] = float32(i%5)*0.25 - 0.5
+	}
+	for i := range bias {
+		bias[i] = float32(i) * 0.125
+	}
+	g := onnxbuild.New("shared", 13)
+	in := g.Input("x", onnx.Float, M, K)
+	y := g.Node("MatMul", []string{in, g.Float("w", []int64{K, N}, w)})
+	z := g.Node("Add", []string{y, g.Float("b", []int64{N}, bias)})
+	cst := func(v float32) string {
+		return g.Node("Constant", nil, onnxbuild.TensorAttr("value", &onnx.Tensor{DataType: onnx.Float, Floats: []float32{v}}))
+	}
+	axes := onnxbuild.Ints("axes", -1)
+	d := g.Node("Sub", []string{y, g.Node("ReduceMean", []string{y}, axes)})
+	v := g.Node("ReduceMean", []string{g.Node("Pow", []string{d, cst(2)})}, axes)
+	ln := g.Node("Div", []string{d, g.Node("Sqrt", []string{g.Node("Add", []string{v, cst(1e-5)})})})
+	g.Output(z, onnx.Float, M, N)
+	g.Output(ln, onnx.Float, M, N)
+	m, err := g.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSession(m, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Steps() != 3 { // MatMul, Add, LayerNorm
+		t.Errorf("%d kernels, want 3", s.Steps())
+	}
+	outZ, outLN := make([]float32, M*N), make([]float32, M*N)
+	if err := s.Run([][]float32{x}, [][]float32{outZ, outLN}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < M; i++ {
+		for j := 0; j < N; j++ {
+			var want float64
+			for k := 0; k < K; k++ {
+				want += float64(x[i*K+k]) * float64(w[k*N+j])
+			}
+			want += float64(bias[j])
+			if got := outZ[i*N+j]; math.Abs(float64(got)-want) > 1e-5*(1+math.Abs(want)) {
+				t.Fatalf("x·W + b [%d,%d] = %v, want %v", i, j, got, want)
+			}
+		}
+	}
+}

@@ -126,6 +126,17 @@ var nodeCases = map[string]nodeCase{
 	"test_hardswish": {},
 	// Identity
 	"test_identity": {},
+	// LayerNormalization (opset 17; Y, Mean and InvStdDev)
+	"test_layer_normalization_2d_axis0": {}, "test_layer_normalization_2d_axis1": {},
+	"test_layer_normalization_2d_axis_negative_1": {}, "test_layer_normalization_2d_axis_negative_2": {},
+	"test_layer_normalization_3d_axis0_epsilon": {}, "test_layer_normalization_3d_axis1_epsilon": {},
+	"test_layer_normalization_3d_axis2_epsilon": {}, "test_layer_normalization_3d_axis_negative_1_epsilon": {},
+	"test_layer_normalization_3d_axis_negative_2_epsilon": {}, "test_layer_normalization_3d_axis_negative_3_epsilon": {},
+	"test_layer_normalization_4d_axis0": {}, "test_layer_normalization_4d_axis1": {},
+	"test_layer_normalization_4d_axis2": {}, "test_layer_normalization_4d_axis3": {},
+	"test_layer_normalization_4d_axis_negative_1": {}, "test_layer_normalization_4d_axis_negative_2": {},
+	"test_layer_normalization_4d_axis_negative_3": {}, "test_layer_normalization_4d_axis_negative_4": {},
+	"test_layer_normalization_default_axis": {},
 	// LeakyRelu
 	"test_leakyrelu": {}, "test_leakyrelu_default": {}, "test_leakyrelu_example": {},
 	// Less

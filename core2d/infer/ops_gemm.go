@@ -26,18 +26,30 @@ type matmulKernel struct {
 	alpha      float32
 	beta       float32
 	cIdx       []int32 // broadcast index of C over [M, N]
+	// colBias and post: a bias Add over the last axis and the activation
+	// after it, fused into the GEMM's tile epilogue (compile.go fuseMatMul)
+	colBias *value
+	post    kernels.Activation
 
 	g kernels.GEMM
 	e *engine
 
 	gemvA, gemvB, gemvY []float32 // per-call operands of gemvTask
+	packSrc             []float32 // per-call operand of packTask
 }
 
 // packAStrided packs the M×K matrix A[i][k] = a[i·rs + k·cs] into mr-row
 // panels (the layout of kernels.PackA), zero-padding the last panel.
 func packAStrided(dst, a []float32, M, K, rs, cs int) {
-	panels := (M + kernels.MR - 1) / kernels.MR
-	for p := 0; p < panels; p++ {
+	packAPanels(dst, a, M, K, rs, cs, 0, (M+kernels.MR-1)/kernels.MR)
+}
+
+// packAPanels packs panels p0..p1 of packAStrided's layout.
+func packAPanels(dst, a []float32, M, K, rs, cs, p0, p1 int) {
+	if cs == 1 && kernels.MR == 4 && K > 0 {
+		p0 = packARows4(dst, a, K, rs, p0, min(p1, M/4))
+	}
+	for p := p0; p < p1; p++ {
 		for k := 0; k < K; k++ {
 			d := dst[(p*K+k)*kernels.MR : (p*K+k+1)*kernels.MR]
 			for r := range d {
@@ -49,6 +61,35 @@ func packAStrided(dst, a []float32, M, K, rs, cs int) {
 			}
 		}
 	}
+}
+
+// packARows4 packs the full 4-row panels p0..p1 of a row-major A (cs 1)
+// and returns p1 (where the general loop goes on): a MatMul's
+// activations are packed per Run, and four sequential row reads with the
+// bounds checks hoisted run several times faster than the strided loop.
+func packARows4(dst, a []float32, K, rs, p0, p1 int) int {
+	for p := p0; p < p1; p++ {
+		a0 := a[4*p*rs : 4*p*rs+K]
+		a1 := a[(4*p+1)*rs : (4*p+1)*rs+K]
+		a2 := a[(4*p+2)*rs : (4*p+2)*rs+K]
+		a3 := a[(4*p+3)*rs : (4*p+3)*rs+K]
+		d := dst[p*K*4 : (p+1)*K*4]
+		for k := range a0 {
+			q := d[4*k : 4*k+4 : 4*k+4]
+			q[0], q[1], q[2], q[3] = a0[k], a1[k], a2[k], a3[k]
+		}
+	}
+	return max(p0, p1)
+}
+
+// packTask packs a per-Run A (k.packSrc into k.aBuf), panels split across
+// the workers, so that packing is not a serial step before the GEMM.
+type packTask struct{ k *matmulKernel }
+
+func (t packTask) do(_, part, parts int) {
+	k := t.k
+	p0, p1 := split((k.M+kernels.MR-1)/kernels.MR, 1, part, parts)
+	packAPanels(k.aBuf, k.packSrc, k.M, k.K, k.aRS, k.aCS, p0, p1)
 }
 
 // transposeInto writes the row-major K×N transpose of the N×K matrix src.
@@ -104,6 +145,7 @@ func (k *matmulKernel) run(e *engine) {
 		yp := y[p*mn : (p+1)*mn]
 		if k.K == 0 {
 			clear(yp)
+			k.finishRows(yp)
 			continue
 		}
 		if k.M == 1 && k.bConst != nil && k.a.data != nil && k.aPacked == nil {
@@ -111,13 +153,15 @@ func (k *matmulKernel) run(e *engine) {
 			// B once instead of packing it for a 4-row tile
 			k.gemvA, k.gemvB, k.gemvY = k.a.data[k.aOff[p]:], k.bConst[k.bOff[p]:], yp
 			e.parallel(gemvTask{k}, int64(k.N)*int64(k.K) >= 1<<16)
+			k.finishRows(yp)
 			continue
 		}
 		var ap []float32
 		if k.aPacked != nil {
 			ap = k.aPacked[p]
 		} else {
-			packAStrided(k.aBuf, k.a.data[k.aOff[p]:], k.M, k.K, k.aRS, k.aCS)
+			k.packSrc = k.a.data[k.aOff[p]:]
+			e.parallel(packTask{k}, int64(k.M)*int64(k.K) >= 1<<15)
 			ap = k.aBuf
 		}
 		var bp []float32
@@ -130,7 +174,10 @@ func (k *matmulKernel) run(e *engine) {
 		default:
 			bp = k.b.data[k.bOff[p]:]
 		}
-		k.g = kernels.GEMM{M: k.M, N: k.N, K: k.K, A: ap, B: bp, LDB: k.N, C: yp, LDC: k.N}
+		k.g = kernels.GEMM{M: k.M, N: k.N, K: k.K, A: ap, B: bp, LDB: k.N, C: yp, LDC: k.N, Post: k.post}
+		if k.colBias != nil {
+			k.g.ColBias = k.colBias.data
+		}
 		e.parallel(k, int64(mn)*int64(k.K) >= 1<<16 && k.N >= 2*kernels.NR)
 	}
 	if k.alpha != 1 || k.c != nil {
@@ -145,6 +192,21 @@ func (k *matmulKernel) run(e *engine) {
 			}
 			y[i] = v
 		}
+	}
+}
+
+// finishRows applies the fused bias and activation to the rows of y, for
+// the products that do not go through the GEMM's tile epilogue.
+func (k *matmulKernel) finishRows(y []float32) {
+	if k.colBias == nil && k.post == kernels.ActNone {
+		return
+	}
+	for r := 0; r+k.N <= len(y); r += k.N {
+		row := y[r : r+k.N]
+		if k.colBias != nil {
+			kernels.Add(row, row, k.colBias.data)
+		}
+		kernels.ApplyAct(k.post, row)
 	}
 }
 
@@ -215,6 +277,21 @@ func buildGemm(b *bctx) (kernel, error) {
 	return k, nil
 }
 
+// fuseEpilogue takes the bias and activation fuseMatMul found: the bias
+// must be N float values, broadcast over the last axis only.
+func (k *matmulKernel) fuseEpilogue(b *bctx) error {
+	k.post = b.n.act
+	if b.n.mmBias == "" {
+		return nil
+	}
+	v := b.c.vals[b.n.mmBias]
+	if v == nil || v.isInt || len(v.shape) != 1 || v.shape[0] != k.N || len(k.y.shape) == 0 || k.y.shape[len(k.y.shape)-1] != k.N {
+		return b.errf("fused bias %q must be %d float values (output %v)", b.n.mmBias, k.N, k.y.shape)
+	}
+	k.colBias = v
+	return nil
+}
+
 // buildMatMul follows numpy.matmul: 1-D operands gain (and then lose) a
 // unit dim, leading dims broadcast as batches.
 func buildMatMul(b *bctx) (kernel, error) {
@@ -261,6 +338,11 @@ func buildMatMul(b *bctx) (kernel, error) {
 	k.y.shape = out
 	if err := k.prepare(b); err != nil {
 		return nil, err
+	}
+	if b.n.mmBias != "" || b.n.act != kernels.ActNone {
+		if err := k.fuseEpilogue(b); err != nil {
+			return nil, err
+		}
 	}
 	return k, nil
 }

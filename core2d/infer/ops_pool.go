@@ -45,7 +45,7 @@ func buildPool(b *bctx, avg bool) (kernel, error) {
 	g.M = g.C
 	k.y.shape = []int{g.N, g.C, OH, OW}
 	if !avg {
-		b.c.scratch.perWorker = max(b.c.scratch.perWorker, g.H*OW, k.unitScratch())
+		b.c.scratch.perWorker = max(b.c.scratch.perWorker, k.sepScratch(), k.unitScratch())
 	}
 	return k, nil
 }
@@ -58,7 +58,12 @@ func (k *poolKernel) run(e *engine) {
 // maxSeparable max-pools planes c0..c1 as a row pass (max over kx into
 // tmp, H×OW) then a column pass (max over ky): KH+KW comparisons per
 // output instead of KH·KW. Padding never wins a max, so windows are clipped.
-func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
+func (k *poolKernel) maxSeparable(c0, c1 int, scratch []float32) {
+	tmp := scratch[:k.H*k.OW]
+	// stride 2: a row's even and odd elements, so that every tap is a
+	// shifted contiguous run of one of them (ResNet's 3×3/2 stem pool)
+	ev := scratch[k.H*k.OW : k.H*k.OW+(k.W+1)/2]
+	od := scratch[k.H*k.OW+(k.W+1)/2 : k.H*k.OW+k.W]
 	for nc := c0; nc < c1; nc++ {
 		in := k.x.data[nc*k.H*k.W : (nc+1)*k.H*k.W]
 		out := k.y.data[nc*k.OH*k.OW : (nc+1)*k.OH*k.OW]
@@ -74,6 +79,28 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 					lo, hi := max(0, -off), min(k.OW, k.W-off)
 					if lo < hi {
 						kernels.MaxInto(dst[lo:hi], src[lo+off:hi+off])
+					}
+				}
+				continue
+			}
+			if k.SW == 2 && k.DW == 1 {
+				kernels.Deinterleave2(ev[:k.W/2], od, src[:k.W/2*2])
+				if k.W%2 == 1 {
+					ev[k.W/2] = src[k.W-1]
+				}
+				for i := range dst {
+					dst[i] = float32(math.Inf(-1))
+				}
+				for kx := 0; kx < k.KW; kx++ {
+					// ix = 2·ox + off is ev[ox+sh] (off even) or od[ox+sh]
+					off := kx - k.PL
+					arr, sh := ev, off>>1
+					if off&1 != 0 {
+						arr = od
+					}
+					lo, hi := max(0, -sh), min(k.OW, len(arr)-sh)
+					if lo < hi {
+						kernels.MaxInto(dst[lo:hi], arr[lo+sh:hi+sh])
 					}
 				}
 				continue
@@ -113,6 +140,10 @@ func (k *poolKernel) maxSeparable(c0, c1 int, tmp []float32) {
 		}
 	}
 }
+
+// sepScratch is the scratch of maxSeparable: the H×OW row maxima and a
+// row split into its even and odd elements.
+func (k *poolKernel) sepScratch() int { return k.H*k.OW + k.W }
 
 // unitScratch is the scratch of maxUnitStride: the padded plane and its
 // row maxima; 0 when the pool has strides or dilations.
@@ -195,7 +226,7 @@ func (k *poolKernel) do(w, part, parts int) {
 		return
 	}
 	if !k.avg {
-		k.maxSeparable(c0, c1, k.e.workerScratch(w, k.H*k.OW))
+		k.maxSeparable(c0, c1, k.e.workerScratch(w, k.sepScratch()))
 		return
 	}
 	for nc := c0; nc < c1; nc++ {

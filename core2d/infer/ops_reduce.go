@@ -2,6 +2,7 @@ package infer
 
 import (
 	"math"
+	"slices"
 
 	"github.com/ds3d-go/ds3d-go/core2d/infer/kernels"
 )
@@ -33,6 +34,8 @@ func init() {
 	}
 	register("ArgMax", func(b *bctx) (kernel, error) { return buildArg(b, true) })
 	register("ArgMin", func(b *bctx) (kernel, error) { return buildArg(b, false) })
+	register("LayerNormalization", buildLayerNormalization)
+	requireInputs(2, "LayerNormalization")
 	requireInputs(1, "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare",
 		"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ArgMax", "ArgMin")
 }
@@ -252,9 +255,59 @@ func (k *argKernel) run(*engine) {
 // the workers.
 type layerNormKernel struct {
 	x, y        *value
-	gamma, beta []float32
+	gamma, beta *value // nil for none; read per Run (LayerNormalization's may be inputs)
 	eps         float32
 	c           int
+	// mean, invStd: LayerNormalization's optional per-row outputs (nil
+	// when not asked for)
+	mean, invStd *value
+}
+
+// buildLayerNormalization is the opset-17 LayerNormalization: rows are the
+// flattened dims from axis on, Scale and B (optional) hold one value per
+// row element; the optional Mean and InvStdDev outputs have the input's
+// shape with 1 from axis on.
+func buildLayerNormalization(b *bctx) (kernel, error) {
+	x := b.in[0]
+	if x == nil || x.isInt || len(x.shape) == 0 {
+		return nil, b.errf("X must be a float tensor of rank ≥ 1")
+	}
+	rank := len(x.shape)
+	axis := normAxis(attrInt(b, "axis", -1), rank)
+	if axis < 0 || axis >= rank {
+		return nil, b.errf("axis %d out of range for X %v", attrInt(b, "axis", -1), x.shape)
+	}
+	if st := attrInt(b, "stash_type", 1); st != 1 {
+		return nil, b.errf("stash_type %d: only 1 (float32) is supported", st)
+	}
+	k := &layerNormKernel{x: x, y: b.out[0], eps: attrFloat(b, "epsilon", 1e-5), c: numel(x.shape[axis:])}
+	for i, p := range []**value{&k.gamma, &k.beta} {
+		if i+1 >= len(b.in) || b.in[i+1] == nil {
+			continue
+		}
+		v := b.in[i+1]
+		if v.isInt || v.numel() != k.c {
+			return nil, b.errf("%q has shape %v; want %d float values (X %v from axis %d)", v.name, v.shape, k.c, x.shape, axis)
+		}
+		*p = v
+	}
+	b.out[0].shape = append([]int(nil), x.shape...)
+	stat := append([]int(nil), x.shape...)
+	for i := axis; i < rank; i++ {
+		stat[i] = 1
+	}
+	for i := 1; i < len(b.out) && i < 3; i++ {
+		if b.n.out[i] == "" {
+			continue
+		}
+		b.out[i].shape = slices.Clone(stat)
+		if i == 1 {
+			k.mean = b.out[i]
+		} else {
+			k.invStd = b.out[i]
+		}
+	}
+	return k, nil
 }
 
 func buildLayerNorm(b *bctx, eps float32) (kernel, error) {
@@ -263,7 +316,7 @@ func buildLayerNorm(b *bctx, eps float32) (kernel, error) {
 		return nil, b.errf("fused LayerNorm needs a float input with a last axis")
 	}
 	k := &layerNormKernel{x: x, y: b.out[0], eps: eps, c: x.shape[len(x.shape)-1]}
-	for i, p := range []*[]float32{&k.gamma, &k.beta} {
+	for i, p := range []**value{&k.gamma, &k.beta} {
 		v := b.in[i+1]
 		if v == nil {
 			continue
@@ -271,7 +324,7 @@ func buildLayerNorm(b *bctx, eps float32) (kernel, error) {
 		if v.isInt || !v.konst || v.numel() != k.c {
 			return nil, b.errf("fused LayerNorm: %q has shape %v, want %d values", v.name, v.shape, k.c)
 		}
-		*p = v.data
+		*p = v
 	}
 	b.out[0].shape = append([]int(nil), x.shape...)
 	return k, nil
@@ -282,7 +335,39 @@ func (k *layerNormKernel) run(e *engine) { e.parallel(k, len(k.y.data) >= 1<<14)
 func (k *layerNormKernel) do(_, part, parts int) {
 	rows := len(k.y.data) / max(k.c, 1)
 	r0, r1 := split(rows, 1, part, parts)
+	var gamma, beta []float32
+	if k.gamma != nil {
+		gamma = k.gamma.data
+	}
+	if k.beta != nil {
+		beta = k.beta.data
+	}
 	for r := r0; r < r1; r++ {
-		kernels.LayerNorm(k.y.data[r*k.c:(r+1)*k.c], k.x.data[r*k.c:(r+1)*k.c], k.gamma, k.beta, k.eps)
+		x := k.x.data[r*k.c : (r+1)*k.c]
+		if k.mean != nil || k.invStd != nil {
+			k.stats(r, x)
+		}
+		kernels.LayerNorm(k.y.data[r*k.c:(r+1)*k.c], x, gamma, beta, k.eps)
+	}
+}
+
+// stats writes row r's Mean and InvStdDev = 1/√(var + eps), the sums in
+// float64 as kernels.LayerNorm's.
+func (k *layerNormKernel) stats(r int, x []float32) {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	mean := float32(s / float64(len(x)))
+	var q float64
+	for _, v := range x {
+		d := float64(v - mean)
+		q += d * d
+	}
+	if k.mean != nil {
+		k.mean.data[r] = mean
+	}
+	if k.invStd != nil {
+		k.invStd.data[r] = float32(1 / math.Sqrt(float64(float32(q/float64(len(x)))+k.eps)))
 	}
 }

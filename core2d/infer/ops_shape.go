@@ -239,6 +239,8 @@ func buildTranspose(b *bctx) (kernel, error) {
 		k.strides[i] = in[p]
 	}
 	b.out[0].shape = append([]int(nil), k.shape...)
+	k.mergeAxes()
+	r = len(k.shape)
 	k.b = -1
 	if r >= 2 && k.strides[r-1] != 1 && k.shape[r-1] > 1 {
 		for i := 0; i < r-1; i++ {
@@ -264,6 +266,30 @@ func buildTranspose(b *bctx) (kernel, error) {
 	return k, nil
 }
 
+// mergeAxes joins neighbouring output axes that are also neighbours, in
+// order, in the input (NCHW → NHWC's H and W become one H·W axis), and
+// drops unit axes: fewer, longer axes give the tiled path full 16×16
+// tiles where a 56-wide axis alone would leave ragged ones.
+func (k *transposeKernel) mergeAxes() {
+	var shape, strides []int
+	for i, n := range k.shape {
+		if n == 1 {
+			continue
+		}
+		if j := len(shape) - 1; j >= 0 && strides[j] == k.strides[i]*n {
+			shape[j] *= n
+			strides[j] = k.strides[i]
+			continue
+		}
+		shape = append(shape, n)
+		strides = append(strides, k.strides[i])
+	}
+	if len(shape) == 0 { // every axis 1: one element
+		shape, strides = []int{1}, []int{1}
+	}
+	k.shape, k.strides, k.cnt = shape, strides, make([]int, len(shape))
+}
+
 func (k *transposeKernel) run(e *engine) {
 	if k.b >= 0 {
 		e.parallel(k, len(k.y.data) >= 1<<15)
@@ -284,8 +310,12 @@ func (k *transposeKernel) run(e *engine) {
 	off := 0
 	for o := 0; o < len(y); o += last {
 		row := y[o : o+last]
-		for i := range row {
-			row[i] = x[off+i*ls]
+		if ls == 1 {
+			copy(row, x[off:off+last])
+		} else {
+			for i := range row {
+				row[i] = x[off+i*ls]
+			}
 		}
 		for d := r - 2; d >= 0; d-- {
 			cnt[d]++

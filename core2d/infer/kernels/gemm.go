@@ -86,14 +86,31 @@ func im2colBlock(dst []float32, g *ConvGeom, x []float32, k0, kc, j0, nc int) {
 				copy(run[lo:hi], plane[iy*g.W+ix0+lo:iy*g.W+ix0+hi])
 				clear(run[hi:])
 			default:
+				// ix = ix0 + i·SW: the run is zero before lo and from hi on
 				src := plane[iy*g.W : (iy+1)*g.W]
-				for i := range run {
-					if ix := (ox+i)*g.SW - g.PL + kx*g.DW; ix >= 0 && ix < g.W {
-						run[i] = src[ix]
-					} else {
-						run[i] = 0
+				ix0 := ox*g.SW - g.PL + kx*g.DW
+				lo, hi := 0, 0
+				if ix0 < 0 {
+					lo = (-ix0 + g.SW - 1) / g.SW
+				}
+				if g.W > ix0 {
+					hi = (g.W - ix0 + g.SW - 1) / g.SW
+				}
+				lo, hi = min(lo, seg), min(hi, seg)
+				if hi <= lo {
+					clear(run)
+					break
+				}
+				clear(run[:lo])
+				a := ix0 + lo*g.SW
+				if g.SW == 2 { // the stem's and downsampling convolutions
+					Gather2(run[lo:hi], src[a:])
+				} else {
+					for i := range run[lo:hi] {
+						run[lo+i] = src[a+i*g.SW]
 					}
 				}
+				clear(run[hi:])
 			}
 			j += seg
 			if ox += seg; ox == g.OW {
@@ -117,6 +134,11 @@ type GEMM struct {
 	LDC     int
 	Bias    []float32 // nil or M values
 	Act     Activation
+	// ColBias (nil or N values, one per column) and then Post are applied
+	// to each finished tile while it is in cache: a MatMul's bias Add and
+	// the GELU (or other activation) after it (infer's fuseMatMul).
+	ColBias []float32
+	Post    Activation
 	Conv    *ConvGeom // when set, B is the im2col matrix of X, packed on the fly
 	X       []float32
 }
@@ -140,6 +162,7 @@ func (g *GEMM) Run(j0, j1 int, pack []float32) {
 	var tile [MR * NR]float32
 	var tile8 [2 * MR * NR]float32
 	var edgeBias [MR]float32
+	epi := g.ColBias != nil || g.Post != ActNone
 	for jb := j0; jb < j1; jb += NCBlock {
 		nc := min(NCBlock, j1-jb)
 		for kb := 0; kb < g.K; kb += KCBlock {
@@ -178,6 +201,9 @@ func (g *GEMM) Run(j0, j1 int, pack []float32) {
 						c0 := p*MR*g.LDC + col
 						if cols == NR {
 							microKernel8(kc, ap, ap1, bp, ldb, g.C[c0:], g.LDC, bias8, !first, act)
+							if last && epi {
+								g.epilogue(c0, 2*MR, col, cols)
+							}
 						} else { // a ragged last panel (13×13 planes: 9 of 169 columns) through a tile
 							if !first {
 								for r := 0; r < 2*MR; r++ {
@@ -187,6 +213,9 @@ func (g *GEMM) Run(j0, j1 int, pack []float32) {
 							microKernel8(kc, ap, ap1, bp, ldb, tile8[:], NR, bias8, !first, act)
 							for r := 0; r < 2*MR; r++ {
 								copy(g.C[c0+r*g.LDC:c0+r*g.LDC+cols], tile8[r*NR:r*NR+cols])
+							}
+							if last && epi {
+								g.epilogue(c0, 2*MR, col, cols)
 							}
 						}
 						p++
@@ -207,6 +236,9 @@ func (g *GEMM) Run(j0, j1 int, pack []float32) {
 					c0 := p*MR*g.LDC + col
 					if rows == MR && cols == NR {
 						microKernel(kc, ap, bp, ldb, g.C[c0:], g.LDC, bias, !first, act)
+						if last && epi {
+							g.epilogue(c0, rows, col, cols)
+						}
 						continue
 					}
 					if !first {
@@ -218,6 +250,9 @@ func (g *GEMM) Run(j0, j1 int, pack []float32) {
 					for r := 0; r < rows; r++ {
 						copy(g.C[c0+r*g.LDC:c0+r*g.LDC+cols], tile[r*NR:r*NR+cols])
 					}
+					if last && epi {
+						g.epilogue(c0, rows, col, cols)
+					}
 				}
 			}
 		}
@@ -226,5 +261,17 @@ func (g *GEMM) Run(j0, j1 int, pack []float32) {
 				ApplyAct(g.Act, g.C[r*g.LDC+jb:r*g.LDC+jb+nc])
 			}
 		}
+	}
+}
+
+// epilogue adds ColBias and applies Post to rows×cols of C from element c0
+// (column col), a tile the micro-kernel has just finished.
+func (g *GEMM) epilogue(c0, rows, col, cols int) {
+	for r := 0; r < rows; r++ {
+		row := g.C[c0+r*g.LDC : c0+r*g.LDC+cols]
+		if g.ColBias != nil {
+			Add(row, row, g.ColBias[col:col+cols])
+		}
+		ApplyAct(g.Post, row)
 	}
 }
