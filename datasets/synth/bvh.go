@@ -1,7 +1,9 @@
 package synth
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -49,6 +51,41 @@ func buildBVH(m *mesh) *bvh {
 // buffer of len(m.mat) build entries, grown when short); it returns the
 // scratch for the next call.
 func (b *bvh) build(m *mesh, scratch []buildTri) []buildTri {
+	tris := b.begin(m, scratch)
+	if len(tris) > 0 {
+		b.split(0, tris, 0)
+	}
+	b.finish(m, tris)
+	return tris
+}
+
+// bvhGroup is a contiguous range of a mesh's triangles (one object's)
+// that buildGroups keeps in a subtree of its own.
+type bvhGroup struct {
+	lo, hi int32
+	// cx, cy and r are the xy circle around the group's triangles; the
+	// top of the tree orders groups by their centres.
+	cx, cy, r float64
+	// root is the group's subtree root, set by buildGroups.
+	root int32
+}
+
+// buildGroups is build with the top of the tree over groups (non-empty
+// triangle ranges of m that cover it in order): each group gets a subtree
+// of its own, whose root it records. A ray that is known to reach only
+// some groups starts at their roots instead of descending the top levels,
+// whose boxes are wide and overlap around a sensor inside the traffic.
+// groups is reordered.
+func (b *bvh) buildGroups(m *mesh, groups []bvhGroup, scratch []buildTri) []buildTri {
+	tris := b.begin(m, scratch)
+	if len(groups) > 0 {
+		b.splitGroups(0, groups, tris)
+	}
+	b.finish(m, tris)
+	return tris
+}
+
+func (b *bvh) begin(m *mesh, scratch []buildTri) []buildTri {
 	n := len(m.mat)
 	if cap(scratch) < n {
 		scratch = make([]buildTri, n)
@@ -60,9 +97,12 @@ func (b *bvh) build(m *mesh, scratch []buildTri) []buildTri {
 		tris[i] = buildTri{lo: lo, hi: hi, c: lo.add(hi).scale(0.5), idx: int32(i)}
 	}
 	b.nodes = append(b.nodes[:0], bvhNode{})
-	if n > 0 {
-		b.split(0, tris, 0)
-	}
+	return tris
+}
+
+// finish stores the triangles in the BVH's leaf order.
+func (b *bvh) finish(m *mesh, tris []buildTri) {
+	n := len(tris)
 	b.v0 = grow(b.v0, n)
 	b.e1 = grow(b.e1, n)
 	b.e2 = grow(b.e2, n)
@@ -74,7 +114,38 @@ func (b *bvh) build(m *mesh, scratch []buildTri) []buildTri {
 		b.v0[i], b.e1[i], b.e2[i] = a, m.v[3*j+1].sub(a), m.v[3*j+2].sub(a)
 		b.mat[i], b.owner[i] = m.mat[j], m.owner[j]
 	}
-	return scratch
+}
+
+// splitGroups fills node ni with groups: one group's subtree, or two
+// children over the halves of the groups ordered along x or y (whichever
+// their centres spread more along).
+func (b *bvh) splitGroups(ni int, g []bvhGroup, tris []buildTri) {
+	if len(g) == 1 {
+		g[0].root = int32(ni)
+		b.split(ni, tris[g[0].lo:g[0].hi], int(g[0].lo))
+		return
+	}
+	x0, x1, y0, y1 := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for i := range g {
+		x0, x1 = math.Min(x0, g[i].cx), math.Max(x1, g[i].cx)
+		y0, y1 = math.Min(y0, g[i].cy), math.Max(y1, g[i].cy)
+	}
+	if x1-x0 >= y1-y0 {
+		slices.SortStableFunc(g, func(p, q bvhGroup) int { return cmp.Compare(p.cx, q.cx) })
+	} else {
+		slices.SortStableFunc(g, func(p, q bvhGroup) int { return cmp.Compare(p.cy, q.cy) })
+	}
+	mid := len(g) / 2
+	left := len(b.nodes)
+	b.nodes = append(b.nodes, bvhNode{}, bvhNode{})
+	b.splitGroups(left, g[:mid], tris)
+	b.splitGroups(left+1, g[mid:], tris)
+	l, r := &b.nodes[left].b, &b.nodes[left+1].b
+	nd := &b.nodes[ni]
+	for k := 0; k < 3; k++ {
+		nd.b[k], nd.b[k+3] = min(l[k], r[k]), max(l[k+3], r[k+3])
+	}
+	nd.first, nd.count = int32(left), 0
 }
 
 // grow returns s resized to n, reallocated only when its capacity is short.
@@ -240,20 +311,32 @@ type ray struct {
 	o, d          vec
 	ix, iy, iz    float32
 	oix, oiy, oiz float32
+	// stack is the traversal stack, kept here so that a ray reused by a
+	// caller does not zero one per search.
+	stack [64]int32
 }
 
 func newRay(o, d vec) ray {
-	inv := func(v float64) float32 {
-		if v == 0 {
-			// A huge finite value rather than +Inf keeps 0·inv out of the
-			// slab test (it would be NaN).
-			return float32(math.Copysign(1e30, v))
-		}
-		return float32(1 / v)
-	}
-	r := ray{o: o, d: d, ix: inv(d.X), iy: inv(d.Y), iz: inv(d.Z)}
-	r.oix, r.oiy, r.oiz = float32(o.X)*r.ix, float32(o.Y)*r.iy, float32(o.Z)*r.iz
+	var r ray
+	r.set(o, d)
 	return r
+}
+
+// set fills r in place: building the struct and copying it out costs a
+// store-forwarding stall per ray.
+func (r *ray) set(o, d vec) {
+	r.o, r.d = o, d
+	r.ix, r.iy, r.iz = invDir(d.X), invDir(d.Y), invDir(d.Z)
+	r.oix, r.oiy, r.oiz = float32(o.X)*r.ix, float32(o.Y)*r.iy, float32(o.Z)*r.iz
+}
+
+// invDir is 1/v in float32; for v = 0 a huge finite value rather than
+// +Inf keeps 0·inv out of the slab test (it would be NaN).
+func invDir(v float64) float32 {
+	if v == 0 {
+		return float32(math.Copysign(1e30, v))
+	}
+	return float32(1 / v)
 }
 
 // slab returns the entry distance of the ray into node n within (0, tmax),
@@ -304,15 +387,20 @@ func (r *ray) slab(n *bvhNode, tmax float32) float32 {
 // unit: t is in units of |d|) below tmax and its triangle, or tri −1.
 // It does not allocate.
 func (b *bvh) intersect(r *ray, tmax float64) (t float64, tri int32) {
+	return b.intersectAt(r, tmax, 0)
+}
+
+// intersectAt is intersect within the subtree at node root.
+func (b *bvh) intersectAt(r *ray, tmax float64, root int32) (t float64, tri int32) {
 	tri = -1
 	t = tmax
 	if len(b.nodes) == 0 || len(b.mat) == 0 {
 		return t, tri
 	}
-	var stack [64]int32
+	stack := &r.stack
 	sp := 0
-	ni := int32(0)
-	if r.slab(&b.nodes[0], float32(t)) == float32(math.Inf(1)) {
+	ni := root
+	if r.slab(&b.nodes[root], float32(t)) == float32(math.Inf(1)) {
 		return t, tri
 	}
 	inf := float32(math.Inf(1))

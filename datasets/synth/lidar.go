@@ -1,8 +1,10 @@
 package synth
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
@@ -67,13 +69,24 @@ type Scanner struct {
 	cols           []column
 	valid          []bool
 	dyn            dynScratch
-	stream         beamStream
-	job            scanJob
+	// dynSec and statSec list per azimuth sector the subtrees of the
+	// moving objects' and the static BVH that its rays may hit; front is
+	// their build stack.
+	dynSec, statSec sectorList
+	front           []int32
+	// wholeTree makes every ray search both BVHs whole (the tests'
+	// reference for the sector lists).
+	wholeTree bool
+	stream    beamStream
+	job       scanJob
 }
 
 // column is one firing time of the sweep.
 type column struct {
-	dt             float64
+	dt float64
+	// az is the world azimuth of the head (the pose's yaw plus the head
+	// angle); a beam's rays point at az + Rot.
+	az             float64
 	pose           Pose
 	pc, ps, hc, hs float64
 }
@@ -128,8 +141,9 @@ func (sc *Scanner) Scan(dst *FrameData, s *Scene, i int) {
 			pose = s.EgoPose(t0 + dt)
 		}
 		head := -2 * math.Pi * sen.RateHz * dt
-		cols[c] = column{dt: dt, pose: pose, pc: math.Cos(pose.Yaw), ps: math.Sin(pose.Yaw), hc: math.Cos(head), hs: math.Sin(head)}
+		cols[c] = column{dt: dt, az: pose.Yaw + head, pose: pose, pc: math.Cos(pose.Yaw), ps: math.Sin(pose.Yaw), hc: math.Cos(head), hs: math.Sin(head)}
 	}
+	sc.sectors(sc.dyn.objs, s.static, dst.Pose, cols)
 	if cap(sc.valid) < rays {
 		sc.valid = make([]bool, rays)
 	}
@@ -174,34 +188,212 @@ func (sc *Scanner) Scan(dst *FrameData, s *Scene, i int) {
 	dst.Undistorted.SetColumns(Columns...)
 }
 
-// cast returns the nearest hit of the ray o + t·d (d unit) within tmax
+// castOwner returns the nearest hit of the ray o + t·d (d unit) within tmax
 // over the ground, the static BVH and the moving objects' BVH dyn: its
 // distance (tmax when nothing), material and unit normal, plus the owner
 // (object index + 1, 0 for the world).
-func (s *Scene) cast(o, d vec, tmax float64, dyn *bvh) (float64, Material, vec) {
-	t, mat, nrm, _ := s.castOwner(o, d, tmax, dyn)
-	return t, mat, nrm
+func (s *Scene) castOwner(o, d vec, tmax float64, dyn *bvh) (float64, Material, vec, int32) {
+	var r ray
+	return s.castRoots(&r, o, d, tmax, dyn, wholeTree, wholeTree)
 }
 
-func (s *Scene) castOwner(o, d vec, tmax float64, dyn *bvh) (float64, Material, vec, int32) {
+// castRoots is castOwner with the moving objects' and the static BVH
+// searched from the subtree roots in droots and sroots only, and r as
+// scratch.
+func (s *Scene) castRoots(r *ray, o, d vec, tmax float64, dyn *bvh, droots, sroots rootList) (float64, Material, vec, int32) {
 	t, mat, nrm := groundHit(o, d)
 	owner := int32(0)
 	if t > tmax {
 		t = tmax
 	}
-	r := newRay(o, d)
-	t2, tri := s.static.intersect(&r, t)
-	src := s.static
-	if tri >= 0 {
-		t = t2
+	r.set(o, d)
+	// The moving objects first: they are near the sensor, and a hit on
+	// one bounds the search of the static tree. Each list is nearest
+	// first, so the first root no nearer than the hit ends it.
+	tri, src := int32(-1), dyn
+	near := droots.near[:len(droots.roots)]
+	for i, root := range droots.roots {
+		if near[i] >= t {
+			break
+		}
+		if t3, tri3 := dyn.intersectAt(r, t, root); tri3 >= 0 {
+			t, tri = t3, tri3
+		}
 	}
-	if t3, tri3 := dyn.intersect(&r, t); tri3 >= 0 {
-		t, tri, src = t3, tri3, dyn
+	near = sroots.near[:len(sroots.roots)]
+	for i, root := range sroots.roots {
+		if near[i] >= t {
+			break
+		}
+		if t2, tri2 := s.static.intersectAt(r, t, root); tri2 >= 0 {
+			t, tri, src = t2, tri2, s.static
+		}
 	}
 	if tri >= 0 {
 		mat, nrm, owner = src.mat[tri], src.normal(tri), src.owner[tri]
 	}
 	return t, mat, nrm, owner
+}
+
+// numSectors is the number of azimuth sectors (a power of two) that the
+// moving objects and the static tree's subtrees are sorted into: 0.35°
+// each.
+const numSectors = 1024
+
+// sectorList lists, per azimuth sector of a sweep, the BVH subtree roots
+// that a ray in the sector may hit: sector k's are
+// roots[start[k]:start[k+1]], nearest first.
+type sectorList struct {
+	start, pos, roots []int32
+	// near[i] is roots[i]'s nearest distance from the sweep's origins.
+	near  []float64
+	items []sectorItem
+}
+
+// rootList is a list of subtree roots, nearest first, with their nearest
+// distances: a search stops at the first root no nearer than its hit.
+type rootList struct {
+	roots []int32
+	near  []float64
+}
+
+// wholeTree is the root list of a whole BVH.
+var wholeTree = rootList{roots: []int32{0}, near: []float64{0}}
+
+// sectorItem is a subtree seen from the sweep: its root, its sectors
+// [k0, k1] (k0 may be negative and k1 may pass numSectors: they wrap) and
+// its nearest distance.
+type sectorItem struct {
+	root   int32
+	k0, k1 int
+	near   float64
+}
+
+func (l *sectorList) of(k int) rootList {
+	a, b := l.start[k], l.start[k+1]
+	return rootList{roots: l.roots[a:b], near: l.near[a:b]}
+}
+
+// fill builds the lists from l.items.
+func (l *sectorList) fill() {
+	// Nearest first, so that a hit on a near subtree bounds the rest.
+	slices.SortStableFunc(l.items, func(a, b sectorItem) int { return cmp.Compare(a.near, b.near) })
+	start := grow(l.start, numSectors+1)
+	pos := grow(l.pos, numSectors)
+	clear(start)
+	for _, it := range l.items {
+		for k := it.k0; k <= it.k1; k++ {
+			start[k&(numSectors-1)+1]++
+		}
+	}
+	for k := 0; k < numSectors; k++ {
+		start[k+1] += start[k]
+		pos[k] = start[k]
+	}
+	roots := grow(l.roots, int(start[numSectors]))
+	near := grow(l.near, int(start[numSectors]))
+	for _, it := range l.items {
+		for k := it.k0; k <= it.k1; k++ {
+			j := k & (numSectors - 1)
+			roots[pos[j]], near[pos[j]] = it.root, it.near
+			pos[j]++
+		}
+	}
+	l.start, l.pos, l.roots, l.near = start, pos, roots, near
+}
+
+// sectorSpan returns the sectors of the angles [a0, a1] (a1 − a0 < 2π),
+// widened by a margin far above the rounding of a ray's azimuth.
+func sectorSpan(a0, a1 float64) (k0, k1 int) {
+	const w = 2 * math.Pi / numSectors
+	k0, k1 = int(math.Floor((a0-1e-9)/w)), int(math.Floor((a1+1e-9)/w))
+	if k1-k0 >= numSectors {
+		return 0, numSectors - 1
+	}
+	return k0, k1
+}
+
+// maxFrontSpan is the widest azimuth span (radians) of a static subtree
+// in the sector lists; wider inner nodes are split into their children.
+// From 0.15 to 0.5 the cost of a frame barely changes; at 1.0 it is 10%
+// higher.
+const maxFrontSpan = 0.3
+
+// sectors fills the sector lists for a sweep around pose p with columns
+// cols: of the moving objects objs (their xy circles) and of the static
+// tree b (a frontier of its nodes: those whose boxes do not hold the
+// sweep's origins and span at most maxFrontSpan, or leaves). What a
+// subtree spans is seen from p, its extent widened by the farthest any
+// ray origin of the sweep lies from p horizontally (the ego's travel over
+// the sweep plus the lasers' origin offsets), so that no ray that can hit
+// it skips it; subtrees beyond the sensor's range are left out. The nodes
+// that hold the origins are entered by every ray: starting below them
+// saves their box tests, and the sectors cull the subtrees behind.
+func (sc *Scanner) sectors(objs []bvhGroup, b *bvh, p Pose, cols []column) {
+	spread := 0.0
+	for c := range cols {
+		spread = max(spread, math.Hypot(cols[c].pose.X-p.X, cols[c].pose.Y-p.Y))
+	}
+	off := 0.0
+	for k, bm := range sc.Sensor.Beams {
+		off = max(off, math.Abs(bm.VertOffset*sc.se[k]))
+	}
+	spread += off + 1e-3
+	reach := sc.Sensor.MaxRange + spread
+	l := &sc.dynSec
+	l.items = l.items[:0]
+	for i := range objs {
+		g := &objs[i]
+		dx, dy := g.cx-p.X, g.cy-p.Y
+		dist, rr := math.Hypot(dx, dy), g.r+spread
+		it := sectorItem{root: g.root, k0: 0, k1: numSectors - 1, near: max(dist-rr, 0)}
+		if dist > rr {
+			th, dth := math.Atan2(dy, dx), math.Asin(rr/dist)
+			it.k0, it.k1 = sectorSpan(th-dth, th+dth)
+		}
+		l.items = append(l.items, it)
+	}
+	l.fill()
+
+	l = &sc.statSec
+	l.items = l.items[:0]
+	stack := append(sc.front[:0], 0)
+	for len(stack) > 0 {
+		ni := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n := &b.nodes[ni]
+		x0, y0 := float64(n.b[0])-spread, float64(n.b[1])-spread
+		x1, y1 := float64(n.b[3])+spread, float64(n.b[4])+spread
+		if x0 <= p.X && p.X <= x1 && y0 <= p.Y && p.Y <= y1 {
+			if n.count > 0 {
+				l.items = append(l.items, sectorItem{root: ni, k0: 0, k1: numSectors - 1})
+			} else {
+				stack = append(stack, n.first, n.first+1)
+			}
+			continue
+		}
+		// The nearest point of the (widened) box.
+		near := math.Hypot(max(x0-p.X, 0, p.X-x1), max(y0-p.Y, 0, p.Y-y1))
+		if near > reach {
+			continue
+		}
+		// The box does not hold p: its corners' azimuths, relative to the
+		// direction of its centre, lie within (−π, π) and bound it.
+		th := math.Atan2((y0+y1)/2-p.Y, (x0+x1)/2-p.X)
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, c := range [4][2]float64{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
+			a := wrapPi(math.Atan2(c[1]-p.Y, c[0]-p.X) - th)
+			lo, hi = min(lo, a), max(hi, a)
+		}
+		if hi-lo > maxFrontSpan && n.count == 0 {
+			stack = append(stack, n.first, n.first+1)
+			continue
+		}
+		k0, k1 := sectorSpan(th+lo, th+hi)
+		l.items = append(l.items, sectorItem{root: ni, k0: k0, k1: k1, near: near})
+	}
+	sc.front = stack
+	l.fill()
 }
 
 // reflectivity is a material's reflectivity at world point p: road hits
@@ -258,6 +450,10 @@ func (j *scanJob) beams(lo, hi int, st *beamStream) {
 		st.rng = rand.New(&st.pcg)
 	}
 	rng := st.rng
+	var r ray
+	// dst.Pose.toLocal, with its cosine and sine taken once.
+	fp := dst.Pose
+	fc, fs := math.Cos(fp.Yaw), math.Sin(fp.Yaw)
 	for b := lo; b < hi; b++ {
 		st.pcg.Seed(s.Seed^0x9e3779b97f4a7c15, uint64(j.frame)<<24|uint64(b)<<12|uint64(nb))
 		bm := &sen.Beams[b]
@@ -274,7 +470,12 @@ func (j *scanJob) beams(lo, hi int, st *beamStream) {
 			pc, ps, pose := col.pc, col.ps, &col.pose
 			wo := vec{pose.X + pc*o.X - ps*o.Y, pose.Y + ps*o.X + pc*o.Y, pose.Z + o.Z}
 			wd := vec{pc*d.X - ps*d.Y, ps*d.X + pc*d.Y, d.Z}
-			t, mat, nrm := s.cast(wo, wd, sen.MaxRange, dyn)
+			sec := int(math.Floor((col.az+bm.Rot)*(numSectors/(2*math.Pi)))) & (numSectors - 1)
+			droots, sroots := sc.dynSec.of(sec), sc.statSec.of(sec)
+			if sc.wholeTree {
+				droots, sroots = wholeTree, wholeTree
+			}
+			t, mat, nrm, _ := s.castRoots(&r, wo, wd, sen.MaxRange, dyn, droots, sroots)
 			// The draws happen for every ray, hit or not, so one ray's
 			// outcome never shifts another's noise.
 			noise := rng.NormFloat64() * sc.Opts.NoiseSigma
@@ -290,7 +491,8 @@ func (j *scanJob) beams(lo, hi int, st *beamStream) {
 			}
 			rr := t + noise
 			lp := o.add(d.scale(rr))
-			up := dst.Pose.toLocal(wo.add(wd.scale(rr)))
+			wp := wo.add(wd.scale(rr)).sub(vec{fp.X, fp.Y, fp.Z})
+			up := vec{fc*wp.X + fs*wp.Y, -fs*wp.X + fc*wp.Y, wp.Z}
 			k := slot * 6
 			in := float32(math.Min(inten, 1))
 			out[k], out[k+1], out[k+2], out[k+3], out[k+4], out[k+5] = float32(lp.X), float32(lp.Y), float32(lp.Z), in, ring, float32(col.dt)

@@ -475,17 +475,21 @@ type dynScratch struct {
 	m    mesh
 	b    bvh
 	tris []buildTri
+	// objs are the objects in b, each with its subtree root and the
+	// world xy circle (centre cx, cy; radius r) around its triangles.
+	objs []bvhGroup
 }
 
 // dynamic builds the BVH of the objects that move, placed at time t,
 // those within reach of a sensor at p; d (nil: fresh buffers) keeps the
-// buffers between calls.
+// buffers between calls. Each object has a subtree of its own (d.objs).
 func (s *Scene) dynamic(t float64, p Pose, reach float64, d *dynScratch) *bvh {
 	if d == nil {
 		d = &dynScratch{}
 	}
 	m := &d.m
 	m.v, m.mat, m.owner, m.xf = m.v[:0], m.mat[:0], m.owner[:0], identity()
+	d.objs = d.objs[:0]
 	for i := range s.Objects {
 		o := &s.Objects[i]
 		if o.Speed == 0 {
@@ -495,9 +499,19 @@ func (s *Scene) dynamic(t float64, p Pose, reach float64, d *dynScratch) *bvh {
 		if math.Hypot(x-p.X, y-p.Y) > reach+o.L {
 			continue
 		}
+		lo := len(m.mat)
 		s.objectMesh(m, i, t)
+		if len(m.mat) == lo {
+			continue
+		}
+		x0, x1, y0, y1 := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, v := range m.v[3*lo:] {
+			x0, x1 = math.Min(x0, v.X), math.Max(x1, v.X)
+			y0, y1 = math.Min(y0, v.Y), math.Max(y1, v.Y)
+		}
+		d.objs = append(d.objs, bvhGroup{lo: int32(lo), hi: int32(len(m.mat)), cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, r: math.Hypot(x1-x0, y1-y0) / 2})
 	}
-	d.tris = d.b.build(m, d.tris)
+	d.tris = d.b.buildGroups(m, d.objs, d.tris)
 	return &d.b
 }
 
