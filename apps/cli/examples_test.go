@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
+	"github.com/ds3d-go/ds3d-go/internal/testenv"
 )
 
 // TestExampleConfigsRun validates and runs every TOML pipeline under apps/
@@ -36,6 +37,32 @@ func TestExampleConfigsRun(t *testing.T) {
 			if code, out, errs := runCmd(t, "validate", c); code != 0 {
 				t.Fatalf("validate %s: exit %d\n%s%s", c, code, out, errs)
 			}
+			// apps/scale-bench's configs pace their streams in real time
+			// for tens of seconds: validated here, run by
+			// TestE2EScaleBenchConfigs.
+			if isPacedBench(c) {
+				return
+			}
+			if code, out, errs := runCmd(t, "run", "--quiet", c); code != 0 {
+				t.Fatalf("run %s: exit %d\n%s%s", c, code, out, errs)
+			}
+		})
+	}
+}
+
+func isPacedBench(path string) bool { return strings.Contains(filepath.ToSlash(path), "/scale-bench/") }
+
+// TestE2EScaleBenchConfigs runs the real-time benchmark configs of
+// apps/scale-bench (1 and 16 paced lidar streams, 8 video streams) to
+// their end, as TestExampleConfigsRun does for every other shipped config.
+func TestE2EScaleBenchConfigs(t *testing.T) {
+	testenv.E2E(t)
+	configs, err := filepath.Glob("../scale-bench/*.toml")
+	if err != nil || len(configs) < 3 {
+		t.Fatalf("scale-bench configs: %v %v", configs, err)
+	}
+	for _, c := range configs {
+		t.Run(filepath.Base(c), func(t *testing.T) {
 			if code, out, errs := runCmd(t, "run", "--quiet", c); code != 0 {
 				t.Fatalf("run %s: exit %d\n%s%s", c, code, out, errs)
 			}
