@@ -86,7 +86,7 @@ func Example_infer() {
 	// output output [2 3549 85]
 	// 369 nodes: Conv 113 Sigmoid 110 Mul 104 Concat 18 Slice 8 Add 7 MaxPool 3 Reshape 3 Resize 2 Transpose 1
 	// parameters 904467 (0.90 M)
-	// conv MACs 1045106816 (1.045 G), FLOPs 2.125 G
+	// MACs 1045106816 (1.045 G), FLOPs 2.125 G
 	//   Conv 1x1/1 gemm                  82 ×    0.858 GMAC (82.1%)
 	//   Conv 3x3/1 direct                 1 ×    0.150 GMAC (14.3%)
 	//   Conv 3x3/1 depthwise             24 ×    0.030 GMAC ( 2.9%)

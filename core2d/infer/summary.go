@@ -22,7 +22,7 @@ type ModelSummary struct {
 	// MACs is the multiply-accumulates of the convolutions (and GEMMs),
 	// FLOPs = 2·MACs + one per output element of elementwise ops.
 	MACs, FLOPs int64
-	ConvMACs    []KernelMACs // by convolution kind, largest first
+	ConvMACs    []KernelMACs // by kernel kind (each convolution kind, and matmul for MatMul and Gemm), largest first
 	// Unsupported lists op types the engine cannot run (Summary still works
 	// on the rest when shapes allow).
 	Unsupported []string
@@ -90,6 +90,17 @@ func Summary(m *onnx.Model, opt Options) (*ModelSummary, error) {
 			}
 			km.Calls++
 			km.MACs += macs
+		case *matmulKernel:
+			// MatMul and Gemm (Linear layers, attention): batches × M·N·K.
+			macs := int64(max(len(k.aOff), 1)) * int64(k.M) * int64(k.N) * int64(k.K)
+			s.MACs += macs
+			km := kinds["matmul"]
+			if km == nil {
+				km = &KernelMACs{Kernel: "matmul"}
+				kinds["matmul"] = km
+			}
+			km.Calls++
+			km.MACs += macs
 		case *unaryKernel, *binaryKernel, *bnKernel:
 			s.FLOPs += int64(st.outs[0].numel())
 		}
@@ -127,7 +138,7 @@ func (s *ModelSummary) String() string {
 		fmt.Fprintf(&b, " %s %d", o.Op, o.Count)
 	}
 	fmt.Fprintf(&b, "\nparameters %d (%.2f M)\n", s.Params, float64(s.Params)/1e6)
-	fmt.Fprintf(&b, "conv MACs %d (%.3f G), FLOPs %.3f G\n", s.MACs, float64(s.MACs)/1e9, float64(s.FLOPs)/1e9)
+	fmt.Fprintf(&b, "MACs %d (%.3f G), FLOPs %.3f G\n", s.MACs, float64(s.MACs)/1e9, float64(s.FLOPs)/1e9)
 	for _, k := range s.ConvMACs {
 		fmt.Fprintf(&b, "  %-30s %4d × %8.3f GMAC (%4.1f%%)\n", k.Kernel, k.Calls, float64(k.MACs)/1e9, 100*float64(k.MACs)/float64(max(s.MACs, 1)))
 	}
