@@ -52,29 +52,6 @@ type Config struct {
 	TransformSchema string            `toml:"transform_schema" enum:"ros|foxglove|both" doc:"schema of /tf and /tf_static: ros is tf2_msgs/msg/TFMessage (what ros2 bag play and RViz read), foxglove is foxglove_msgs/msg/FrameTransforms, both writes the first on /tf and /tf_static and the second on /tf/foxglove and /tf_static/foxglove"`
 }
 
-// Schemas of point_schema, image_schema and transform_schema.
-const (
-	SchemaROS      = "ros"
-	SchemaFoxglove = "foxglove"
-	SchemaBoth     = "both"
-)
-
-// FoxgloveSuffix is appended to a topic for its Foxglove-schema twin when
-// a schema is "both".
-const FoxgloveSuffix = "/foxglove"
-
-// schemaTopics are the topics a content goes out on in the ROS and in the
-// Foxglove schema, empty where it does not.
-func schemaTopics(schema, topic string) (ros, fox string) {
-	switch schema {
-	case SchemaFoxglove:
-		return "", topic
-	case SchemaBoth:
-		return topic, topic + FoxgloveSuffix
-	}
-	return topic, ""
-}
-
 // foxgloveTwin is Foxglove's schema for a ROS type that has one.
 var foxgloveTwin = map[string]string{
 	ros2.PointCloud2Type:     ros2.FoxglovePointCloudType,
@@ -92,7 +69,7 @@ func (c *Config) schemaOf(typ string) string {
 	case ros2.TFMessageType:
 		return c.TransformSchema
 	}
-	return SchemaROS
+	return ros2.SchemaROS
 }
 
 // Validate checks the topic names.
@@ -107,10 +84,10 @@ func (c *Config) Validate() error {
 		}
 		seen[t] = k
 	}
-	if c.PointSchema == SchemaBoth || c.ImageSchema == SchemaBoth || c.TransformSchema == SchemaBoth {
+	if c.PointSchema == ros2.SchemaBoth || c.ImageSchema == ros2.SchemaBoth || c.TransformSchema == ros2.SchemaBoth {
 		for k, t := range c.Topics {
-			if o, dup := seen[t+FoxgloveSuffix]; dup {
-				return ds3d.ConfigErrorf("topics", "%q = %q: a schema is \"both\", so %q's Foxglove twin may go on %s, which key %q writes", k, t, k, t+FoxgloveSuffix, o)
+			if o, dup := seen[t+ros2.FoxgloveSuffix]; dup {
+				return ds3d.ConfigErrorf("topics", "%q = %q: a schema is \"both\", so %q's Foxglove twin may go on %s, which key %q writes", k, t, k, t+ros2.FoxgloveSuffix, o)
 			}
 		}
 	}
@@ -260,7 +237,7 @@ func (r *Writer) write(t *topic, v any, ts int64) error {
 			t.frameID = id
 		}
 		if typ != ros2.TFMessageType {
-			rosName, foxName := schemaTopics(r.cfg.schemaOf(typ), t.name)
+			rosName, foxName := ros2.SchemaTopics(r.cfg.schemaOf(typ), t.name)
 			if rosName != "" {
 				if t.id, err = r.addTopic(rosName, typ); err != nil {
 					return err
@@ -379,7 +356,7 @@ func (r *Writer) writeTF(t *topic, m ds3d.Mat4, ts int64) error {
 // writeTransforms writes r.tfOne on name as TFMessage, FrameTransforms on
 // its twin, or both, adding the topics on first use.
 func (r *Writer) writeTransforms(name string, ts int64) error {
-	rosName, foxName := schemaTopics(r.cfg.TransformSchema, name)
+	rosName, foxName := ros2.SchemaTopics(r.cfg.TransformSchema, name)
 	for _, x := range [2]struct{ name, typ string }{{rosName, ros2.TFMessageType}, {foxName, ros2.FrameTransformsType}} {
 		if x.name == "" {
 			continue
@@ -450,7 +427,7 @@ func init() {
 		func() *Config {
 			return &Config{Compression: "lz4", FrameID: "lidar", CameraFrameID: "camera", WorldFrameID: "map",
 				ImageFormat: "jpeg", JPEGQuality: 90, Markers: true,
-				PointSchema: SchemaROS, ImageSchema: SchemaROS, TransformSchema: SchemaROS}
+				PointSchema: ros2.SchemaROS, ImageSchema: ros2.SchemaROS, TransformSchema: ros2.SchemaROS}
 		},
 		func(c *Config, env *ds3d.Env) (any, error) { return New(c) })
 }

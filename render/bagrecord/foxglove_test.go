@@ -200,7 +200,7 @@ func TestRecordFoxgloveEgo(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ego")
 	cfg := &Config{Path: ds3d.Path(out), Topics: map[string]string{string(ds3d.KeyEgoPose): "/tf", string(ds3d.KeyLidarXYZI): "/points"},
 		Compression: "lz4", FrameID: "lidar", CameraFrameID: "camera", WorldFrameID: "map",
-		PointSchema: SchemaFoxglove, TransformSchema: SchemaFoxglove}
+		PointSchema: ros2.SchemaFoxglove, TransformSchema: ros2.SchemaFoxglove}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +261,11 @@ func TestRecordFoxgloveEgo(t *testing.T) {
 // TestSchemaValidate: with a schema "both", a topic may not sit where
 // another key's Foxglove twin goes.
 func TestSchemaValidate(t *testing.T) {
-	c := &Config{Topics: map[string]string{"A": "/points", "B": "/points/foxglove"}, PointSchema: SchemaBoth}
+	c := &Config{Topics: map[string]string{"A": "/points", "B": "/points/foxglove"}, PointSchema: ros2.SchemaBoth}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "/points/foxglove") {
 		t.Errorf("twin clash: %v", err)
 	}
-	c.PointSchema = SchemaROS
+	c.PointSchema = ros2.SchemaROS
 	if err := c.Validate(); err != nil {
 		t.Errorf("no schema both: %v", err)
 	}

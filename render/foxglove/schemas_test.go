@@ -15,6 +15,7 @@ import (
 
 	"github.com/ds3d-go/ds3d-go/ds3d"
 	"github.com/ds3d-go/ds3d-go/internal/testenv"
+	"github.com/ds3d-go/ds3d-go/sensors/ros2"
 )
 
 // nodeClient runs client.mjs against addr until it has count messages of
@@ -173,7 +174,7 @@ func TestSchemaConfig(t *testing.T) {
 		t.Errorf("defaults advertise %v", def)
 	}
 	fx := adv(func(c *Config) {
-		c.PointSchema, c.ImageSchema, c.TransformSchema, c.EgoPoseKey = SchemaFoxglove, SchemaBoth, SchemaBoth, string(ds3d.KeyEgoPose)
+		c.PointSchema, c.ImageSchema, c.TransformSchema, c.EgoPoseKey = ros2.SchemaFoxglove, ros2.SchemaBoth, ros2.SchemaBoth, string(ds3d.KeyEgoPose)
 	})
 	want := map[string]string{
 		"/ds3d/points": "foxglove_msgs/msg/PointCloud", "/ds3d/boxes": "visualization_msgs/msg/MarkerArray",
@@ -190,7 +191,7 @@ func TestSchemaConfig(t *testing.T) {
 		}
 	}
 	c := NewConfig()
-	c.PointSchema, c.ImageTopic = SchemaBoth, "/ds3d/points/foxglove"
+	c.PointSchema, c.ImageTopic = ros2.SchemaBoth, "/ds3d/points/foxglove"
 	if err := c.Validate(); err == nil || !contains(err.Error(), "/ds3d/points/foxglove") {
 		t.Errorf("image_topic on the points' Foxglove twin: %v", err)
 	}
@@ -212,7 +213,7 @@ func TestSchemaConfig(t *testing.T) {
 func TestRenderAllocsFoxglove(t *testing.T) {
 	testenv.SkipUnderRace(t, "allocation counts")
 	c := NewConfig()
-	c.PointSchema, c.TransformSchema, c.EgoPoseKey = SchemaBoth, SchemaBoth, string(ds3d.KeyEgoPose)
+	c.PointSchema, c.TransformSchema, c.EgoPoseKey = ros2.SchemaBoth, ros2.SchemaBoth, string(ds3d.KeyEgoPose)
 	s, err := New(c, nil)
 	if err != nil {
 		t.Fatal(err)

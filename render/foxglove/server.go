@@ -60,48 +60,25 @@ func NewConfig() *Config {
 		FrameID:         "lidar",
 		PointsKey:       string(ds3d.KeyLidarXYZI),
 		PointsTopic:     "/ds3d/points",
-		PointSchema:     SchemaROS,
+		PointSchema:     ros2.SchemaROS,
 		BoxesKey:        string(ds3d.KeyLidar3DBboxRawData),
 		BoxesTopic:      "/ds3d/boxes",
 		ImageKey:        string(ds3d.KeyColorFrame),
 		ImageTopic:      "/ds3d/image/compressed",
-		ImageSchema:     SchemaROS,
+		ImageSchema:     ros2.SchemaROS,
 		ImageFrameID:    "camera",
 		JPEGQuality:     85,
 		ExtrinsicsKey:   string(ds3d.KeyLidarToCamExtrinsic),
 		TFTopic:         "/tf_static",
 		EgoTopic:        "/tf",
 		WorldFrameID:    "map",
-		TransformSchema: SchemaROS,
+		TransformSchema: ros2.SchemaROS,
 		QueueLength:     8,
 		QueueBytes:      64 << 20,
 		MaxClients:      16,
 		ReadLimit:       64 << 10,
 		WriteTimeout:    10 * time.Second,
 	}
-}
-
-// Schemas of point_schema, image_schema and transform_schema.
-const (
-	SchemaROS      = "ros"
-	SchemaFoxglove = "foxglove"
-	SchemaBoth     = "both"
-)
-
-// FoxgloveSuffix is appended to a topic for its Foxglove-schema twin when
-// a schema is "both".
-const FoxgloveSuffix = "/foxglove"
-
-// schemaTopics are the topics a content goes out on in the ROS and in the
-// Foxglove schema, empty where it does not.
-func schemaTopics(schema, topic string) (ros, fox string) {
-	switch schema {
-	case SchemaFoxglove:
-		return "", topic
-	case SchemaBoth:
-		return topic, topic + FoxgloveSuffix
-	}
-	return topic, ""
 }
 
 // Validate checks what the tags cannot.
@@ -130,7 +107,7 @@ func (c *Config) Validate() error {
 		{c.ExtrinsicsKey != "", c.TransformSchema, c.TFTopic, "tf_topic"},
 		{c.EgoPoseKey != "", c.TransformSchema, c.EgoTopic, "ego_topic"},
 	} {
-		ros, fox := schemaTopics(x.schema, x.topic)
+		ros, fox := ros2.SchemaTopics(x.schema, x.topic)
 		uses = append(uses, use{x.on && ros != "", ros, x.field}, use{x.on && fox != "", fox, x.field})
 	}
 	seen := map[string]string{}
@@ -295,7 +272,7 @@ func New(c *Config, log *slog.Logger) (*Server, error) {
 	// addPair adds the channels of a content published in schema.
 	addPair := func(schema, topic, rosType, foxType string) (pair, error) {
 		p := noPair
-		rosTopic, foxTopic := schemaTopics(schema, topic)
+		rosTopic, foxTopic := ros2.SchemaTopics(schema, topic)
 		var err error
 		if rosTopic != "" {
 			if p[ros], err = add(rosTopic, rosType); err != nil {

@@ -165,3 +165,28 @@ func (w *Writer) stringBytes(b []byte) {
 	w.buf = append(w.buf, b...)
 	w.buf = append(w.buf, 0)
 }
+
+// Schemas a point, image or transform topic can be published in (the
+// point_schema, image_schema and transform_schema keys of foxglove_ws and
+// mcap_writer).
+const (
+	SchemaROS      = "ros"
+	SchemaFoxglove = "foxglove"
+	SchemaBoth     = "both"
+)
+
+// FoxgloveSuffix is appended to a topic for its Foxglove-schema twin when
+// a schema is "both".
+const FoxgloveSuffix = "/foxglove"
+
+// SchemaTopics are the topics a content goes out on in the ROS and in the
+// Foxglove schema, empty where it does not.
+func SchemaTopics(schema, topic string) (ros, fox string) {
+	switch schema {
+	case SchemaFoxglove:
+		return "", topic
+	case SchemaBoth:
+		return topic, topic + FoxgloveSuffix
+	}
+	return topic, ""
+}
