@@ -515,7 +515,10 @@ func TestStreamsUDPLidar(t *testing.T) {
 				default:
 				}
 				_, _ = conn.Write(p)
-				if i%16 == 0 {
+				// About 2,000 packets/s, under 3x a VLP-16's 754: faster,
+				// the race pass on 2 busy cores lets the socket drop
+				// packets and a scan comes out short.
+				if i%2 == 0 {
 					time.Sleep(time.Millisecond)
 				}
 			}
